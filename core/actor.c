@@ -1,0 +1,299 @@
+/* core/actor.c — spawning, stopping, and the end of an actor's life. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/system.h"
+
+TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->overflow = -1;
+}
+
+static int resolve_opts(troupe_system *sys, const troupe_spawn_opts *o, uint32_t *cap,
+                        uint8_t *policy, uint32_t *batch)
+{
+    *cap = o && o->capacity ? o->capacity : sys->cfg.mailbox_capacity;
+    *batch = o && o->batch ? o->batch : sys->cfg.batch;
+    int p = o && o->overflow >= 0 ? o->overflow : (int)sys->cfg.overflow;
+    if (*cap > TROUPE_MAILBOX_MAX_CAPACITY || *batch > TROUPE_MAX_BATCH || p < 0 ||
+        p > TROUPE_OVERFLOW_REDIRECT)
+        return TROUPE_EINVAL;
+    *policy = (uint8_t)p;
+    return 0;
+}
+
+static uint32_t next_gen(uint32_t g)
+{
+    g = (g + 1) & GEN_MASK;
+    return g ? g : 1;
+}
+
+static int alloc_state(troupe_system *sys, actor *a, size_t size)
+{
+    if (size <= ACTOR_INLINE_STATE) {
+        memset(a->inl_state, 0, sizeof a->inl_state);
+        a->state = a->inl_state;
+        return 0;
+    }
+    a->state = tcalloc(sys->alloc_mode, size);
+    return a->state ? 0 : TROUPE_ENOMEM;
+}
+
+static void free_state(troupe_system *sys, actor *a)
+{
+    if (a->state && a->state != (void *)a->inl_state)
+        tfree(sys->alloc_mode, a->state, a->beh->state_size);
+    a->state = NULL;
+}
+
+/* Run init with troupe_panic caught. The mailbox is open but held (not
+ * idle), so messages init sends to itself wait until init is done. */
+static int run_init(troupe_system *sys, actor *a, const void *arg)
+{
+    troupe_ctx ctx = {.sys = sys, .w = troupei_tls.w, .a = a};
+    tls_state saved = troupei_tls;
+    jmp_buf jb;
+    volatile int rc = TROUPE_EFAILED;
+    troupei_tls.ctx = &ctx;
+    troupei_tls.panic_jb = &jb;
+    if (setjmp(jb) == 0)
+        rc = a->beh->init(&ctx, a->state, arg);
+    troupei_tls.ctx = saved.ctx;
+    troupei_tls.panic_jb = saved.panic_jb;
+    return rc < 0 ? rc : 0;
+}
+
+/* After init: let the actor go idle, or schedule what init queued. */
+static void release_held(troupe_system *sys, actor *a)
+{
+    mailbox *mb = &a->mb;
+    if (mb_try_idle(mb, a->gen)) {
+        if (!lane_nonempty(&mb->sys) && !lane_nonempty(&mb->park))
+            return;
+        if (!mb_try_unidle(mb, a->gen))
+            return; /* a sender scheduled it */
+    }
+    sched_actor(sys, a);
+}
+
+static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
+                       const troupe_spawn_opts *opts, troupe_ref *out, uint16_t flags)
+{
+    uint32_t cap, batch, idx;
+    uint8_t policy;
+    void *obj;
+    int rc = resolve_opts(sys, opts, &cap, &policy, &batch);
+    if (rc)
+        return rc;
+    if (atomic_load_explicit(&sys->state, memory_order_acquire) != SYS_RUNNING)
+        return TROUPE_ESHUTDOWN;
+    if ((rc = table_alloc(&sys->actors, &idx, &obj)))
+        return rc;
+    actor *a = obj;
+    a->beh = beh;
+    if ((rc = alloc_state(sys, a, beh->state_size))) {
+        table_free(&sys->actors, idx);
+        return rc;
+    }
+    a->index = idx;
+    a->gen = next_gen(a->gen);
+    a->batch = batch;
+    a->flags = flags;
+    a->stop_kind = 0;
+    a->redirect = opts ? opts->redirect_to : TROUPE_REF_NONE;
+    atomic_store_explicit(&a->mute, 0, memory_order_relaxed);
+    mb_open(&a->mb, a->gen, cap, policy);
+    /* held: clear IDLE so that sends during init queue without scheduling */
+    atomic_fetch_and_explicit(&a->mb.tail, ~TW_IDLE, memory_order_relaxed);
+    if (beh->init && (rc = run_init(sys, a, arg)) != 0) {
+        actor_finish(sys, a, TROUPE_EXIT_INIT);
+        return rc;
+    }
+    if (!(flags & AF_SYSTEM))
+        atomic_fetch_add_explicit(&sys->live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sys->spawned, 1, memory_order_relaxed);
+    *out = ref_make(idx, a->gen);
+    release_held(sys, a);
+    return 0;
+}
+
+TROUPE_API int troupe_spawn(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
+                            const troupe_spawn_opts *opts, troupe_ref *out)
+{
+    if (!out)
+        return TROUPE_EINVAL;
+    *out = TROUPE_REF_NONE;
+    if (!sys || !beh || !beh->handle)
+        return TROUPE_EINVAL;
+    return spawn_actor(sys, beh, arg, opts, out, 0);
+}
+
+static void drop_counted(void *ud, tmsg *m)
+{
+    troupe_system *sys = ud;
+    tmsg_destroy(sys, m);
+    atomic_fetch_add_explicit(&sys->destroyed, 1, memory_order_relaxed);
+}
+
+/* Destroy a lane's leftovers; parked ones also release their senders. */
+static void drop_envelopes(troupe_system *sys, envelope *e, bool parked)
+{
+    while (e) {
+        envelope *next = e->next;
+        uint64_t sender = e->m.sender;
+        drop_counted(sys, &e->m);
+        tfree(sys->alloc_mode, e, sizeof *e);
+        if (parked)
+            unmute_sender(sys, sender);
+        e = next;
+    }
+}
+
+static void run_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why)
+{
+    if (!a->beh->stop)
+        return;
+    troupe_ctx ctx = {.sys = sys, .w = troupei_tls.w, .a = a};
+    tls_state saved = troupei_tls;
+    jmp_buf jb;
+    troupei_tls.ctx = &ctx;
+    troupei_tls.panic_jb = &jb;
+    if (setjmp(jb) == 0) /* a panic in stop ends the stop callback only */
+        a->beh->stop(&ctx, a->state, why);
+    troupei_tls.ctx = saved.ctx;
+    troupei_tls.panic_jb = saved.panic_jb;
+}
+
+void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why)
+{
+    if (why != TROUPE_EXIT_INIT)
+        run_stop_cb(sys, a, why);
+    drop_envelopes(sys, lane_close(&a->mb.sys), false);
+    drop_envelopes(sys, a->mb.sys_local, false);
+    drop_envelopes(sys, lane_close(&a->mb.park), true);
+    drop_envelopes(sys, a->mb.park_local, true);
+    a->mb.sys_local = a->mb.park_local = NULL;
+    mb_close(sys, &a->mb, drop_counted, sys);
+    free_state(sys, a);
+    uint16_t flags = a->flags;
+    table_free(&sys->actors, a->index);
+    if (why == TROUPE_EXIT_INIT || (flags & AF_SYSTEM))
+        return;
+    pthread_mutex_lock(&sys->live_lock);
+    if (atomic_fetch_sub_explicit(&sys->live, 1, memory_order_acq_rel) == 1)
+        pthread_cond_broadcast(&sys->live_cond);
+    pthread_mutex_unlock(&sys->live_lock);
+}
+
+/* Live and of this generation (a hint: it may end right after). */
+static bool ref_live(troupe_system *sys, troupe_ref r, actor **out)
+{
+    actor *a = actor_lookup(sys, r);
+    if (!a)
+        return false;
+    uint64_t t = atomic_load_explicit(&a->mb.tail, memory_order_acquire);
+    *out = a;
+    return tw_gen(t) == ref_gen(r) && !(t & TW_CLOSED);
+}
+
+TROUPE_API int troupe_stop(troupe_system *sys, troupe_ref ref)
+{
+    if (!sys)
+        return TROUPE_EINVAL;
+    tmsg m = {.type = SYSMSG_STOP, .corr = TROUPE_EXIT_NORMAL};
+    return send_sys(sys, ref, &m);
+}
+
+TROUPE_API int troupe_stop_self(troupe_ctx *ctx)
+{
+    if (!ctx || !ctx->a)
+        return TROUPE_EINVAL;
+    ctx->a->flags |= AF_STOP_REQ;
+    ctx->a->stop_kind = TROUPE_EXIT_NORMAL;
+    return 0;
+}
+
+TROUPE_API int troupe_alive(troupe_system *sys, troupe_ref ref)
+{
+    actor *a;
+    return sys && ref_live(sys, ref, &a) ? 1 : 0;
+}
+
+TROUPE_API int troupe_actor_stats(troupe_system *sys, troupe_ref ref, troupe_mailbox_stats *out)
+{
+    actor *a;
+    if (!sys || !out)
+        return TROUPE_EINVAL;
+    if (!ref_live(sys, ref, &a))
+        return TROUPE_ENOACTOR;
+    mailbox *mb = &a->mb;
+    *out = (troupe_mailbox_stats){
+        .accepted = mb_accepted(mb),
+        .handled = atomic_load_explicit(&mb->handled, memory_order_relaxed),
+        .dropped = atomic_load_explicit(&mb->dropped, memory_order_relaxed),
+        .rejected = atomic_load_explicit(&mb->rejected, memory_order_relaxed),
+        .redirected = atomic_load_explicit(&mb->redirected, memory_order_relaxed),
+        .parked = atomic_load_explicit(&mb->parked, memory_order_relaxed),
+        .failed = atomic_load_explicit(&mb->failed, memory_order_relaxed),
+        .depth = mb_depth(mb),
+        .capacity = mb->cap,
+    };
+    /* the actor may have ended while we read: then the figures are not its */
+    return ref_live(sys, ref, &a) ? 0 : TROUPE_ENOACTOR;
+}
+
+TROUPE_API troupe_ref troupe_self(const troupe_ctx *ctx)
+{
+    return ctx && ctx->a ? ref_make(ctx->a->index, ctx->a->gen) : TROUPE_REF_NONE;
+}
+
+TROUPE_API troupe_system *troupe_ctx_system(const troupe_ctx *ctx) { return ctx ? ctx->sys : NULL; }
+
+TROUPE_API uint32_t troupe_ctx_worker(const troupe_ctx *ctx)
+{
+    return ctx && ctx->w ? ctx->w->index : 0;
+}
+
+TROUPE_API troupe_ref troupe_current(void)
+{
+    troupe_ctx *c = troupei_tls.ctx;
+    return c && c->a ? ref_make(c->a->index, c->a->gen) : TROUPE_REF_NONE;
+}
+
+TROUPE_API int troupe_panic(const char *reason)
+{
+    if (!troupei_tls.panic_jb)
+        return TROUPE_ESTATE;
+    size_t n = reason ? strlen(reason) : 0;
+    if (n >= sizeof troupei_tls.panic_reason)
+        n = sizeof troupei_tls.panic_reason - 1;
+    memcpy(troupei_tls.panic_reason, reason ? reason : "", n);
+    troupei_tls.panic_reason[n] = '\0';
+    longjmp(*troupei_tls.panic_jb, 1);
+}
+
+/* The dead-letter actor: counts what REDIRECT sends it; the runtime then
+ * destroys each message as usual. */
+static int dead_letter_handle(troupe_ctx *ctx, void *state, const troupe_msg *msg)
+{
+    (void)state;
+    (void)msg;
+    atomic_fetch_add_explicit(&ctx->sys->dead_letters, 1, memory_order_relaxed);
+    return 0;
+}
+
+static const troupe_behaviour dead_letter_beh = {.name = "troupe.dead_letters",
+                                                 .handle = dead_letter_handle};
+
+int dead_letter_spawn(troupe_system *sys)
+{
+    troupe_spawn_opts o;
+    troupe_spawn_opts_defaults(&o);
+    o.capacity = 65536;
+    o.overflow = TROUPE_OVERFLOW_DROP_NEWEST;
+    return spawn_actor(sys, &dead_letter_beh, NULL, &o, &sys->dead_letter, AF_SYSTEM);
+}
+

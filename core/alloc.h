@@ -1,0 +1,27 @@
+/* core/alloc.h — where actors and messages get their memory.
+ *
+ * Built with jemalloc, the runtime allocates from one dedicated arena
+ * through a per-thread explicit tcache (mallocx/sdallocx): actor memory
+ * stays apart from the application's heap, sized frees skip the size
+ * lookup, and a message allocated on one worker and freed on another goes
+ * through thread caches instead of a shared lock. troupe_config.use_arena=0
+ * (or a sanitizer build, -Djemalloc=disabled) uses the libc allocator, so
+ * the benefit can be measured (bench/spawn.c) and ASan sees every block.
+ */
+#ifndef TROUPE_CORE_ALLOC_H
+#define TROUPE_CORE_ALLOC_H
+
+#include <stddef.h>
+
+/* mode: 0 = libc, 1 = the troupe arena. NULL on failure. */
+void *talloc(int mode, size_t size);
+void *tcalloc(int mode, size_t size);
+/* 64-byte aligned (rings). */
+void *talloc_aligned(int mode, size_t size);
+/* size must be the size asked for. NULL is ignored. */
+void tfree(int mode, void *p, size_t size);
+void tfree_aligned(int mode, void *p, size_t size);
+/* 1 when the arena is usable (jemalloc build and arena created). */
+int alloc_arena_available(void);
+
+#endif

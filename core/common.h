@@ -1,0 +1,52 @@
+/* core/common.h — small internal helpers shared by every subsystem.
+ * Internal names carry no public prefix (or troupei_ when exported for
+ * tests); nothing here is part of the API. */
+#ifndef TROUPE_CORE_COMMON_H
+#define TROUPE_CORE_COMMON_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/troupe.h"
+
+#define CACHELINE 64
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define CONTAINER_OF(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
+
+#if defined(__SANITIZE_THREAD__)
+#define TROUPE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TROUPE_TSAN 1
+#endif
+#endif
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+static inline uint32_t next_pow2_u32(uint32_t v)
+{
+    if (v <= 1)
+        return 1;
+    return 1u << (32 - __builtin_clz(v - 1));
+}
+
+/* Monotonic time in ns (the real clock, for spinning and blocking). */
+uint64_t mono_ns(void);
+
+/* Linux futex wait/wake on a 32-bit word. wait returns when *addr != val,
+ * on a wake, a signal, or after timeout_ns (0 = no timeout). */
+void futex_wait_u32(_Atomic uint32_t *addr, uint32_t val, uint64_t timeout_ns);
+void futex_wake_u32(_Atomic uint32_t *addr, int n);
+
+#endif

@@ -1,0 +1,68 @@
+/* core/message.c — building, viewing and destroying message bodies. */
+#include "core/message.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/system.h"
+
+int tmsg_copy(troupe_system *sys, tmsg *m, uint32_t type, const void *data, size_t len)
+{
+    m->type = type;
+    m->sender = 0;
+    m->corr = 0;
+    if (len <= TROUPE_INLINE_MAX) {
+        m->flags_size = (uint32_t)len;
+        if (len)
+            memcpy(m->u.inl, data, len);
+        return 0;
+    }
+    void *p = talloc(sys->alloc_mode, len);
+    if (!p)
+        return TROUPE_ENOMEM;
+    memcpy(p, data, len);
+    m->flags_size = MF_HEAP | (uint32_t)len;
+    m->u.p.ptr = p;
+    m->u.p.dtor = NULL;
+    m->u.p.len = len;
+    return 0;
+}
+
+void tmsg_ptr(tmsg *m, uint32_t type, void *ptr, troupe_dtor dtor)
+{
+    m->type = type;
+    m->flags_size = MF_PTR;
+    m->sender = 0;
+    m->corr = 0;
+    m->u.p.ptr = ptr;
+    m->u.p.dtor = dtor;
+    m->u.p.len = 0;
+}
+
+void tmsg_destroy(troupe_system *sys, tmsg *m)
+{
+    if (m->flags_size & MF_HEAP)
+        tfree(sys->alloc_mode, m->u.p.ptr, m->u.p.len);
+    else if ((m->flags_size & MF_PTR) && m->u.p.dtor)
+        m->u.p.dtor(m->u.p.ptr);
+    m->flags_size &= ~(MF_HEAP | MF_PTR);
+}
+
+void tmsg_view(const tmsg *m, troupe_msg *out)
+{
+    out->type = m->type;
+    out->sender.id = m->sender;
+    out->corr = m->corr;
+    out->ptr = NULL;
+    if (m->flags_size & MF_PTR) {
+        out->size = 0;
+        out->data = NULL;
+        out->ptr = m->u.p.ptr;
+    } else if (m->flags_size & MF_HEAP) {
+        out->size = (uint32_t)m->u.p.len;
+        out->data = m->u.p.ptr;
+    } else {
+        out->size = m->flags_size & MF_SIZE_MASK;
+        out->data = out->size ? m->u.inl : NULL;
+    }
+}

@@ -1,0 +1,188 @@
+/* core/run.c — one run of an actor on a worker, and how an actor ends.
+ *
+ * A run: serve the system lane (stop, replies, ask timeouts), move parked
+ * BLOCK messages into the ring while it has room, then handle up to
+ * `batch` user messages. setjmp is taken once per run, not per message:
+ * troupe_panic longjmps back here, the message being handled is destroyed
+ * and counted, the failure is reported, and the actor ends.
+ *
+ * After the run the actor is, in this order of checks: finished (stop
+ * requested or failed), suspended (muted by BLOCK: the receiver that takes
+ * its last parked message reschedules it), idle (nothing queued: IDLE is
+ * published in the tail word, then the lanes are re-checked), or requeued
+ * at the back of the worker's run queue.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/system.h"
+
+static void count_handled(actor *a)
+{
+    /* relaxed load+store: the owner is the only writer; readers of stats
+     * want a recent value, not an ordering. */
+    atomic_store_explicit(&a->mb.handled,
+                          atomic_load_explicit(&a->mb.handled, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static void report_failure(worker *w, actor *a, troupe_failure_kind kind, int code,
+                           const char *reason)
+{
+    troupe_system *sys = w ? w->sys : NULL;
+    troupe_failure f = {.actor = ref_make(a->index, a->gen),
+                        .behaviour = a->beh->name,
+                        .kind = kind,
+                        .code = code,
+                        .msg_type = w && w->in_msg ? w->cur.type : 0,
+                        .at_ns = troupe_clock_now(sys->clock)};
+    snprintf(f.reason, sizeof f.reason, "%s", reason ? reason : "");
+    atomic_fetch_add_explicit(&sys->failed, 1, memory_order_relaxed);
+    if (sys->cfg.on_failure)
+        sys->cfg.on_failure(&f, sys->cfg.on_failure_ud);
+}
+
+/* The handler failed (returned < 0, or panicked). */
+static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, const char *reason)
+{
+    if (w->in_msg) /* ring messages were counted handled before dispatch */
+        atomic_fetch_add_explicit(&a->mb.failed, 1, memory_order_relaxed);
+    report_failure(w, a, kind, code, reason);
+    if (w->in_msg) {
+        tmsg_destroy(w->sys, &w->cur);
+        w->in_msg = false;
+    }
+    a->flags |= AF_FAILED;
+    actor_finish(w->sys, a, kind);
+}
+
+/* Handle w->cur; returns the handler's result. */
+static int dispatch(worker *w, actor *a)
+{
+    troupe_ctx *ctx = &w->ctx;
+    troupe_msg view;
+    ctx->msg = &w->cur;
+    ctx->replied = false;
+    ctx->nmuted = 0;
+    ctx->muted_all = false;
+    tmsg_view(&w->cur, &view);
+    w->in_msg = true;
+    int rc = a->beh->handle(ctx, a->state, &view);
+    if (rc < 0)
+        return rc; /* fail_actor destroys and counts the message */
+    w->in_msg = false;
+    ctx->msg = NULL;
+    tmsg_destroy(w->sys, &w->cur);
+    return 0;
+}
+
+/* System lane. Returns false when the actor ended (stop or failure). */
+static bool serve_sys(worker *w, actor *a)
+{
+    mailbox *mb = &a->mb;
+    if (!mb->sys_local)
+        mb->sys_local = lane_take(&mb->sys, a->gen);
+    envelope *e;
+    while ((e = mb->sys_local)) {
+        mb->sys_local = e->next;
+        w->cur = e->m;
+        tfree(w->sys->alloc_mode, e, sizeof *e);
+        if (w->cur.type == SYSMSG_STOP) {
+            a->flags |= AF_STOP_REQ;
+            a->stop_kind = (uint16_t)w->cur.corr;
+            return true;
+        }
+        int rc = dispatch(w, a);
+        if (rc < 0) {
+            fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Move BLOCK-parked messages into the ring while it has room. */
+static void move_parked(troupe_system *sys, actor *a)
+{
+    mailbox *mb = &a->mb;
+    if (!mb->park_local)
+        mb->park_local = lane_take(&mb->park, a->gen);
+    envelope *e;
+    while ((e = mb->park_local)) {
+        bool sched;
+        if (mb_push_mpsc(sys, mb, a->gen, &e->m, &sched) != MB_OK)
+            return; /* full (or no memory): next run */
+        mb->park_local = e->next;
+        uint64_t sender = e->m.sender;
+        tfree(sys->alloc_mode, e, sizeof *e);
+        unmute_sender(sys, sender);
+    }
+}
+
+/* true when the actor must wait for its parked messages to be taken. */
+static bool suspend_for_mute(actor *a)
+{
+    if (atomic_load_explicit(&a->mute, memory_order_acquire) == 0)
+        return false;
+    /* acq_rel: pairs with unmute_sender's fetch_sub; whoever sees both
+     * SUSPENDED and the last parked message taken reschedules. */
+    uint32_t v = atomic_fetch_or_explicit(&a->mute, MUTE_SUSPENDED, memory_order_acq_rel);
+    if ((v & ~MUTE_SUSPENDED) != 0)
+        return true;
+    atomic_fetch_and_explicit(&a->mute, ~MUTE_SUSPENDED, memory_order_acq_rel);
+    return false;
+}
+
+static void end_run(worker *w, actor *a, int last)
+{
+    if (a->flags & AF_STOP_REQ) {
+        actor_finish(w->sys, a, (troupe_failure_kind)a->stop_kind);
+        return;
+    }
+    if (suspend_for_mute(a))
+        return;
+    mailbox *mb = &a->mb;
+    if (last == MB_EMPTY && !mb->sys_local && !mb->park_local && mb_try_idle(mb, a->gen)) {
+        if (!lane_nonempty(&mb->sys) && !lane_nonempty(&mb->park))
+            return;
+        if (!mb_try_unidle(mb, a->gen))
+            return; /* a sender already rescheduled it */
+    }
+    sched_requeue(w, a);
+}
+
+void run_actor(worker *w, actor *a)
+{
+    w->ctx = (troupe_ctx){.sys = w->sys, .w = w, .a = a};
+    w->in_msg = false;
+    troupei_tls.ctx = &w->ctx;
+    troupei_tls.panic_jb = &w->jb;
+    if (setjmp(w->jb)) {
+        fail_actor(w, w->ctx.a, TROUPE_EXIT_PANIC, 0, troupei_tls.panic_reason);
+        goto out;
+    }
+    if (!serve_sys(w, a))
+        goto out;
+    int last = MB_EMPTY;
+    if (!(a->flags & AF_STOP_REQ)) {
+        move_parked(w->sys, a);
+        for (uint32_t n = a->batch; n; n--) {
+            if ((last = mb_pop(&a->mb, &w->cur)) != MB_OK)
+                break;
+            count_handled(a);
+            int rc = dispatch(w, a);
+            if (rc < 0) {
+                fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
+                goto out;
+            }
+            if ((a->flags & AF_STOP_REQ) || atomic_load_explicit(&a->mute, memory_order_relaxed))
+                break;
+        }
+    }
+    end_run(w, a, last);
+out:
+    troupei_tls.ctx = NULL;
+    troupei_tls.panic_jb = NULL;
+}

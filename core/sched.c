@@ -1,0 +1,233 @@
+/* core/sched.c — the workers: where runnable actors wait, who runs them,
+ * stealing, spinning and parking.
+ *
+ * Where a runnable actor goes (sched_actor):
+ *   - sent to by an actor: the sender's worker, in its LIFO slot — it runs
+ *     right after the sender's run, on a warm cache (a request/response
+ *     chain stays on one core); the slot's previous occupant moves to the
+ *     worker's FIFO run queue, where idle workers may steal it;
+ *   - sent to by a plain thread (or the timer thread): the injector.
+ * A worker takes, in order: its LIFO slot (at most LIFO_STREAK times in a
+ * row, for fairness), the injector every 61st time, its run queue, the
+ * injector, then steals one actor from the nearest victim. With nothing to
+ * do it spins for cfg.spin_ns, then parks on a futex: a parked worker costs
+ * no CPU. Whoever makes work stealable wakes one parked worker unless
+ * another is already spinning.
+ */
+#include <stdlib.h>
+
+#include "core/system.h"
+#include "core/topo.h"
+
+#define LIFO_STREAK 32
+#define INJECT_EVERY 61
+
+_Thread_local tls_state troupei_tls;
+
+void sched_notify(troupe_system *sys)
+{
+    /* seq_cst fence: the push before it and the load of n_parked after it
+     * against the parker's seq_cst increment then re-check (park()). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&sys->n_parked, memory_order_relaxed) == 0)
+        return;
+    if (atomic_load_explicit(&sys->n_spinning, memory_order_relaxed) > 0)
+        return;
+    for (uint32_t i = 0; i < sys->nworkers; i++) {
+        worker *w = &sys->workers[i];
+        uint32_t one = 1;
+        /* acq_rel: claims the wake-up so that exactly one waker counts it. */
+        if (atomic_compare_exchange_strong_explicit(&w->parked, &one, 0, memory_order_acq_rel,
+                                                    memory_order_relaxed)) {
+            atomic_fetch_sub_explicit(&sys->n_parked, 1, memory_order_relaxed);
+            futex_wake_u32(&w->parked, 1);
+            return;
+        }
+    }
+}
+
+void sched_inject(troupe_system *sys, actor *a)
+{
+    pthread_mutex_lock(&sys->inj_lock);
+    a->next = NULL;
+    if (sys->inj_tail)
+        sys->inj_tail->next = a;
+    else
+        sys->inj_head = a;
+    sys->inj_tail = a;
+    /* relaxed: a hint for the lock-free emptiness check; the mutex orders
+     * the list itself. */
+    atomic_fetch_add_explicit(&sys->inj_len, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&sys->inj_lock);
+    sched_notify(sys);
+}
+
+static actor *inj_pop(troupe_system *sys)
+{
+    if (atomic_load_explicit(&sys->inj_len, memory_order_relaxed) == 0)
+        return NULL;
+    pthread_mutex_lock(&sys->inj_lock);
+    actor *a = sys->inj_head;
+    if (a) {
+        sys->inj_head = a->next;
+        if (!sys->inj_head)
+            sys->inj_tail = NULL;
+        atomic_fetch_sub_explicit(&sys->inj_len, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&sys->inj_lock);
+    return a;
+}
+
+static void push_local(worker *w, actor *a)
+{
+    if (!runq_push_owner(&w->q, a)) {
+        sched_inject(w->sys, a);
+        return;
+    }
+    sched_notify(w->sys);
+}
+
+void sched_actor(troupe_system *sys, actor *a)
+{
+    worker *w = troupei_tls.w;
+    if (w && troupei_tls.sys == sys) {
+        if (w->lifo)
+            push_local(w, w->lifo);
+        w->lifo = a;
+        return;
+    }
+    sched_inject(sys, a);
+}
+
+/* Requeue after a batch: behind the others, stealable. */
+void sched_requeue(worker *w, actor *a) { push_local(w, a); }
+
+static actor *steal(worker *w)
+{
+    troupe_system *sys = w->sys;
+    for (uint32_t i = 0; i < w->nvictims; i++) {
+        actor *a = runq_pop_mc(&sys->workers[w->victims[i]].q);
+        if (a) {
+            atomic_fetch_add_explicit(&w->steals, 1, memory_order_relaxed);
+            return a;
+        }
+    }
+    return NULL;
+}
+
+static actor *find_work(worker *w)
+{
+    actor *a = w->lifo;
+    if (a) {
+        w->lifo = NULL;
+        if (w->lifo_streak++ < LIFO_STREAK)
+            return a;
+        push_local(w, a); /* fairness: let the queue run */
+    }
+    w->lifo_streak = 0;
+    if (++w->tick % INJECT_EVERY == 0 && (a = inj_pop(w->sys)))
+        return a;
+    if ((a = runq_pop_mc(&w->q)))
+        return a;
+    if ((a = inj_pop(w->sys)))
+        return a;
+    return steal(w);
+}
+
+static bool work_visible(troupe_system *sys)
+{
+    if (atomic_load_explicit(&sys->inj_len, memory_order_relaxed))
+        return true;
+    for (uint32_t i = 0; i < sys->nworkers; i++)
+        if (!runq_empty(&sys->workers[i].q))
+            return true;
+    return false;
+}
+
+static actor *spin(worker *w)
+{
+    troupe_system *sys = w->sys;
+    /* at most half the workers (at least one) search at once */
+    uint32_t s = atomic_fetch_add_explicit(&sys->n_spinning, 1, memory_order_relaxed);
+    actor *a = NULL;
+    if (s < (sys->nworkers + 1) / 2) {
+        uint64_t until = mono_ns() + sys->cfg.spin_ns;
+        while (!atomic_load_explicit(&sys->stopping, memory_order_relaxed)) {
+            if ((a = find_work(w)) || mono_ns() >= until)
+                break;
+            for (int i = 0; i < 32; i++)
+                cpu_relax();
+        }
+    }
+    atomic_fetch_sub_explicit(&sys->n_spinning, 1, memory_order_relaxed);
+    return a;
+}
+
+static void unpark_self(troupe_system *sys, worker *w)
+{
+    /* acq_rel: if a waker already claimed us it also decremented. */
+    if (atomic_exchange_explicit(&w->parked, 0, memory_order_acq_rel) == 1)
+        atomic_fetch_sub_explicit(&sys->n_parked, 1, memory_order_relaxed);
+}
+
+static void park(worker *w)
+{
+    troupe_system *sys = w->sys;
+    atomic_store_explicit(&w->parked, 1, memory_order_relaxed);
+    /* seq_cst: against sched_notify's fence (push, fence, load n_parked). */
+    atomic_fetch_add_explicit(&sys->n_parked, 1, memory_order_seq_cst);
+    if (!work_visible(sys) && !atomic_load_explicit(&sys->stopping, memory_order_seq_cst)) {
+        atomic_fetch_add_explicit(&w->parks, 1, memory_order_relaxed);
+        /* acquire: pairs with the waker's acq_rel CAS. */
+        while (atomic_load_explicit(&w->parked, memory_order_acquire) == 1 &&
+               !atomic_load_explicit(&sys->stopping, memory_order_acquire))
+            futex_wait_u32(&w->parked, 1, 0);
+    }
+    unpark_self(sys, w);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    troupe_system *sys = w->sys;
+    troupei_tls.sys = sys;
+    troupei_tls.w = w;
+    topo_bind_self(w);
+    while (!atomic_load_explicit(&sys->stopping, memory_order_acquire)) {
+        actor *a = find_work(w);
+        if (!a && !(a = spin(w))) {
+            park(w);
+            continue;
+        }
+        atomic_fetch_add_explicit(&w->runs, 1, memory_order_relaxed);
+        run_actor(w, a);
+    }
+    troupei_tls.sys = NULL;
+    troupei_tls.w = NULL;
+    return NULL;
+}
+
+int sched_start(troupe_system *sys)
+{
+    for (uint32_t i = 0; i < sys->nworkers; i++) {
+        worker *w = &sys->workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            return TROUPE_ESYS;
+        w->started = true;
+    }
+    return 0;
+}
+
+void sched_stop(troupe_system *sys)
+{
+    /* release: workers observe it with acquire and exit their loops. */
+    atomic_store_explicit(&sys->stopping, true, memory_order_seq_cst);
+    for (uint32_t i = 0; i < sys->nworkers; i++) {
+        worker *w = &sys->workers[i];
+        atomic_store_explicit(&w->parked, 0, memory_order_release);
+        futex_wake_u32(&w->parked, 1);
+    }
+    for (uint32_t i = 0; i < sys->nworkers; i++)
+        if (sys->workers[i].started)
+            pthread_join(sys->workers[i].thread, NULL);
+}

@@ -1,0 +1,263 @@
+/* core/send.c — tell and the overflow policies.
+ *
+ * The fast path of a send is mb_push_mpsc: one CAS that claims a slot,
+ * checks the receiver's generation, and tells whether this send made the
+ * receiver runnable. Everything else here runs only when the ring is full.
+ */
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/system.h"
+
+#define REDIRECT_DEPTH 4
+
+static inline uint64_t sender_ref(troupe_system *sys)
+{
+    troupe_ctx *c = troupei_tls.ctx;
+    if (c && c->a && c->sys == sys)
+        return ref_make(c->a->index, c->a->gen).id;
+    return 0;
+}
+
+static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int depth);
+
+/* Remember that the running handler parked a message at `a`: its later
+ * sends to `a` must park too, or they would overtake the parked one. */
+static void note_muted(troupe_ctx *c, actor *a)
+{
+    if (c->nmuted < sizeof c->muted_on / sizeof c->muted_on[0])
+        c->muted_on[c->nmuted++] = a->index;
+    else
+        c->muted_all = true;
+}
+
+static bool is_muted_on(const troupe_ctx *c, const actor *a)
+{
+    if (c->muted_all)
+        return true;
+    for (uint8_t i = 0; i < c->nmuted; i++)
+        if (c->muted_on[i] == a->index)
+            return true;
+    return false;
+}
+
+/* BLOCK from an actor (or the timer thread): park the message with the
+ * receiver and mute the sender, never block the thread. */
+static int park(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
+{
+    troupe_ctx *c = troupei_tls.ctx;
+    actor *self = c && c->sys == sys ? c->a : NULL;
+    envelope *e = talloc(sys->alloc_mode, sizeof *e);
+    if (!e)
+        return TROUPE_ENOMEM;
+    e->m = *m;
+    if (self) /* before the push: the receiver may unmute at once */
+        atomic_fetch_add_explicit(&self->mute, 1, memory_order_acq_rel);
+    if (lane_push_mpsc(&a->mb.park, gen, e) < 0) {
+        if (self)
+            atomic_fetch_sub_explicit(&self->mute, 1, memory_order_acq_rel);
+        tfree(sys->alloc_mode, e, sizeof *e);
+        return TROUPE_ENOACTOR;
+    }
+    atomic_fetch_add_explicit(&a->mb.parked, 1, memory_order_relaxed);
+    if (self)
+        note_muted(c, a);
+    if (mb_kick_mpsc(&a->mb, gen))
+        sched_actor(sys, a);
+    return 0;
+}
+
+void unmute_sender(troupe_system *sys, uint64_t sender)
+{
+    troupe_ref r = {sender};
+    actor *s = sender ? actor_lookup(sys, r) : NULL;
+    if (!s)
+        return;
+    uint64_t t = atomic_load_explicit(&s->mb.tail, memory_order_acquire);
+    if (tw_gen(t) != ref_gen(r) || (t & TW_CLOSED))
+        return;
+    /* acq_rel: pairs with suspend_for_mute's fetch_or. */
+    uint32_t v = atomic_fetch_sub_explicit(&s->mute, 1, memory_order_acq_rel);
+    if (v == (MUTE_SUSPENDED | 1u)) {
+        atomic_store_explicit(&s->mute, 0, memory_order_release);
+        sched_actor(sys, s); /* it kept its run token while suspended */
+    }
+}
+
+/* BLOCK from a plain thread: wait for room, backing off, up to the
+ * system's block timeout. */
+static int block_wait(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
+{
+    uint64_t deadline = mono_ns() + sys->cfg.block_timeout_ns;
+    uint64_t pause_ns = 1000;
+    for (;;) {
+        bool sched;
+        int rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
+        if (rc == MB_OK) {
+            if (sched)
+                sched_actor(sys, a);
+            return 0;
+        }
+        if (rc == MB_GONE)
+            return TROUPE_ENOACTOR;
+        if (rc == MB_NOMEM)
+            return TROUPE_ENOMEM;
+        if (atomic_load_explicit(&sys->state, memory_order_acquire) != SYS_RUNNING)
+            return TROUPE_ESHUTDOWN;
+        if (mono_ns() >= deadline) {
+            atomic_fetch_add_explicit(&a->mb.rejected, 1, memory_order_relaxed);
+            return TROUPE_ETIMEDOUT;
+        }
+        struct timespec ts = {0, (long)pause_ns};
+        nanosleep(&ts, NULL);
+        pause_ns = pause_ns < 1000000 ? pause_ns * 2 : 1000000;
+    }
+}
+
+/* DROP_OLDEST: take the oldest away from the consumer, then retry. Bounded:
+ * if other senders keep refilling, the newest is dropped instead. */
+static int drop_oldest(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        tmsg old;
+        int rc = mb_steal_oldest_mpmc(&a->mb, &old);
+        if (rc == MB_OK) {
+            atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
+            tmsg_destroy(sys, &old);
+        } else if (rc == MB_BUSY) {
+            cpu_relax();
+        }
+        bool sched;
+        rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
+        if (rc == MB_OK) {
+            if (sched)
+                sched_actor(sys, a);
+            return 0;
+        }
+        if (rc != MB_FULL)
+            return rc == MB_GONE ? TROUPE_ENOACTOR : TROUPE_ENOMEM;
+    }
+    atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
+    tmsg_destroy(sys, m);
+    return 0;
+}
+
+static int redirect(troupe_system *sys, actor *a, tmsg *m, int depth)
+{
+    atomic_fetch_add_explicit(&a->mb.redirected, 1, memory_order_relaxed);
+    troupe_ref to = troupe_ref_is_none(a->redirect) ? sys->dead_letter : a->redirect;
+    actor *t = actor_lookup(sys, to);
+    int rc = t ? deliver(sys, t, ref_gen(to), m, depth + 1) : TROUPE_ENOACTOR;
+    if (rc == TROUPE_ENOACTOR && !troupe_ref_eq(to, sys->dead_letter)) {
+        actor *d = actor_lookup(sys, sys->dead_letter);
+        rc = d ? deliver(sys, d, ref_gen(sys->dead_letter), m, depth + 1) : rc;
+    }
+    return rc;
+}
+
+static int overflow(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int depth)
+{
+    troupe_ctx *c = troupei_tls.ctx;
+    int policy = depth >= REDIRECT_DEPTH ? TROUPE_OVERFLOW_DROP_NEWEST : a->mb.policy;
+    switch (policy) {
+    case TROUPE_OVERFLOW_REJECT:
+        atomic_fetch_add_explicit(&a->mb.rejected, 1, memory_order_relaxed);
+        return TROUPE_EFULL;
+    case TROUPE_OVERFLOW_DROP_OLDEST:
+        return drop_oldest(sys, a, gen, m);
+    case TROUPE_OVERFLOW_REDIRECT:
+        return redirect(sys, a, m, depth);
+    case TROUPE_OVERFLOW_BLOCK:
+        if ((c && c->sys == sys && c->a) || troupei_tls.no_block)
+            return park(sys, a, gen, m);
+        return block_wait(sys, a, gen, m);
+    default: /* DROP_NEWEST */
+        atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
+        tmsg_destroy(sys, m);
+        return 0;
+    }
+}
+
+static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int depth)
+{
+    troupe_ctx *c = troupei_tls.ctx;
+    if (unlikely(c && (c->nmuted || c->muted_all) && a->mb.policy == TROUPE_OVERFLOW_BLOCK &&
+                 is_muted_on(c, a)))
+        return park(sys, a, gen, m);
+    bool sched;
+    int rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
+    if (likely(rc == MB_OK)) {
+        if (sched)
+            sched_actor(sys, a);
+        return 0;
+    }
+    if (rc == MB_GONE)
+        return TROUPE_ENOACTOR;
+    if (rc == MB_NOMEM)
+        return TROUPE_ENOMEM;
+    return overflow(sys, a, gen, m, depth);
+}
+
+int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
+        return TROUPE_ESHUTDOWN;
+    actor *a = actor_lookup(sys, to);
+    if (unlikely(!a))
+        return TROUPE_ENOACTOR;
+    m->sender = sender_ref(sys);
+    return deliver(sys, a, ref_gen(to), m, 0);
+}
+
+int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
+{
+    actor *a = actor_lookup(sys, to);
+    if (!a)
+        return TROUPE_ENOACTOR;
+    envelope *e = talloc(sys->alloc_mode, sizeof *e);
+    if (!e)
+        return TROUPE_ENOMEM;
+    e->m = *m;
+    if (!e->m.sender)
+        e->m.sender = sender_ref(sys);
+    if (lane_push_mpsc(&a->mb.sys, ref_gen(to), e) < 0) {
+        tfree(sys->alloc_mode, e, sizeof *e);
+        return TROUPE_ENOACTOR;
+    }
+    if (mb_kick_mpsc(&a->mb, ref_gen(to)))
+        sched_actor(sys, a);
+    return 0;
+}
+
+TROUPE_API int troupe_tell(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                           size_t len)
+{
+    if (unlikely(!sys || (len && !data) || len > TROUPE_COPY_MAX || type >= TROUPE_MSG_SYSTEM))
+        return TROUPE_EINVAL;
+    tmsg m;
+    int rc = tmsg_copy(sys, &m, type, data, len);
+    if (rc)
+        return rc;
+    rc = send_msg(sys, to, &m);
+    if (rc)
+        tmsg_destroy(sys, &m); /* our copy; the caller's data is untouched */
+    return rc;
+}
+
+TROUPE_API int troupe_tell_ptr(troupe_system *sys, troupe_ref to, uint32_t type, void *ptr,
+                               troupe_dtor dtor)
+{
+    if (!sys || type >= TROUPE_MSG_SYSTEM)
+        return TROUPE_EINVAL;
+    tmsg m;
+    tmsg_ptr(&m, type, ptr, dtor);
+    return send_msg(sys, to, &m); /* on error the caller keeps ptr */
+}
+
+TROUPE_API void *troupe_msg_take(troupe_ctx *ctx)
+{
+    if (!ctx || !ctx->msg || !(ctx->msg->flags_size & MF_PTR))
+        return NULL;
+    ctx->msg->flags_size &= ~MF_PTR;
+    return ctx->msg->u.p.ptr;
+}

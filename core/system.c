@@ -1,0 +1,211 @@
+/* core/system.c — configuration, creation, shutdown and destruction. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/system.h"
+#include "core/timer.h"
+#include "core/topo.h"
+
+#define SHUTDOWN_DEFAULT_NS (30ull * 1000000000ull)
+
+TROUPE_API void troupe_config_defaults(troupe_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->workers = 0;
+    cfg->pin = 1;
+    cfg->mailbox_capacity = 1000;
+    cfg->overflow = TROUPE_OVERFLOW_BLOCK;
+    cfg->batch = 100;
+    cfg->block_timeout_ns = 5000000000ull;
+    cfg->spin_ns = 50000;
+    cfg->use_arena = 1;
+}
+
+static int validate(const troupe_config *c)
+{
+    if (c->workers > TROUPE_MAX_WORKERS || c->mailbox_capacity == 0 ||
+        c->mailbox_capacity > TROUPE_MAILBOX_MAX_CAPACITY || c->batch == 0 ||
+        c->batch > TROUPE_MAX_BATCH || (unsigned)c->overflow > TROUPE_OVERFLOW_REDIRECT)
+        return TROUPE_EINVAL;
+    if (c->cpus && (c->ncpus == 0 || c->ncpus > TROUPE_MAX_WORKERS))
+        return TROUPE_EINVAL;
+    if (c->cpus && c->workers > c->ncpus)
+        return TROUPE_EINVAL; /* every worker needs its CPU */
+    if (c->spin_ns > 1000000000ull)
+        return TROUPE_EINVAL;
+    return 0;
+}
+
+static int init_workers(troupe_system *sys)
+{
+    sys->workers = talloc_aligned(0, sizeof(worker) * sys->nworkers);
+    if (!sys->workers)
+        return TROUPE_ENOMEM;
+    memset(sys->workers, 0, sizeof(worker) * sys->nworkers);
+    for (uint32_t i = 0; i < sys->nworkers; i++) {
+        worker *w = &sys->workers[i];
+        runq_init(&w->q);
+        w->sys = sys;
+        w->index = i;
+        w->rng = i * 2654435761u + 1;
+    }
+    return topo_plan(sys);
+}
+
+static int system_init(troupe_system *sys, const troupe_config *cfg)
+{
+    sys->cfg = *cfg;
+    sys->clock = cfg->clock;
+    sys->alloc_mode = cfg->use_arena && alloc_arena_available();
+    sys->nworkers = cfg->workers ? cfg->workers : cfg->cpus ? (uint32_t)cfg->ncpus : topo_cores();
+    pthread_mutex_init(&sys->inj_lock, NULL);
+    pthread_mutex_init(&sys->live_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sys->live_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc;
+    if ((rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
+        return rc;
+    if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)))
+        return rc;
+    if ((rc = dead_letter_spawn(sys)))
+        return rc;
+    return sched_start(sys);
+}
+
+TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg)
+{
+    troupe_config def;
+    if (!out)
+        return TROUPE_EINVAL;
+    *out = NULL;
+    if (!cfg) {
+        troupe_config_defaults(&def);
+        cfg = &def;
+    }
+    int rc = validate(cfg);
+    if (rc)
+        return rc;
+    troupe_system *sys = talloc_aligned(0, sizeof *sys);
+    if (!sys)
+        return TROUPE_ENOMEM;
+    memset(sys, 0, sizeof *sys);
+    if ((rc = system_init(sys, cfg))) {
+        troupe_system_destroy(sys);
+        return rc;
+    }
+    *out = sys;
+    return 0;
+}
+
+/* Ask every live user actor to stop (system lane). */
+static void stop_all(troupe_system *sys, troupe_failure_kind why)
+{
+    uint32_t high = table_high(&sys->actors);
+    for (uint32_t i = 1; i <= high; i++) {
+        actor *a = table_get(&sys->actors, i);
+        if (!a || i == ref_index(sys->dead_letter))
+            continue;
+        uint64_t t = atomic_load_explicit(&a->mb.tail, memory_order_acquire);
+        if ((t & TW_CLOSED) || tw_gen(t) == 0)
+            continue;
+        tmsg m = {.type = SYSMSG_STOP, .corr = why};
+        send_sys(sys, ref_make(i, tw_gen(t)), &m);
+    }
+}
+
+static int wait_live_zero(troupe_system *sys, uint64_t timeout_ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t abs = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + timeout_ns;
+    ts.tv_sec = (time_t)(abs / 1000000000ull);
+    ts.tv_nsec = (long)(abs % 1000000000ull);
+    int rc = 0;
+    pthread_mutex_lock(&sys->live_lock);
+    while (atomic_load_explicit(&sys->live, memory_order_acquire) > 0 && rc == 0)
+        rc = pthread_cond_timedwait(&sys->live_cond, &sys->live_lock, &ts);
+    bool done = atomic_load_explicit(&sys->live, memory_order_acquire) == 0;
+    pthread_mutex_unlock(&sys->live_lock);
+    return done ? 0 : TROUPE_ETIMEDOUT;
+}
+
+TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns)
+{
+    if (!sys)
+        return TROUPE_EINVAL;
+    if (troupei_tls.ctx || troupei_tls.w)
+        return TROUPE_ESTATE;
+    int expect = SYS_RUNNING;
+    if (atomic_compare_exchange_strong(&sys->state, &expect, SYS_SHUTTING))
+        stop_all(sys, TROUPE_EXIT_SHUTDOWN);
+    return wait_live_zero(sys, timeout_ns);
+}
+
+/* After the workers are joined: end whatever is still open. */
+static void force_finish(troupe_system *sys)
+{
+    uint32_t high = sys->actors.top ? table_high(&sys->actors) : 0;
+    for (uint32_t i = 1; i <= high; i++) {
+        actor *a = table_get(&sys->actors, i);
+        if (!a)
+            continue;
+        uint64_t t = atomic_load_explicit(&a->mb.tail, memory_order_acquire);
+        if (!(t & TW_CLOSED) && tw_gen(t) != 0)
+            actor_finish(sys, a, TROUPE_EXIT_SHUTDOWN);
+    }
+}
+
+TROUPE_API void troupe_system_destroy(troupe_system *sys)
+{
+    if (!sys || troupei_tls.ctx || troupei_tls.w)
+        return;
+    if (sys->workers && sys->tm)
+        troupe_system_shutdown(sys, SHUTDOWN_DEFAULT_NS);
+    atomic_store(&sys->state, SYS_DOWN);
+    if (sys->workers)
+        sched_stop(sys);
+    timers_stop(sys);
+    force_finish(sys);
+    timers_destroy(sys);
+    asks_destroy(sys);
+    if (sys->actors.top)
+        table_destroy(&sys->actors, NULL, NULL);
+    if (sys->workers)
+        for (uint32_t i = 0; i < sys->nworkers; i++)
+            free(sys->workers[i].victims);
+    tfree_aligned(0, sys->workers, sizeof(worker) * sys->nworkers);
+    pthread_mutex_destroy(&sys->inj_lock);
+    pthread_mutex_destroy(&sys->live_lock);
+    pthread_cond_destroy(&sys->live_cond);
+    tfree_aligned(0, sys, sizeof *sys);
+}
+
+TROUPE_API uint32_t troupe_system_workers(const troupe_system *sys)
+{
+    return sys ? sys->nworkers : 0;
+}
+
+TROUPE_API int troupe_system_stats_get(const troupe_system *sys, troupe_system_stats *out)
+{
+    if (!sys || !out)
+        return TROUPE_EINVAL;
+    memset(out, 0, sizeof *out);
+    out->actors_live = atomic_load(&sys->live);
+    out->actors_spawned = atomic_load(&sys->spawned);
+    out->actors_failed = atomic_load(&sys->failed);
+    out->messages_destroyed = atomic_load(&sys->destroyed);
+    out->late_replies = atomic_load(&sys->late_replies);
+    out->dead_letters = atomic_load(&sys->dead_letters);
+    for (uint32_t i = 0; i < sys->nworkers; i++) {
+        out->steals += atomic_load(&sys->workers[i].steals);
+        out->parks += atomic_load(&sys->workers[i].parks);
+    }
+    return 0;
+}

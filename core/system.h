@@ -1,0 +1,165 @@
+/* core/system.h — the internal shape of a system, an actor, a worker.
+ * Nothing here is API; tests may include it (white-box suites). */
+#ifndef TROUPE_CORE_SYSTEM_H
+#define TROUPE_CORE_SYSTEM_H
+
+#include <pthread.h>
+#include <setjmp.h>
+
+#include "core/common.h"
+#include "core/message.h"
+#include "core/runq.h"
+#include "core/table.h"
+#include "mailbox/mailbox.h"
+
+#define ACTOR_INLINE_STATE 8
+
+/* mute word: number of this actor's messages parked at full receivers,
+ * plus SUSPENDED once its worker gave up running it for that reason. */
+#define MUTE_SUSPENDED (1u << 31)
+
+/* actor flags (owner-only) */
+#define AF_STOP_REQ 1u
+#define AF_FAILED 2u
+#define AF_SYSTEM 4u /* a runtime actor (dead letters): not counted live */
+
+typedef struct actor {
+    mailbox mb; /* two cache lines */
+    /* --- line 2: the owner's, plus the mute word --- */
+    const troupe_behaviour *beh;
+    void *state;
+    struct actor *next; /* injector link */
+    _Atomic uint32_t mute;
+    uint32_t index;
+    uint32_t gen; /* current generation; published through mb.tail */
+    uint32_t batch;
+    uint16_t flags;
+    uint16_t stop_kind;
+    troupe_ref redirect;
+    unsigned char inl_state[ACTOR_INLINE_STATE];
+} actor;
+
+_Static_assert(sizeof(actor) == 3 * CACHELINE, "an actor is three cache lines");
+
+/* The handler's context; lives on the worker's stack for one run. */
+struct troupe_ctx {
+    troupe_system *sys;
+    struct worker *w; /* NULL during init on a plain thread */
+    actor *a;
+    tmsg *msg; /* the message being handled, NULL in init/stop */
+    bool replied;
+    uint8_t nmuted;   /* receivers this handler is parked on */
+    bool muted_all;   /* more than fit in muted_on: park every BLOCK send */
+    uint32_t muted_on[8];
+};
+
+typedef struct worker {
+    runq q; /* stealable FIFO */
+    /* the current run (kept here, not in locals, so that it survives the
+     * longjmp of troupe_panic) */
+    troupe_ctx ctx;
+    tmsg cur;
+    bool in_msg;
+    jmp_buf jb;
+    troupe_system *sys;
+    actor *lifo; /* next to run, not stealable */
+    uint32_t lifo_streak;
+    uint32_t index;
+    uint32_t tick;
+    uint32_t rng;
+    int cpu;
+    uint32_t *victims; /* steal order, nearest first */
+    uint32_t nvictims;
+    pthread_t thread;
+    bool started;
+    alignas(CACHELINE) _Atomic uint32_t parked; /* futex word */
+    _Atomic uint64_t steals, parks, runs;
+} worker;
+
+typedef struct timers timers;
+typedef struct asks asks;
+
+enum { SYS_RUNNING = 0, SYS_SHUTTING = 1, SYS_DOWN = 2 };
+
+struct troupe_system {
+    troupe_config cfg;
+    int alloc_mode;
+    uint32_t nworkers;
+    worker *workers;
+    table actors;
+    /* injector: runnable actors from plain threads and overflow */
+    pthread_mutex_t inj_lock;
+    actor *inj_head, *inj_tail;
+    alignas(CACHELINE) _Atomic uint32_t inj_len;
+    _Atomic uint32_t n_parked;
+    _Atomic uint32_t n_spinning;
+    _Atomic int state;
+    _Atomic bool stopping;
+    alignas(CACHELINE) _Atomic uint64_t live, spawned, failed, destroyed, late_replies,
+        dead_letters;
+    pthread_mutex_t live_lock;
+    pthread_cond_t live_cond;
+    troupe_ref dead_letter;
+    timers *tm;
+    asks *ak;
+    troupe_clock *clock;
+};
+
+/* Per-thread: what this thread is running. */
+typedef struct tls_state {
+    troupe_system *sys;
+    worker *w;
+    troupe_ctx *ctx;   /* set while a callback runs */
+    jmp_buf *panic_jb; /* where troupe_panic unwinds to */
+    bool no_block;     /* timer firing: BLOCK parks instead of waiting */
+    char panic_reason[TROUPE_REASON_MAX];
+} tls_state;
+
+extern _Thread_local tls_state troupei_tls;
+
+/* refs */
+static inline troupe_ref ref_make(uint32_t index, uint32_t gen)
+{
+    return (troupe_ref){((uint64_t)gen << 32) | index};
+}
+static inline uint32_t ref_index(troupe_ref r) { return (uint32_t)r.id; }
+static inline uint32_t ref_gen(troupe_ref r) { return (uint32_t)(r.id >> 32) & GEN_MASK; }
+
+/* The actor a ref names if its generation is still current (the memory is
+ * always valid; the generation is re-checked by every operation). */
+static inline actor *actor_lookup(troupe_system *sys, troupe_ref r)
+{
+    actor *a = table_get(&sys->actors, ref_index(r));
+    if (unlikely(!a || ref_gen(r) == 0))
+        return NULL;
+    return a;
+}
+
+/* core/sched.c */
+void sched_actor(troupe_system *sys, actor *a);
+void sched_inject(troupe_system *sys, actor *a);
+void sched_notify(troupe_system *sys);
+void sched_requeue(worker *w, actor *a);
+int sched_start(troupe_system *sys);
+void sched_stop(troupe_system *sys);
+
+/* core/run.c */
+void run_actor(worker *w, actor *a);
+void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why);
+
+/* core/send.c */
+int send_msg(troupe_system *sys, troupe_ref to, tmsg *m);
+int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m);
+void unmute_sender(troupe_system *sys, uint64_t sender_ref);
+
+/* core/ask.c */
+int asks_create(troupe_system *sys);
+void asks_destroy(troupe_system *sys);
+
+/* core/actor.c */
+int dead_letter_spawn(troupe_system *sys);
+
+/* internal system message types (system lane) */
+#define SYSMSG_STOP (TROUPE_MSG_SYSTEM + 0x100u) /* corr = troupe_failure_kind */
+
+#endif

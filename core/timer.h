@@ -1,0 +1,25 @@
+/* core/timer.h — the timer service of a system (public API: troupe/timer.h). */
+#ifndef TROUPE_CORE_TIMER_H
+#define TROUPE_CORE_TIMER_H
+
+#include "core/system.h"
+
+typedef void (*timer_fn)(troupe_system *sys, uint64_t arg);
+
+int timers_create(troupe_system *sys);
+/* Stop the timer thread (pending timers never fire). */
+void timers_stop(troupe_system *sys);
+void timers_destroy(troupe_system *sys);
+/* An internal timer: calls fn(sys, arg) on the timer thread (or inside
+ * troupe_clock_advance) after delay_ns. */
+int timer_add_fn(troupe_system *sys, uint64_t delay_ns, timer_fn fn, uint64_t arg,
+                 troupe_timer *out);
+/* Fire every timer due at `now` (manual clocks). */
+void timers_fire_due(timers *tm, uint64_t now);
+
+/* core/clock.c */
+int clock_register(troupe_clock *clk, timers *tm);
+void clock_unregister(troupe_clock *clk, timers *tm);
+bool clock_is_manual(const troupe_clock *clk);
+
+#endif

@@ -1,0 +1,80 @@
+/* troupe/message.h — tell, ask, reply.
+ *
+ * Ownership, for every call here: on success (0) the runtime owns the
+ * message — a pointer payload's destructor runs once it is handled, dropped
+ * or undeliverable. On an error return the caller still owns it: nothing
+ * was destroyed, the caller may retry or free it.
+ *
+ * Order: messages from one sender to one receiver arrive in the order sent.
+ *
+ * Thread safety: all calls may be made from any thread. From a handler,
+ * the running actor is the sender (msg->sender at the receiver).
+ */
+#ifndef TROUPE_MESSAGE_H
+#define TROUPE_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/export.h"
+#include "troupe/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct troupe_system troupe_system;
+
+/* Payloads up to this many bytes travel inside the mailbox slot; larger
+ * ones are copied once into a runtime allocation. */
+#define TROUPE_INLINE_MAX 24u
+/* Largest payload troupe_tell copies (larger: use troupe_tell_ptr). */
+#define TROUPE_COPY_MAX (1u << 20)
+
+/* Send a copy of data[0..len) (len may be 0, data then may be NULL).
+ * Errors: TROUPE_EINVAL (NULL sys, len > TROUPE_COPY_MAX, a type in the
+ * system range), TROUPE_ENOACTOR, TROUPE_EFULL (REJECT), TROUPE_ETIMEDOUT
+ * (BLOCK, from a plain thread), TROUPE_ESHUTDOWN, TROUPE_ENOMEM. */
+TROUPE_API int troupe_tell(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                           size_t len);
+
+/* Send a pointer: on success the runtime owns `ptr` and calls dtor(ptr)
+ * when done with it (dtor may be NULL: nothing to free). On error the
+ * caller keeps it. The handler sees msg->ptr and may take it. */
+TROUPE_API int troupe_tell_ptr(troupe_system *sys, troupe_ref to, uint32_t type, void *ptr,
+                               troupe_dtor dtor);
+
+/* From a handler: take the pointer payload of the message being handled;
+ * the runtime will then not destroy it (the caller owns it). NULL if the
+ * message has none, or outside a handler. */
+TROUPE_API void *troupe_msg_take(troupe_ctx *ctx);
+
+/* Ask from a plain thread: send and block this thread (never a worker)
+ * until the reply or the timeout. The reply's payload is copied into
+ * reply_buf (up to reply_cap bytes; *reply_len gets its full size, may be
+ * NULL) and its type into *reply_type (may be NULL).
+ * Errors: as troupe_tell, plus TROUPE_ETIMEDOUT (the late reply is dropped
+ * and counted), TROUPE_ESTATE when called from a handler (use
+ * troupe_ask_async there: a worker never blocks). */
+TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                          size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
+                          size_t reply_cap, size_t *reply_len);
+
+/* Ask from a handler without blocking: the reply comes back to the running
+ * actor as a message (its type is the replier's, msg->corr = *ask_id), or,
+ * after timeout_ns, a TROUPE_MSG_ASK_TIMEOUT message with corr = *ask_id.
+ * Exactly one of the two arrives. *ask_id may be NULL.
+ * Errors: as troupe_tell; TROUPE_ESTATE outside a handler. */
+TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, const void *data,
+                                size_t len, uint64_t timeout_ns, uint64_t *ask_id);
+
+/* From a handler: answer the message being handled, if it was an ask
+ * (TROUPE_ESTATE if not, or if already answered). The payload is copied.
+ * A reply after the ask timed out returns 0, is dropped and counted in
+ * troupe_system_stats.late_replies. */
+TROUPE_API int troupe_reply(troupe_ctx *ctx, uint32_t type, const void *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_MESSAGE_H */

@@ -1,0 +1,102 @@
+/* troupe/system.h — the actor system: workers, configuration, lifetime.
+ *
+ * A troupe_system owns one scheduler thread per worker (pinned with hwloc),
+ * a timer thread, and every actor spawned in it.
+ *
+ * Thread safety: create/destroy must not race with any other call on the
+ * same system. All other calls may be made from any thread, including from
+ * handlers running on the workers.
+ */
+#ifndef TROUPE_SYSTEM_H
+#define TROUPE_SYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/clock.h"
+#include "troupe/export.h"
+#include "troupe/failure.h"
+#include "troupe/mailbox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct troupe_system troupe_system;
+
+#define TROUPE_MAX_WORKERS 256
+#define TROUPE_MAX_BATCH 65536
+
+typedef struct troupe_config {
+    /* Worker threads; 0 = one per core as hwloc reports. 1..256. */
+    uint32_t workers;
+    /* Bind each worker to one CPU with hwloc (default on). */
+    int pin;
+    /* Explicit CPU (OS index) per worker; NULL = spread over cores.
+     * Borrowed: read during troupe_system_create only. */
+    const int *cpus;
+    size_t ncpus;
+    /* Default mailbox capacity (1000), 1..TROUPE_MAILBOX_MAX_CAPACITY. */
+    uint32_t mailbox_capacity;
+    /* Default overflow policy (BLOCK: loses nothing). */
+    troupe_overflow overflow;
+    /* Messages an actor handles per scheduling (100), 1..TROUPE_MAX_BATCH. */
+    uint32_t batch;
+    /* How long a plain thread blocks on a full BLOCK mailbox (5 s). */
+    uint64_t block_timeout_ns;
+    /* Spinning before an idle worker parks, in ns (50 µs). */
+    uint64_t spin_ns;
+    /* Clock for timers and timeouts; NULL = monotonic. Borrowed: must
+     * outlive the system. */
+    troupe_clock *clock;
+    /* Called on a worker for every actor failure (see failure.h); NULL =
+     * none. Until supervision, a failed actor then stops. */
+    troupe_failure_hook on_failure;
+    void *on_failure_ud;
+    /* Use the jemalloc arena for actors and messages when built with
+     * jemalloc (default 1); 0 = the libc allocator (for comparison). */
+    int use_arena;
+    uint8_t reserved[64];
+} troupe_config;
+
+/* Fill *cfg with the defaults above. */
+TROUPE_API void troupe_config_defaults(troupe_config *cfg);
+
+/* Create and start a system. cfg NULL = defaults. On success *out is owned
+ * by the caller and released with troupe_system_destroy(). Errors:
+ * TROUPE_EINVAL (a zero or absurd worker count, capacity or batch, an
+ * unknown policy, a CPU the machine lacks), TROUPE_ENOMEM, TROUPE_ESYS. */
+TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg);
+
+/* Stop accepting messages (sends return TROUPE_ESHUTDOWN), send every actor
+ * its stop, and wait up to timeout_ns for them to stop. Remaining queued
+ * messages are destroyed and counted. Idempotent. TROUPE_ETIMEDOUT if some
+ * actor was still running at the timeout (it is stopped at destroy). Must
+ * not be called from a handler (TROUPE_ESTATE). */
+TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns);
+
+/* Shut down (if not yet), join the threads and free every actor, message
+ * and timer. NULL is accepted. Must not be called from a handler. */
+TROUPE_API void troupe_system_destroy(troupe_system *sys);
+
+/* Number of worker threads. */
+TROUPE_API uint32_t troupe_system_workers(const troupe_system *sys);
+
+/* System-wide counters. */
+typedef struct troupe_system_stats {
+    uint64_t actors_live;
+    uint64_t actors_spawned;
+    uint64_t actors_failed;
+    uint64_t messages_destroyed; /* dropped at stop or destroy, undelivered */
+    uint64_t late_replies;       /* replies after their ask timed out */
+    uint64_t dead_letters;       /* handled by the dead-letter actor */
+    uint64_t steals;
+    uint64_t parks;
+} troupe_system_stats;
+
+TROUPE_API int troupe_system_stats_get(const troupe_system *sys, troupe_system_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_SYSTEM_H */

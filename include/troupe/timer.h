@@ -1,0 +1,52 @@
+/* troupe/timer.h — send-after, send-interval, cancel.
+ *
+ * One timer thread per system keeps a min-heap of deadlines read from the
+ * system's clock (troupe_config.clock). A due timer sends its message with
+ * troupe_tell semantics (its overflow policy applies; a target that stopped
+ * ends an interval timer). Precision with the monotonic clock: about a
+ * millisecond or better. With a manual clock, timers fire inside
+ * troupe_clock_advance().
+ *
+ * Thread safety: all calls from any thread.
+ */
+#ifndef TROUPE_TIMER_H
+#define TROUPE_TIMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/export.h"
+#include "troupe/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct troupe_system troupe_system;
+
+/* A timer handle: a small value; a stale one fails cleanly. */
+typedef struct troupe_timer {
+    uint64_t id;
+} troupe_timer;
+
+/* Send a copy of data[0..len) (at most TROUPE_INLINE_MAX bytes) to `to`
+ * after delay_ns. *out may be NULL. Errors: TROUPE_EINVAL, TROUPE_ENOMEM,
+ * TROUPE_ESHUTDOWN. */
+TROUPE_API int troupe_send_after(troupe_system *sys, troupe_ref to, uint32_t type,
+                                 const void *data, size_t len, uint64_t delay_ns,
+                                 troupe_timer *out);
+
+/* As send_after, then again every interval_ns (> 0) until canceled, the
+ * target stops, or the system shuts down. Deadlines do not drift. */
+TROUPE_API int troupe_send_interval(troupe_system *sys, troupe_ref to, uint32_t type,
+                                    const void *data, size_t len, uint64_t delay_ns,
+                                    uint64_t interval_ns, troupe_timer *out);
+
+/* Cancel: 0 if the timer was pending (it will not fire again),
+ * TROUPE_ENOTFOUND if it already fired (one-shot) or was canceled. */
+TROUPE_API int troupe_timer_cancel(troupe_system *sys, troupe_timer t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_TIMER_H */

@@ -1,0 +1,75 @@
+/* mailbox/lane.c — tagged Treiber stack, see lane.h. */
+#include "mailbox/lane.h"
+
+#define LANE_PTR_MASK ((1ull << 48) - 1)
+#define LANE_CLOSED 1ull
+
+static inline uint64_t lane_tag(uint32_t gen) { return ((uint64_t)(gen & 0xFFFFu)) << 48; }
+
+void lane_reset(lane *l, uint32_t gen)
+{
+    /* relaxed: the actor is not yet published; spawn's release store of
+     * the tail word (mb_open) orders this before any push. */
+    atomic_store_explicit(&l->w, lane_tag(gen), memory_order_relaxed);
+}
+
+int lane_push_mpsc(lane *l, uint32_t gen, envelope *e)
+{
+    uint64_t tag = lane_tag(gen);
+    /* relaxed: the CAS below validates the value. */
+    uint64_t w = atomic_load_explicit(&l->w, memory_order_relaxed);
+    for (;;) {
+        uint64_t ptr = w & LANE_PTR_MASK;
+        if ((w & ~LANE_PTR_MASK) != tag || ptr == LANE_CLOSED)
+            return -1;
+        e->next = (envelope *)(uintptr_t)ptr;
+        /* seq_cst: publishes the envelope (release, pairs with the acquire
+         * exchange in lane_take) and is ordered before the kick of the tail
+         * word, against the consumer's idle-then-recheck (mb_try_idle). */
+        if (atomic_compare_exchange_weak_explicit(&l->w, &w, tag | (uint64_t)(uintptr_t)e,
+                                                  memory_order_seq_cst, memory_order_relaxed))
+            return 0;
+    }
+}
+
+static envelope *reverse(envelope *e)
+{
+    envelope *out = NULL;
+    while (e) {
+        envelope *next = e->next;
+        e->next = out;
+        out = e;
+        e = next;
+    }
+    return out;
+}
+
+envelope *lane_take(lane *l, uint32_t gen)
+{
+    /* relaxed pre-check keeps the common empty case free of an RMW. */
+    uint64_t w = atomic_load_explicit(&l->w, memory_order_relaxed);
+    if ((w & LANE_PTR_MASK) == 0 || (w & LANE_PTR_MASK) == LANE_CLOSED)
+        return NULL;
+    /* acquire: pairs with the release of lane_push_mpsc's CAS. */
+    w = atomic_exchange_explicit(&l->w, lane_tag(gen), memory_order_acquire);
+    return reverse((envelope *)(uintptr_t)(w & LANE_PTR_MASK));
+}
+
+envelope *lane_close(lane *l)
+{
+    uint64_t w = atomic_load_explicit(&l->w, memory_order_relaxed);
+    /* acq_rel: takes the pushes (acquire) and publishes the closed mark. */
+    w = atomic_exchange_explicit(&l->w, (w & ~LANE_PTR_MASK) | LANE_CLOSED, memory_order_acq_rel);
+    uint64_t ptr = w & LANE_PTR_MASK;
+    if (ptr == LANE_CLOSED)
+        return NULL;
+    return reverse((envelope *)(uintptr_t)ptr);
+}
+
+bool lane_nonempty(const lane *l)
+{
+    /* seq_cst: the consumer's re-check after publishing IDLE (Dekker with
+     * the pusher's seq_cst CAS then kick). */
+    uint64_t ptr = atomic_load_explicit(&l->w, memory_order_seq_cst) & LANE_PTR_MASK;
+    return ptr != 0 && ptr != LANE_CLOSED;
+}

@@ -1,0 +1,39 @@
+/* mailbox/lane.h — unbounded side lanes of a mailbox: the system lane
+ * (stop, replies, ask timeouts) and the park lane (messages parked by
+ * BLOCK from muted actor senders).
+ *
+ * A lane is a Treiber stack of envelopes (push: one CAS, MPSC) whose
+ * consumer takes the whole stack with one exchange and reverses it into
+ * FIFO order (the CAF inbox idea). The head word carries a 16-bit tag of the
+ * actor's generation beside the pointer, so a push meant for a stopped
+ * incarnation fails instead of reaching the next one; a closed lane holds
+ * the pointer value 1 and refuses every push.
+ *
+ * Contract: lane_push_mpsc from any thread; take/close only by the thread
+ * that runs the actor (single consumer); reset only while no one else can
+ * see the actor (spawn).
+ */
+#ifndef TROUPE_MAILBOX_LANE_H
+#define TROUPE_MAILBOX_LANE_H
+
+#include "core/message.h"
+
+typedef struct envelope {
+    struct envelope *next;
+    tmsg m;
+} envelope;
+
+typedef struct lane {
+    _Atomic uint64_t w;
+} lane;
+
+void lane_reset(lane *l, uint32_t gen);
+/* 0, or -1 if the lane is closed or belongs to another generation. */
+int lane_push_mpsc(lane *l, uint32_t gen, envelope *e);
+/* Take everything pushed so far, oldest first (NULL if empty). */
+envelope *lane_take(lane *l, uint32_t gen);
+/* Close the lane and return what it still held, oldest first. */
+envelope *lane_close(lane *l);
+bool lane_nonempty(const lane *l);
+
+#endif

@@ -1,0 +1,112 @@
+/* mailbox/mailbox.h — the bounded MPSC ring every actor receives through.
+ *
+ * One 64-bit tail word decides everything a sender needs, in one CAS:
+ *
+ *   bit 63 IDLE    the actor is not scheduled; the sender that clears it
+ *                  schedules the actor (exactly one does)
+ *   bit 62 CLOSED  the actor stopped; every send fails (ENOACTOR)
+ *   bit 61 LOCK    a sender is installing the ring (first message)
+ *   bits 39..60    the actor's generation (22 bits): a stale ref fails
+ *   bits  0..38    the claim position (messages accepted, mod 2^39)
+ *
+ * A sender claims position p with that CAS, writes slot p & mask, then
+ * publishes it by storing seq = p + 1 (release). The single consumer reads
+ * slots in order and publishes its progress in `head`; a sender checks the
+ * capacity against a cached copy of head and reloads it only near full.
+ * The ring (next_pow2(capacity) slots of 64 bytes) is allocated by the
+ * first sender, under LOCK, so idle actors carry no ring.
+ *
+ * Producer-written and consumer-written fields are on separate cache lines.
+ *
+ * Contract: mb_push_mpsc / mb_kick_mpsc / mb_steal_oldest_mpmc from any
+ * thread; mb_pop, mb_try_idle, mb_try_unidle, mb_close only by the thread
+ * running the actor; mb_open only before the actor is visible.
+ */
+#ifndef TROUPE_MAILBOX_MAILBOX_H
+#define TROUPE_MAILBOX_MAILBOX_H
+
+#include "core/message.h"
+#include "mailbox/lane.h"
+
+#define TW_IDLE (1ull << 63)
+#define TW_CLOSED (1ull << 62)
+#define TW_LOCK (1ull << 61)
+#define TW_GEN_SHIFT 39
+#define TW_GEN_BITS 22
+#define TW_GEN_MASK (((1ull << TW_GEN_BITS) - 1) << TW_GEN_SHIFT)
+#define TW_POS_MASK ((1ull << TW_GEN_SHIFT) - 1)
+#define GEN_MASK ((1u << TW_GEN_BITS) - 1)
+
+typedef struct mb_slot {
+    _Atomic uint64_t seq;
+    tmsg m;
+    uint64_t pad;
+} mb_slot;
+
+typedef struct mb_ring {
+    uint32_t mask;
+    uint32_t pad[15];
+    mb_slot slots[];
+} mb_ring;
+
+typedef struct mailbox {
+    /* --- line 0, written by senders (one CAS per send) --- */
+    alignas(CACHELINE) _Atomic uint64_t tail;
+    _Atomic(mb_ring *) ring;
+    _Atomic uint64_t head_cache; /* a recent head, refreshed when near full */
+    lane sys;                    /* system lane */
+    lane park;                   /* BLOCK-parked messages of muted senders */
+    uint32_t cap;                /* read-only while open */
+    uint8_t policy;              /* troupe_overflow, read-only while open */
+    _Atomic uint64_t dropped, rejected; /* only when full */
+    /* --- line 1, written by the consumer (head once per message) --- */
+    alignas(CACHELINE) _Atomic uint64_t head;
+    _Atomic uint64_t handled, failed;
+    envelope *sys_local;  /* taken from sys, not yet served */
+    envelope *park_local; /* taken from park, not yet moved in */
+    atomic_flag pop_lock; /* DROP_OLDEST only: consumer vs stealers */
+    _Atomic uint64_t redirected, parked; /* senders, only when full */
+} mailbox;
+
+_Static_assert(sizeof(mailbox) == 2 * CACHELINE, "mailbox is two cache lines");
+
+enum { MB_OK = 0, MB_FULL = 1, MB_GONE = 2, MB_NOMEM = 3, MB_EMPTY = 4, MB_BUSY = 5 };
+
+struct troupe_system;
+
+static inline uint64_t tw_make(uint32_t gen, uint64_t pos)
+{
+    return ((uint64_t)gen << TW_GEN_SHIFT) | (pos & TW_POS_MASK);
+}
+static inline uint32_t tw_gen(uint64_t t) { return (uint32_t)((t & TW_GEN_MASK) >> TW_GEN_SHIFT); }
+static inline uint64_t pos_sub(uint64_t a, uint64_t b) { return (a - b) & TW_POS_MASK; }
+
+/* A new incarnation: empty, idle, no ring. */
+void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy);
+/* Claim a slot and write m. MB_OK (with *schedule set when this send made
+ * the actor runnable), MB_FULL, MB_GONE (stale/closed), MB_NOMEM. */
+int mb_push_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m,
+                 bool *schedule);
+/* Clear IDLE after a lane push: true when the caller must schedule. */
+bool mb_kick_mpsc(mailbox *mb, uint32_t gen);
+/* DROP_OLDEST: take the oldest queued message away from the consumer.
+ * MB_OK with *out, MB_EMPTY, MB_BUSY (oldest still being written). */
+int mb_steal_oldest_mpmc(mailbox *mb, tmsg *out);
+/* Consumer: next message. MB_OK, MB_EMPTY, MB_BUSY (claimed, unwritten). */
+int mb_pop(mailbox *mb, tmsg *out);
+/* Consumer: publish IDLE if nothing is queued; true when now idle. */
+bool mb_try_idle(mailbox *mb, uint32_t gen);
+/* Consumer, after mb_try_idle: take the actor back (a lane got work).
+ * true when the caller owns the actor again. */
+bool mb_try_unidle(mailbox *mb, uint32_t gen);
+/* Consumer: refuse all further sends, wait for claimed slots to be
+ * written, hand every queued message to drop(), free the ring. Returns
+ * the number dropped. */
+uint64_t mb_close(struct troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *m),
+                  void *ud);
+/* Messages in the ring now (approximate while senders run). */
+uint32_t mb_depth(const mailbox *mb);
+/* Accepted into the ring by this incarnation (the claim position). */
+uint64_t mb_accepted(const mailbox *mb);
+
+#endif

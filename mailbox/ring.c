@@ -1,0 +1,264 @@
+/* mailbox/ring.c — the bounded MPSC ring, see mailbox.h for the protocol. */
+#include <sched.h>
+
+#include "core/alloc.h"
+#include "core/system.h"
+#include "mailbox/mailbox.h"
+
+static size_t ring_bytes(uint32_t n) { return sizeof(mb_ring) + (size_t)n * sizeof(mb_slot); }
+
+static mb_ring *ring_new(int mode, uint32_t cap)
+{
+    uint32_t n = next_pow2_u32(cap);
+    mb_ring *r = talloc_aligned(mode, ring_bytes(n));
+    if (!r)
+        return NULL;
+    r->mask = n - 1;
+    /* seq = i never equals the first lap's "published" value i + 1. */
+    for (uint32_t i = 0; i < n; i++)
+        atomic_init(&r->slots[i].seq, i);
+    return r;
+}
+
+void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy)
+{
+    mb->cap = cap;
+    mb->policy = policy;
+    atomic_store_explicit(&mb->ring, NULL, memory_order_relaxed);
+    atomic_store_explicit(&mb->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->head_cache, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->handled, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->failed, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->dropped, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->rejected, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->redirected, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->parked, 0, memory_order_relaxed);
+    atomic_flag_clear_explicit(&mb->pop_lock, memory_order_relaxed);
+    mb->sys_local = NULL;
+    mb->park_local = NULL;
+    lane_reset(&mb->sys, gen);
+    lane_reset(&mb->park, gen);
+    /* release: everything above is visible to whoever reads this
+     * generation in the tail word (pairs with the senders' CAS/loads). */
+    atomic_store_explicit(&mb->tail, tw_make(gen, 0) | TW_IDLE, memory_order_release);
+}
+
+/* The first send installs the ring while holding LOCK, so that a failed
+ * allocation can return ENOMEM before any slot is claimed. Returns MB_OK to
+ * retry the claim (with *t reloaded). */
+static int install_ring(troupe_system *sys, mailbox *mb, uint64_t *t)
+{
+    /* acquire: pairs with the release unlock of an earlier installer. */
+    if (!atomic_compare_exchange_strong_explicit(&mb->tail, t, *t | TW_LOCK,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return MB_OK;
+    int rc = MB_OK;
+    if (!atomic_load_explicit(&mb->ring, memory_order_relaxed)) {
+        mb_ring *r = ring_new(sys->alloc_mode, mb->cap);
+        if (r)
+            /* release: slot init visible to senders/consumer (acquire). */
+            atomic_store_explicit(&mb->ring, r, memory_order_release);
+        else
+            rc = MB_NOMEM;
+    }
+    /* release: unlock; nobody else changes the word while LOCK is set. */
+    atomic_store_explicit(&mb->tail, *t, memory_order_release);
+    return rc;
+}
+
+/* Capacity check: against the cached head first, the real head when the
+ * cache says full. */
+static bool has_room(mailbox *mb, uint64_t pos)
+{
+    /* acquire: pairs with the release store of head_cache below. */
+    uint64_t h = atomic_load_explicit(&mb->head_cache, memory_order_acquire);
+    if (likely(pos_sub(pos, h) < mb->cap))
+        return true;
+    /* acquire: pairs with the consumer's release of head (mb_pop): the
+     * slots it has left are free to overwrite. */
+    h = atomic_load_explicit(&mb->head, memory_order_acquire);
+    atomic_store_explicit(&mb->head_cache, h, memory_order_release);
+    return pos_sub(pos, h) < mb->cap;
+}
+
+int mb_push_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule)
+{
+    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    mb_ring *r;
+    uint64_t pos;
+    for (;;) {
+        if (unlikely(tw_gen(t) != gen || (t & TW_CLOSED)))
+            return MB_GONE;
+        if (unlikely(t & TW_LOCK)) {
+            cpu_relax();
+            t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+            continue;
+        }
+        pos = t & TW_POS_MASK;
+        if (unlikely(!has_room(mb, pos)))
+            return MB_FULL;
+        /* acquire: pairs with install_ring's release. */
+        r = atomic_load_explicit(&mb->ring, memory_order_acquire);
+        if (unlikely(!r)) {
+            if (install_ring(sys, mb, &t) == MB_NOMEM)
+                return MB_NOMEM;
+            t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+            continue;
+        }
+        /* acq_rel: acquire pairs with the consumer's release CAS that set
+         * IDLE (so the run we schedule sees the last run's writes); release
+         * orders nothing we need, it is free on x86. Clearing IDLE here is
+         * the scheduling decision. */
+        if (atomic_compare_exchange_weak_explicit(&mb->tail, &t,
+                                                  (t & TW_GEN_MASK) | ((pos + 1) & TW_POS_MASK),
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            break;
+    }
+    *schedule = (t & TW_IDLE) != 0;
+    mb_slot *s = &r->slots[pos & r->mask];
+    s->m = *m;
+    /* release: publishes the slot; pairs with the acquire in mb_pop. */
+    atomic_store_explicit(&s->seq, (pos + 1) & TW_POS_MASK, memory_order_release);
+    return MB_OK;
+}
+
+bool mb_kick_mpsc(mailbox *mb, uint32_t gen)
+{
+    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    for (;;) {
+        if (tw_gen(t) != gen || (t & TW_CLOSED) || !(t & TW_IDLE))
+            return false;
+        if (t & TW_LOCK) {
+            cpu_relax();
+            t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+            continue;
+        }
+        /* seq_cst: after the lane push (seq_cst), against the consumer's
+         * seq_cst idle CAS then lane re-check: one of the two sees the
+         * other. */
+        if (atomic_compare_exchange_weak_explicit(&mb->tail, &t, t & ~TW_IDLE,
+                                                  memory_order_seq_cst, memory_order_relaxed))
+            return true;
+    }
+}
+
+/* Read the slot at head if published. */
+static int peek(mailbox *mb, uint64_t h, tmsg *out)
+{
+    /* acquire: pairs with install_ring's release. */
+    mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_acquire);
+    if (!r)
+        return MB_EMPTY;
+    mb_slot *s = &r->slots[h & r->mask];
+    /* acquire: pairs with mb_push_mpsc's release of seq. */
+    if (atomic_load_explicit(&s->seq, memory_order_acquire) != ((h + 1) & TW_POS_MASK)) {
+        uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
+        return (t & TW_POS_MASK) == h ? MB_EMPTY : MB_BUSY;
+    }
+    *out = s->m;
+    return MB_OK;
+}
+
+static void pop_lock(mailbox *mb)
+{
+    /* acquire/release spinlock: only DROP_OLDEST mailboxes take it. */
+    while (atomic_flag_test_and_set_explicit(&mb->pop_lock, memory_order_acquire))
+        cpu_relax();
+}
+
+static void pop_unlock(mailbox *mb)
+{
+    atomic_flag_clear_explicit(&mb->pop_lock, memory_order_release);
+}
+
+int mb_pop(mailbox *mb, tmsg *out)
+{
+    bool locked = mb->policy == TROUPE_OVERFLOW_DROP_OLDEST;
+    if (locked)
+        pop_lock(mb);
+    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+    int rc = peek(mb, h, out);
+    if (rc == MB_OK)
+        /* release: the slot is read; senders may reuse it (has_room). */
+        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
+    if (locked)
+        pop_unlock(mb);
+    return rc;
+}
+
+int mb_steal_oldest_mpmc(mailbox *mb, tmsg *out)
+{
+    pop_lock(mb);
+    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+    int rc = peek(mb, h, out);
+    if (rc == MB_OK)
+        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
+    pop_unlock(mb);
+    return rc;
+}
+
+bool mb_try_idle(mailbox *mb, uint32_t gen)
+{
+    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+    uint64_t expect = tw_make(gen, h);
+    /* seq_cst: release so the next run (on any worker) sees this one's
+     * writes (pairs with the acquire of the sender's CAS), and ordered
+     * before the lane re-check that follows (Dekker with mb_kick_mpsc). */
+    return atomic_compare_exchange_strong_explicit(&mb->tail, &expect, expect | TW_IDLE,
+                                                   memory_order_seq_cst, memory_order_relaxed);
+}
+
+bool mb_try_unidle(mailbox *mb, uint32_t gen) { return mb_kick_mpsc(mb, gen); }
+
+static uint64_t close_word(mailbox *mb)
+{
+    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    for (;;) {
+        if (t & TW_LOCK) {
+            cpu_relax();
+            t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+            continue;
+        }
+        /* acq_rel: after this no claim succeeds; acquire pairs with the
+         * claims before it. */
+        if (atomic_compare_exchange_weak_explicit(&mb->tail, &t, t | TW_CLOSED,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return t;
+    }
+}
+
+uint64_t mb_close(troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *m), void *ud)
+{
+    uint64_t end = close_word(mb) & TW_POS_MASK;
+    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+    uint64_t n = 0;
+    tmsg m;
+    while (h != end) {
+        int rc = peek(mb, h, &m);
+        if (rc != MB_OK) { /* a sender claimed the slot and is writing it */
+            sched_yield();
+            continue;
+        }
+        drop(ud, &m);
+        h = (h + 1) & TW_POS_MASK;
+        atomic_store_explicit(&mb->head, h, memory_order_release);
+        n++;
+    }
+    mb_ring *r = atomic_exchange_explicit(&mb->ring, NULL, memory_order_acq_rel);
+    if (r)
+        tfree_aligned(sys->alloc_mode, r, ring_bytes(r->mask + 1));
+    return n;
+}
+
+uint32_t mb_depth(const mailbox *mb)
+{
+    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+    uint64_t d = pos_sub(t & TW_POS_MASK, h);
+    return d > mb->cap ? mb->cap : (uint32_t)d;
+}
+
+uint64_t mb_accepted(const mailbox *mb)
+{
+    return atomic_load_explicit(&mb->tail, memory_order_relaxed) & TW_POS_MASK;
+}
