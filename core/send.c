@@ -25,6 +25,9 @@ static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dept
  * sends to `a` must park too, or they would overtake the parked one. */
 static void note_muted(troupe_ctx *c, actor *a)
 {
+    for (uint8_t i = 0; i < c->nmuted; i++)
+        if (c->muted_on[i] == a->index)
+            return;
     if (c->nmuted < sizeof c->muted_on / sizeof c->muted_on[0])
         c->muted_on[c->nmuted++] = a->index;
     else
@@ -42,11 +45,13 @@ static bool is_muted_on(const troupe_ctx *c, const actor *a)
 }
 
 /* BLOCK from an actor (or the timer thread): park the message with the
- * receiver and mute the sender, never block the thread. */
+ * receiver and mute the sender, never block the thread. An actor sending
+ * to its own full mailbox is not muted (it would wait for itself): the
+ * message is parked and moved in at its next run. */
 static int park(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
 {
     troupe_ctx *c = troupei_tls.ctx;
-    actor *self = c && c->sys == sys ? c->a : NULL;
+    actor *self = c && c->sys == sys && c->a != a ? c->a : NULL;
     envelope *e = talloc(sys->alloc_mode, sizeof *e);
     if (!e)
         return TROUPE_ENOMEM;
