@@ -147,7 +147,7 @@ static void drop_envelopes(troupe_system *sys, envelope *e, bool parked)
         drop_counted(sys, &e->m);
         tfree(sys->alloc_mode, e, sizeof *e);
         if (parked)
-            unmute_sender(sys, sender);
+            unmute_sender(sys, sender, 1);
         e = next;
     }
 }

@@ -47,9 +47,11 @@ static void report_failure(worker *w, actor *a, troupe_failure_kind kind, int co
 /* The handler failed (returned < 0, or panicked). */
 static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, const char *reason)
 {
+    send_flush(w); /* a panic skipped the handler's own flush */
     if (w->in_msg) /* ring messages were counted handled before dispatch */
         atomic_fetch_add_explicit(&a->mb.failed, 1, memory_order_relaxed);
     report_failure(w, a, kind, code, reason);
+    send_flush(w); /* the hook may have sent */
     if (w->in_msg) {
         tmsg_destroy(w->sys, &w->cur);
         w->in_msg = false;
@@ -70,6 +72,7 @@ static int dispatch(worker *w, actor *a)
     tmsg_view(&w->cur, &view);
     w->in_msg = true;
     int rc = a->beh->handle(ctx, a->state, &view);
+    send_flush(w);
     if (rc < 0)
         return rc; /* fail_actor destroys and counts the message */
     w->in_msg = false;
@@ -103,22 +106,37 @@ static bool serve_sys(worker *w, actor *a)
     return true;
 }
 
-/* Move BLOCK-parked messages into the ring while it has room. */
+/* Move BLOCK-parked messages into the ring — only once the ring has
+ * drained to half its capacity. The hysteresis matters: refilling at the
+ * first free slot would wake the muted senders into a full ring, and every
+ * message would take the slow parked path (Pony likewise unmutes only when
+ * the receiver is no longer overloaded). Consecutive messages of one sender
+ * release it with one unmute. */
 static void move_parked(troupe_system *sys, actor *a)
 {
     mailbox *mb = &a->mb;
     if (!mb->park_local)
         mb->park_local = lane_take(&mb->park, a->gen);
+    if (!mb->park_local || mb_depth(mb) > mb->cap / 2)
+        return;
     envelope *e;
+    uint64_t sender = 0;
+    uint32_t n = 0;
     while ((e = mb->park_local)) {
         bool sched;
         if (mb_push_mpsc(sys, mb, a->gen, &e->m, &sched) != MB_OK)
-            return; /* full (or no memory): next run */
+            break; /* full (or no memory): next run */
         mb->park_local = e->next;
-        uint64_t sender = e->m.sender;
+        if (e->m.sender != sender && n) {
+            unmute_sender(sys, sender, n);
+            n = 0;
+        }
+        sender = e->m.sender;
+        n++;
         tfree(sys->alloc_mode, e, sizeof *e);
-        unmute_sender(sys, sender);
     }
+    if (n)
+        unmute_sender(sys, sender, n);
 }
 
 /* true when the actor must wait for its parked messages to be taken. */
@@ -183,6 +201,7 @@ void run_actor(worker *w, actor *a)
     }
     end_run(w, a, last);
 out:
+    send_flush(w);
     troupei_tls.ctx = NULL;
     troupei_tls.panic_jb = NULL;
 }

@@ -72,7 +72,7 @@ static int park(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
     return 0;
 }
 
-void unmute_sender(troupe_system *sys, uint64_t sender)
+void unmute_sender(troupe_system *sys, uint64_t sender, uint32_t n)
 {
     troupe_ref r = {sender};
     actor *s = sender ? actor_lookup(sys, r) : NULL;
@@ -82,8 +82,8 @@ void unmute_sender(troupe_system *sys, uint64_t sender)
     if (tw_gen(t) != ref_gen(r) || (t & TW_CLOSED))
         return;
     /* acq_rel: pairs with suspend_for_mute's fetch_or. */
-    uint32_t v = atomic_fetch_sub_explicit(&s->mute, 1, memory_order_acq_rel);
-    if (v == (MUTE_SUSPENDED | 1u)) {
+    uint32_t v = atomic_fetch_sub_explicit(&s->mute, n, memory_order_acq_rel);
+    if (v == (MUTE_SUSPENDED | n)) {
         atomic_store_explicit(&s->mute, 0, memory_order_release);
         sched_actor(sys, s); /* it kept its run token while suspended */
     }
@@ -183,12 +183,68 @@ static int overflow(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dep
     }
 }
 
+#define RES_MAX_CHUNK 64u
+
+void send_flush(worker *w)
+{
+    sendres *r = &w->res;
+    if (likely(!r->a))
+        return;
+    if (r->pos != r->end)
+        mb_fill_holes(&r->a->mb, r->pos, pos_sub(r->end, r->pos));
+    if (r->sched)
+        sched_actor(w->sys, r->a);
+    r->a = NULL;
+    r->sched = false;
+}
+
+/* From a handler: fill the open reservation, or claim a new one — 1 slot,
+ * doubling up to RES_MAX_CHUNK while the handler keeps sending to the same
+ * receiver, so a burst costs one CAS per chunk and a lone send claims
+ * exactly one slot (no holes, no waiting consumer). */
+static int deliver_batched(troupe_system *sys, worker *w, actor *a, uint32_t gen, tmsg *m,
+                           int depth)
+{
+    sendres *r = &w->res;
+    uint32_t want = 1;
+    bool pending = false;
+    if (r->a == a && r->gen == gen) {
+        if (likely(r->pos != r->end)) {
+            mb_write(&a->mb, r->pos, m);
+            r->pos = (r->pos + 1) & TW_POS_MASK;
+            return 0;
+        }
+        want = r->chunk < RES_MAX_CHUNK ? r->chunk * 2 : RES_MAX_CHUNK;
+        pending = r->sched;
+    } else {
+        send_flush(w);
+    }
+    uint64_t pos;
+    uint32_t got;
+    bool sched;
+    int rc = mb_reserve_mpsc(sys, &a->mb, gen, want, &pos, &got, &sched);
+    if (likely(rc == MB_OK)) {
+        *r = (sendres){.a = a, .gen = gen, .chunk = want, .pos = (pos + 1) & TW_POS_MASK,
+                       .end = (pos + got) & TW_POS_MASK, .sched = pending || sched};
+        mb_write(&a->mb, pos, m);
+        return 0;
+    }
+    send_flush(w); /* earlier messages first, and a pending schedule */
+    if (rc == MB_GONE)
+        return TROUPE_ENOACTOR;
+    if (rc == MB_NOMEM)
+        return TROUPE_ENOMEM;
+    return overflow(sys, a, gen, m, depth);
+}
+
 static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int depth)
 {
     troupe_ctx *c = troupei_tls.ctx;
     if (unlikely(c && (c->nmuted || c->muted_all) && a->mb.policy == TROUPE_OVERFLOW_BLOCK &&
                  is_muted_on(c, a)))
         return park(sys, a, gen, m);
+    if (c && c->w && c == &c->w->ctx && depth == 0)
+        return deliver_batched(sys, c->w, a, gen, m, depth);
     bool sched;
     int rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
     if (likely(rc == MB_OK)) {

@@ -53,6 +53,17 @@ struct troupe_ctx {
     uint32_t muted_on[8];
 };
 
+/* A worker's open reservation: slots claimed in one receiver's ring by the
+ * handler running now, filled by its next sends there (no atomic each),
+ * released at the end of the handler (send_flush). */
+typedef struct sendres {
+    actor *a;
+    uint32_t gen;
+    uint32_t chunk; /* size of the last claim; doubles while sends repeat */
+    uint64_t pos, end;
+    bool sched; /* the claim found the receiver idle: schedule at flush */
+} sendres;
+
 typedef struct worker {
     runq q; /* stealable FIFO */
     /* the current run (kept here, not in locals, so that it survives the
@@ -60,6 +71,7 @@ typedef struct worker {
     troupe_ctx ctx;
     tmsg cur;
     bool in_msg;
+    sendres res;
     jmp_buf jb;
     troupe_system *sys;
     actor *lifo; /* next to run, not stealable */
@@ -150,7 +162,8 @@ void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why);
 /* core/send.c */
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m);
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m);
-void unmute_sender(troupe_system *sys, uint64_t sender_ref);
+void unmute_sender(troupe_system *sys, uint64_t sender_ref, uint32_t n);
+void send_flush(worker *w);
 
 /* core/ask.c */
 int asks_create(troupe_system *sys);

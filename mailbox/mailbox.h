@@ -50,7 +50,7 @@ typedef struct mb_ring {
 } mb_ring;
 
 typedef struct mailbox {
-    /* --- line 0, written by senders (one CAS per send) --- */
+    /* --- line 0, written by senders (one CAS per send, or per batch) --- */
     alignas(CACHELINE) _Atomic uint64_t tail;
     _Atomic(mb_ring *) ring;
     _Atomic uint64_t head_cache; /* a recent head, refreshed when near full */
@@ -58,17 +58,21 @@ typedef struct mailbox {
     lane park;                   /* BLOCK-parked messages of muted senders */
     uint32_t cap;                /* read-only while open */
     uint8_t policy;              /* troupe_overflow, read-only while open */
+    atomic_flag pop_lock;        /* DROP_OLDEST only: consumer vs stealers */
     _Atomic uint64_t dropped, rejected; /* only when full */
     /* --- line 1, written by the consumer (head once per message) --- */
     alignas(CACHELINE) _Atomic uint64_t head;
     _Atomic uint64_t handled, failed;
-    envelope *sys_local;  /* taken from sys, not yet served */
-    envelope *park_local; /* taken from park, not yet moved in */
-    atomic_flag pop_lock; /* DROP_OLDEST only: consumer vs stealers */
+    _Atomic uint64_t holes; /* unused reserved slots skipped */
+    envelope *sys_local;    /* taken from sys, not yet served */
+    envelope *park_local;   /* taken from park, not yet moved in */
     _Atomic uint64_t redirected, parked; /* senders, only when full */
 } mailbox;
 
 _Static_assert(sizeof(mailbox) == 2 * CACHELINE, "mailbox is two cache lines");
+
+/* The type of a reserved slot that was not used. */
+#define MSG_HOLE (TROUPE_MSG_SYSTEM + 0x200u)
 
 enum { MB_OK = 0, MB_FULL = 1, MB_GONE = 2, MB_NOMEM = 3, MB_EMPTY = 4, MB_BUSY = 5 };
 
@@ -87,6 +91,16 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy);
  * the actor runnable), MB_FULL, MB_GONE (stale/closed), MB_NOMEM. */
 int mb_push_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m,
                  bool *schedule);
+/* Claim up to `want` consecutive slots with one CAS (fewer if the ring has
+ * less room): *pos is the first, *got how many. The caller must write or
+ * fill every one of them (mb_write, mb_fill_holes). MB_OK / MB_FULL /
+ * MB_GONE / MB_NOMEM as mb_push_mpsc. */
+int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32_t want,
+                    uint64_t *pos, uint32_t *got, bool *schedule);
+/* Write and publish a message in a reserved slot. */
+void mb_write(mailbox *mb, uint64_t pos, const tmsg *m);
+/* Publish reserved slots [pos, pos + n) as holes the consumer skips. */
+void mb_fill_holes(mailbox *mb, uint64_t pos, uint64_t n);
 /* Clear IDLE after a lane push: true when the caller must schedule. */
 bool mb_kick_mpsc(mailbox *mb, uint32_t gen);
 /* DROP_OLDEST: take the oldest queued message away from the consumer.

@@ -28,6 +28,7 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy)
     atomic_store_explicit(&mb->head, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->head_cache, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->handled, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->holes, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->failed, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->rejected, 0, memory_order_relaxed);
@@ -66,26 +67,27 @@ static int install_ring(troupe_system *sys, mailbox *mb, uint64_t *t)
     return rc;
 }
 
-/* Capacity check: against the cached head first, the real head when the
- * cache says full. */
-static bool has_room(mailbox *mb, uint64_t pos)
+/* Room for how many more, 0 when full: the cached head first, the real
+ * head when the cache says full. */
+static uint64_t room(mailbox *mb, uint64_t pos)
 {
     /* acquire: pairs with the release store of head_cache below. */
     uint64_t h = atomic_load_explicit(&mb->head_cache, memory_order_acquire);
-    if (likely(pos_sub(pos, h) < mb->cap))
-        return true;
+    uint64_t used = pos_sub(pos, h);
+    if (likely(used < mb->cap))
+        return mb->cap - used;
     /* acquire: pairs with the consumer's release of head (mb_pop): the
      * slots it has left are free to overwrite. */
     h = atomic_load_explicit(&mb->head, memory_order_acquire);
     atomic_store_explicit(&mb->head_cache, h, memory_order_release);
-    return pos_sub(pos, h) < mb->cap;
+    used = pos_sub(pos, h);
+    return used < mb->cap ? mb->cap - used : 0;
 }
 
-int mb_push_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule)
+int mb_reserve_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, uint32_t want, uint64_t *pos,
+                    uint32_t *got, bool *schedule)
 {
     uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
-    mb_ring *r;
-    uint64_t pos;
     for (;;) {
         if (unlikely(tw_gen(t) != gen || (t & TW_CLOSED)))
             return MB_GONE;
@@ -94,32 +96,57 @@ int mb_push_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m, b
             t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
             continue;
         }
-        pos = t & TW_POS_MASK;
-        if (unlikely(!has_room(mb, pos)))
+        uint64_t p = t & TW_POS_MASK, free = room(mb, p);
+        if (unlikely(!free))
             return MB_FULL;
         /* acquire: pairs with install_ring's release. */
-        r = atomic_load_explicit(&mb->ring, memory_order_acquire);
-        if (unlikely(!r)) {
+        if (unlikely(!atomic_load_explicit(&mb->ring, memory_order_acquire))) {
             if (install_ring(sys, mb, &t) == MB_NOMEM)
                 return MB_NOMEM;
             t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
             continue;
         }
+        uint32_t n = free < want ? (uint32_t)free : want;
         /* acq_rel: acquire pairs with the consumer's release CAS that set
-         * IDLE (so the run we schedule sees the last run's writes); release
-         * orders nothing we need, it is free on x86. Clearing IDLE here is
-         * the scheduling decision. */
+         * IDLE (so the run we schedule sees the last run's writes). Clearing
+         * IDLE here is the scheduling decision. */
         if (atomic_compare_exchange_weak_explicit(&mb->tail, &t,
-                                                  (t & TW_GEN_MASK) | ((pos + 1) & TW_POS_MASK),
-                                                  memory_order_acq_rel, memory_order_relaxed))
-            break;
+                                                  (t & TW_GEN_MASK) | ((p + n) & TW_POS_MASK),
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
+            *schedule = (t & TW_IDLE) != 0;
+            *pos = p;
+            *got = n;
+            return MB_OK;
+        }
     }
-    *schedule = (t & TW_IDLE) != 0;
+}
+
+void mb_write(mailbox *mb, uint64_t pos, const tmsg *m)
+{
+    /* relaxed: the ring cannot change while we hold claimed slots (close
+     * waits for them); our claim's CAS already acquired it. */
+    mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_relaxed);
     mb_slot *s = &r->slots[pos & r->mask];
     s->m = *m;
-    /* release: publishes the slot; pairs with the acquire in mb_pop. */
+    /* release: publishes the slot; pairs with the acquire in peek. */
     atomic_store_explicit(&s->seq, (pos + 1) & TW_POS_MASK, memory_order_release);
-    return MB_OK;
+}
+
+void mb_fill_holes(mailbox *mb, uint64_t pos, uint64_t n)
+{
+    tmsg hole = {.type = MSG_HOLE};
+    for (uint64_t i = 0; i < n; i++)
+        mb_write(mb, (pos + i) & TW_POS_MASK, &hole);
+}
+
+int mb_push_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule)
+{
+    uint64_t pos;
+    uint32_t got;
+    int rc = mb_reserve_mpsc(sys, mb, gen, 1, &pos, &got, schedule);
+    if (likely(rc == MB_OK))
+        mb_write(mb, pos, m);
+    return rc;
 }
 
 bool mb_kick_mpsc(mailbox *mb, uint32_t gen)
@@ -171,28 +198,37 @@ static void pop_unlock(mailbox *mb)
     atomic_flag_clear_explicit(&mb->pop_lock, memory_order_release);
 }
 
+/* Take the slot at head (holes are skipped and counted). */
+static int take(mailbox *mb, tmsg *out)
+{
+    for (;;) {
+        uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+        int rc = peek(mb, h, out);
+        if (rc != MB_OK)
+            return rc;
+        /* release: the slot is read; senders may reuse it (room()). */
+        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
+        if (likely(out->type != MSG_HOLE))
+            return MB_OK;
+        atomic_store_explicit(&mb->holes, atomic_load_explicit(&mb->holes, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+}
+
 int mb_pop(mailbox *mb, tmsg *out)
 {
-    bool locked = mb->policy == TROUPE_OVERFLOW_DROP_OLDEST;
-    if (locked)
-        pop_lock(mb);
-    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
-    int rc = peek(mb, h, out);
-    if (rc == MB_OK)
-        /* release: the slot is read; senders may reuse it (has_room). */
-        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
-    if (locked)
-        pop_unlock(mb);
+    if (likely(mb->policy != TROUPE_OVERFLOW_DROP_OLDEST))
+        return take(mb, out);
+    pop_lock(mb);
+    int rc = take(mb, out);
+    pop_unlock(mb);
     return rc;
 }
 
 int mb_steal_oldest_mpmc(mailbox *mb, tmsg *out)
 {
     pop_lock(mb);
-    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
-    int rc = peek(mb, h, out);
-    if (rc == MB_OK)
-        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
+    int rc = take(mb, out);
     pop_unlock(mb);
     return rc;
 }
@@ -239,7 +275,8 @@ uint64_t mb_close(troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *
             sched_yield();
             continue;
         }
-        drop(ud, &m);
+        if (m.type != MSG_HOLE)
+            drop(ud, &m);
         h = (h + 1) & TW_POS_MASK;
         atomic_store_explicit(&mb->head, h, memory_order_release);
         n++;
@@ -260,5 +297,6 @@ uint32_t mb_depth(const mailbox *mb)
 
 uint64_t mb_accepted(const mailbox *mb)
 {
-    return atomic_load_explicit(&mb->tail, memory_order_relaxed) & TW_POS_MASK;
+    return (atomic_load_explicit(&mb->tail, memory_order_relaxed) & TW_POS_MASK) -
+           atomic_load_explicit(&mb->holes, memory_order_relaxed);
 }
