@@ -122,7 +122,13 @@ static actor *find_work(worker *w)
         w->lifo = NULL;
         if (w->lifo_streak++ < LIFO_STREAK)
             return a;
-        push_local(w, a); /* fairness: let the queue run */
+        /* Fairness: after a streak, others waiting here go first. With
+         * nobody waiting the chain keeps its core (no wake-ups for it). */
+        if (runq_empty(&w->q) && !atomic_load_explicit(&w->sys->inj_len, memory_order_relaxed)) {
+            w->lifo_streak = 0;
+            return a;
+        }
+        push_local(w, a);
     }
     w->lifo_streak = 0;
     if (++w->tick % INJECT_EVERY == 0 && (a = inj_pop(w->sys)))
