@@ -17,7 +17,7 @@ static int resolve_opts(troupe_system *sys, const troupe_spawn_opts *o, uint32_t
 {
     *cap = o && o->capacity ? o->capacity : sys->cfg.mailbox_capacity;
     *batch = o && o->batch ? o->batch : sys->cfg.batch;
-    int p = o && o->overflow >= 0 ? o->overflow : (int)sys->cfg.overflow;
+    int p = o && o->overflow != -1 ? o->overflow : (int)sys->cfg.overflow;
     if (*cap > TROUPE_MAILBOX_MAX_CAPACITY || *batch > TROUPE_MAX_BATCH || p < 0 ||
         p > TROUPE_OVERFLOW_REDIRECT)
         return TROUPE_EINVAL;
@@ -112,9 +112,10 @@ static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const vo
         actor_finish(sys, a, TROUPE_EXIT_INIT);
         return rc;
     }
-    if (!(flags & AF_SYSTEM))
+    if (!(flags & AF_SYSTEM)) {
         atomic_fetch_add_explicit(&sys->live, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&sys->spawned, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&sys->spawned, 1, memory_order_relaxed);
+    }
     *out = ref_make(idx, a->gen);
     release_held(sys, a);
     return 0;
@@ -131,11 +132,14 @@ TROUPE_API int troupe_spawn(troupe_system *sys, const troupe_behaviour *beh, con
     return spawn_actor(sys, beh, arg, opts, out, 0);
 }
 
+/* An undelivered message at stop or destroy. The runtime's own control
+ * messages (stop signals) are not counted: the figure is about the user's. */
 static void drop_counted(void *ud, tmsg *m)
 {
     troupe_system *sys = ud;
     tmsg_destroy(sys, m);
-    atomic_fetch_add_explicit(&sys->destroyed, 1, memory_order_relaxed);
+    if (m->type != SYSMSG_STOP)
+        atomic_fetch_add_explicit(&sys->destroyed, 1, memory_order_relaxed);
 }
 
 /* Destroy a lane's leftovers; parked ones also release their senders. */
@@ -143,11 +147,11 @@ static void drop_envelopes(troupe_system *sys, envelope *e, bool parked)
 {
     while (e) {
         envelope *next = e->next;
-        uint64_t sender = e->m.sender;
+        uint64_t muted = e->muted;
         drop_counted(sys, &e->m);
         tfree(sys->alloc_mode, e, sizeof *e);
-        if (parked)
-            unmute_sender(sys, sender, 1);
+        if (parked && muted)
+            unmute_sender(sys, muted, 1);
         e = next;
     }
 }
@@ -175,6 +179,8 @@ void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why)
     drop_envelopes(sys, a->mb.sys_local, false);
     drop_envelopes(sys, lane_close(&a->mb.park), true);
     drop_envelopes(sys, a->mb.park_local, true);
+    /* parked ones now count as destroyed; none is queued any more */
+    atomic_store_explicit(&a->mb.unparked, (uint32_t)atomic_load(&a->mb.parked), memory_order_relaxed);
     a->mb.sys_local = a->mb.park_local = NULL;
     mb_close(sys, &a->mb, drop_counted, sys);
     free_state(sys, a);
@@ -238,7 +244,7 @@ TROUPE_API int troupe_actor_stats(troupe_system *sys, troupe_ref ref, troupe_mai
         .redirected = atomic_load_explicit(&mb->redirected, memory_order_relaxed),
         .parked = atomic_load_explicit(&mb->parked, memory_order_relaxed),
         .failed = atomic_load_explicit(&mb->failed, memory_order_relaxed),
-        .depth = mb_depth(mb),
+        .depth = mb_depth(mb) + mb_parked_now(mb),
         .capacity = mb->cap,
     };
     /* the actor may have ended while we read: then the figures are not its */

@@ -127,30 +127,40 @@ static void move_parked(troupe_system *sys, actor *a)
         if (mb_push_mpsc(sys, mb, a->gen, &e->m, &sched) != MB_OK)
             break; /* full (or no memory): next run */
         mb->park_local = e->next;
-        if (e->m.sender != sender && n) {
+        atomic_fetch_add_explicit(&mb->unparked, 1, memory_order_relaxed);
+        if (e->muted != sender && n) {
             unmute_sender(sys, sender, n);
             n = 0;
         }
-        sender = e->m.sender;
-        n++;
+        sender = e->muted;
+        n += sender != 0;
         tfree(sys->alloc_mode, e, sizeof *e);
     }
     if (n)
         unmute_sender(sys, sender, n);
 }
 
-/* true when the actor must wait for its parked messages to be taken. */
+/* true when the actor must wait for its parked messages to be taken.
+ *
+ * Suspension must not close a cycle: an actor that others are parked on
+ * (its own park lane is not empty) keeps running — so that it moves their
+ * messages in and releases them — but in PARK_ALL mode, where every BLOCK
+ * send it makes parks, which keeps its own order. A parker that finds its
+ * receiver suspended takes it back the same way (mute_take_suspended). */
 static bool suspend_for_mute(actor *a)
 {
     if (atomic_load_explicit(&a->mute, memory_order_acquire) == 0)
         return false;
-    /* acq_rel: pairs with unmute_sender's fetch_sub; whoever sees both
-     * SUSPENDED and the last parked message taken reschedules. */
-    uint32_t v = atomic_fetch_or_explicit(&a->mute, MUTE_SUSPENDED, memory_order_acq_rel);
-    if ((v & ~MUTE_SUSPENDED) != 0)
+    /* seq_cst: against park()'s lane push then mute load (Dekker): either
+     * we see its parked message below, or it sees SUSPENDED. */
+    uint32_t v = atomic_fetch_or_explicit(&a->mute, MUTE_SUSPENDED, memory_order_seq_cst);
+    bool keep = (v & ~MUTE_SUSPENDED) == 0 || a->mb.park_local || lane_nonempty(&a->mb.park);
+    if (!keep)
         return true;
-    atomic_fetch_and_explicit(&a->mute, ~MUTE_SUSPENDED, memory_order_acq_rel);
-    return false;
+    /* acq_rel: if SUSPENDED is still ours we keep the token; if an unmute
+     * or a parker cleared it first, it scheduled us and we let go. */
+    v = atomic_fetch_and_explicit(&a->mute, ~MUTE_SUSPENDED, memory_order_acq_rel);
+    return !(v & MUTE_SUSPENDED);
 }
 
 static void end_run(worker *w, actor *a, int last)
@@ -181,6 +191,10 @@ void run_actor(worker *w, actor *a)
         fail_actor(w, w->ctx.a, TROUPE_EXIT_PANIC, 0, troupei_tls.panic_reason);
         goto out;
     }
+    if (atomic_load_explicit(&a->mute, memory_order_relaxed))
+        a->flags |= AF_PARK_ALL;
+    else
+        a->flags &= (uint16_t)~AF_PARK_ALL;
     if (!serve_sys(w, a))
         goto out;
     int last = MB_EMPTY;
@@ -195,7 +209,8 @@ void run_actor(worker *w, actor *a)
                 fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
                 goto out;
             }
-            if ((a->flags & AF_STOP_REQ) || atomic_load_explicit(&a->mute, memory_order_relaxed))
+            if ((a->flags & AF_STOP_REQ) ||
+                (!(a->flags & AF_PARK_ALL) && atomic_load_explicit(&a->mute, memory_order_relaxed)))
                 break;
         }
     }

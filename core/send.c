@@ -56,6 +56,7 @@ static int park(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
     if (!e)
         return TROUPE_ENOMEM;
     e->m = *m;
+    e->muted = self ? ref_make(self->index, self->gen).id : 0;
     if (self) /* before the push: the receiver may unmute at once */
         atomic_fetch_add_explicit(&self->mute, 1, memory_order_acq_rel);
     if (lane_push_mpsc(&a->mb.park, gen, e) < 0) {
@@ -67,7 +68,7 @@ static int park(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
     atomic_fetch_add_explicit(&a->mb.parked, 1, memory_order_relaxed);
     if (self)
         note_muted(c, a);
-    if (mb_kick_mpsc(&a->mb, gen))
+    if (mb_kick_mpsc(&a->mb, gen) || mute_take_suspended(a))
         sched_actor(sys, a);
     return 0;
 }
@@ -81,12 +82,30 @@ void unmute_sender(troupe_system *sys, uint64_t sender, uint32_t n)
     uint64_t t = atomic_load_explicit(&s->mb.tail, memory_order_acquire);
     if (tw_gen(t) != ref_gen(r) || (t & TW_CLOSED))
         return;
-    /* acq_rel: pairs with suspend_for_mute's fetch_or. */
-    uint32_t v = atomic_fetch_sub_explicit(&s->mute, n, memory_order_acq_rel);
-    if (v == (MUTE_SUSPENDED | n)) {
-        atomic_store_explicit(&s->mute, 0, memory_order_release);
+    uint32_t v = atomic_load_explicit(&s->mute, memory_order_relaxed), nv;
+    do { /* the last release of a suspended sender takes its token */
+        nv = v - n;
+        if (nv == MUTE_SUSPENDED)
+            nv = 0;
+        /* acq_rel: pairs with suspend_for_mute's fetch_or / fetch_and. */
+    } while (!atomic_compare_exchange_weak_explicit(&s->mute, &v, nv, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    if (v == (MUTE_SUSPENDED | n))
         sched_actor(sys, s); /* it kept its run token while suspended */
-    }
+}
+
+/* After parking at `a`: if `a` is itself suspended (muted), take it back
+ * so that it moves our message in — else two actors parked on each other
+ * would wait forever. true when the caller must schedule it. */
+bool mute_take_suspended(actor *a)
+{
+    /* seq_cst: after our seq_cst lane push (Dekker with suspend_for_mute). */
+    uint32_t v = atomic_load_explicit(&a->mute, memory_order_seq_cst);
+    while (v & MUTE_SUSPENDED)
+        if (atomic_compare_exchange_weak_explicit(&a->mute, &v, v & ~MUTE_SUSPENDED,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return true;
+    return false;
 }
 
 /* BLOCK from a plain thread: wait for room, backing off, up to the
@@ -240,8 +259,8 @@ static int deliver_batched(troupe_system *sys, worker *w, actor *a, uint32_t gen
 static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int depth)
 {
     troupe_ctx *c = troupei_tls.ctx;
-    if (unlikely(c && (c->nmuted || c->muted_all) && a->mb.policy == TROUPE_OVERFLOW_BLOCK &&
-                 is_muted_on(c, a)))
+    if (unlikely(c && c->a && a->mb.policy == TROUPE_OVERFLOW_BLOCK && c->a != a &&
+                 ((c->a->flags & AF_PARK_ALL) || ((c->nmuted || c->muted_all) && is_muted_on(c, a)))))
         return park(sys, a, gen, m);
     if (c && c->w && c == &c->w->ctx && depth == 0)
         return deliver_batched(sys, c->w, a, gen, m, depth);
@@ -279,6 +298,7 @@ int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
     if (!e)
         return TROUPE_ENOMEM;
     e->m = *m;
+    e->muted = 0;
     if (!e->m.sender)
         e->m.sender = sender_ref(sys);
     if (lane_push_mpsc(&a->mb.sys, ref_gen(to), e) < 0) {

@@ -22,6 +22,7 @@
 #define AF_STOP_REQ 1u
 #define AF_FAILED 2u
 #define AF_SYSTEM 4u /* a runtime actor (dead letters): not counted live */
+#define AF_PARK_ALL 8u /* muted but kept running: every BLOCK send parks */
 
 typedef struct actor {
     mailbox mb; /* two cache lines */
@@ -163,6 +164,7 @@ void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why);
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m);
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m);
 void unmute_sender(troupe_system *sys, uint64_t sender_ref, uint32_t n);
+bool mute_take_suspended(actor *a);
 void send_flush(worker *w);
 
 /* core/ask.c */

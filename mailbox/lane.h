@@ -21,6 +21,8 @@
 typedef struct envelope {
     struct envelope *next;
     tmsg m;
+    uint64_t muted; /* park lane: the sender ref whose mute count this
+                       message holds (0: none, e.g. a self-send) */
 } envelope;
 
 typedef struct lane {

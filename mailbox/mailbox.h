@@ -62,8 +62,10 @@ typedef struct mailbox {
     _Atomic uint64_t dropped, rejected; /* only when full */
     /* --- line 1, written by the consumer (head once per message) --- */
     alignas(CACHELINE) _Atomic uint64_t head;
-    _Atomic uint64_t handled, failed;
-    _Atomic uint64_t holes; /* unused reserved slots skipped */
+    _Atomic uint64_t handled;
+    _Atomic uint32_t failed;   /* a failure ends the actor: small */
+    _Atomic uint32_t unparked; /* parked messages taken, mod 2^32 */
+    _Atomic uint64_t holes;    /* unused reserved slots skipped */
     envelope *sys_local;    /* taken from sys, not yet served */
     envelope *park_local;   /* taken from park, not yet moved in */
     _Atomic uint64_t redirected, parked; /* senders, only when full */
@@ -120,6 +122,12 @@ uint64_t mb_close(struct troupe_system *sys, mailbox *mb, void (*drop)(void *ud,
                   void *ud);
 /* Messages in the ring now (approximate while senders run). */
 uint32_t mb_depth(const mailbox *mb);
+/* Parked now: parked minus taken (mod 2^32, both only grow). */
+static inline uint32_t mb_parked_now(const mailbox *mb)
+{
+    return (uint32_t)atomic_load_explicit(&mb->parked, memory_order_relaxed) -
+           atomic_load_explicit(&mb->unparked, memory_order_relaxed);
+}
 /* Accepted into the ring by this incarnation (the claim position). */
 uint64_t mb_accepted(const mailbox *mb);
 

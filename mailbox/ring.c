@@ -30,6 +30,7 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy)
     atomic_store_explicit(&mb->handled, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->holes, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->failed, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->unparked, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->rejected, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->redirected, 0, memory_order_relaxed);
