@@ -149,18 +149,23 @@ static void move_parked(troupe_system *sys, actor *a)
  * receiver suspended takes it back the same way (mute_take_suspended). */
 static bool suspend_for_mute(actor *a)
 {
-    if (atomic_load_explicit(&a->mute, memory_order_acquire) == 0)
-        return false;
-    /* seq_cst: against park()'s lane push then mute load (Dekker): either
-     * we see its parked message below, or it sees SUSPENDED. */
-    uint32_t v = atomic_fetch_or_explicit(&a->mute, MUTE_SUSPENDED, memory_order_seq_cst);
-    bool keep = (v & ~MUTE_SUSPENDED) == 0 || a->mb.park_local || lane_nonempty(&a->mb.park);
-    if (!keep)
+    uint64_t v = atomic_load_explicit(&a->mute, memory_order_acquire), mine;
+    bool incoming = a->mb.park_local != NULL; /* ours: read before letting go */
+    do {
+        if (!(v & MUTE_COUNT))
+            return false; /* released meanwhile */
+        mine = MUTE_SUSPENDED | ((v + MUTE_EPOCH_ONE) & MUTE_EPOCH_MASK) | (v & MUTE_COUNT);
+        /* seq_cst: against park()'s lane push then mute load (Dekker):
+         * either we see its parked message below, or it sees SUSPENDED. */
+    } while (!atomic_compare_exchange_weak_explicit(&a->mute, &v, mine, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    if (!incoming && !lane_nonempty(&a->mb.park))
         return true;
-    /* acq_rel: if SUSPENDED is still ours we keep the token; if an unmute
-     * or a parker cleared it first, it scheduled us and we let go. */
-    v = atomic_fetch_and_explicit(&a->mute, ~MUTE_SUSPENDED, memory_order_acq_rel);
-    return !(v & MUTE_SUSPENDED);
+    /* Others are parked on us: keep running. The epoch makes sure we only
+     * undo our own suspension; if an unmute or a parker took the token
+     * first, it scheduled us and we let go. */
+    return !atomic_compare_exchange_strong_explicit(&a->mute, &mine, mine & ~MUTE_SUSPENDED,
+                                                    memory_order_acq_rel, memory_order_relaxed);
 }
 
 static void end_run(worker *w, actor *a, int last)
@@ -191,7 +196,7 @@ void run_actor(worker *w, actor *a)
         fail_actor(w, w->ctx.a, TROUPE_EXIT_PANIC, 0, troupei_tls.panic_reason);
         goto out;
     }
-    if (atomic_load_explicit(&a->mute, memory_order_relaxed))
+    if (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)
         a->flags |= AF_PARK_ALL;
     else
         a->flags &= (uint16_t)~AF_PARK_ALL;
@@ -210,7 +215,8 @@ void run_actor(worker *w, actor *a)
                 goto out;
             }
             if ((a->flags & AF_STOP_REQ) ||
-                (!(a->flags & AF_PARK_ALL) && atomic_load_explicit(&a->mute, memory_order_relaxed)))
+                (!(a->flags & AF_PARK_ALL) &&
+                 (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)))
                 break;
         }
     }

@@ -82,15 +82,17 @@ void unmute_sender(troupe_system *sys, uint64_t sender, uint32_t n)
     uint64_t t = atomic_load_explicit(&s->mb.tail, memory_order_acquire);
     if (tw_gen(t) != ref_gen(r) || (t & TW_CLOSED))
         return;
-    uint32_t v = atomic_load_explicit(&s->mute, memory_order_relaxed), nv;
+    uint64_t v = atomic_load_explicit(&s->mute, memory_order_relaxed), nv;
+    bool take;
     do { /* the last release of a suspended sender takes its token */
         nv = v - n;
-        if (nv == MUTE_SUSPENDED)
-            nv = 0;
-        /* acq_rel: pairs with suspend_for_mute's fetch_or / fetch_and. */
+        take = (nv & MUTE_SUSPENDED) && !(nv & MUTE_COUNT);
+        if (take)
+            nv &= ~MUTE_SUSPENDED;
+        /* acq_rel: pairs with suspend_for_mute's CASes. */
     } while (!atomic_compare_exchange_weak_explicit(&s->mute, &v, nv, memory_order_acq_rel,
                                                     memory_order_relaxed));
-    if (v == (MUTE_SUSPENDED | n))
+    if (take)
         sched_actor(sys, s); /* it kept its run token while suspended */
 }
 
@@ -100,7 +102,7 @@ void unmute_sender(troupe_system *sys, uint64_t sender, uint32_t n)
 bool mute_take_suspended(actor *a)
 {
     /* seq_cst: after our seq_cst lane push (Dekker with suspend_for_mute). */
-    uint32_t v = atomic_load_explicit(&a->mute, memory_order_seq_cst);
+    uint64_t v = atomic_load_explicit(&a->mute, memory_order_seq_cst);
     while (v & MUTE_SUSPENDED)
         if (atomic_compare_exchange_weak_explicit(&a->mute, &v, v & ~MUTE_SUSPENDED,
                                                   memory_order_acq_rel, memory_order_relaxed))

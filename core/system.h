@@ -14,9 +14,14 @@
 
 #define ACTOR_INLINE_STATE 8
 
-/* mute word: number of this actor's messages parked at full receivers,
- * plus SUSPENDED once its worker gave up running it for that reason. */
-#define MUTE_SUSPENDED (1u << 31)
+/* mute word: low 32 bits count this actor's messages parked at full
+ * receivers; bit 63 is SUSPENDED once its worker let it wait for them;
+ * bits 32..62 count suspensions (an epoch), so that a suspender's undo
+ * cannot clear a later suspension (ABA). */
+#define MUTE_COUNT 0xFFFFFFFFull
+#define MUTE_SUSPENDED (1ull << 63)
+#define MUTE_EPOCH_ONE (1ull << 32)
+#define MUTE_EPOCH_MASK (0x7FFFFFFFull << 32)
 
 /* actor flags (owner-only) */
 #define AF_STOP_REQ 1u
@@ -30,7 +35,7 @@ typedef struct actor {
     const troupe_behaviour *beh;
     void *state;
     struct actor *next; /* injector link */
-    _Atomic uint32_t mute;
+    _Atomic uint64_t mute;
     uint32_t index;
     uint32_t gen; /* current generation; published through mb.tail */
     uint32_t batch;
