@@ -103,7 +103,7 @@ static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const vo
     a->batch = batch;
     a->flags = flags;
     a->stop_kind = 0;
-    a->redirect = opts ? opts->redirect_to : TROUPE_REF_NONE;
+    atomic_store_explicit(&a->redirect, opts ? opts->redirect_to.id : 0, memory_order_relaxed);
     atomic_store_explicit(&a->mute, 0, memory_order_relaxed);
     mb_open(&a->mb, a->gen, cap, policy);
     /* held: clear IDLE so that sends during init queue without scheduling */
@@ -245,7 +245,7 @@ TROUPE_API int troupe_actor_stats(troupe_system *sys, troupe_ref ref, troupe_mai
         .parked = atomic_load_explicit(&mb->parked, memory_order_relaxed),
         .failed = atomic_load_explicit(&mb->failed, memory_order_relaxed),
         .depth = mb_depth(mb) + mb_parked_now(mb),
-        .capacity = mb->cap,
+        .capacity = mb_cap(mb),
     };
     /* the actor may have ended while we read: then the figures are not its */
     return ref_live(sys, ref, &a) ? 0 : TROUPE_ENOACTOR;

@@ -2,21 +2,33 @@
 #include "core/alloc.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "troupe_config.h"
 
 #if TROUPE_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 
-static unsigned arena_index;
-static int arena_ok;
+/* Linking Debian's libjemalloc replaces malloc itself, so "the libc
+ * allocator" (mode 0, kept for comparison) must be asked for by name. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+#define MAX_ARENAS 64
+
+static unsigned arenas[MAX_ARENAS];
+static unsigned narenas;
+static _Atomic unsigned next_arena;
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tcache_key;
 
-/* The per-thread tcache id + 1 (0 = none yet). */
-static _Thread_local unsigned tls_tcache;
+/* This thread's mallocx flags (arena + explicit tcache); 0 = not yet. */
+static _Thread_local int tls_flags;
 
 static void tcache_release(void *v)
 {
@@ -24,81 +36,99 @@ static void tcache_release(void *v)
     mallctl("tcache.destroy", NULL, NULL, &id, sizeof id);
 }
 
+/* One arena per CPU: threads are spread over them, so that workers do not
+ * contend on one arena's locks when their caches fill or flush. */
 static void arena_init(void)
 {
-    size_t sz = sizeof arena_index;
-    if (mallctl("arenas.create", &arena_index, &sz, NULL, 0) != 0)
-        return;
-    if (pthread_key_create(&tcache_key, tcache_release) != 0)
-        return;
-    arena_ok = 1;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    n = n < 1 ? 1 : n > MAX_ARENAS ? MAX_ARENAS : n;
+    for (long i = 0; i < n; i++) {
+        size_t sz = sizeof arenas[0];
+        if (mallctl("arenas.create", &arenas[narenas], &sz, NULL, 0) != 0)
+            break;
+        narenas++;
+    }
+    if (narenas && pthread_key_create(&tcache_key, tcache_release) != 0)
+        narenas = 0;
 }
 
-static int arena_flags(void)
+static int thread_flags(void)
 {
     pthread_once(&arena_once, arena_init);
-    if (!arena_ok)
+    if (!narenas)
         return -1;
-    if (!tls_tcache) {
-        unsigned id;
-        size_t sz = sizeof id;
-        if (mallctl("tcache.create", &id, &sz, NULL, 0) != 0)
-            return MALLOCX_ARENA(arena_index) | MALLOCX_TCACHE_NONE;
-        tls_tcache = id + 1;
-        pthread_setspecific(tcache_key, (void *)(uintptr_t)tls_tcache);
-    }
-    return MALLOCX_ARENA(arena_index) | MALLOCX_TCACHE(tls_tcache - 1);
+    unsigned a = arenas[atomic_fetch_add_explicit(&next_arena, 1, memory_order_relaxed) % narenas];
+    unsigned id;
+    size_t sz = sizeof id;
+    if (mallctl("tcache.create", &id, &sz, NULL, 0) != 0)
+        return MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    pthread_setspecific(tcache_key, (void *)(uintptr_t)(id + 1));
+    return MALLOCX_ARENA(a) | MALLOCX_TCACHE(id);
+}
+
+static inline int arena_flags(void)
+{
+    if (unlikely(!tls_flags))
+        tls_flags = thread_flags();
+    return tls_flags;
 }
 
 int alloc_arena_available(void)
 {
     pthread_once(&arena_once, arena_init);
-    return arena_ok;
+    return narenas > 0;
 }
 
 void *talloc(int mode, size_t size)
 {
-    int f = mode ? arena_flags() : -1;
-    return f < 0 ? malloc(size) : mallocx(size, f);
+    return mode && arena_flags() > 0 ? mallocx(size, arena_flags()) : __libc_malloc(size);
 }
 
 void *tcalloc(int mode, size_t size)
 {
-    int f = mode ? arena_flags() : -1;
-    return f < 0 ? calloc(1, size) : mallocx(size, f | MALLOCX_ZERO);
+    if (mode && arena_flags() > 0)
+        return mallocx(size, arena_flags() | MALLOCX_ZERO);
+    return __libc_calloc(1, size);
 }
 
 void *talloc_aligned(int mode, size_t size)
 {
-    int f = mode ? arena_flags() : -1;
-    if (f < 0)
-        return aligned_alloc(64, (size + 63) & ~(size_t)63);
-    return mallocx(size, f | MALLOCX_ALIGN(64));
+    if (mode && arena_flags() > 0)
+        return mallocx(size, arena_flags() | MALLOCX_ALIGN(64));
+    return __libc_memalign(64, size);
+}
+
+void *tcalloc_aligned(int mode, size_t size)
+{
+    if (mode && arena_flags() > 0) /* fresh pages stay untouched: no RSS */
+        return mallocx(size, arena_flags() | MALLOCX_ALIGN(64) | MALLOCX_ZERO);
+    void *p = __libc_memalign(64, size);
+    if (p)
+        memset(p, 0, size);
+    return p;
 }
 
 void tfree(int mode, void *p, size_t size)
 {
     if (!p)
         return;
-    int f = mode ? arena_flags() : -1;
-    if (f < 0)
-        free(p);
+    if (mode && arena_flags() > 0)
+        sdallocx(p, size, arena_flags());
     else
-        sdallocx(p, size, f);
+        __libc_free(p);
 }
 
 void tfree_aligned(int mode, void *p, size_t size)
 {
     if (!p)
         return;
-    int f = mode ? arena_flags() : -1;
-    if (f < 0)
-        free(p);
+    if (mode && arena_flags() > 0)
+        sdallocx(p, size, arena_flags() | MALLOCX_ALIGN(64));
     else
-        sdallocx(p, size, f | MALLOCX_ALIGN(64));
+        __libc_free(p);
 }
 
-#else /* libc only */
+#else /* libc only (sanitizer builds: ASan must see every block) */
 
 int alloc_arena_available(void) { return 0; }
 void *talloc(int mode, size_t size) { (void)mode; return malloc(size); }
@@ -107,6 +137,13 @@ void *talloc_aligned(int mode, size_t size)
 {
     (void)mode;
     return aligned_alloc(64, (size + 63) & ~(size_t)63);
+}
+void *tcalloc_aligned(int mode, size_t size)
+{
+    void *p = talloc_aligned(mode, size);
+    if (p)
+        memset(p, 0, size);
+    return p;
 }
 void tfree(int mode, void *p, size_t size) { (void)mode; (void)size; free(p); }
 void tfree_aligned(int mode, void *p, size_t size) { (void)mode; (void)size; free(p); }

@@ -13,11 +13,14 @@
 
 #include <stddef.h>
 
+#include "core/common.h"
+
 /* mode: 0 = libc, 1 = the troupe arena. NULL on failure. */
 void *talloc(int mode, size_t size);
 void *tcalloc(int mode, size_t size);
-/* 64-byte aligned (rings). */
+/* 64-byte aligned (table objects, rings); _calloc_ zeroed. */
 void *talloc_aligned(int mode, size_t size);
+void *tcalloc_aligned(int mode, size_t size);
 /* size must be the size asked for. NULL is ignored. */
 void tfree(int mode, void *p, size_t size);
 void tfree_aligned(int mode, void *p, size_t size);

@@ -151,7 +151,7 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
         *reply_type = v.type;
     if (reply_len)
         *reply_len = v.size;
-    if (v.size)
+    if (v.size && reply_cap)
         memcpy(reply_buf, v.data, v.size < reply_cap ? v.size : reply_cap);
     tmsg_destroy(sys, &r->reply);
     ask_free(sys, r, id);

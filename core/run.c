@@ -117,7 +117,7 @@ static void move_parked(troupe_system *sys, actor *a)
     mailbox *mb = &a->mb;
     if (!mb->park_local)
         mb->park_local = lane_take(&mb->park, a->gen);
-    if (!mb->park_local || mb_depth(mb) > mb->cap / 2)
+    if (!mb->park_local || mb_depth(mb) > mb_cap(mb) / 2)
         return;
     envelope *e;
     uint64_t sender = 0;

@@ -171,7 +171,9 @@ static int drop_oldest(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
 static int redirect(troupe_system *sys, actor *a, tmsg *m, int depth)
 {
     atomic_fetch_add_explicit(&a->mb.redirected, 1, memory_order_relaxed);
-    troupe_ref to = troupe_ref_is_none(a->redirect) ? sys->dead_letter : a->redirect;
+    troupe_ref to = {atomic_load_explicit(&a->redirect, memory_order_relaxed)};
+    if (troupe_ref_is_none(to))
+        to = sys->dead_letter;
     actor *t = actor_lookup(sys, to);
     int rc = t ? deliver(sys, t, ref_gen(to), m, depth + 1) : TROUPE_ENOACTOR;
     if (rc == TROUPE_ENOACTOR && !troupe_ref_eq(to, sys->dead_letter)) {
@@ -184,7 +186,7 @@ static int redirect(troupe_system *sys, actor *a, tmsg *m, int depth)
 static int overflow(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int depth)
 {
     troupe_ctx *c = troupei_tls.ctx;
-    int policy = depth >= REDIRECT_DEPTH ? TROUPE_OVERFLOW_DROP_NEWEST : a->mb.policy;
+    int policy = depth >= REDIRECT_DEPTH ? TROUPE_OVERFLOW_DROP_NEWEST : mb_policy(&a->mb);
     switch (policy) {
     case TROUPE_OVERFLOW_REJECT:
         atomic_fetch_add_explicit(&a->mb.rejected, 1, memory_order_relaxed);
@@ -261,7 +263,7 @@ static int deliver_batched(troupe_system *sys, worker *w, actor *a, uint32_t gen
 static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int depth)
 {
     troupe_ctx *c = troupei_tls.ctx;
-    if (unlikely(c && c->a && a->mb.policy == TROUPE_OVERFLOW_BLOCK && c->a != a &&
+    if (unlikely(c && c->a && mb_policy(&a->mb) == TROUPE_OVERFLOW_BLOCK && c->a != a &&
                  ((c->a->flags & AF_PARK_ALL) || ((c->nmuted || c->muted_all) && is_muted_on(c, a)))))
         return park(sys, a, gen, m);
     if (c && c->w && c == &c->w->ctx && depth == 0)

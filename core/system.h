@@ -41,7 +41,7 @@ typedef struct actor {
     uint32_t batch;
     uint16_t flags;
     uint16_t stop_kind;
-    troupe_ref redirect;
+    _Atomic uint64_t redirect; /* ref id; read by senders (relaxed) */
     unsigned char inl_state[ACTOR_INLINE_STATE];
 } actor;
 

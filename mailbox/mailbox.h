@@ -56,8 +56,8 @@ typedef struct mailbox {
     _Atomic uint64_t head_cache; /* a recent head, refreshed when near full */
     lane sys;                    /* system lane */
     lane park;                   /* BLOCK-parked messages of muted senders */
-    uint32_t cap;                /* read-only while open */
-    uint8_t policy;              /* troupe_overflow, read-only while open */
+    _Atomic uint32_t cap;        /* set by mb_open; atomic because a stale */
+    _Atomic uint8_t policy;      /* sender may read it during a respawn */
     atomic_flag pop_lock;        /* DROP_OLDEST only: consumer vs stealers */
     _Atomic uint64_t dropped, rejected; /* only when full */
     /* --- line 1, written by the consumer (head once per message) --- */
@@ -79,6 +79,17 @@ _Static_assert(sizeof(mailbox) == 2 * CACHELINE, "mailbox is two cache lines");
 enum { MB_OK = 0, MB_FULL = 1, MB_GONE = 2, MB_NOMEM = 3, MB_EMPTY = 4, MB_BUSY = 5 };
 
 struct troupe_system;
+
+/* relaxed: constant while this incarnation is open; a stale sender that
+ * reads the next incarnation's value fails its generation check anyway. */
+static inline uint32_t mb_cap(const mailbox *mb)
+{
+    return atomic_load_explicit(&mb->cap, memory_order_relaxed);
+}
+static inline uint8_t mb_policy(const mailbox *mb)
+{
+    return atomic_load_explicit(&mb->policy, memory_order_relaxed);
+}
 
 static inline uint64_t tw_make(uint32_t gen, uint64_t pos)
 {

@@ -10,20 +10,20 @@ static size_t ring_bytes(uint32_t n) { return sizeof(mb_ring) + (size_t)n * size
 static mb_ring *ring_new(int mode, uint32_t cap)
 {
     uint32_t n = next_pow2_u32(cap);
-    mb_ring *r = talloc_aligned(mode, ring_bytes(n));
+    /* Zeroed: seq = 0 never equals a first-lap "published" value (i + 1),
+     * and zeroed fresh pages are not touched, so a big ring that holds few
+     * messages costs little resident memory. */
+    mb_ring *r = tcalloc_aligned(mode, ring_bytes(n));
     if (!r)
         return NULL;
     r->mask = n - 1;
-    /* seq = i never equals the first lap's "published" value i + 1. */
-    for (uint32_t i = 0; i < n; i++)
-        atomic_init(&r->slots[i].seq, i);
     return r;
 }
 
 void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy)
 {
-    mb->cap = cap;
-    mb->policy = policy;
+    atomic_store_explicit(&mb->cap, cap, memory_order_relaxed);
+    atomic_store_explicit(&mb->policy, policy, memory_order_relaxed);
     atomic_store_explicit(&mb->ring, NULL, memory_order_relaxed);
     atomic_store_explicit(&mb->head, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->head_cache, 0, memory_order_relaxed);
@@ -56,7 +56,7 @@ static int install_ring(troupe_system *sys, mailbox *mb, uint64_t *t)
         return MB_OK;
     int rc = MB_OK;
     if (!atomic_load_explicit(&mb->ring, memory_order_relaxed)) {
-        mb_ring *r = ring_new(sys->alloc_mode, mb->cap);
+        mb_ring *r = ring_new(sys->alloc_mode, mb_cap(mb));
         if (r)
             /* release: slot init visible to senders/consumer (acquire). */
             atomic_store_explicit(&mb->ring, r, memory_order_release);
@@ -74,15 +74,15 @@ static uint64_t room(mailbox *mb, uint64_t pos)
 {
     /* acquire: pairs with the release store of head_cache below. */
     uint64_t h = atomic_load_explicit(&mb->head_cache, memory_order_acquire);
-    uint64_t used = pos_sub(pos, h);
-    if (likely(used < mb->cap))
-        return mb->cap - used;
+    uint64_t used = pos_sub(pos, h), cap = mb_cap(mb);
+    if (likely(used < cap))
+        return cap - used;
     /* acquire: pairs with the consumer's release of head (mb_pop): the
      * slots it has left are free to overwrite. */
     h = atomic_load_explicit(&mb->head, memory_order_acquire);
     atomic_store_explicit(&mb->head_cache, h, memory_order_release);
     used = pos_sub(pos, h);
-    return used < mb->cap ? mb->cap - used : 0;
+    return used < cap ? cap - used : 0;
 }
 
 int mb_reserve_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, uint32_t want, uint64_t *pos,
@@ -218,7 +218,7 @@ static int take(mailbox *mb, tmsg *out)
 
 int mb_pop(mailbox *mb, tmsg *out)
 {
-    if (likely(mb->policy != TROUPE_OVERFLOW_DROP_OLDEST))
+    if (likely(mb_policy(mb) != TROUPE_OVERFLOW_DROP_OLDEST))
         return take(mb, out);
     pop_lock(mb);
     int rc = take(mb, out);
@@ -293,7 +293,7 @@ uint32_t mb_depth(const mailbox *mb)
     uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
     uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
     uint64_t d = pos_sub(t & TW_POS_MASK, h);
-    return d > mb->cap ? mb->cap : (uint32_t)d;
+    return d > mb_cap(mb) ? mb_cap(mb) : (uint32_t)d;
 }
 
 uint64_t mb_accepted(const mailbox *mb)

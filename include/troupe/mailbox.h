@@ -47,7 +47,7 @@ typedef struct troupe_mailbox_stats {
     uint64_t dropped;    /* destroyed by DROP_NEWEST / DROP_OLDEST */
     uint64_t rejected;   /* refused with TROUPE_EFULL (REJECT, BLOCK timeout) */
     uint64_t redirected; /* forwarded by REDIRECT */
-    uint64_t parked;     /* actor senders muted by BLOCK */
+    uint64_t parked;     /* messages parked by BLOCK (their senders muted) */
     uint64_t failed;     /* messages whose handler failed */
     uint32_t depth;      /* messages queued now (ring + parked) */
     uint32_t capacity;   /* the bound of the ring */
