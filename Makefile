@@ -1,0 +1,112 @@
+# troupe — a thin wrapper over meson so that `make demo` and `make test`
+# work on a fresh Debian machine: every target first installs what is
+# missing (scripts/deps.sh, about a second when nothing is).
+#
+#   make demo [ARGS="--seconds 3"]   build release, run examples/demo
+#   make test                        release + asan/ubsan suites, tsan concurrency suites
+#   make bench [ARGS=0.1]            build release, run every benchmark (SUMMARY lines)
+#   make build                       configure and build build/release only
+#   make clean                       remove build/
+#
+# CI=true adds -Dwerror=true to every build.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+MESON ?= meson
+ARGS ?=
+B := build
+
+ifneq ($(filter true 1 yes,$(CI)),)
+WERROR := -Dwerror=true
+else
+WERROR := -Dwerror=false
+endif
+
+RELEASE_OPTS := --buildtype=release -Djemalloc=enabled $(WERROR)
+# b_lundef=false: the shared library cannot resolve the sanitizer runtime
+# at link time; the executables that load it provide it.
+ASAN_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=address,undefined \
+	-Db_lundef=false -Djemalloc=disabled -Dbench=false $(WERROR)
+TSAN_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=thread \
+	-Djemalloc=disabled -Dbench=false $(WERROR)
+
+# Sanitizer runtime options: stop at the first report, with a stack.
+export ASAN_OPTIONS := halt_on_error=1:print_stacktrace=1:detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS := halt_on_error=1:second_deadlock_stack=1
+
+# Sanitized code is several times slower: give meson's per-test timeouts room.
+ASAN_TIMEOUT_MULT ?= 3
+TSAN_TIMEOUT_MULT ?= 5
+
+# TSan of gcc 12 maps its shadow at fixed addresses and aborts with
+# "unexpected memory mapping" when the kernel's mmap ASLR entropy is high
+# (vm.mmap_rnd_bits > 28). Running without ASLR (inherited by every child
+# process) avoids it; used only where setarch itself works.
+TSAN_WRAP := $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo "setarch $$(uname -m) -R")
+
+# configure DIR OPTIONS: set DIR up, or reconfigure it when OPTIONS changed
+# since last time (a stamp keeps them), so that flipping CI or an option
+# never leaves a stale build around.
+define configure
+	@want='$(strip $(2))'; stamp='$(1)/.troupe-options'; \
+	if [ ! -f '$(1)/build.ninja' ]; then \
+		echo "meson setup $(1) $$want"; \
+		$(MESON) setup '$(1)' $$want; \
+	elif [ "$$(cat "$$stamp" 2>/dev/null)" != "$$want" ]; then \
+		echo "meson setup --reconfigure $(1) $$want"; \
+		$(MESON) setup --reconfigure '$(1)' $$want; \
+	fi; \
+	printf '%s' "$$want" > "$$stamp"
+endef
+
+.PHONY: deps build build-asan build-tsan demo test test-release test-asan test-tsan bench clean
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(call configure,$(B)/release,$(RELEASE_OPTS))
+	ninja -C $(B)/release
+
+build-asan: deps
+	$(call configure,$(B)/asan,$(ASAN_OPTS_MESON))
+	ninja -C $(B)/asan
+
+build-tsan: deps
+	$(call configure,$(B)/tsan,$(TSAN_OPTS_MESON))
+	ninja -C $(B)/tsan
+
+demo: build
+	$(B)/release/examples/demo $(ARGS)
+
+# All three runs happen even when one fails (a CI log then shows every
+# failure at once); the exit code is non-zero if any failed.
+test:
+	@failed=""; \
+	for t in test-release test-asan test-tsan; do \
+		$(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make test: all suites passed"
+
+test-release: build
+	$(MESON) test -C $(B)/release --print-errorlogs
+
+test-asan: build-asan
+	$(MESON) test -C $(B)/asan --print-errorlogs --timeout-multiplier $(ASAN_TIMEOUT_MULT)
+
+test-tsan: build-tsan
+	$(TSAN_WRAP) $(MESON) test -C $(B)/tsan --suite concurrency --print-errorlogs \
+		--timeout-multiplier $(TSAN_TIMEOUT_MULT)
+
+# --verbose streams each benchmark's stdout, so every SUMMARY line shows.
+# ARGS is handed to every benchmark as its scale (e.g. ARGS=0.1).
+bench: build
+	$(if $(strip $(ARGS)),TROUPE_BENCH_SCALE='$(ARGS)') \
+		$(MESON) test -C $(B)/release --benchmark --verbose
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# scripts/deps.sh [GROUP] — install the Debian packages troupe needs that are
+# missing. Idempotent: when everything is present it only asks dpkg-query
+# (about a second), so every Makefile target can call it unconditionally.
+#
+# GROUP selects extra packages for later issues; "all" (the default) and
+# "bench" add nothing yet. The sanitizer runtimes (libasan, libubsan,
+# libtsan) come with gcc 12 through build-essential.
+set -euo pipefail
+
+group="${1:-all}"
+
+base=(build-essential meson ninja-build pkg-config
+      liburcu-dev libjemalloc-dev libcriterion-dev libhwloc-dev)
+extra=()
+case "$group" in
+    all|build|test|demo|bench) ;;
+    *) echo "deps.sh: unknown group '$group' (all, build, test, demo, bench)" >&2
+       exit 2 ;;
+esac
+
+# A package counts as present only when dpkg says "install ok installed";
+# a half-configured or removed-but-config-kept package must be reinstalled.
+missing=()
+for p in "${base[@]}" "${extra[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=(sudo)
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# The package lists are refreshed only when something is missing: an update
+# costs tens of seconds and needs the network.
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
