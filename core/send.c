@@ -213,42 +213,59 @@ void send_flush(worker *w)
     sendres *r = &w->res;
     if (likely(!r->a))
         return;
-    if (r->pos != r->end)
+    if (r->pos != r->end && !mb_unreserve(&r->a->mb, r->gen, r->pos, r->end))
         mb_fill_holes(&r->a->mb, r->pos, pos_sub(r->end, r->pos));
     if (r->sched)
         sched_actor(w->sys, r->a);
+    r->hint_a = r->a;
+    r->hint_n = r->sent;
     r->a = NULL;
     r->sched = false;
 }
 
-/* From a handler: fill the open reservation, or claim a new one — 1 slot,
- * doubling up to RES_MAX_CHUNK while the handler keeps sending to the same
- * receiver, so a burst costs one CAS per chunk and a lone send claims
- * exactly one slot (no holes, no waiting consumer). */
+/* How many slots to claim next: as many as the last handler sent to this
+ * receiver, if this one has not reached that yet (a steady burst claims
+ * exactly what it uses); else 1, doubling while the handler keeps sending,
+ * up to RES_MAX_CHUNK — a lone send claims one slot. */
+static uint32_t next_chunk(const sendres *r, actor *a, bool same)
+{
+    uint32_t sent = same ? r->sent : 0;
+    if (r->hint_a == a && sent < r->hint_n)
+        return r->hint_n - sent < RES_MAX_CHUNK ? r->hint_n - sent : RES_MAX_CHUNK;
+    if (!same)
+        return 1;
+    return r->chunk < RES_MAX_CHUNK ? r->chunk * 2 : RES_MAX_CHUNK;
+}
+
+/* From a handler: fill the open reservation, or claim a new one (one CAS
+ * per claim); unused slots are given back, or published as holes, at the
+ * end of the handler. */
 static int deliver_batched(troupe_system *sys, worker *w, actor *a, uint32_t gen, tmsg *m,
                            int depth)
 {
     sendres *r = &w->res;
-    uint32_t want = 1;
-    bool pending = false;
-    if (r->a == a && r->gen == gen) {
-        if (likely(r->pos != r->end)) {
-            mb_write(&a->mb, r->pos, m);
-            r->pos = (r->pos + 1) & TW_POS_MASK;
-            return 0;
-        }
-        want = r->chunk < RES_MAX_CHUNK ? r->chunk * 2 : RES_MAX_CHUNK;
-        pending = r->sched;
-    } else {
-        send_flush(w);
+    bool same = r->a == a && r->gen == gen;
+    if (likely(same && r->pos != r->end)) {
+        mb_write(&a->mb, r->pos, m);
+        r->pos = (r->pos + 1) & TW_POS_MASK;
+        r->sent++;
+        return 0;
     }
+    if (!same)
+        send_flush(w);
+    uint32_t want = next_chunk(r, a, same);
     uint64_t pos;
     uint32_t got;
     bool sched;
     int rc = mb_reserve_mpsc(sys, &a->mb, gen, want, &pos, &got, &sched);
     if (likely(rc == MB_OK)) {
-        *r = (sendres){.a = a, .gen = gen, .chunk = want, .pos = (pos + 1) & TW_POS_MASK,
-                       .end = (pos + got) & TW_POS_MASK, .sched = pending || sched};
+        r->sched = (same && r->sched) || sched;
+        r->sent = same ? r->sent + 1 : 1;
+        r->a = a;
+        r->gen = gen;
+        r->chunk = want;
+        r->pos = (pos + 1) & TW_POS_MASK;
+        r->end = (pos + got) & TW_POS_MASK;
         mb_write(&a->mb, pos, m);
         return 0;
     }

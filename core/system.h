@@ -66,8 +66,11 @@ typedef struct sendres {
     actor *a;
     uint32_t gen;
     uint32_t chunk; /* size of the last claim; doubles while sends repeat */
+    uint32_t sent;  /* messages this handler sent into reservations of a */
+    bool sched;     /* a claim found the receiver idle: schedule at flush */
     uint64_t pos, end;
-    bool sched; /* the claim found the receiver idle: schedule at flush */
+    actor *hint_a;   /* the last receiver flushed ... */
+    uint32_t hint_n; /* ... and how many it got: the next burst's size */
 } sendres;
 
 typedef struct worker {

@@ -112,6 +112,9 @@ int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32
                     uint64_t *pos, uint32_t *got, bool *schedule);
 /* Write and publish a message in a reserved slot. */
 void mb_write(mailbox *mb, uint64_t pos, const tmsg *m);
+/* Give back reserved slots [pos, end) if no one claimed after them: true
+ * when the tail moved back (then nothing needs to be written). */
+bool mb_unreserve(mailbox *mb, uint32_t gen, uint64_t pos, uint64_t end);
 /* Publish reserved slots [pos, pos + n) as holes the consumer skips. */
 void mb_fill_holes(mailbox *mb, uint64_t pos, uint64_t n);
 /* Clear IDLE after a lane push: true when the caller must schedule. */

@@ -133,6 +133,17 @@ void mb_write(mailbox *mb, uint64_t pos, const tmsg *m)
     atomic_store_explicit(&s->seq, (pos + 1) & TW_POS_MASK, memory_order_release);
 }
 
+bool mb_unreserve(mailbox *mb, uint32_t gen, uint64_t pos, uint64_t end)
+{
+    /* Expect exactly our end: no flags (the actor cannot be idle or closed
+     * while we hold unwritten slots: try_idle needs tail == head, close
+     * waits for them), and nobody claimed after us. */
+    uint64_t t = tw_make(gen, end);
+    /* relaxed: nothing was published in the slots we give back. */
+    return atomic_compare_exchange_strong_explicit(&mb->tail, &t, tw_make(gen, pos),
+                                                   memory_order_relaxed, memory_order_relaxed);
+}
+
 void mb_fill_holes(mailbox *mb, uint64_t pos, uint64_t n)
 {
     tmsg hole = {.type = MSG_HOLE};
