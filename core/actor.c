@@ -55,11 +55,11 @@ static int run_init(troupe_system *sys, actor *a, const void *arg)
 {
     troupe_ctx ctx = {.sys = sys, .w = troupei_tls.w, .a = a};
     tls_state saved = troupei_tls;
-    jmp_buf jb;
+    tjmp_buf jb;
     volatile int rc = TROUPE_EFAILED;
     troupei_tls.ctx = &ctx;
     troupei_tls.panic_jb = &jb;
-    if (setjmp(jb) == 0)
+    if (TJMP_SET(jb) == 0)
         rc = a->beh->init(&ctx, a->state, arg);
     troupei_tls.ctx = saved.ctx;
     troupei_tls.panic_jb = saved.panic_jb;
@@ -162,10 +162,10 @@ static void run_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why)
         return;
     troupe_ctx ctx = {.sys = sys, .w = troupei_tls.w, .a = a};
     tls_state saved = troupei_tls;
-    jmp_buf jb;
+    tjmp_buf jb;
     troupei_tls.ctx = &ctx;
     troupei_tls.panic_jb = &jb;
-    if (setjmp(jb) == 0) /* a panic in stop ends the stop callback only */
+    if (TJMP_SET(jb) == 0) /* a panic in stop ends the stop callback only */
         a->beh->stop(&ctx, a->state, why);
     troupei_tls.ctx = saved.ctx;
     troupei_tls.panic_jb = saved.panic_jb;
@@ -278,7 +278,7 @@ TROUPE_API int troupe_panic(const char *reason)
         n = sizeof troupei_tls.panic_reason - 1;
     memcpy(troupei_tls.panic_reason, reason ? reason : "", n);
     troupei_tls.panic_reason[n] = '\0';
-    longjmp(*troupei_tls.panic_jb, 1);
+    TJMP_JUMP(*troupei_tls.panic_jb);
 }
 
 /* The dead-letter actor: counts what REDIRECT sends it; the runtime then

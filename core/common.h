@@ -25,6 +25,26 @@
 #endif
 #endif
 
+/* Unwinding for troupe_panic. GCC's builtin setjmp saves three words
+ * instead of the whole register file and signal-mask flag; the run loop
+ * takes it once per run. Sanitizer builds keep libc's setjmp/longjmp, which
+ * ASan and TSan intercept to keep their shadow stacks right. */
+#if defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(TROUPE_TSAN)
+typedef void *tjmp_buf[5];
+#define TJMP_SET(b) __builtin_setjmp(b)
+#define TJMP_JUMP(b) __builtin_longjmp(b, 1)
+#else
+#include <setjmp.h>
+typedef jmp_buf tjmp_buf;
+#define TJMP_SET(b) setjmp(b)
+#define TJMP_JUMP(b) longjmp(b, 1)
+#endif
+
+/* Thread-locals of a shared library: initial-exec avoids a
+ * __tls_get_addr call on every access (libtroupe is linked, not
+ * dlopen'ed late). */
+#define TROUPE_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

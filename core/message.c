@@ -57,7 +57,7 @@ void tmsg_ptr(tmsg *m, uint32_t type, void *ptr, troupe_dtor dtor)
     m->u.p.len = 0;
 }
 
-void tmsg_destroy(troupe_system *sys, tmsg *m)
+void tmsg_destroy_slow(troupe_system *sys, tmsg *m)
 {
     if (m->flags_size & MF_HEAP)
         tfree(sys->alloc_mode, m->u.p.ptr, m->u.p.len);

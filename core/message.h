@@ -36,7 +36,12 @@ int tmsg_copy(struct troupe_system *sys, tmsg *m, uint32_t type, const void *dat
 /* Build a message carrying ptr + dtor. */
 void tmsg_ptr(tmsg *m, uint32_t type, void *ptr, troupe_dtor dtor);
 /* Free what the message owns (heap copy, or the user's dtor). */
-void tmsg_destroy(struct troupe_system *sys, tmsg *m);
+void tmsg_destroy_slow(struct troupe_system *sys, tmsg *m);
+static inline void tmsg_destroy(struct troupe_system *sys, tmsg *m)
+{
+    if (m->flags_size & (MF_HEAP | MF_PTR))
+        tmsg_destroy_slow(sys, m);
+}
 /* The handler's view of m. */
 void tmsg_view(const tmsg *m, troupe_msg *out);
 

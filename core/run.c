@@ -85,7 +85,7 @@ static int dispatch(worker *w, actor *a)
 static bool serve_sys(worker *w, actor *a)
 {
     mailbox *mb = &a->mb;
-    if (!mb->sys_local)
+    if (!mb->sys_local && lane_maybe_nonempty(&mb->sys))
         mb->sys_local = lane_take(&mb->sys, a->gen);
     envelope *e;
     while ((e = mb->sys_local)) {
@@ -115,7 +115,7 @@ static bool serve_sys(worker *w, actor *a)
 static void move_parked(troupe_system *sys, actor *a)
 {
     mailbox *mb = &a->mb;
-    if (!mb->park_local)
+    if (!mb->park_local && lane_maybe_nonempty(&mb->park))
         mb->park_local = lane_take(&mb->park, a->gen);
     if (!mb->park_local || mb_depth(mb) > mb_cap(mb) / 2)
         return;
@@ -188,11 +188,14 @@ static void end_run(worker *w, actor *a, int last)
 
 void run_actor(worker *w, actor *a)
 {
-    w->ctx = (troupe_ctx){.sys = w->sys, .w = w, .a = a};
+    w->ctx.sys = w->sys; /* the rest is set per message by dispatch */
+    w->ctx.w = w;
+    w->ctx.a = a;
+    w->ctx.msg = NULL;
     w->in_msg = false;
     troupei_tls.ctx = &w->ctx;
     troupei_tls.panic_jb = &w->jb;
-    if (setjmp(w->jb)) {
+    if (TJMP_SET(w->jb)) {
         fail_actor(w, w->ctx.a, TROUPE_EXIT_PANIC, 0, troupei_tls.panic_reason);
         goto out;
     }

@@ -22,7 +22,7 @@
 #define LIFO_STREAK 32
 #define INJECT_EVERY 61
 
-_Thread_local tls_state troupei_tls;
+TROUPE_TLS tls_state troupei_tls;
 
 void sched_notify(troupe_system *sys)
 {

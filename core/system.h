@@ -81,7 +81,7 @@ typedef struct worker {
     tmsg cur;
     bool in_msg;
     sendres res;
-    jmp_buf jb;
+    tjmp_buf jb;
     troupe_system *sys;
     actor *lifo; /* next to run, not stealable */
     uint32_t lifo_streak;
@@ -131,12 +131,12 @@ typedef struct tls_state {
     troupe_system *sys;
     worker *w;
     troupe_ctx *ctx;   /* set while a callback runs */
-    jmp_buf *panic_jb; /* where troupe_panic unwinds to */
+    tjmp_buf *panic_jb; /* where troupe_panic unwinds to */
     bool no_block;     /* timer firing: BLOCK parks instead of waiting */
     char panic_reason[TROUPE_REASON_MAX];
 } tls_state;
 
-extern _Thread_local tls_state troupei_tls;
+extern TROUPE_TLS tls_state troupei_tls;
 
 /* refs */
 static inline troupe_ref ref_make(uint32_t index, uint32_t gen)

@@ -37,5 +37,12 @@ envelope *lane_take(lane *l, uint32_t gen);
 /* Close the lane and return what it still held, oldest first. */
 envelope *lane_close(lane *l);
 bool lane_nonempty(const lane *l);
+/* A cheap relaxed peek for the consumer's fast path (a hint only; the
+ * ordering-sensitive re-check is lane_nonempty). */
+static inline bool lane_maybe_nonempty(const lane *l)
+{
+    uint64_t ptr = atomic_load_explicit(&l->w, memory_order_relaxed) & ((1ull << 48) - 1);
+    return ptr > 1;
+}
 
 #endif
