@@ -89,8 +89,9 @@ test:
 	for t in test-release test-asan test-tsan; do \
 		$(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \
-	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
-	echo "make test: all suites passed"
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; fi; \
+	scripts/tally.sh $(B)/release $(B)/asan $(B)/tsan; \
+	[ -z "$$failed" ]
 
 test-release: build
 	$(MESON) test -C $(B)/release --print-errorlogs
