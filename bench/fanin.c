@@ -13,6 +13,7 @@
 #include "fanin.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CHUNK 256
@@ -196,6 +197,15 @@ double fanin_run(uint64_t per_sender, uint32_t payload, int use_arena)
     double secs = (double)(g_end_ns - t0) / 1e9;
 
     verify(sys, a.counter, total);
+    if (getenv("TROUPE_BENCH_VERBOSE")) { /* where the time went, to stderr */
+        troupe_mailbox_stats ms;
+        troupe_system_stats ss;
+        troupe_actor_stats(sys, a.counter, &ms);
+        troupe_system_stats_get(sys, &ss);
+        fprintf(stderr, "fan_in: %.1f M msg/s, parked %llu, steals %llu, parks %llu\n",
+                (double)total / secs / 1e6, (unsigned long long)ms.parked,
+                (unsigned long long)ss.steals, (unsigned long long)ss.parks);
+    }
     troupe_system_destroy(sys);
     return (double)total / secs;
 }

@@ -99,6 +99,18 @@ void sched_actor(troupe_system *sys, actor *a)
     sched_inject(sys, a);
 }
 
+/* A runnable actor that should not wait behind this worker's current work
+ * (a sender released from BLOCK: it will produce, let an idle worker take
+ * it): the run queue, where it can be stolen, and a wake-up. */
+void sched_actor_spread(troupe_system *sys, actor *a)
+{
+    worker *w = troupei_tls.w;
+    if (w && troupei_tls.sys == sys)
+        push_local(w, a);
+    else
+        sched_inject(sys, a);
+}
+
 /* Requeue after a batch: behind the others, stealable. */
 void sched_requeue(worker *w, actor *a) { push_local(w, a); }
 

@@ -92,8 +92,8 @@ void unmute_sender(troupe_system *sys, uint64_t sender, uint32_t n)
         /* acq_rel: pairs with suspend_for_mute's CASes. */
     } while (!atomic_compare_exchange_weak_explicit(&s->mute, &v, nv, memory_order_acq_rel,
                                                     memory_order_relaxed));
-    if (take)
-        sched_actor(sys, s); /* it kept its run token while suspended */
+    if (take) /* it kept its run token while suspended */
+        sched_actor_spread(sys, s);
 }
 
 /* After parking at `a`: if `a` is itself suspended (muted), take it back

@@ -161,6 +161,7 @@ void sched_actor(troupe_system *sys, actor *a);
 void sched_inject(troupe_system *sys, actor *a);
 void sched_notify(troupe_system *sys);
 void sched_requeue(worker *w, actor *a);
+void sched_actor_spread(troupe_system *sys, actor *a);
 int sched_start(troupe_system *sys);
 void sched_stop(troupe_system *sys);
 
