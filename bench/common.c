@@ -151,6 +151,10 @@ troupe_system *bench_system(int use_arena)
     troupe_config_defaults(&cfg);
     cfg.use_arena = use_arena;
     cfg.on_failure = on_failure;
+    /* TROUPE_BENCH_WORKERS=N: run with N workers (scaling experiments). */
+    const char *w = getenv("TROUPE_BENCH_WORKERS");
+    if (w)
+        cfg.workers = (uint32_t)strtoul(w, NULL, 10);
     troupe_system *sys = NULL;
     bench_check(troupe_system_create(&sys, &cfg), "troupe_system_create");
     return sys;
