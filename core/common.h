@@ -4,6 +4,8 @@
 #ifndef TROUPE_CORE_COMMON_H
 #define TROUPE_CORE_COMMON_H
 
+#include "core/namespace.h"
+
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
