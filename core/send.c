@@ -10,6 +10,21 @@
 #include "core/system.h"
 
 #define REDIRECT_DEPTH 4
+#define PUSH_FULL 1 /* push_one: the ring is full (not an error code) */
+
+/* One slot, one message: 0 (scheduling the receiver if this made it
+ * runnable), PUSH_FULL, TROUPE_ENOACTOR or TROUPE_ENOMEM. */
+static int push_one(troupe_system *sys, actor *a, uint32_t gen, const tmsg *m)
+{
+    bool sched;
+    int rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
+    if (likely(rc == MB_OK)) {
+        if (sched)
+            sched_actor(sys, a);
+        return 0;
+    }
+    return rc == MB_FULL ? PUSH_FULL : rc == MB_GONE ? TROUPE_ENOACTOR : TROUPE_ENOMEM;
+}
 
 static inline uint64_t sender_ref(troupe_system *sys)
 {
@@ -117,17 +132,9 @@ static int block_wait(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
     uint64_t deadline = mono_ns() + sys->cfg.block_timeout_ns;
     uint64_t pause_ns = 1000;
     for (;;) {
-        bool sched;
-        int rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
-        if (rc == MB_OK) {
-            if (sched)
-                sched_actor(sys, a);
-            return 0;
-        }
-        if (rc == MB_GONE)
-            return TROUPE_ENOACTOR;
-        if (rc == MB_NOMEM)
-            return TROUPE_ENOMEM;
+        int rc = push_one(sys, a, gen, m);
+        if (rc != PUSH_FULL)
+            return rc;
         if (atomic_load_explicit(&sys->state, memory_order_acquire) != SYS_RUNNING)
             return TROUPE_ESHUTDOWN;
         if (mono_ns() >= deadline) {
@@ -153,15 +160,8 @@ static int drop_oldest(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
         } else if (rc == MB_BUSY) {
             cpu_relax();
         }
-        bool sched;
-        rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
-        if (rc == MB_OK) {
-            if (sched)
-                sched_actor(sys, a);
-            return 0;
-        }
-        if (rc != MB_FULL)
-            return rc == MB_GONE ? TROUPE_ENOACTOR : TROUPE_ENOMEM;
+        if ((rc = push_one(sys, a, gen, m)) != PUSH_FULL)
+            return rc;
     }
     atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
     tmsg_destroy(sys, m);
@@ -285,18 +285,8 @@ static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dept
         return park(sys, a, gen, m);
     if (c && c->w && c == &c->w->ctx && depth == 0)
         return deliver_batched(sys, c->w, a, gen, m, depth);
-    bool sched;
-    int rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
-    if (likely(rc == MB_OK)) {
-        if (sched)
-            sched_actor(sys, a);
-        return 0;
-    }
-    if (rc == MB_GONE)
-        return TROUPE_ENOACTOR;
-    if (rc == MB_NOMEM)
-        return TROUPE_ENOMEM;
-    return overflow(sys, a, gen, m, depth);
+    int rc = push_one(sys, a, gen, m);
+    return rc == PUSH_FULL ? overflow(sys, a, gen, m, depth) : rc;
 }
 
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
