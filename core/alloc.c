@@ -9,6 +9,26 @@
 
 #include "troupe_config.h"
 
+static _Atomic long fail_countdown = -1;
+
+void troupei_alloc_fail_after(long n) { atomic_store(&fail_countdown, n); }
+long troupei_alloc_fail_remaining(void) { return atomic_load(&fail_countdown); }
+
+bool alloc_inject_fail(void)
+{
+    /* relaxed: a test knob, off (< 0) in every real run */
+    long v = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+    if (likely(v < 0))
+        return false;
+    while (v > 0)
+        if (atomic_compare_exchange_weak(&fail_countdown, &v, v - 1))
+            return false;
+    return v == 0;
+}
+
+void *sys_calloc(size_t n, size_t size) { return alloc_inject_fail() ? NULL : calloc(n, size); }
+void *sys_realloc(void *p, size_t size) { return alloc_inject_fail() ? NULL : realloc(p, size); }
+
 #if TROUPE_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 
@@ -81,11 +101,15 @@ int alloc_arena_available(void)
 
 void *talloc(int mode, size_t size)
 {
+    if (alloc_inject_fail())
+        return NULL;
     return mode && arena_flags() > 0 ? mallocx(size, arena_flags()) : __libc_malloc(size);
 }
 
 void *tcalloc(int mode, size_t size)
 {
+    if (alloc_inject_fail())
+        return NULL;
     if (mode && arena_flags() > 0)
         return mallocx(size, arena_flags() | MALLOCX_ZERO);
     return __libc_calloc(1, size);
@@ -93,6 +117,8 @@ void *tcalloc(int mode, size_t size)
 
 void *talloc_aligned(int mode, size_t size)
 {
+    if (alloc_inject_fail())
+        return NULL;
     if (mode && arena_flags() > 0)
         return mallocx(size, arena_flags() | MALLOCX_ALIGN(64));
     return __libc_memalign(64, size);
@@ -100,6 +126,8 @@ void *talloc_aligned(int mode, size_t size)
 
 void *tcalloc_aligned(int mode, size_t size)
 {
+    if (alloc_inject_fail())
+        return NULL;
     if (mode && arena_flags() > 0) /* fresh pages stay untouched: no RSS */
         return mallocx(size, arena_flags() | MALLOCX_ALIGN(64) | MALLOCX_ZERO);
     void *p = __libc_memalign(64, size);
@@ -131,15 +159,27 @@ void tfree_aligned(int mode, void *p, size_t size)
 #else /* libc only (sanitizer builds: ASan must see every block) */
 
 int alloc_arena_available(void) { return 0; }
-void *talloc(int mode, size_t size) { (void)mode; return malloc(size); }
-void *tcalloc(int mode, size_t size) { (void)mode; return calloc(1, size); }
+void *talloc(int mode, size_t size)
+{
+    (void)mode;
+    return alloc_inject_fail() ? NULL : malloc(size);
+}
+void *tcalloc(int mode, size_t size)
+{
+    (void)mode;
+    return alloc_inject_fail() ? NULL : calloc(1, size);
+}
 void *talloc_aligned(int mode, size_t size)
 {
+    if (alloc_inject_fail())
+        return NULL;
     (void)mode;
     return aligned_alloc(64, (size + 63) & ~(size_t)63);
 }
 void *tcalloc_aligned(int mode, size_t size)
 {
+    if (alloc_inject_fail())
+        return NULL;
     void *p = talloc_aligned(mode, size);
     if (p)
         memset(p, 0, size);

@@ -26,5 +26,17 @@ void tfree(int mode, void *p, size_t size);
 void tfree_aligned(int mode, void *p, size_t size);
 /* 1 when the arena is usable (jemalloc build and arena created). */
 int alloc_arena_available(void);
+/* The runtime's other allocations (tables, heaps, bookkeeping): libc,
+ * with the same fault injection. */
+void *sys_calloc(size_t n, size_t size);
+void *sys_realloc(void *p, size_t size);
+
+/* Fault injection, for the out-of-memory tests: after `n` more
+ * allocations every allocation of the runtime fails (n < 0: off, the
+ * default). troupei_alloc_fail_remaining() tells how many are left (< 0:
+ * off). Not thread-exact: for tests only. */
+void troupei_alloc_fail_after(long n);
+long troupei_alloc_fail_remaining(void);
+bool alloc_inject_fail(void);
 
 #endif

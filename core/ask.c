@@ -35,7 +35,7 @@ static inline uint64_t st_make(uint32_t gen, uint32_t s) { return ((uint64_t)gen
 
 int asks_create(troupe_system *sys)
 {
-    sys->ak = calloc(1, sizeof *sys->ak);
+    sys->ak = sys_calloc(1, sizeof *sys->ak);
     if (!sys->ak || table_init(&sys->ak->recs, sizeof(ask_rec), 0))
         return TROUPE_ENOMEM;
     return 0;

@@ -1,6 +1,8 @@
 /* core/clock.c — monotonic, user and manual clocks. */
 #include <stdlib.h>
 
+#include "core/alloc.h"
+
 #include "core/timer.h"
 
 struct troupe_clock {
@@ -18,7 +20,7 @@ static int clock_new(troupe_clock **out, troupe_clock_fn fn, void *ud, bool manu
 {
     if (!out)
         return TROUPE_EINVAL;
-    troupe_clock *c = calloc(1, sizeof *c);
+    troupe_clock *c = sys_calloc(1, sizeof *c);
     if (!c)
         return TROUPE_ENOMEM;
     c->fn = fn;
@@ -84,7 +86,7 @@ int clock_register(troupe_clock *clk, timers *tm)
     int rc = 0;
     if (clk->nregs == clk->capregs) {
         size_t ncap = clk->capregs ? clk->capregs * 2 : 4;
-        timers **n = realloc(clk->regs, ncap * sizeof *n);
+        timers **n = sys_realloc(clk->regs, ncap * sizeof *n);
         if (n) {
             clk->regs = n;
             clk->capregs = ncap;

@@ -11,6 +11,9 @@
 
 #define actor_finish troupei_actor_finish
 #define alloc_arena_available troupei_alloc_arena_available
+#define alloc_inject_fail troupei_alloc_inject_fail
+#define sys_calloc troupei_sys_calloc
+#define sys_realloc troupei_sys_realloc
 #define asks_create troupei_asks_create
 #define asks_destroy troupei_asks_destroy
 #define clock_is_manual troupei_clock_is_manual

@@ -199,6 +199,11 @@ void run_actor(worker *w, actor *a)
         fail_actor(w, w->ctx.a, TROUPE_EXIT_PANIC, 0, troupei_tls.panic_reason);
         goto out;
     }
+    if (unlikely(atomic_load_explicit(&w->sys->state, memory_order_relaxed) != SYS_RUNNING) &&
+        !(a->flags & AF_SYSTEM)) { /* shutting down (see stop_all) */
+        a->flags |= AF_STOP_REQ;
+        a->stop_kind = TROUPE_EXIT_SHUTDOWN;
+    }
     if (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)
         a->flags |= AF_PARK_ALL;
     else

@@ -104,7 +104,10 @@ TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cf
     return 0;
 }
 
-/* Ask every live user actor to stop (system lane). */
+/* Ask every live user actor to stop: a stop signal on its system lane. If
+ * there is no memory for the signal's envelope, the actor is only made
+ * runnable: run_actor stops any actor it runs while the system is shutting
+ * down (no spawn can reuse a slot meanwhile, so the generation is stable). */
 static void stop_all(troupe_system *sys, troupe_failure_kind why)
 {
     uint32_t high = table_high(&sys->actors);
@@ -116,17 +119,16 @@ static void stop_all(troupe_system *sys, troupe_failure_kind why)
         if ((t & TW_CLOSED) || tw_gen(t) == 0)
             continue;
         tmsg m = {.type = SYSMSG_STOP, .corr = why};
-        send_sys(sys, ref_make(i, tw_gen(t)), &m);
+        if (send_sys(sys, ref_make(i, tw_gen(t)), &m) == TROUPE_ENOMEM &&
+            (mb_kick_mpsc(&a->mb, tw_gen(t)) || mute_take_suspended(a)))
+            sched_actor(sys, a);
     }
 }
 
 static int wait_live_zero(troupe_system *sys, uint64_t timeout_ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t abs = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + timeout_ns;
-    ts.tv_sec = (time_t)(abs / 1000000000ull);
-    ts.tv_nsec = (long)(abs % 1000000000ull);
+    uint64_t abs = mono_ns() + timeout_ns;
+    struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
     int rc = 0;
     pthread_mutex_lock(&sys->live_lock);
     while (atomic_load_explicit(&sys->live, memory_order_acquire) > 0 && rc == 0)
@@ -143,8 +145,10 @@ TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns)
     if (troupei_tls.ctx || troupei_tls.w)
         return TROUPE_ESTATE;
     int expect = SYS_RUNNING;
-    if (atomic_compare_exchange_strong(&sys->state, &expect, SYS_SHUTTING))
-        stop_all(sys, TROUPE_EXIT_SHUTDOWN);
+    atomic_compare_exchange_strong(&sys->state, &expect, SYS_SHUTTING);
+    /* every call (re)sends the stop signals; extra ones are dropped at
+     * close */
+    stop_all(sys, TROUPE_EXIT_SHUTDOWN);
     return wait_live_zero(sys, timeout_ns);
 }
 

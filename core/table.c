@@ -8,7 +8,7 @@
 
 int table_init(table *t, size_t obj_size, int alloc_mode)
 {
-    t->top = calloc(TABLE_TOP, sizeof *t->top);
+    t->top = sys_calloc(TABLE_TOP, sizeof *t->top);
     if (!t->top)
         return TROUPE_ENOMEM;
     t->obj_size = obj_size;
@@ -25,7 +25,7 @@ static _Atomic(void *) *chunk_of(table *t, uint32_t idx)
     _Atomic(void *) *c = atomic_load_explicit(&t->top[idx >> TABLE_CHUNK_BITS], memory_order_relaxed);
     if (c)
         return c;
-    c = calloc(TABLE_CHUNK, sizeof *c);
+    c = sys_calloc(TABLE_CHUNK, sizeof *c);
     if (c)
         /* release: the zeroed chunk before its pointer (table_get). */
         atomic_store_explicit(&t->top[idx >> TABLE_CHUNK_BITS], c, memory_order_release);
@@ -70,7 +70,7 @@ void table_free(table *t, uint32_t idx)
     pthread_mutex_lock(&t->lock);
     if (t->nfreed == t->capfreed) {
         uint32_t ncap = t->capfreed ? t->capfreed * 2 : 1024;
-        uint32_t *nf = realloc(t->freed, ncap * sizeof *nf);
+        uint32_t *nf = sys_realloc(t->freed, ncap * sizeof *nf);
         if (!nf) { /* the index is leaked for reuse, never the object */
             pthread_mutex_unlock(&t->lock);
             return;

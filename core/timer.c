@@ -9,6 +9,8 @@
  */
 #include <sched.h>
 #include <stdlib.h>
+
+#include "core/alloc.h"
 #include <string.h>
 #include <time.h>
 
@@ -55,7 +57,7 @@ static int heap_push(timers *tm, hent e)
 {
     if (tm->n == tm->cap) {
         size_t ncap = tm->cap ? tm->cap * 2 : 64;
-        hent *nh = realloc(tm->heap, ncap * sizeof *nh);
+        hent *nh = sys_realloc(tm->heap, ncap * sizeof *nh);
         if (!nh)
             return TROUPE_ENOMEM;
         tm->heap = nh;
@@ -169,7 +171,7 @@ static void *timer_main(void *arg)
 
 int timers_create(troupe_system *sys)
 {
-    timers *tm = calloc(1, sizeof *tm);
+    timers *tm = sys_calloc(1, sizeof *tm);
     if (!tm)
         return TROUPE_ENOMEM;
     tm->sys = sys;

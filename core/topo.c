@@ -4,6 +4,8 @@
 #include <hwloc.h>
 #include <stdlib.h>
 
+#include "core/alloc.h"
+
 static hwloc_topology_t topo;
 static int topo_ok;
 static pthread_once_t topo_once = PTHREAD_ONCE_INIT;
@@ -64,7 +66,7 @@ static int nearness(int a, int b)
 static int plan_victims(troupe_system *sys, worker *w)
 {
     w->nvictims = sys->nworkers - 1;
-    w->victims = calloc(sys->nworkers, sizeof *w->victims);
+    w->victims = sys_calloc(sys->nworkers, sizeof *w->victims);
     if (!w->victims)
         return TROUPE_ENOMEM;
     uint32_t n = 0;
