@@ -31,6 +31,7 @@
 #define mb_close troupei_mb_close
 #define mb_depth troupei_mb_depth
 #define mb_fill_holes troupei_mb_fill_holes
+#define mb_front troupei_mb_front
 #define mb_kick_mpsc troupei_mb_kick_mpsc
 #define mb_open troupei_mb_open
 #define mb_pop troupei_mb_pop

@@ -36,7 +36,7 @@ static void report_failure(worker *w, actor *a, troupe_failure_kind kind, int co
                         .behaviour = a->beh->name,
                         .kind = kind,
                         .code = code,
-                        .msg_type = w && w->in_msg ? w->cur.type : 0,
+                        .msg_type = w && w->in_msg ? w->msg->type : 0,
                         .at_ns = troupe_clock_now(sys->clock)};
     snprintf(f.reason, sizeof f.reason, "%s", reason ? reason : "");
     atomic_fetch_add_explicit(&sys->failed, 1, memory_order_relaxed);
@@ -53,23 +53,25 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
     report_failure(w, a, kind, code, reason);
     send_flush(w); /* the hook may have sent */
     if (w->in_msg) {
-        tmsg_destroy(w->sys, &w->cur);
+        tmsg_destroy(w->sys, w->msg);
         w->in_msg = false;
     }
     a->flags |= AF_FAILED;
     actor_finish(w->sys, a, kind);
 }
 
-/* Handle w->cur; returns the handler's result. */
-static int dispatch(worker *w, actor *a)
+/* Handle m (a copy in w->cur, or in place in its ring slot); returns the
+ * handler's result. */
+static int dispatch(worker *w, actor *a, tmsg *m)
 {
     troupe_ctx *ctx = &w->ctx;
     troupe_msg view;
-    ctx->msg = &w->cur;
+    ctx->msg = m;
     ctx->replied = false;
     ctx->nmuted = 0;
     ctx->muted_all = false;
-    tmsg_view(&w->cur, &view);
+    tmsg_view(m, &view);
+    w->msg = m;
     w->in_msg = true;
     int rc = a->beh->handle(ctx, a->state, &view);
     send_flush(w);
@@ -77,8 +79,18 @@ static int dispatch(worker *w, actor *a)
         return rc; /* fail_actor destroys and counts the message */
     w->in_msg = false;
     ctx->msg = NULL;
-    tmsg_destroy(w->sys, &w->cur);
+    tmsg_destroy(w->sys, m);
     return 0;
+}
+
+/* The next user message: in place in its slot, or copied out for
+ * DROP_OLDEST mailboxes (where stealers move head). */
+static int next_msg(worker *w, actor *a, tmsg **m)
+{
+    if (likely(mb_policy(&a->mb) != TROUPE_OVERFLOW_DROP_OLDEST))
+        return mb_front(&a->mb, m);
+    *m = &w->cur;
+    return mb_pop(&a->mb, &w->cur);
 }
 
 /* System lane. Returns false when the actor ended (stop or failure). */
@@ -97,7 +109,7 @@ static bool serve_sys(worker *w, actor *a)
             a->stop_kind = (uint16_t)w->cur.corr;
             return true;
         }
-        int rc = dispatch(w, a);
+        int rc = dispatch(w, a, &w->cur);
         if (rc < 0) {
             fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
             return false;
@@ -214,10 +226,11 @@ void run_actor(worker *w, actor *a)
     if (!(a->flags & AF_STOP_REQ)) {
         move_parked(w->sys, a);
         for (uint32_t n = a->batch; n; n--) {
-            if ((last = mb_pop(&a->mb, &w->cur)) != MB_OK)
+            tmsg *m;
+            if ((last = next_msg(w, a, &m)) != MB_OK)
                 break;
             count_handled(a);
-            int rc = dispatch(w, a);
+            int rc = dispatch(w, a, m);
             if (rc < 0) {
                 fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
                 goto out;

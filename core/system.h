@@ -78,7 +78,8 @@ typedef struct worker {
     /* the current run (kept here, not in locals, so that it survives the
      * longjmp of troupe_panic) */
     troupe_ctx ctx;
-    tmsg cur;
+    tmsg cur;      /* a copied message (system lane, DROP_OLDEST) */
+    tmsg *msg;     /* the message being handled: &cur or a ring slot */
     bool in_msg;
     sendres res;
     tjmp_buf jb;

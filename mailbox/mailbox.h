@@ -124,6 +124,11 @@ bool mb_kick_mpsc(mailbox *mb, uint32_t gen);
 int mb_steal_oldest_mpmc(mailbox *mb, tmsg *out);
 /* Consumer: next message. MB_OK, MB_EMPTY, MB_BUSY (claimed, unwritten). */
 int mb_pop(mailbox *mb, tmsg *out);
+/* Consumer: take the message at head without copying it: *out points into
+ * its slot, valid until the next mb_front/mb_pop. Holes are skipped.
+ * MB_OK, MB_EMPTY, MB_BUSY. Not for DROP_OLDEST mailboxes, whose stealers
+ * move head. */
+int mb_front(mailbox *mb, tmsg **out);
 /* Consumer: publish IDLE if nothing is queued; true when now idle. */
 bool mb_try_idle(mailbox *mb, uint32_t gen);
 /* Consumer, after mb_try_idle: take the actor back (a lane got work).

@@ -7,9 +7,11 @@
 
 static size_t ring_bytes(uint32_t n) { return sizeof(mb_ring) + (size_t)n * sizeof(mb_slot); }
 
+/* More slots than the capacity (next_pow2(cap + 1)): the slot of the
+ * message being handled in place stays out of the senders' reach. */
 static mb_ring *ring_new(int mode, uint32_t cap)
 {
-    uint32_t n = next_pow2_u32(cap);
+    uint32_t n = next_pow2_u32(cap + 1);
     /* Zeroed: seq = 0 never equals a first-lap "published" value (i + 1),
      * and zeroed fresh pages are not touched, so a big ring that holds few
      * messages costs little resident memory. */
@@ -225,6 +227,35 @@ static int take(mailbox *mb, tmsg *out)
         atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
         if (likely(out->type != MSG_HOLE))
             return MB_OK;
+        atomic_store_explicit(&mb->holes, atomic_load_explicit(&mb->holes, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+}
+
+int mb_front(mailbox *mb, tmsg **out)
+{
+    for (;;) {
+        uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+        /* acquire: pairs with install_ring's release. */
+        mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_acquire);
+        if (!r)
+            return MB_EMPTY;
+        mb_slot *s = &r->slots[h & r->mask];
+        /* acquire: pairs with mb_write's release of seq. */
+        if (atomic_load_explicit(&s->seq, memory_order_acquire) != ((h + 1) & TW_POS_MASK)) {
+            uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
+            return (t & TW_POS_MASK) == h ? MB_EMPTY : MB_BUSY;
+        }
+        __builtin_prefetch(&r->slots[(h + 4) & r->mask], 0, 3);
+        /* release: counts the slot as taken. Senders cannot reach it again
+         * before we take the next one: the ring has more slots than the
+         * capacity (ring_new), so position h + size is beyond the room that
+         * head + 1 gives them. */
+        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
+        if (likely(s->m.type != MSG_HOLE)) {
+            *out = &s->m;
+            return MB_OK;
+        }
         atomic_store_explicit(&mb->holes, atomic_load_explicit(&mb->holes, memory_order_relaxed) + 1,
                               memory_order_relaxed);
     }
