@@ -157,12 +157,15 @@ static void move_parked(troupe_system *sys, actor *a)
  * Suspension must not close a cycle: an actor that others are parked on
  * (its own park lane is not empty) keeps running — so that it moves their
  * messages in and releases them — but in PARK_ALL mode, where every BLOCK
- * send it makes parks, which keeps its own order. A parker that finds its
- * receiver suspended takes it back the same way (mute_take_suspended). */
+ * send it makes parks, which keeps its own order. So does an actor with
+ * system messages (a stop, a reply) waiting. A parker or a system-lane
+ * sender that finds it suspended takes it back the same way
+ * (mute_take_suspended). */
 static bool suspend_for_mute(actor *a)
 {
     uint64_t v = atomic_load_explicit(&a->mute, memory_order_acquire), mine;
-    bool incoming = a->mb.park_local != NULL; /* ours: read before letting go */
+    /* ours: read before letting go */
+    bool incoming = a->mb.park_local != NULL || a->mb.sys_local != NULL;
     do {
         if (!(v & MUTE_COUNT))
             return false; /* released meanwhile */
@@ -171,9 +174,9 @@ static bool suspend_for_mute(actor *a)
          * either we see its parked message below, or it sees SUSPENDED. */
     } while (!atomic_compare_exchange_weak_explicit(&a->mute, &v, mine, memory_order_seq_cst,
                                                     memory_order_relaxed));
-    if (!incoming && !lane_nonempty(&a->mb.park))
+    if (!incoming && !lane_nonempty(&a->mb.park) && !lane_nonempty(&a->mb.sys))
         return true;
-    /* Others are parked on us: keep running. The epoch makes sure we only
+    /* Others are parked on us, or a stop or a reply came: keep running. The epoch makes sure we only
      * undo our own suspension; if an unmute or a parker took the token
      * first, it scheduled us and we let go. */
     return !atomic_compare_exchange_strong_explicit(&a->mute, &mine, mine & ~MUTE_SUSPENDED,

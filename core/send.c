@@ -316,7 +316,9 @@ int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
         tfree(sys->alloc_mode, e, sizeof *e);
         return TROUPE_ENOACTOR;
     }
-    if (mb_kick_mpsc(&a->mb, ref_gen(to)))
+    /* a suspended (muted) actor is taken back too: a stop or a reply must
+     * not wait for its parked messages; it runs in PARK_ALL mode */
+    if (mb_kick_mpsc(&a->mb, ref_gen(to)) || mute_take_suspended(a))
         sched_actor(sys, a);
     return 0;
 }

@@ -810,3 +810,35 @@ Test(mailbox, many_producers_default_mailbox)
 {
     many_producers(0);
 }
+
+/* ---- a muted sender still takes its stop -------------------------------------------------------- */
+
+Test(mailbox, stop_reaches_a_muted_sender_while_its_receiver_is_held)
+{
+    /* The sender overfills a gated BLOCK receiver and is suspended (muted)
+     * with a message parked there. A stop must not wait for the receiver:
+     * the system lane takes a suspended actor back. */
+    enum { C = 4 };
+    troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
+    shared srx, stx;
+    shared_init(&srx);
+    shared_init(&stx);
+    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
+    troupe_ref r = tt_spawn(sys, &rx, &srx, &o);
+    troupe_ref s = tt_spawn(sys, &rx, &stx, NULL);
+    hold(sys, r, &srx);
+    send_req rq = {.to = r, .first = 1, .n = C + 1};
+    cr_assert_eq(troupe_tell(sys, s, M_SEND, &rq, sizeof rq), 0);
+    wait_until(atomic_load(&stx.sends_done) == 1);
+    cr_expect_geq(tt_stats(sys, r).parked, 1u, "the sender was muted");
+    cr_assert_eq(troupe_stop(sys, s), 0);
+    wait_until(atomic_load(&stx.stops) == 1); /* while the receiver is still held */
+    cr_expect_eq(atomic_load(&stx.stop_kind), TROUPE_EXIT_NORMAL);
+    cr_expect_eq(troupe_alive(sys, s), 0);
+    tt_gate_open(&srx.gate);
+    wait_until(tt_log_len(&srx.log) == C + 1); /* the parked message was not lost */
+    expect_run(&srx, 1, C + 1);
+    troupe_system_destroy(sys);
+    shared_fini(&srx);
+    shared_fini(&stx);
+}
