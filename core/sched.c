@@ -111,8 +111,18 @@ void sched_actor_spread(troupe_system *sys, actor *a)
         sched_inject(sys, a);
 }
 
-/* Requeue after a batch: behind the others, stealable. */
-void sched_requeue(worker *w, actor *a) { push_local(w, a); }
+/* Requeue after a batch: behind the others, stealable. With nobody else
+ * waiting here it just runs again next: no other worker is woken to steal
+ * it (which would cost a wake-up and move it off its warm cache). */
+void sched_requeue(worker *w, actor *a)
+{
+    if (!w->lifo && runq_empty(&w->q) &&
+        !atomic_load_explicit(&w->sys->inj_len, memory_order_relaxed)) {
+        w->lifo = a;
+        return;
+    }
+    push_local(w, a);
+}
 
 static actor *steal(worker *w)
 {
