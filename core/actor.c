@@ -137,21 +137,23 @@ TROUPE_API int troupe_spawn(troupe_system *sys, const troupe_behaviour *beh, con
 static void drop_counted(void *ud, tmsg *m)
 {
     troupe_system *sys = ud;
+    actor_drop_msg(sys, m);
+}
+
+void actor_drop_msg(troupe_system *sys, tmsg *m)
+{
     tmsg_destroy(sys, m);
     if (m->type != SYSMSG_STOP)
         atomic_fetch_add_explicit(&sys->destroyed, 1, memory_order_relaxed);
 }
 
-/* Destroy a lane's leftovers; parked ones also release their senders. */
-static void drop_envelopes(troupe_system *sys, envelope *e, bool parked)
+/* Destroy the system lane's leftovers. */
+static void drop_envelopes(troupe_system *sys, envelope *e)
 {
     while (e) {
         envelope *next = e->next;
-        uint64_t muted = e->muted;
         drop_counted(sys, &e->m);
         tfree(sys->alloc_mode, e, sizeof *e);
-        if (parked && muted)
-            unmute_sender(sys, muted, 1);
         e = next;
     }
 }
@@ -175,13 +177,10 @@ void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why)
 {
     if (why != TROUPE_EXIT_INIT)
         run_stop_cb(sys, a, why);
-    drop_envelopes(sys, lane_close(&a->mb.sys), false);
-    drop_envelopes(sys, a->mb.sys_local, false);
-    drop_envelopes(sys, lane_close(&a->mb.park), true);
-    drop_envelopes(sys, a->mb.park_local, true);
-    /* parked ones now count as destroyed; none is queued any more */
-    atomic_store_explicit(&a->mb.unparked, (uint32_t)atomic_load(&a->mb.parked), memory_order_relaxed);
-    a->mb.sys_local = a->mb.park_local = NULL;
+    drop_envelopes(sys, (envelope *)lane_close(&a->mb.sys));
+    drop_envelopes(sys, a->mb.sys_local);
+    a->mb.sys_local = NULL;
+    park_drop(sys, a);
     mb_close(sys, &a->mb, drop_counted, sys);
     free_state(sys, a);
     uint16_t flags = a->flags;

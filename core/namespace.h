@@ -9,6 +9,7 @@
 #ifndef TROUPE_CORE_NAMESPACE_H
 #define TROUPE_CORE_NAMESPACE_H
 
+#define actor_drop_msg troupei_actor_drop_msg
 #define actor_finish troupei_actor_finish
 #define alloc_arena_available troupei_alloc_arena_available
 #define alloc_inject_fail troupei_alloc_inject_fail
@@ -44,6 +45,11 @@
 #define mb_write troupei_mb_write
 #define mono_ns troupei_mono_ns
 #define mute_take_suspended troupei_mute_take_suspended
+#define note_muted troupei_note_muted
+#define park_drop troupei_park_drop
+#define park_flush troupei_park_flush
+#define park_move_in troupei_park_move_in
+#define park_msg troupei_park_msg
 #define run_actor troupei_run_actor
 #define runq_init troupei_runq_init
 #define runq_pop_mc troupei_runq_pop_mc

@@ -98,7 +98,7 @@ static bool serve_sys(worker *w, actor *a)
 {
     mailbox *mb = &a->mb;
     if (!mb->sys_local && lane_maybe_nonempty(&mb->sys))
-        mb->sys_local = lane_take(&mb->sys, a->gen);
+        mb->sys_local = (envelope *)lane_take(&mb->sys, a->gen);
     envelope *e;
     while ((e = mb->sys_local)) {
         mb->sys_local = e->next;
@@ -116,40 +116,6 @@ static bool serve_sys(worker *w, actor *a)
         }
     }
     return true;
-}
-
-/* Move BLOCK-parked messages into the ring — only once the ring has
- * drained to half its capacity. The hysteresis matters: refilling at the
- * first free slot would wake the muted senders into a full ring, and every
- * message would take the slow parked path (Pony likewise unmutes only when
- * the receiver is no longer overloaded). Consecutive messages of one sender
- * release it with one unmute. */
-static void move_parked(troupe_system *sys, actor *a)
-{
-    mailbox *mb = &a->mb;
-    if (!mb->park_local && lane_maybe_nonempty(&mb->park))
-        mb->park_local = lane_take(&mb->park, a->gen);
-    if (!mb->park_local || mb_depth(mb) > mb_cap(mb) / 2)
-        return;
-    envelope *e;
-    uint64_t sender = 0;
-    uint32_t n = 0;
-    while ((e = mb->park_local)) {
-        bool sched;
-        if (mb_push_mpsc(sys, mb, a->gen, &e->m, &sched) != MB_OK)
-            break; /* full (or no memory): next run */
-        mb->park_local = e->next;
-        atomic_fetch_add_explicit(&mb->unparked, 1, memory_order_relaxed);
-        if (e->muted != sender && n) {
-            unmute_sender(sys, sender, n);
-            n = 0;
-        }
-        sender = e->muted;
-        n += sender != 0;
-        tfree(sys->alloc_mode, e, sizeof *e);
-    }
-    if (n)
-        unmute_sender(sys, sender, n);
 }
 
 /* true when the actor must wait for its parked messages to be taken.
@@ -192,10 +158,19 @@ static void end_run(worker *w, actor *a, int last)
     if (suspend_for_mute(a))
         return;
     mailbox *mb = &a->mb;
-    if (last == MB_EMPTY && !mb->sys_local && !mb->park_local && mb_try_idle(mb, a->gen)) {
-        if (!lane_nonempty(&mb->sys) && !lane_nonempty(&mb->park))
+    /* owner state: read before letting go (after a successful idle CAS
+     * another worker may own the actor) */
+    bool sys_actor = a->flags & AF_SYSTEM;
+    uint32_t gen = a->gen;
+    if (last == MB_EMPTY && !mb->sys_local && !mb->park_local && mb_try_idle(mb, gen)) {
+        /* seq_cst loads after the idle CAS: a lane push, or a shutdown that
+         * could not allocate our stop signal (stop_all), either sees IDLE
+         * and schedules us, or is seen here */
+        if (!lane_nonempty(&mb->sys) && !lane_nonempty(&mb->park) &&
+            (sys_actor ||
+             atomic_load_explicit(&w->sys->state, memory_order_seq_cst) == SYS_RUNNING))
             return;
-        if (!mb_try_unidle(mb, a->gen))
+        if (!mb_try_unidle(mb, gen))
             return; /* a sender already rescheduled it */
     }
     sched_requeue(w, a);
@@ -227,7 +202,7 @@ void run_actor(worker *w, actor *a)
         goto out;
     int last = MB_EMPTY;
     if (!(a->flags & AF_STOP_REQ)) {
-        move_parked(w->sys, a);
+        park_move_in(w->sys, a);
         for (uint32_t n = a->batch; n; n--) {
             tmsg *m;
             if ((last = next_msg(w, a, &m)) != MB_OK)

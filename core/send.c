@@ -38,7 +38,7 @@ static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dept
 
 /* Remember that the running handler parked a message at `a`: its later
  * sends to `a` must park too, or they would overtake the parked one. */
-static void note_muted(troupe_ctx *c, actor *a)
+void note_muted(troupe_ctx *c, actor *a)
 {
     for (uint8_t i = 0; i < c->nmuted; i++)
         if (c->muted_on[i] == a->index)
@@ -55,72 +55,6 @@ static bool is_muted_on(const troupe_ctx *c, const actor *a)
         return true;
     for (uint8_t i = 0; i < c->nmuted; i++)
         if (c->muted_on[i] == a->index)
-            return true;
-    return false;
-}
-
-/* BLOCK from an actor (or the timer thread): park the message with the
- * receiver and mute the sender, never block the thread. An actor sending
- * to its own full mailbox is not muted (it would wait for itself): the
- * message is parked and moved in at its next run. */
-static int park(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
-{
-    troupe_ctx *c = troupei_tls.ctx;
-    actor *self = c && c->sys == sys && c->a != a ? c->a : NULL;
-    envelope *e = talloc(sys->alloc_mode, sizeof *e);
-    if (!e)
-        return TROUPE_ENOMEM;
-    e->m = *m;
-    e->muted = self ? ref_make(self->index, self->gen).id : 0;
-    if (self) /* before the push: the receiver may unmute at once */
-        atomic_fetch_add_explicit(&self->mute, 1, memory_order_acq_rel);
-    if (lane_push_mpsc(&a->mb.park, gen, e) < 0) {
-        if (self)
-            atomic_fetch_sub_explicit(&self->mute, 1, memory_order_acq_rel);
-        tfree(sys->alloc_mode, e, sizeof *e);
-        return TROUPE_ENOACTOR;
-    }
-    atomic_fetch_add_explicit(&a->mb.parked, 1, memory_order_relaxed);
-    if (self)
-        note_muted(c, a);
-    if (mb_kick_mpsc(&a->mb, gen) || mute_take_suspended(a))
-        sched_actor(sys, a);
-    return 0;
-}
-
-void unmute_sender(troupe_system *sys, uint64_t sender, uint32_t n)
-{
-    troupe_ref r = {sender};
-    actor *s = sender ? actor_lookup(sys, r) : NULL;
-    if (!s)
-        return;
-    uint64_t t = atomic_load_explicit(&s->mb.tail, memory_order_acquire);
-    if (tw_gen(t) != ref_gen(r) || (t & TW_CLOSED))
-        return;
-    uint64_t v = atomic_load_explicit(&s->mute, memory_order_relaxed), nv;
-    bool take;
-    do { /* the last release of a suspended sender takes its token */
-        nv = v - n;
-        take = (nv & MUTE_SUSPENDED) && !(nv & MUTE_COUNT);
-        if (take)
-            nv &= ~MUTE_SUSPENDED;
-        /* acq_rel: pairs with suspend_for_mute's CASes. */
-    } while (!atomic_compare_exchange_weak_explicit(&s->mute, &v, nv, memory_order_acq_rel,
-                                                    memory_order_relaxed));
-    if (take) /* it kept its run token while suspended */
-        sched_actor_spread(sys, s);
-}
-
-/* After parking at `a`: if `a` is itself suspended (muted), take it back
- * so that it moves our message in — else two actors parked on each other
- * would wait forever. true when the caller must schedule it. */
-bool mute_take_suspended(actor *a)
-{
-    /* seq_cst: after our seq_cst lane push (Dekker with suspend_for_mute). */
-    uint64_t v = atomic_load_explicit(&a->mute, memory_order_seq_cst);
-    while (v & MUTE_SUSPENDED)
-        if (atomic_compare_exchange_weak_explicit(&a->mute, &v, v & ~MUTE_SUSPENDED,
-                                                  memory_order_acq_rel, memory_order_relaxed))
             return true;
     return false;
 }
@@ -197,7 +131,7 @@ static int overflow(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dep
         return redirect(sys, a, m, depth);
     case TROUPE_OVERFLOW_BLOCK:
         if ((c && c->sys == sys && c->a) || troupei_tls.no_block)
-            return park(sys, a, gen, m);
+            return park_msg(sys, a, gen, m);
         return block_wait(sys, a, gen, m);
     default: /* DROP_NEWEST */
         atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
@@ -211,6 +145,8 @@ static int overflow(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dep
 void send_flush(worker *w)
 {
     sendres *r = &w->res;
+    if (unlikely(w->pb))
+        park_flush(w);
     if (likely(!r->a))
         return;
     if (r->pos != r->end && !mb_unreserve(&r->a->mb, r->gen, r->pos, r->end))
@@ -282,7 +218,7 @@ static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dept
     troupe_ctx *c = troupei_tls.ctx;
     if (unlikely(c && c->a && mb_policy(&a->mb) == TROUPE_OVERFLOW_BLOCK && c->a != a &&
                  ((c->a->flags & AF_PARK_ALL) || ((c->nmuted || c->muted_all) && is_muted_on(c, a)))))
-        return park(sys, a, gen, m);
+        return park_msg(sys, a, gen, m);
     if (c && c->w && c == &c->w->ctx && depth == 0)
         return deliver_batched(sys, c->w, a, gen, m, depth);
     int rc = push_one(sys, a, gen, m);
@@ -309,10 +245,9 @@ int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
     if (!e)
         return TROUPE_ENOMEM;
     e->m = *m;
-    e->muted = 0;
     if (!e->m.sender)
         e->m.sender = sender_ref(sys);
-    if (lane_push_mpsc(&a->mb.sys, ref_gen(to), e) < 0) {
+    if (lane_push_mpsc(&a->mb.sys, ref_gen(to), (lane_node *)e) < 0) {
         tfree(sys->alloc_mode, e, sizeof *e);
         return TROUPE_ENOACTOR;
     }

@@ -82,6 +82,9 @@ typedef struct worker {
     tmsg *msg;     /* the message being handled: &cur or a ring slot */
     bool in_msg;
     sendres res;
+    pblock *pb; /* park block being filled by the running handler */
+    actor *pb_a; /* ... for this receiver, of this generation */
+    uint32_t pb_gen;
     tjmp_buf jb;
     troupe_system *sys;
     actor *lifo; /* next to run, not stealable */
@@ -173,6 +176,14 @@ void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why);
 /* core/send.c */
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m);
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m);
+struct troupe_ctx;
+void note_muted(struct troupe_ctx *c, actor *a);
+
+/* core/park.c */
+int park_msg(troupe_system *sys, actor *a, uint32_t gen, tmsg *m);
+void park_flush(worker *w);
+void park_move_in(troupe_system *sys, actor *a);
+void park_drop(troupe_system *sys, actor *a);
 void unmute_sender(troupe_system *sys, uint64_t sender_ref, uint32_t n);
 bool mute_take_suspended(actor *a);
 void send_flush(worker *w);
@@ -183,6 +194,7 @@ void asks_destroy(troupe_system *sys);
 
 /* core/actor.c */
 int dead_letter_spawn(troupe_system *sys);
+void actor_drop_msg(troupe_system *sys, tmsg *m); /* destroy + count */
 
 /* internal system message types (system lane) */
 #define SYSMSG_STOP (TROUPE_MSG_SYSTEM + 0x100u) /* corr = troupe_failure_kind */

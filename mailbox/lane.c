@@ -13,7 +13,7 @@ void lane_reset(lane *l, uint32_t gen)
     atomic_store_explicit(&l->w, lane_tag(gen), memory_order_relaxed);
 }
 
-int lane_push_mpsc(lane *l, uint32_t gen, envelope *e)
+int lane_push_mpsc(lane *l, uint32_t gen, lane_node *e)
 {
     uint64_t tag = lane_tag(gen);
     /* relaxed: the CAS below validates the value. */
@@ -22,7 +22,7 @@ int lane_push_mpsc(lane *l, uint32_t gen, envelope *e)
         uint64_t ptr = w & LANE_PTR_MASK;
         if ((w & ~LANE_PTR_MASK) != tag || ptr == LANE_CLOSED)
             return -1;
-        e->next = (envelope *)(uintptr_t)ptr;
+        e->next = (lane_node *)(uintptr_t)ptr;
         /* seq_cst: publishes the envelope (release, pairs with the acquire
          * exchange in lane_take) and is ordered before the kick of the tail
          * word, against the consumer's idle-then-recheck (mb_try_idle). */
@@ -32,11 +32,11 @@ int lane_push_mpsc(lane *l, uint32_t gen, envelope *e)
     }
 }
 
-static envelope *reverse(envelope *e)
+static lane_node *reverse(lane_node *e)
 {
-    envelope *out = NULL;
+    lane_node *out = NULL;
     while (e) {
-        envelope *next = e->next;
+        lane_node *next = e->next;
         e->next = out;
         out = e;
         e = next;
@@ -44,7 +44,7 @@ static envelope *reverse(envelope *e)
     return out;
 }
 
-envelope *lane_take(lane *l, uint32_t gen)
+lane_node *lane_take(lane *l, uint32_t gen)
 {
     /* relaxed pre-check keeps the common empty case free of an RMW. */
     uint64_t w = atomic_load_explicit(&l->w, memory_order_relaxed);
@@ -52,10 +52,10 @@ envelope *lane_take(lane *l, uint32_t gen)
         return NULL;
     /* acquire: pairs with the release of lane_push_mpsc's CAS. */
     w = atomic_exchange_explicit(&l->w, lane_tag(gen), memory_order_acquire);
-    return reverse((envelope *)(uintptr_t)(w & LANE_PTR_MASK));
+    return reverse((lane_node *)(uintptr_t)(w & LANE_PTR_MASK));
 }
 
-envelope *lane_close(lane *l)
+lane_node *lane_close(lane *l)
 {
     uint64_t w = atomic_load_explicit(&l->w, memory_order_relaxed);
     /* acq_rel: takes the pushes (acquire) and publishes the closed mark. */
@@ -63,7 +63,7 @@ envelope *lane_close(lane *l)
     uint64_t ptr = w & LANE_PTR_MASK;
     if (ptr == LANE_CLOSED)
         return NULL;
-    return reverse((envelope *)(uintptr_t)ptr);
+    return reverse((lane_node *)(uintptr_t)ptr);
 }
 
 bool lane_nonempty(const lane *l)

@@ -18,12 +18,26 @@
 
 #include "core/message.h"
 
+/* What a lane links: any struct whose first member is its next pointer
+ * (the project builds with -fno-strict-aliasing). */
+typedef struct lane_node {
+    struct lane_node *next;
+} lane_node;
+
+/* System lane: one message. */
 typedef struct envelope {
     struct envelope *next;
     tmsg m;
-    uint64_t muted; /* park lane: the sender ref whose mute count this
-                       message holds (0: none, e.g. a self-send) */
 } envelope;
+
+/* Park lane: a burst of one sender's messages (core/park.c). */
+typedef struct pblock {
+    struct pblock *next;
+    uint64_t muted; /* the sender ref whose mute count holds n - first
+                       (0: none, e.g. a self-send or the timer thread) */
+    uint32_t n, first, cap, pad;
+    tmsg m[];
+} pblock;
 
 typedef struct lane {
     _Atomic uint64_t w;
@@ -31,11 +45,11 @@ typedef struct lane {
 
 void lane_reset(lane *l, uint32_t gen);
 /* 0, or -1 if the lane is closed or belongs to another generation. */
-int lane_push_mpsc(lane *l, uint32_t gen, envelope *e);
+int lane_push_mpsc(lane *l, uint32_t gen, lane_node *e);
 /* Take everything pushed so far, oldest first (NULL if empty). */
-envelope *lane_take(lane *l, uint32_t gen);
+lane_node *lane_take(lane *l, uint32_t gen);
 /* Close the lane and return what it still held, oldest first. */
-envelope *lane_close(lane *l);
+lane_node *lane_close(lane *l);
 bool lane_nonempty(const lane *l);
 /* A cheap relaxed peek for the consumer's fast path (a hint only; the
  * ordering-sensitive re-check is lane_nonempty). */

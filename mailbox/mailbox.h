@@ -67,7 +67,7 @@ typedef struct mailbox {
     _Atomic uint32_t unparked; /* parked messages taken, mod 2^32 */
     _Atomic uint64_t holes;    /* unused reserved slots skipped */
     envelope *sys_local;    /* taken from sys, not yet served */
-    envelope *park_local;   /* taken from park, not yet moved in */
+    pblock *park_local;     /* taken from park, not yet moved in */
     _Atomic uint64_t redirected, parked; /* senders, only when full */
 } mailbox;
 

@@ -298,6 +298,9 @@ Test(destroy, messages_destroyed_counts_only_messages)
     tt_gate_open(&sg.gate);
     tt_wait_dead(sys, x);
     wait_until(atomic_load(&sx.stops) == 1);
+    /* not alive (CLOSED) comes before its queue is drained; the live count
+     * drops last, once the actor is completely finished */
+    wait_until(tt_sys_stats(sys).actors_live == 1);
     cr_expect_eq(atomic_load(&sx.handled), 0, "the stop is served first");
     uint64_t destroyed = tt_sys_stats(sys).messages_destroyed - before;
     cr_expect_eq(destroyed, 3u, "only the 3 user messages count as destroyed, not %lu",
