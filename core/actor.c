@@ -105,9 +105,8 @@ static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const vo
     a->stop_kind = 0;
     atomic_store_explicit(&a->redirect, opts ? opts->redirect_to.id : 0, memory_order_relaxed);
     atomic_store_explicit(&a->mute, 0, memory_order_relaxed);
-    mb_open(&a->mb, a->gen, cap, policy);
-    /* held: clear IDLE so that sends during init queue without scheduling */
-    atomic_fetch_and_explicit(&a->mb.tail, ~TW_IDLE, memory_order_relaxed);
+    /* held (not idle): sends during init queue without scheduling it */
+    mb_open(&a->mb, a->gen, cap, policy, false);
     if (beh->init && (rc = run_init(sys, a, arg)) != 0) {
         actor_finish(sys, a, TROUPE_EXIT_INIT);
         return rc;

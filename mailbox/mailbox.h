@@ -98,8 +98,9 @@ static inline uint64_t tw_make(uint32_t gen, uint64_t pos)
 static inline uint32_t tw_gen(uint64_t t) { return (uint32_t)((t & TW_GEN_MASK) >> TW_GEN_SHIFT); }
 static inline uint64_t pos_sub(uint64_t a, uint64_t b) { return (a - b) & TW_POS_MASK; }
 
-/* A new incarnation: empty, idle, no ring. */
-void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy);
+/* A new incarnation: empty, no ring; idle, or held (not idle: sends queue
+ * without scheduling it) for a spawn that has yet to run init. */
+void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle);
 /* Claim a slot and write m. MB_OK (with *schedule set when this send made
  * the actor runnable), MB_FULL, MB_GONE (stale/closed), MB_NOMEM. */
 int mb_push_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m,

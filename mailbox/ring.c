@@ -22,7 +22,7 @@ static mb_ring *ring_new(int mode, uint32_t cap)
     return r;
 }
 
-void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy)
+void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle)
 {
     atomic_store_explicit(&mb->cap, cap, memory_order_relaxed);
     atomic_store_explicit(&mb->policy, policy, memory_order_relaxed);
@@ -44,7 +44,7 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy)
     lane_reset(&mb->park, gen);
     /* release: everything above is visible to whoever reads this
      * generation in the tail word (pairs with the senders' CAS/loads). */
-    atomic_store_explicit(&mb->tail, tw_make(gen, 0) | TW_IDLE, memory_order_release);
+    atomic_store_explicit(&mb->tail, tw_make(gen, 0) | (idle ? TW_IDLE : 0), memory_order_release);
 }
 
 /* The first send installs the ring while holding LOCK, so that a failed
