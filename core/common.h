@@ -17,7 +17,6 @@
 #define CACHELINE 64
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define CONTAINER_OF(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
 
 #if defined(__SANITIZE_THREAD__)
 #define TROUPE_TSAN 1

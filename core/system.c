@@ -51,7 +51,6 @@ static int init_workers(troupe_system *sys)
         runq_init(&w->q);
         w->sys = sys;
         w->index = i;
-        w->rng = i * 2654435761u + 1;
     }
     return topo_plan(sys);
 }

@@ -91,7 +91,6 @@ typedef struct worker {
     uint32_t lifo_streak;
     uint32_t index;
     uint32_t tick;
-    uint32_t rng;
     int cpu;
     uint32_t *victims; /* steal order, nearest first */
     uint32_t nvictims;
