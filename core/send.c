@@ -1,8 +1,10 @@
 /* core/send.c — tell and the overflow policies.
  *
- * The fast path of a send is mb_push_mpsc: one CAS that claims a slot,
- * checks the receiver's generation, and tells whether this send made the
- * receiver runnable. Everything else here runs only when the ring is full.
+ * The fast path of a send is one CAS on the receiver's tail word that
+ * claims a slot (or, from a handler, a reservation of several: the next
+ * sends to the same receiver are plain stores), checks the receiver's
+ * generation, and tells whether this send made the receiver runnable.
+ * Everything else here runs only when the ring is full.
  */
 #include <time.h>
 
