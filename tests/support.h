@@ -125,6 +125,23 @@ static inline long tt_scaled(long n, long floor_)
         abort();                                                                          \
     } while (0)
 
+/* FNV-1a hash of n bytes: compares payload contents. */
+static inline uint64_t tt_fnv(const void *d, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    const unsigned char *p = d;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* For stop callbacks: record why the actor stopped, then count the call. */
+static inline void tt_note_stop(atomic_int *stops, atomic_int *stop_kind, troupe_failure_kind why)
+{
+    atomic_store(stop_kind, (int)why);
+    atomic_fetch_add(stops, 1);
+}
+
 /* ---- gate: a handler blocks on it until the test opens it ------------------ */
 
 typedef struct tt_gate {
@@ -389,6 +406,24 @@ static inline troupe_system_stats tt_sys_stats(troupe_system *sys)
     int rc = troupe_system_stats_get(sys, &st);
     cr_assert_eq(rc, 0, "troupe_system_stats_get: %s", troupe_errname(rc));
     return st;
+}
+
+/* A system of `workers` workers driven by a new manual clock that starts
+ * at `start_ns` (the caller destroys the clock after the system). */
+static inline troupe_system *tt_system_manual(uint32_t workers, uint64_t start_ns,
+                                              troupe_clock **clk)
+{
+    cr_assert_eq(troupe_clock_create_manual(clk, start_ns), 0);
+    troupe_config cfg = tt_config(workers, *clk);
+    return tt_system_cfg(&cfg);
+}
+
+/* Send `type` (a message whose handler blocks on gate g) to r and return
+ * once the handler waits there: r holds its worker until g opens. */
+static inline void tt_hold(troupe_system *sys, troupe_ref r, uint32_t type, tt_gate *g)
+{
+    cr_assert_eq(troupe_tell(sys, r, type, NULL, 0), 0);
+    wait_until(tt_gate_waiting(g) == 1);
 }
 
 /* Wait until ref no longer names a live actor (hang guard only). */

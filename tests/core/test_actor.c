@@ -154,8 +154,7 @@ static void s_main(troupe_ctx *ctx, void *state, troupe_failure_kind why)
 {
     (void)ctx;
     shared *sh = ((st *)state)->sh;
-    atomic_store(&sh->stop_kind, (int)why);
-    atomic_fetch_add(&sh->stops, 1);
+    tt_note_stop(&sh->stops, &sh->stop_kind, why);
 }
 
 static const troupe_behaviour main_beh = {
@@ -166,13 +165,11 @@ static const troupe_behaviour main_beh = {
     .stop = s_main,
 };
 
-static uint64_t fnv(const void *d, size_t n)
+/* Initialise sh and spawn a main_beh actor on it (opts may be NULL). */
+static troupe_ref spawn_main(troupe_system *sys, shared *sh, const troupe_spawn_opts *opts)
 {
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *p = d;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    shared_init(sh);
+    return tt_spawn(sys, &main_beh, sh, opts);
 }
 
 /* ---- spawn / tell / ask ---------------------------------------------------- */
@@ -181,8 +178,7 @@ Test(actor, spawn_tell_ask_basics)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     cr_expect_eq(atomic_load(&sh.init_calls), 1, "init ran in spawn, before the ref came back");
     cr_expect_eq(troupe_alive(sys, r), 1);
     for (int64_t i = 1; i <= 100; i++)
@@ -207,9 +203,8 @@ Test(actor, stats_of_a_fresh_actor)
 {
     troupe_system *sys = tt_system(1);
     shared sh;
-    shared_init(&sh);
     troupe_spawn_opts o = tt_opts(37, TROUPE_OVERFLOW_REJECT);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, &o);
+    troupe_ref r = spawn_main(sys, &sh, &o);
     troupe_mailbox_stats ms = tt_stats(sys, r);
     cr_expect_eq(ms.capacity, 37u);
     cr_expect_eq(ms.depth, 0u);
@@ -224,8 +219,7 @@ Test(actor, payload_sizes_round_trip)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     static const size_t sizes[] = {0, 1, 7, 23, 24, 25, 64, 1000, 4096, 65536, TROUPE_COPY_MAX};
     unsigned char *buf = malloc(TROUPE_COPY_MAX);
     cr_assert_not_null(buf);
@@ -239,7 +233,7 @@ Test(actor, payload_sizes_round_trip)
         tt_probe(sys, r);
         buf[0] ^= 0xff;
         cr_expect_eq(atomic_load(&sh.blob_size), (unsigned)n, "size %zu", n);
-        cr_expect_eq(atomic_load(&sh.blob_sum), fnv(buf, n), "content of size %zu", n);
+        cr_expect_eq(atomic_load(&sh.blob_sum), tt_fnv(buf, n), "content of size %zu", n);
     }
     free(buf);
     troupe_system_destroy(sys);
@@ -249,8 +243,7 @@ Test(actor, bad_tells_are_einval)
 {
     troupe_system *sys = tt_system(1);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     cr_expect_eq(troupe_tell(sys, r, M_BLOB, "x", (size_t)TROUPE_COPY_MAX + 1), TROUPE_EINVAL);
     cr_expect_eq(troupe_tell(sys, r, TROUPE_MSG_SYSTEM, NULL, 0), TROUPE_EINVAL);
     cr_expect_eq(troupe_tell(sys, r, TROUPE_MSG_ASK_TIMEOUT, NULL, 0), TROUPE_EINVAL);
@@ -383,8 +376,7 @@ Test(actor, stop_then_everything_is_enoactor)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     cr_assert_eq(troupe_stop(sys, r), 0);
     tt_wait_dead(sys, r);
     wait_until(atomic_load(&sh.stops) == 1);
@@ -445,8 +437,7 @@ Test(actor, stop_self)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     cr_assert_eq(troupe_tell(sys, r, M_COUNT, NULL, 0), 0);
     cr_assert_eq(troupe_tell(sys, r, M_STOP_SELF, NULL, 0), 0);
     /* Messages behind the stop: each is accepted (then destroyed, never
@@ -482,8 +473,7 @@ Test(actor, stop_callback_runs_once_even_if_stopped_twice)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     int rc1 = troupe_stop(sys, r);
     int rc2 = troupe_stop(sys, r);
     cr_expect_eq(rc1, 0);
@@ -499,8 +489,7 @@ Test(actor, stop_and_stop_self_race)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     cr_assert_eq(troupe_tell(sys, r, M_STOP_SELF, NULL, 0), 0);
     int rc = troupe_stop(sys, r);
     cr_expect(rc == 0 || rc == TROUPE_ENOACTOR);
@@ -516,10 +505,8 @@ Test(actor, sender_is_the_sending_actor_or_none)
 {
     troupe_system *sys = tt_system(2);
     shared sa, sb;
-    shared_init(&sa);
-    shared_init(&sb);
-    troupe_ref a = tt_spawn(sys, &main_beh, &sa, NULL);
-    troupe_ref b = tt_spawn(sys, &main_beh, &sb, NULL);
+    troupe_ref a = spawn_main(sys, &sa, NULL);
+    troupe_ref b = spawn_main(sys, &sb, NULL);
 
     /* From a plain thread: NONE. */
     atomic_store(&sb.sender, 0xDEADull);
@@ -626,8 +613,7 @@ Test(actor, per_sender_fifo_from_threads)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     enum { T = 4 };
     long n = tt_scaled(5000, 200);
     atomic_long fails;
@@ -680,8 +666,7 @@ Test(actor, per_sender_fifo_from_actors)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &main_beh, &sh, NULL);
+    troupe_ref r = spawn_main(sys, &sh, NULL);
     enum { E = 3 };
     int32_t n = (int32_t)tt_scaled(3000, 200);
     troupe_ref e[E];

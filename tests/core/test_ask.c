@@ -185,14 +185,39 @@ static void go(troupe_system *sys, troupe_ref c, troupe_ref to, uint32_t type, c
     cr_assert_eq(troupe_tell(sys, c, M_GO, &rq, sizeof rq), 0);
 }
 
+/* Initialise ss and spawn a server on it. */
+static troupe_ref spawn_server(troupe_system *sys, server_sh *ss)
+{
+    server_sh_init(ss);
+    return tt_spawn(sys, &server, ss, NULL);
+}
+
+/* Initialise cs and spawn a client on it (opts may be NULL). */
+static troupe_ref spawn_client(troupe_system *sys, client_sh *cs, const troupe_spawn_opts *opts)
+{
+    client_sh_init(cs);
+    return tt_spawn(sys, &client, cs, opts);
+}
+
+/* Destroy the system, then the clock (unless NULL), then the gates of ss
+ * and cs (unless NULL). */
+static void finish(troupe_system *sys, troupe_clock *clk, server_sh *ss, client_sh *cs)
+{
+    troupe_system_destroy(sys);
+    if (clk)
+        troupe_clock_destroy(clk);
+    tt_gate_destroy(&ss->gate);
+    if (cs)
+        tt_gate_destroy(&cs->gate);
+}
+
 /* ---- asks from a plain thread ------------------------------------------------------- */
 
 Test(ask, from_a_thread_returns_reply_payload_and_type)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
 
     char buf[32];
     memset(buf, 0, sizeof buf);
@@ -216,16 +241,14 @@ Test(ask, from_a_thread_returns_reply_payload_and_type)
                  0);
     cr_expect_eq(type, M_EMPTY);
     cr_expect_eq(len, 0u);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 Test(ask, large_and_truncated_replies)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     enum { BIG = 5000 };
     char *src = malloc(BIG), *dst = malloc(BIG);
     cr_assert(src && dst);
@@ -256,16 +279,14 @@ Test(ask, large_and_truncated_replies)
     cr_expect_eq(dst[0], 0x55);
     free(src);
     free(dst);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 Test(ask, never_answered_times_out)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     char buf[8] = "sentinl";
     size_t len = 777;
     int rc = troupe_ask(sys, s, M_IGNORE, NULL, 0, 5 * MS_NS, NULL, buf, sizeof buf, &len);
@@ -275,16 +296,14 @@ Test(ask, never_answered_times_out)
     cr_expect_eq(atomic_load(&ss.handled), 1);
     cr_expect_eq(tt_sys_stats(sys).late_replies, 0u, "no reply at all is not a late reply");
     cr_expect_eq(troupe_alive(sys, s), 1, "a timeout does not hurt the actor");
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 Test(ask, timeout_then_late_reply_is_counted)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     char buf[8] = "sentinl";
     uint32_t type = 4242;
     /* The handler cannot reply before we open the gate, so the ask must
@@ -301,22 +320,19 @@ Test(ask, timeout_then_late_reply_is_counted)
     cr_expect_eq(type, 4242u);
     tt_probe(sys, s);
     cr_expect_eq(tt_sys_stats(sys).late_replies, 1u);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 Test(ask, to_a_stopped_actor_is_enoactor)
 {
     troupe_system *sys = tt_system(1);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     cr_assert_eq(troupe_stop(sys, s), 0);
     tt_wait_dead(sys, s);
     cr_expect_eq(troupe_ask(sys, s, M_ECHO, "x", 1, ASK_FOREVER_NS, NULL, NULL, 0, NULL),
                  TROUPE_ENOACTOR);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 /* ---- troupe_reply misuse --------------------------------------------------------------- */
@@ -325,23 +341,20 @@ Test(ask, reply_outside_an_ask_is_estate)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     cr_assert_eq(troupe_tell(sys, s, M_TELL_REPLY, NULL, 0), 0);
     tt_probe(sys, s);
     cr_expect_eq(atomic_load(&ss.tell_reply_rc), TROUPE_ESTATE);
     /* From a plain thread there is no handler at all. */
     cr_expect_neq(troupe_reply(NULL, M_ECHO_R, NULL, 0), 0);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 Test(ask, second_reply_is_estate)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     char buf[8] = {0};
     size_t len = 0;
     cr_assert_eq(troupe_ask(sys, s, M_DOUBLE_REPLY, NULL, 0, ASK_FOREVER_NS, NULL, buf,
@@ -353,23 +366,20 @@ Test(ask, second_reply_is_estate)
     cr_expect_eq(atomic_load(&ss.first_reply_rc), 0);
     cr_expect_eq(atomic_load(&ss.second_reply_rc), TROUPE_ESTATE);
     cr_expect_eq(tt_sys_stats(sys).late_replies, 0u, "a refused reply is not a late reply");
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 Test(ask, blocking_ask_from_a_handler_is_estate)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     cr_assert_eq(troupe_tell(sys, s, M_ASK_INSIDE, NULL, 0), 0);
     tt_probe(sys, s);
     cr_expect_eq(atomic_load(&ss.ask_inside_rc), TROUPE_ESTATE);
     /* Refused before sending: the actor never got an M_ECHO. */
     cr_expect_eq(atomic_load(&ss.handled), 1);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
+    finish(sys, NULL, &ss, NULL);
 }
 
 Test(ask, ask_async_outside_a_handler_fails)
@@ -383,15 +393,11 @@ Test(ask, ask_async_outside_a_handler_fails)
 Test(ask, async_reply_arrives_as_a_message_with_corr)
 {
     troupe_clock *clk;
-    cr_assert_eq(troupe_clock_create_manual(&clk, 1000), 0);
-    troupe_config cfg = tt_config(2, clk);
-    troupe_system *sys = tt_system_cfg(&cfg);
+    troupe_system *sys = tt_system_manual(2, 1000, &clk);
     server_sh ss;
-    server_sh_init(&ss);
     client_sh cs;
-    client_sh_init(&cs);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
-    troupe_ref c = tt_spawn(sys, &client, &cs, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
+    troupe_ref c = spawn_client(sys, &cs, NULL);
 
     go(sys, c, s, M_ECHO, "ping", 1 * S_NS, 0);
     wait_until(atomic_load(&cs.replies) == 1);
@@ -408,50 +414,36 @@ Test(ask, async_reply_arrives_as_a_message_with_corr)
     cr_expect_eq(atomic_load(&cs.timeouts), 0);
     cr_expect_eq(atomic_load(&cs.replies), 1);
     cr_expect_eq(atomic_load(&cs.other), 0);
-    troupe_system_destroy(sys);
-    troupe_clock_destroy(clk);
-    tt_gate_destroy(&ss.gate);
-    tt_gate_destroy(&cs.gate);
+    finish(sys, clk, &ss, &cs);
 }
 
 Test(ask, async_ids_are_distinct)
 {
     troupe_clock *clk;
-    cr_assert_eq(troupe_clock_create_manual(&clk, 0), 0);
-    troupe_config cfg = tt_config(2, clk);
-    troupe_system *sys = tt_system_cfg(&cfg);
+    troupe_system *sys = tt_system_manual(2, 0, &clk);
     server_sh ss;
-    server_sh_init(&ss);
     client_sh cs;
-    client_sh_init(&cs);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
-    troupe_ref c = tt_spawn(sys, &client, &cs, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
+    troupe_ref c = spawn_client(sys, &cs, NULL);
     for (int i = 0; i < 4; i++)
         go(sys, c, s, M_ECHO, "x", 1 * S_NS, 0);
     wait_until(atomic_load(&cs.replies) == 4);
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++)
             cr_expect_neq(atomic_load(&cs.ask_id[i]), atomic_load(&cs.ask_id[j]));
-    troupe_system_destroy(sys);
-    troupe_clock_destroy(clk);
-    tt_gate_destroy(&ss.gate);
-    tt_gate_destroy(&cs.gate);
+    finish(sys, clk, &ss, &cs);
 }
 
 Test(ask, async_timeout_once_then_late_reply_counted_not_delivered)
 {
     troupe_clock *clk;
-    cr_assert_eq(troupe_clock_create_manual(&clk, 0), 0);
     /* Two workers: the server blocks one on its gate, the client runs on
      * the other. */
-    troupe_config cfg = tt_config(2, clk);
-    troupe_system *sys = tt_system_cfg(&cfg);
+    troupe_system *sys = tt_system_manual(2, 0, &clk);
     server_sh ss;
-    server_sh_init(&ss);
     client_sh cs;
-    client_sh_init(&cs);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
-    troupe_ref c = tt_spawn(sys, &client, &cs, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
+    troupe_ref c = spawn_client(sys, &cs, NULL);
 
     go(sys, c, s, M_HOLD, "", 1 * S_NS, 0);
     wait_until(tt_gate_waiting(&ss.gate) == 1);
@@ -480,21 +472,16 @@ Test(ask, async_timeout_once_then_late_reply_counted_not_delivered)
     cr_expect_eq(atomic_load(&cs.replies), 0, "a late reply must not be delivered");
     cr_expect_eq(atomic_load(&cs.timeouts), 1);
     cr_expect_eq(atomic_load(&cs.other), 0);
-    troupe_system_destroy(sys);
-    troupe_clock_destroy(clk);
-    tt_gate_destroy(&ss.gate);
-    tt_gate_destroy(&cs.gate);
+    finish(sys, clk, &ss, &cs);
 }
 
 Test(ask, async_ask_to_a_stopped_actor_is_enoactor)
 {
     troupe_system *sys = tt_system(2);
     server_sh ss;
-    server_sh_init(&ss);
     client_sh cs;
-    client_sh_init(&cs);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
-    troupe_ref c = tt_spawn(sys, &client, &cs, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
+    troupe_ref c = spawn_client(sys, &cs, NULL);
     cr_assert_eq(troupe_stop(sys, s), 0);
     tt_wait_dead(sys, s);
     go(sys, c, s, M_ECHO, "x", 1 * S_NS, 0);
@@ -502,9 +489,7 @@ Test(ask, async_ask_to_a_stopped_actor_is_enoactor)
     cr_expect_eq(atomic_load(&cs.ask_rc), TROUPE_ENOACTOR);
     cr_expect_eq(atomic_load(&cs.replies) + atomic_load(&cs.timeouts), 0,
                  "a refused ask delivers nothing");
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&ss.gate);
-    tt_gate_destroy(&cs.gate);
+    finish(sys, NULL, &ss, &cs);
 }
 
 Test(ask, reply_reaches_a_full_mailbox)
@@ -512,16 +497,12 @@ Test(ask, reply_reaches_a_full_mailbox)
     /* Replies travel on the system lane: a full REJECT mailbox does not
      * refuse them. Manual clock: the ask never times out here. */
     troupe_clock *clk;
-    cr_assert_eq(troupe_clock_create_manual(&clk, 0), 0);
-    troupe_config cfg = tt_config(2, clk);
-    troupe_system *sys = tt_system_cfg(&cfg);
+    troupe_system *sys = tt_system_manual(2, 0, &clk);
     server_sh ss;
-    server_sh_init(&ss);
     client_sh cs;
-    client_sh_init(&cs);
-    troupe_ref s = tt_spawn(sys, &server, &ss, NULL);
+    troupe_ref s = spawn_server(sys, &ss);
     troupe_spawn_opts o = tt_opts(2, TROUPE_OVERFLOW_REJECT);
-    troupe_ref c = tt_spawn(sys, &client, &cs, &o);
+    troupe_ref c = spawn_client(sys, &cs, &o);
 
     /* 1. The client asks the server, which holds the ask on its gate
      *    (blocking one worker). */
@@ -551,8 +532,5 @@ Test(ask, reply_reaches_a_full_mailbox)
     cr_expect_arr_eq(cs.reply_data, "late", 4);
     wait_until(atomic_load(&cs.other) == accepted);
     cr_expect_eq(tt_sys_stats(sys).late_replies, 0u);
-    troupe_system_destroy(sys);
-    troupe_clock_destroy(clk);
-    tt_gate_destroy(&ss.gate);
-    tt_gate_destroy(&cs.gate);
+    finish(sys, clk, &ss, &cs);
 }

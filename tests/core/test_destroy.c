@@ -84,8 +84,7 @@ static void s_x(troupe_ctx *ctx, void *state, troupe_failure_kind why)
 {
     (void)ctx;
     shared *sh = *(shared **)state;
-    atomic_store(&sh->stop_kind, (int)why);
-    atomic_fetch_add(&sh->stops, 1);
+    tt_note_stop(&sh->stops, &sh->stop_kind, why);
 }
 
 static const troupe_behaviour xb = {
@@ -115,22 +114,43 @@ static long queue_work(troupe_system *sys, troupe_ref *x, tt_tracker *tr)
     return ptrs;
 }
 
+/* Initialise sh and spawn an xb actor on it (system defaults). */
+static troupe_ref spawn_x(troupe_system *sys, shared *sh)
+{
+    shared_init(sh);
+    return tt_spawn(sys, &xb, sh, NULL);
+}
+
+/* g (on sg) holds the only worker in its gate while NX actors (on sx)
+ * get queue_work() tracked by tr. Returns the number of pointer payloads. */
+static long held_with_work(troupe_system *sys, shared *sg, shared *sx, tt_tracker *tr)
+{
+    tt_tracker_init(tr);
+    troupe_ref g = spawn_x(sys, sg);
+    troupe_ref x[NX];
+    for (int i = 0; i < NX; i++)
+        x[i] = spawn_x(sys, &sx[i]);
+    tt_hold(sys, g, M_GATE, &sg->gate);
+    return queue_work(sys, x, tr);
+}
+
+/* After destroy: each of the NX actors saw its stop once; free all. */
+static void expect_stopped_and_fini(shared *sg, shared *sx, tt_tracker *tr)
+{
+    for (int i = 0; i < NX; i++) {
+        cr_expect_eq(atomic_load(&sx[i].stops), 1);
+        tt_gate_destroy(&sx[i].gate);
+    }
+    tt_gate_destroy(&sg->gate);
+    tt_tracker_fini(tr);
+}
+
 Test(destroy, queued_payloads_destroyed_once_after_a_timed_out_shutdown)
 {
     troupe_system *sys = tt_system(1);
     shared sg, sx[NX];
-    shared_init(&sg);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_ref g = tt_spawn(sys, &xb, &sg, NULL);
-    troupe_ref x[NX];
-    for (int i = 0; i < NX; i++) {
-        shared_init(&sx[i]);
-        x[i] = tt_spawn(sys, &xb, &sx[i], NULL);
-    }
-    cr_assert_eq(troupe_tell(sys, g, M_GATE, NULL, 0), 0);
-    wait_until(tt_gate_waiting(&sg.gate) == 1);
-    long ptrs = queue_work(sys, x, &tr);
+    long ptrs = held_with_work(sys, &sg, sx, &tr);
 
     /* g cannot stop while held: the shutdown times out. */
     cr_expect_eq(troupe_system_shutdown(sys, 1 * MS_NS), TROUPE_ETIMEDOUT);
@@ -154,18 +174,8 @@ Test(destroy, shutdown_accounts_for_every_queued_message)
 {
     troupe_system *sys = tt_system(1);
     shared sg, sx[NX];
-    shared_init(&sg);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_ref g = tt_spawn(sys, &xb, &sg, NULL);
-    troupe_ref x[NX];
-    for (int i = 0; i < NX; i++) {
-        shared_init(&sx[i]);
-        x[i] = tt_spawn(sys, &xb, &sx[i], NULL);
-    }
-    cr_assert_eq(troupe_tell(sys, g, M_GATE, NULL, 0), 0);
-    wait_until(tt_gate_waiting(&sg.gate) == 1);
-    long ptrs = queue_work(sys, x, &tr);
+    long ptrs = held_with_work(sys, &sg, sx, &tr);
     long total = ptrs * 3; /* each round: one pointer, one inline, one heap */
     troupe_system_stats before = tt_sys_stats(sys);
 
@@ -183,39 +193,19 @@ Test(destroy, shutdown_accounts_for_every_queued_message)
     cr_expect_eq(after.actors_live, 0u);
     troupe_system_destroy(sys);
     cr_expect_eq(tt_destroyed(&tr), ptrs);
-    for (int i = 0; i < NX; i++) {
-        cr_expect_eq(atomic_load(&sx[i].stops), 1);
-        tt_gate_destroy(&sx[i].gate);
-    }
-    tt_gate_destroy(&sg.gate);
-    tt_tracker_fini(&tr);
+    expect_stopped_and_fini(&sg, sx, &tr);
 }
 
 Test(destroy, destroy_right_after_opening_the_gate)
 {
     troupe_system *sys = tt_system(1);
     shared sg, sx[NX];
-    shared_init(&sg);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_ref g = tt_spawn(sys, &xb, &sg, NULL);
-    troupe_ref x[NX];
-    for (int i = 0; i < NX; i++) {
-        shared_init(&sx[i]);
-        x[i] = tt_spawn(sys, &xb, &sx[i], NULL);
-    }
-    cr_assert_eq(troupe_tell(sys, g, M_GATE, NULL, 0), 0);
-    wait_until(tt_gate_waiting(&sg.gate) == 1);
-    long ptrs = queue_work(sys, x, &tr);
+    long ptrs = held_with_work(sys, &sg, sx, &tr);
     tt_gate_open(&sg.gate);
     troupe_system_destroy(sys); /* races the worker on purpose */
     cr_expect_eq(tt_destroyed(&tr), ptrs);
-    for (int i = 0; i < NX; i++) {
-        cr_expect_eq(atomic_load(&sx[i].stops), 1);
-        tt_gate_destroy(&sx[i].gate);
-    }
-    tt_gate_destroy(&sg.gate);
-    tt_tracker_fini(&tr);
+    expect_stopped_and_fini(&sg, sx, &tr);
 }
 
 Test(destroy, parked_messages_are_destroyed_once)
@@ -224,14 +214,12 @@ Test(destroy, parked_messages_are_destroyed_once)
     troupe_system *sys = tt_system(2);
     shared sr, ss;
     shared_init(&sr);
-    shared_init(&ss);
     tt_tracker tr;
     tt_tracker_init(&tr);
     troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
     troupe_ref r = tt_spawn(sys, &xb, &sr, &o);
-    troupe_ref s = tt_spawn(sys, &xb, &ss, NULL);
-    cr_assert_eq(troupe_tell(sys, r, M_GATE, NULL, 0), 0);
-    wait_until(tt_gate_waiting(&sr.gate) == 1);
+    troupe_ref s = spawn_x(sys, &ss);
+    tt_hold(sys, r, M_GATE, &sr.gate);
     send_req rq = {r, N, &tr};
     cr_assert_eq(troupe_tell(sys, s, M_SEND, &rq, sizeof rq), 0);
     wait_until(atomic_load(&ss.sends_done) == 1);
@@ -251,14 +239,10 @@ Test(destroy, parked_messages_are_destroyed_once)
 Test(destroy, pending_async_ask_and_late_reply_after_shutdown)
 {
     troupe_clock *clk;
-    cr_assert_eq(troupe_clock_create_manual(&clk, 0), 0);
-    troupe_config cfg = tt_config(2, clk);
-    troupe_system *sys = tt_system_cfg(&cfg);
+    troupe_system *sys = tt_system_manual(2, 0, &clk);
     shared sc, ss;
-    shared_init(&sc);
-    shared_init(&ss);
-    troupe_ref c = tt_spawn(sys, &xb, &sc, NULL);
-    troupe_ref s = tt_spawn(sys, &xb, &ss, NULL);
+    troupe_ref c = spawn_x(sys, &sc);
+    troupe_ref s = spawn_x(sys, &ss);
     cr_assert_eq(troupe_tell(sys, c, M_ASK, &s, sizeof s), 0);
     wait_until(tt_gate_waiting(&ss.gate) == 1);
     cr_expect_eq(atomic_load(&sc.send_errors), 0);
@@ -282,12 +266,9 @@ Test(destroy, messages_destroyed_counts_only_messages)
      * three user messages are destroyed undelivered. */
     troupe_system *sys = tt_system(1);
     shared sg, sx;
-    shared_init(&sg);
-    shared_init(&sx);
-    troupe_ref g = tt_spawn(sys, &xb, &sg, NULL);
-    troupe_ref x = tt_spawn(sys, &xb, &sx, NULL);
-    cr_assert_eq(troupe_tell(sys, g, M_GATE, NULL, 0), 0);
-    wait_until(tt_gate_waiting(&sg.gate) == 1);
+    troupe_ref g = spawn_x(sys, &sg);
+    troupe_ref x = spawn_x(sys, &sx);
+    tt_hold(sys, g, M_GATE, &sg.gate);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(troupe_tell(sys, x, M_BYTES, "m", 1), 0);
     uint64_t before = tt_sys_stats(sys).messages_destroyed;
@@ -332,8 +313,7 @@ Test(destroy, create_destroy_cycles)
     for (int i = 0; i < 20; i++) {
         troupe_system *sys = tt_system((uint32_t)(i % 3) + 1);
         shared sh;
-        shared_init(&sh);
-        troupe_ref r = tt_spawn(sys, &xb, &sh, NULL);
+        troupe_ref r = spawn_x(sys, &sh);
         cr_assert_eq(troupe_tell(sys, r, M_BYTES, "x", 1), 0);
         if (i % 2)
             tt_probe(sys, r);

@@ -124,8 +124,7 @@ static void s_victim(troupe_ctx *ctx, void *state, troupe_failure_kind why)
 {
     (void)ctx;
     shared *sh = ((st *)state)->sh;
-    atomic_store(&sh->stop_kind, (int)why);
-    atomic_fetch_add(&sh->stops, 1);
+    tt_note_stop(&sh->stops, &sh->stop_kind, why);
 }
 
 static const troupe_behaviour victim = {
@@ -135,6 +134,13 @@ static const troupe_behaviour victim = {
     .handle = h_victim,
     .stop = s_victim,
 };
+
+/* Initialise sh and spawn a victim actor on it. */
+static troupe_ref spawn_victim(troupe_system *sys, shared *sh)
+{
+    shared_init(sh);
+    return tt_spawn(sys, &victim, sh, NULL);
+}
 
 typedef struct fixture {
     troupe_system *sys;
@@ -170,10 +176,8 @@ Test(failure, panic_unwinds_and_the_worker_survives)
     fixture f;
     fx_init(&f, 1); /* one worker: whatever runs after the panic ran on it */
     shared sp, so;
-    shared_init(&sp);
-    shared_init(&so);
-    troupe_ref p = tt_spawn(f.sys, &victim, &sp, NULL);
-    troupe_ref o = tt_spawn(f.sys, &victim, &so, NULL);
+    troupe_ref p = spawn_victim(f.sys, &sp);
+    troupe_ref o = spawn_victim(f.sys, &so);
     cr_expect_eq(worker_of(f.sys, o), 0u);
 
     const char *why = "boom 42";
@@ -225,11 +229,9 @@ Test(failure, many_panics_on_one_worker)
     shared *sh = calloc(N, sizeof *sh);
     cr_assert_not_null(sh);
     shared so;
-    shared_init(&so);
-    troupe_ref o = tt_spawn(f.sys, &victim, &so, NULL);
+    troupe_ref o = spawn_victim(f.sys, &so);
     for (int i = 0; i < N; i++) {
-        shared_init(&sh[i]);
-        troupe_ref p = tt_spawn(f.sys, &victim, &sh[i], NULL);
+        troupe_ref p = spawn_victim(f.sys, &sh[i]);
         cr_assert_eq(troupe_tell(f.sys, p, M_COUNT, NULL, 0), 0);
         cr_assert_eq(troupe_tell(f.sys, p, M_PANIC, "x", 1), 0);
         cr_assert_eq(troupe_tell(f.sys, o, M_COUNT, NULL, 0), 0);
@@ -293,8 +295,7 @@ Test(failure, negative_return_is_kind_error_with_the_code)
     fixture f;
     fx_init(&f, 2);
     shared sp;
-    shared_init(&sp);
-    troupe_ref p = tt_spawn(f.sys, &victim, &sp, NULL);
+    troupe_ref p = spawn_victim(f.sys, &sp);
     int32_t code = -77;
     cr_assert_eq(troupe_tell(f.sys, p, M_ERROR, &code, sizeof code), 0);
     wait_until(hook_calls(&f.hook) == 1);
@@ -324,8 +325,7 @@ Test(failure, positive_return_is_not_a_failure)
     fixture f;
     fx_init(&f, 2);
     shared sp;
-    shared_init(&sp);
-    troupe_ref p = tt_spawn(f.sys, &victim, &sp, NULL);
+    troupe_ref p = spawn_victim(f.sys, &sp);
     int32_t code = 5;
     cr_assert_eq(troupe_tell(f.sys, p, M_ERROR, &code, sizeof code), 0);
     tt_probe(f.sys, p);
@@ -453,8 +453,7 @@ Test(failure, panic_in_init_fails_the_spawn)
      * still refused, and the system still works. */
     cr_expect_eq(troupe_panic("after"), TROUPE_ESTATE);
     shared so;
-    shared_init(&so);
-    troupe_ref o = tt_spawn(f.sys, &victim, &so, NULL);
+    troupe_ref o = spawn_victim(f.sys, &so);
     cr_assert_eq(troupe_tell(f.sys, o, M_COUNT, NULL, 0), 0);
     tt_probe(f.sys, o);
     cr_expect_eq(atomic_load(&so.count), 1);

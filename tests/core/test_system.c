@@ -57,8 +57,7 @@ static void s_basic(troupe_ctx *ctx, void *state, troupe_failure_kind why)
 {
     (void)ctx;
     shared *sh = ((st *)state)->sh;
-    atomic_store(&sh->stop_kind, (int)why);
-    atomic_fetch_add(&sh->stops, 1);
+    tt_note_stop(&sh->stops, &sh->stop_kind, why);
 }
 
 static const troupe_behaviour basic = {
@@ -75,6 +74,20 @@ static void shared_init(shared *sh)
     atomic_init(&sh->stop_kind, -1);
     atomic_init(&sh->shutdown_rc, 12345);
     tt_gate_init(&sh->gate);
+}
+
+/* Initialise sh and spawn a basic actor on it in sys. */
+static troupe_ref spawn_basic(troupe_system *sys, shared *sh)
+{
+    shared_init(sh);
+    return tt_spawn(sys, &basic, sh, NULL);
+}
+
+/* Destroy the system, then sh's gate. */
+static void finish(troupe_system *sys, shared *sh)
+{
+    troupe_system_destroy(sys);
+    tt_gate_destroy(&sh->gate);
 }
 
 /* ---- configuration --------------------------------------------------------- */
@@ -141,14 +154,12 @@ Test(system, default_system_runs_actors)
     troupe_system *sys = NULL;
     cr_assert_eq(troupe_system_create(&sys, NULL), 0);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
+    troupe_ref r = spawn_basic(sys, &sh);
     for (int i = 0; i < 10; i++)
         cr_assert_eq(troupe_tell(sys, r, M_PING, NULL, 0), 0);
     tt_probe(sys, r);
     cr_expect_eq(atomic_load(&sh.handled), 10);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&sh.gate);
+    finish(sys, &sh);
 }
 
 Test(system, edge_values_are_valid)
@@ -184,13 +195,11 @@ Test(system, explicit_cpu_zero_pinned)
     troupe_system *sys = tt_system_cfg(&cfg);
     cr_expect_eq(troupe_system_workers(sys), 1u);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
+    troupe_ref r = spawn_basic(sys, &sh);
     cr_assert_eq(troupe_tell(sys, r, M_PING, NULL, 0), 0);
     tt_probe(sys, r);
     cr_expect_eq(atomic_load(&sh.handled), 1);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&sh.gate);
+    finish(sys, &sh);
 }
 
 static void expect_einval(const troupe_config *cfg, const char *what)
@@ -283,8 +292,7 @@ Test(system, shutdown_is_idempotent)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
+    troupe_ref r = spawn_basic(sys, &sh);
     cr_expect_eq(troupe_system_shutdown(sys, HANG_LIMIT_NS), 0);
     cr_expect_eq(troupe_system_shutdown(sys, HANG_LIMIT_NS), 0);
     cr_expect_eq(troupe_system_shutdown(sys, 0), 0);
@@ -299,10 +307,8 @@ Test(system, shutdown_stops_actors_with_kind_shutdown)
     troupe_system *sys = tt_system(2);
     shared sh[5];
     troupe_ref r[5];
-    for (int i = 0; i < 5; i++) {
-        shared_init(&sh[i]);
-        r[i] = tt_spawn(sys, &basic, &sh[i], NULL);
-    }
+    for (int i = 0; i < 5; i++)
+        r[i] = spawn_basic(sys, &sh[i]);
     cr_expect_eq(tt_sys_stats(sys).actors_live, 5u);
     cr_assert_eq(troupe_system_shutdown(sys, HANG_LIMIT_NS), 0);
     for (int i = 0; i < 5; i++) {
@@ -322,8 +328,7 @@ Test(system, destroy_without_shutdown_stops_actors)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
+    troupe_ref r = spawn_basic(sys, &sh);
     cr_assert_eq(troupe_tell(sys, r, M_PING, NULL, 0), 0);
     troupe_system_destroy(sys);
     cr_expect_eq(atomic_load(&sh.stops), 1);
@@ -336,12 +341,9 @@ static void count_dtor(void *p) { atomic_fetch_add((atomic_int *)p, 1); }
 Test(system, sends_after_shutdown_are_eshutdown_and_caller_keeps_payload)
 {
     troupe_clock *clk = NULL;
-    cr_assert_eq(troupe_clock_create_manual(&clk, 0), 0);
-    troupe_config cfg = tt_config(2, clk);
-    troupe_system *sys = tt_system_cfg(&cfg);
+    troupe_system *sys = tt_system_manual(2, 0, &clk);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
+    troupe_ref r = spawn_basic(sys, &sh);
     cr_assert_eq(troupe_system_shutdown(sys, HANG_LIMIT_NS), 0);
 
     int v = 7;
@@ -382,8 +384,7 @@ Test(system, shutdown_from_a_handler_is_estate)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
+    troupe_ref r = spawn_basic(sys, &sh);
     cr_assert_eq(troupe_tell(sys, r, M_SHUTDOWN_FROM_HANDLER, NULL, 0), 0);
     tt_probe(sys, r); /* the system still works: shutdown was refused */
     cr_expect_eq(atomic_load(&sh.shutdown_rc), TROUPE_ESTATE);
@@ -391,18 +392,15 @@ Test(system, shutdown_from_a_handler_is_estate)
     tt_probe(sys, r);
     cr_expect_eq(atomic_load(&sh.handled), 2);
     cr_expect_eq(troupe_alive(sys, r), 1);
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&sh.gate);
+    finish(sys, &sh);
 }
 
 Test(system, shutdown_times_out_on_a_blocked_handler)
 {
     troupe_system *sys = tt_system(2);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
-    cr_assert_eq(troupe_tell(sys, r, M_GATE, NULL, 0), 0);
-    wait_until(tt_gate_waiting(&sh.gate) == 1);
+    troupe_ref r = spawn_basic(sys, &sh);
+    tt_hold(sys, r, M_GATE, &sh.gate);
     /* The handler cannot return before the gate opens: the actor cannot
      * stop within the timeout, whatever the timeout. */
     cr_expect_eq(troupe_system_shutdown(sys, 1 * MS_NS), TROUPE_ETIMEDOUT);
@@ -421,10 +419,8 @@ Test(system, stats_count_spawned_and_live)
     troupe_system *sys = tt_system(2);
     shared sh[3];
     troupe_ref r[3];
-    for (int i = 0; i < 3; i++) {
-        shared_init(&sh[i]);
-        r[i] = tt_spawn(sys, &basic, &sh[i], NULL);
-    }
+    for (int i = 0; i < 3; i++)
+        r[i] = spawn_basic(sys, &sh[i]);
     troupe_system_stats st = tt_sys_stats(sys);
     cr_expect_eq(st.actors_spawned, 3u);
     cr_expect_eq(st.actors_live, 3u);
@@ -444,8 +440,7 @@ Test(system, handler_context)
     const uint32_t workers = 2;
     troupe_system *sys = tt_system(workers);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &basic, &sh, NULL);
+    troupe_ref r = spawn_basic(sys, &sh);
     for (int i = 0; i < 20; i++) {
         where_reply w;
         size_t len = 0;
@@ -461,8 +456,7 @@ Test(system, handler_context)
         cr_expect_eq(w.current_id, r.id, "troupe_current inside the handler");
     }
     cr_expect(troupe_ref_is_none(troupe_current()), "no current actor on a plain thread");
-    troupe_system_destroy(sys);
-    tt_gate_destroy(&sh.gate);
+    finish(sys, &sh);
 }
 
 Test(system, two_systems_are_independent)
@@ -470,10 +464,8 @@ Test(system, two_systems_are_independent)
     troupe_system *a = tt_system(1);
     troupe_system *b = tt_system(1);
     shared sa, sb;
-    shared_init(&sa);
-    shared_init(&sb);
-    troupe_ref ra = tt_spawn(a, &basic, &sa, NULL);
-    troupe_ref rb = tt_spawn(b, &basic, &sb, NULL);
+    troupe_ref ra = spawn_basic(a, &sa);
+    troupe_ref rb = spawn_basic(b, &sb);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(troupe_tell(a, ra, M_PING, NULL, 0), 0);
     cr_assert_eq(troupe_tell(b, rb, M_PING, NULL, 0), 0);

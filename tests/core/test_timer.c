@@ -17,15 +17,6 @@ static void sink_init(sink_sh *s)
     tt_log_init(&s->log);
 }
 
-static uint64_t fnv(const void *d, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *p = d;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-
 static int h_sink(troupe_ctx *ctx, void *state, const troupe_msg *m)
 {
     sink_sh *sh = *(sink_sh **)state;
@@ -40,7 +31,7 @@ static int h_sink(troupe_ctx *ctx, void *state, const troupe_msg *m)
         tt_log_add(&sh->log, (long)v);
         atomic_fetch_add(&sh->count, 1);
     } else if (m->type == M_OTHER) {
-        atomic_store(&sh->blob_sum, fnv(m->data, m->size));
+        atomic_store(&sh->blob_sum, tt_fnv(m->data, m->size));
         atomic_fetch_add(&sh->count, 1);
     } else {
         atomic_fetch_add(&sh->bad, 1);
@@ -64,9 +55,7 @@ typedef struct fixture {
 
 static void fx_init(fixture *f)
 {
-    cr_assert_eq(troupe_clock_create_manual(&f->clk, 1000000), 0);
-    troupe_config cfg = tt_config(2, f->clk);
-    f->sys = tt_system_cfg(&cfg);
+    f->sys = tt_system_manual(2, 1000000, &f->clk);
     sink_init(&f->sh);
     f->r = tt_spawn(f->sys, &sink, &f->sh, NULL);
 }
@@ -170,7 +159,7 @@ Test(timer, inline_max_payload_arrives_intact)
         buf[i] = (unsigned char)(0xC0 + i);
     advance(&f, 51);
     wait_until(atomic_load(&f.sh.count) == 1);
-    cr_expect_eq(atomic_load(&f.sh.blob_sum), fnv(buf, sizeof buf));
+    cr_expect_eq(atomic_load(&f.sh.blob_sum), tt_fnv(buf, sizeof buf));
     fx_fini(&f);
 }
 

@@ -109,8 +109,7 @@ static void s_rx(troupe_ctx *ctx, void *state, troupe_failure_kind why)
 {
     (void)ctx;
     shared *sh = *(shared **)state;
-    atomic_store(&sh->stop_kind, (int)why);
-    atomic_fetch_add(&sh->stops, 1);
+    tt_note_stop(&sh->stops, &sh->stop_kind, why);
 }
 
 static const troupe_behaviour rx = {
@@ -138,8 +137,44 @@ static int tell_val(troupe_system *sys, troupe_ref to, int64_t v)
 /* Hold the receiver in its gate: from now on its ring only fills. */
 static void hold(troupe_system *sys, troupe_ref r, shared *sh)
 {
-    cr_assert_eq(troupe_tell(sys, r, M_GATE, NULL, 0), 0);
-    wait_until(tt_gate_waiting(&sh->gate) == 1);
+    tt_hold(sys, r, M_GATE, &sh->gate);
+}
+
+/* Initialise sh (and tr, unless NULL) and spawn an rx receiver on them
+ * with the given capacity and overflow policy. */
+static troupe_ref spawn_rx(troupe_system *sys, shared *sh, tt_tracker *tr, uint32_t capacity,
+                           int overflow)
+{
+    shared_init(sh);
+    if (tr)
+        tt_tracker_init(tr);
+    troupe_spawn_opts o = tt_opts(capacity, overflow);
+    return tt_spawn(sys, &rx, sh, &o);
+}
+
+/* Initialise sh and spawn an rx actor on it with the system's defaults. */
+static troupe_ref spawn_plain(troupe_system *sys, shared *sh)
+{
+    shared_init(sh);
+    return tt_spawn(sys, &rx, sh, NULL);
+}
+
+/* spawn_rx, then hold the receiver in its gate. */
+static troupe_ref held_rx(troupe_system *sys, shared *sh, tt_tracker *tr, uint32_t capacity,
+                          int overflow)
+{
+    troupe_ref r = spawn_rx(sys, sh, tr, capacity, overflow);
+    hold(sys, r, sh);
+    return r;
+}
+
+/* Destroy the system, then free sh (and tr, unless NULL). */
+static void finish(troupe_system *sys, shared *sh, tt_tracker *tr)
+{
+    troupe_system_destroy(sys);
+    shared_fini(sh);
+    if (tr)
+        tt_tracker_fini(tr);
 }
 
 /* Fill with pointer items valued first..first+n-1; every send must succeed. */
@@ -165,15 +200,24 @@ static void expect_run(shared *sh, long first, size_t n)
     }
 }
 
+/* Open sh's gate, wait until its log holds n values, probe r first if
+ * `probe`, then expect the log to be first..first+n-1. */
+static void release(troupe_system *sys, troupe_ref r, shared *sh, long first, size_t n, int probe)
+{
+    tt_gate_open(&sh->gate);
+    wait_until(tt_log_len(&sh->log) == n);
+    if (probe)
+        tt_probe(sys, r);
+    expect_run(sh, first, n);
+}
+
 /* ---- order and wrap-around ------------------------------------------------------------ */
 
 static void stream_through(uint32_t capacity, long n, uint32_t workers)
 {
     troupe_system *sys = sys_with(workers, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
-    troupe_spawn_opts o = tt_opts(capacity, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
+    troupe_ref r = spawn_rx(sys, &sh, NULL, capacity, TROUPE_OVERFLOW_BLOCK);
     cr_expect_eq(tt_stats(sys, r).capacity, capacity);
     for (long i = 0; i < n; i++) {
         int rc = tell_val(sys, r, i);
@@ -185,8 +229,7 @@ static void stream_through(uint32_t capacity, long n, uint32_t workers)
     cr_expect_eq(ms.accepted, (uint64_t)n);
     cr_expect_eq(ms.handled, (uint64_t)n);
     cr_expect_eq(ms.dropped + ms.rejected + ms.redirected + ms.parked + ms.failed, 0u);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
+    finish(sys, &sh, NULL);
 }
 
 Test(mailbox, fifo_and_wrap_around_capacity_8)
@@ -213,17 +256,11 @@ Test(mailbox, capacity_1_holds_exactly_one)
 {
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
-    troupe_spawn_opts o = tt_opts(1, TROUPE_OVERFLOW_REJECT);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, NULL, 1, TROUPE_OVERFLOW_REJECT);
     cr_expect_eq(tell_val(sys, r, 1), 0);
     cr_expect_eq(tell_val(sys, r, 2), TROUPE_EFULL);
-    tt_gate_open(&sh.gate);
-    wait_until(tt_log_len(&sh.log) == 1);
-    expect_run(&sh, 1, 1);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
+    release(sys, r, &sh, 1, 1, 0);
+    finish(sys, &sh, NULL);
 }
 
 /* ---- REJECT --------------------------------------------------------------------------------- */
@@ -233,12 +270,8 @@ Test(mailbox, reject_refuses_and_the_caller_keeps_the_payload)
     enum { C = 8 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_REJECT);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_REJECT);
     fill_ptr(sys, r, &tr, 1, C);
     troupe_mailbox_stats ms = tt_stats(sys, r);
     cr_expect_eq(ms.depth, (uint32_t)C);
@@ -256,16 +289,12 @@ Test(mailbox, reject_refuses_and_the_caller_keeps_the_payload)
     cr_expect_eq(ms.rejected, 3u);
     cr_expect_eq(ms.depth, (uint32_t)C);
 
-    tt_gate_open(&sh.gate);
-    wait_until(tt_log_len(&sh.log) == C);
-    expect_run(&sh, 1, C);
+    release(sys, r, &sh, 1, C, 0);
     /* Room again. */
     cr_expect_eq(tell_val(sys, r, C + 1), 0);
     wait_until(tt_log_len(&sh.log) == C + 1);
     cr_expect_eq(tt_destroyed(&tr), 0);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
-    tt_tracker_fini(&tr);
+    finish(sys, &sh, &tr);
 }
 
 Test(mailbox, system_default_capacity_and_policy_apply)
@@ -275,18 +304,14 @@ Test(mailbox, system_default_capacity_and_policy_apply)
     cfg.overflow = TROUPE_OVERFLOW_REJECT;
     troupe_system *sys = tt_system_cfg(&cfg);
     shared sh;
-    shared_init(&sh);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, NULL);
+    troupe_ref r = spawn_plain(sys, &sh);
     cr_expect_eq(tt_stats(sys, r).capacity, 3u);
     hold(sys, r, &sh);
     for (int i = 0; i < 3; i++)
         cr_expect_eq(tell_val(sys, r, i), 0);
     cr_expect_eq(tell_val(sys, r, 3), TROUPE_EFULL);
-    tt_gate_open(&sh.gate);
-    wait_until(tt_log_len(&sh.log) == 3);
-    expect_run(&sh, 0, 3);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
+    release(sys, r, &sh, 0, 3, 0);
+    finish(sys, &sh, NULL);
 }
 
 /* ---- DROP_NEWEST / DROP_OLDEST ----------------------------------------------------------- */
@@ -296,12 +321,8 @@ Test(mailbox, drop_newest_destroys_the_incoming)
     enum { C = 8 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_DROP_NEWEST);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_DROP_NEWEST);
     fill_ptr(sys, r, &tr, 1, C);
     cr_expect_eq(troupe_tell_ptr(sys, r, M_PTR, tt_item_new(&tr, 100), tt_item_dtor), 0,
                  "DROP_NEWEST returns 0");
@@ -319,14 +340,9 @@ Test(mailbox, drop_newest_destroys_the_incoming)
     cr_expect_eq(ms.rejected, 0u);
     cr_expect_eq(ms.depth, (uint32_t)C);
 
-    tt_gate_open(&sh.gate);
-    wait_until(tt_log_len(&sh.log) == C);
-    tt_probe(sys, r);
-    expect_run(&sh, 1, C);
+    release(sys, r, &sh, 1, C, 1);
     cr_expect_eq(tt_destroyed(&tr), 2);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
-    tt_tracker_fini(&tr);
+    finish(sys, &sh, &tr);
 }
 
 Test(mailbox, drop_oldest_destroys_the_oldest_and_keeps_order)
@@ -334,12 +350,8 @@ Test(mailbox, drop_oldest_destroys_the_oldest_and_keeps_order)
     enum { C = 8 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_DROP_OLDEST);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_DROP_OLDEST);
     fill_ptr(sys, r, &tr, 1, C);
     /* Two more: 1 and 2 make room, C+1 and C+2 are kept. */
     cr_expect_eq(troupe_tell_ptr(sys, r, M_PTR, tt_item_new(&tr, C + 1), tt_item_dtor), 0);
@@ -355,14 +367,9 @@ Test(mailbox, drop_oldest_destroys_the_oldest_and_keeps_order)
     cr_expect_eq(ms.dropped, 2u);
     cr_expect_eq(ms.depth, (uint32_t)C);
 
-    tt_gate_open(&sh.gate);
-    wait_until(tt_log_len(&sh.log) == C);
-    tt_probe(sys, r);
-    expect_run(&sh, 3, C); /* 3 .. C+2, in order */
+    release(sys, r, &sh, 3, C, 1); /* 3 .. C+2, in order */
     cr_expect_eq(tt_destroyed(&tr), 2);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
-    tt_tracker_fini(&tr);
+    finish(sys, &sh, &tr);
 }
 
 Test(mailbox, drop_oldest_many_times_the_capacity)
@@ -370,12 +377,8 @@ Test(mailbox, drop_oldest_many_times_the_capacity)
     enum { C = 4, EXTRA = 50 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_DROP_OLDEST);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_DROP_OLDEST);
     fill_ptr(sys, r, &tr, 1, C + EXTRA);
     wait_until(tt_destroyed(&tr) == EXTRA);
     long *log;
@@ -384,14 +387,9 @@ Test(mailbox, drop_oldest_many_times_the_capacity)
     for (size_t i = 0; i < n; i++)
         cr_expect_eq(log[i], (long)i + 1, "drop order, position %zu", i);
     free(log);
-    tt_gate_open(&sh.gate);
-    wait_until(tt_log_len(&sh.log) == C);
-    tt_probe(sys, r);
-    expect_run(&sh, EXTRA + 1, C);
+    release(sys, r, &sh, EXTRA + 1, C, 1);
     cr_expect_eq(tt_stats(sys, r).dropped, (uint64_t)EXTRA);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
-    tt_tracker_fini(&tr);
+    finish(sys, &sh, &tr);
 }
 
 /* ---- BLOCK from plain threads --------------------------------------------------------------- */
@@ -401,12 +399,8 @@ Test(mailbox, block_from_a_thread_times_out_and_the_caller_keeps_the_payload)
     enum { C = 4 };
     troupe_system *sys = sys_with(2, 2 * MS_NS);
     shared sh;
-    shared_init(&sh);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_BLOCK);
     fill_ptr(sys, r, &tr, 1, C);
     /* The receiver cannot take anything before the gate opens: the send
      * must time out, whatever the timeout. */
@@ -416,13 +410,8 @@ Test(mailbox, block_from_a_thread_times_out_and_the_caller_keeps_the_payload)
     cr_expect_eq(extra->value, 100);
     tt_item_free(extra);
     cr_expect_eq(tt_stats(sys, r).rejected, 1u, "a BLOCK timeout counts as rejected");
-    tt_gate_open(&sh.gate);
-    wait_until(tt_log_len(&sh.log) == C);
-    tt_probe(sys, r);
-    expect_run(&sh, 1, C);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
-    tt_tracker_fini(&tr);
+    release(sys, r, &sh, 1, C, 1);
+    finish(sys, &sh, &tr);
 }
 
 typedef struct blocker_arg {
@@ -454,12 +443,8 @@ Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
     enum { C = 4, K = 20 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_BLOCK);
     blocker_arg a = {.sys = sys, .to = r, .first = 1, .n = C + K, .tr = &tr};
     atomic_init(&a.sent, 0);
     atomic_init(&a.fails, 0);
@@ -482,9 +467,7 @@ Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
     troupe_mailbox_stats ms = tt_stats(sys, r);
     cr_expect_eq(ms.rejected + ms.dropped, 0u);
     cr_expect_eq(tt_destroyed(&tr), 0);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
-    tt_tracker_fini(&tr);
+    finish(sys, &sh, &tr);
 }
 
 /* ---- BLOCK from actor senders: parked, muted, never blocked ------------------------------ */
@@ -497,13 +480,9 @@ Test(mailbox, block_from_an_actor_on_one_worker_parks_and_loses_nothing)
     enum { C = 4, N = 3 * C + 1 };
     troupe_system *sys = sys_with(1, HANG_LIMIT_NS);
     shared srx, stx, so;
-    shared_init(&srx);
-    shared_init(&stx);
-    shared_init(&so);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &srx, &o);
-    troupe_ref s = tt_spawn(sys, &rx, &stx, NULL);
-    troupe_ref other = tt_spawn(sys, &rx, &so, NULL);
+    troupe_ref r = spawn_rx(sys, &srx, NULL, C, TROUPE_OVERFLOW_BLOCK);
+    troupe_ref s = spawn_plain(sys, &stx);
+    troupe_ref other = spawn_plain(sys, &so);
     send_req rq = {.to = r, .first = 1, .n = N};
     cr_assert_eq(troupe_tell(sys, s, M_SEND, &rq, sizeof rq), 0);
     wait_until(atomic_load(&stx.sends_done) == 1);
@@ -521,8 +500,7 @@ Test(mailbox, block_from_an_actor_on_one_worker_parks_and_loses_nothing)
     tt_probe(sys, other);
     cr_assert_eq(troupe_tell(sys, s, M_MARK, NULL, 0), 0);
     wait_until(tt_log_len(&stx.log) == 1);
-    troupe_system_destroy(sys);
-    shared_fini(&srx);
+    finish(sys, &srx, NULL);
     shared_fini(&stx);
     shared_fini(&so);
 }
@@ -535,15 +513,10 @@ Test(mailbox, block_from_an_actor_mutes_the_sender_not_its_worker)
     enum { C = 4 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared srx, stx, so;
-    shared_init(&srx);
-    shared_init(&stx);
-    shared_init(&so);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &srx, &o);
-    troupe_ref s = tt_spawn(sys, &rx, &stx, NULL);
-    troupe_ref other = tt_spawn(sys, &rx, &so, NULL);
+    troupe_ref r = spawn_rx(sys, &srx, &tr, C, TROUPE_OVERFLOW_BLOCK);
+    troupe_ref s = spawn_plain(sys, &stx);
+    troupe_ref other = spawn_plain(sys, &so);
     hold(sys, r, &srx);
 
     send_req rq = {.to = r, .first = 1, .n = C + 1, .use_ptr = 1, .tr = &tr};
@@ -565,17 +538,13 @@ Test(mailbox, block_from_an_actor_mutes_the_sender_not_its_worker)
 
     /* Open the gate: the receiver takes everything, in order, the sender
      * is unmuted and handles its message. */
-    tt_gate_open(&srx.gate);
-    wait_until(tt_log_len(&srx.log) == C + 1);
-    expect_run(&srx, 1, C + 1);
+    release(sys, r, &srx, 1, C + 1, 0);
     wait_until(tt_log_len(&stx.log) == 1);
     cr_expect_eq(tt_log_at(&stx.log, 0), -1);
     cr_expect_eq(tt_destroyed(&tr), 0);
-    troupe_system_destroy(sys);
-    shared_fini(&srx);
+    finish(sys, &srx, &tr);
     shared_fini(&stx);
     shared_fini(&so);
-    tt_tracker_fini(&tr);
 }
 
 Test(mailbox, block_self_send_overflow_does_not_deadlock)
@@ -585,9 +554,7 @@ Test(mailbox, block_self_send_overflow_does_not_deadlock)
     enum { C = 4, N = 4 * C };
     troupe_system *sys = sys_with(1, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
+    troupe_ref r = spawn_rx(sys, &sh, NULL, C, TROUPE_OVERFLOW_BLOCK);
     send_req rq = {.to = r, .first = 1, .n = N};
     cr_assert_eq(troupe_tell(sys, r, M_SEND, &rq, sizeof rq), 0);
     wait_until(atomic_load(&sh.sends_done) == 1);
@@ -595,8 +562,7 @@ Test(mailbox, block_self_send_overflow_does_not_deadlock)
     wait_until(tt_log_len(&sh.log) == N);
     expect_run(&sh, 1, N);
     tt_probe(sys, r);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
+    finish(sys, &sh, NULL);
 }
 
 Test(mailbox, block_mutual_overflow_between_two_actors_completes)
@@ -608,13 +574,9 @@ Test(mailbox, block_mutual_overflow_between_two_actors_completes)
     enum { C = 4, N = 3 * C };
     troupe_system *sys = sys_with(1, HANG_LIMIT_NS);
     shared sa, sb, sg;
-    shared_init(&sa);
-    shared_init(&sb);
-    shared_init(&sg);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref g = tt_spawn(sys, &rx, &sg, NULL);
-    troupe_ref a = tt_spawn(sys, &rx, &sa, &o);
-    troupe_ref b = tt_spawn(sys, &rx, &sb, &o);
+    troupe_ref g = spawn_plain(sys, &sg);
+    troupe_ref a = spawn_rx(sys, &sa, NULL, C, TROUPE_OVERFLOW_BLOCK);
+    troupe_ref b = spawn_rx(sys, &sb, NULL, C, TROUPE_OVERFLOW_BLOCK);
     /* Hold the worker so that both requests are queued before either runs. */
     hold(sys, g, &sg);
     send_req ra = {.to = b, .first = 1, .n = N};
@@ -627,8 +589,7 @@ Test(mailbox, block_mutual_overflow_between_two_actors_completes)
     wait_until(tt_log_len(&sa.log) == N && tt_log_len(&sb.log) == N);
     expect_run(&sa, 1, N);
     expect_run(&sb, 1, N);
-    troupe_system_destroy(sys);
-    shared_fini(&sa);
+    finish(sys, &sa, NULL);
     shared_fini(&sb);
     shared_fini(&sg);
 }
@@ -640,11 +601,10 @@ Test(mailbox, redirect_to_an_actor)
     enum { C = 4 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared srx, stg;
-    shared_init(&srx);
-    shared_init(&stg);
     tt_tracker tr;
+    troupe_ref target = spawn_plain(sys, &stg);
+    shared_init(&srx);
     tt_tracker_init(&tr);
-    troupe_ref target = tt_spawn(sys, &rx, &stg, NULL);
     troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_REDIRECT);
     o.redirect_to = target;
     troupe_ref r = tt_spawn(sys, &rx, &srx, &o);
@@ -660,13 +620,9 @@ Test(mailbox, redirect_to_an_actor)
     cr_expect_eq(ms.redirected, 3u);
     cr_expect_eq(ms.rejected + ms.dropped, 0u);
     cr_expect_eq(tt_destroyed(&tr), 0, "the target took the pointer");
-    tt_gate_open(&srx.gate);
-    wait_until(tt_log_len(&srx.log) == C);
-    expect_run(&srx, 1, C);
-    troupe_system_destroy(sys);
-    shared_fini(&srx);
+    release(sys, r, &srx, 1, C, 0);
+    finish(sys, &srx, &tr);
     shared_fini(&stg);
-    tt_tracker_fini(&tr);
 }
 
 Test(mailbox, redirect_to_the_dead_letter_actor)
@@ -674,11 +630,9 @@ Test(mailbox, redirect_to_the_dead_letter_actor)
     enum { C = 4 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared srx;
-    shared_init(&srx);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_REDIRECT); /* redirect_to NONE */
-    troupe_ref r = tt_spawn(sys, &rx, &srx, &o);
+    /* redirect_to NONE */
+    troupe_ref r = spawn_rx(sys, &srx, &tr, C, TROUPE_OVERFLOW_REDIRECT);
     uint64_t before = tt_sys_stats(sys).dead_letters;
     hold(sys, r, &srx);
     for (int i = 1; i <= C; i++)
@@ -688,10 +642,7 @@ Test(mailbox, redirect_to_the_dead_letter_actor)
     wait_until(tt_sys_stats(sys).dead_letters == before + 2);
     wait_until(tt_destroyed(&tr) == 1); /* the dead-letter actor destroys it */
     cr_expect_eq(tt_stats(sys, r).redirected, 2u);
-    tt_gate_open(&srx.gate);
-    wait_until(tt_log_len(&srx.log) == C);
-    tt_probe(sys, r);
-    expect_run(&srx, 1, C);
+    release(sys, r, &srx, 1, C, 1);
     cr_expect_eq(tt_sys_stats(sys).dead_letters, before + 2);
     troupe_system_destroy(sys);
     cr_expect_eq(tt_destroyed(&tr), 1);
@@ -706,12 +657,8 @@ Test(mailbox, stop_reaches_a_full_mailbox_and_queued_payloads_are_destroyed)
     enum { C = 4 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
     tt_tracker tr;
-    tt_tracker_init(&tr);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_REJECT);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
-    hold(sys, r, &sh);
+    troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_REJECT);
     fill_ptr(sys, r, &tr, 1, C);
     cr_assert_eq(tell_val(sys, r, 99), TROUPE_EFULL);
     cr_expect_eq(troupe_stop(sys, r), 0, "the system lane has no bound");
@@ -758,9 +705,7 @@ static void many_producers(uint32_t capacity)
 {
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared sh;
-    shared_init(&sh);
-    troupe_spawn_opts o = tt_opts(capacity, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &sh, &o);
+    troupe_ref r = spawn_rx(sys, &sh, NULL, capacity, TROUPE_OVERFLOW_BLOCK);
     long n = tt_scaled(5000, 300);
     pthread_t th[P];
     mp_arg a[P];
@@ -792,8 +737,7 @@ static void many_producers(uint32_t capacity)
     troupe_mailbox_stats ms = tt_stats(sys, r);
     cr_expect_eq(ms.accepted, (uint64_t)(P * n + 1));
     cr_expect_eq(ms.rejected + ms.dropped + ms.redirected, 0u);
-    troupe_system_destroy(sys);
-    shared_fini(&sh);
+    finish(sys, &sh, NULL);
 }
 
 Test(mailbox, many_producers_small_mailbox)
@@ -821,11 +765,8 @@ Test(mailbox, stop_reaches_a_muted_sender_while_its_receiver_is_held)
     enum { C = 4 };
     troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
     shared srx, stx;
-    shared_init(&srx);
-    shared_init(&stx);
-    troupe_spawn_opts o = tt_opts(C, TROUPE_OVERFLOW_BLOCK);
-    troupe_ref r = tt_spawn(sys, &rx, &srx, &o);
-    troupe_ref s = tt_spawn(sys, &rx, &stx, NULL);
+    troupe_ref r = spawn_rx(sys, &srx, NULL, C, TROUPE_OVERFLOW_BLOCK);
+    troupe_ref s = spawn_plain(sys, &stx);
     hold(sys, r, &srx);
     send_req rq = {.to = r, .first = 1, .n = C + 1};
     cr_assert_eq(troupe_tell(sys, s, M_SEND, &rq, sizeof rq), 0);
@@ -838,7 +779,6 @@ Test(mailbox, stop_reaches_a_muted_sender_while_its_receiver_is_held)
     tt_gate_open(&srx.gate);
     wait_until(tt_log_len(&srx.log) == C + 1); /* the parked message was not lost */
     expect_run(&srx, 1, C + 1);
-    troupe_system_destroy(sys);
-    shared_fini(&srx);
+    finish(sys, &srx, NULL);
     shared_fini(&stx);
 }
