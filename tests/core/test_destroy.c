@@ -224,6 +224,9 @@ Test(destroy, parked_messages_are_destroyed_once)
     cr_assert_eq(troupe_tell(sys, s, M_SEND, &rq, sizeof rq), 0);
     wait_until(atomic_load(&ss.sends_done) == 1);
     cr_expect_eq(atomic_load(&ss.send_errors), 0);
+    /* the parked burst is pushed when the sender's handler ends, just after
+     * sends_done was set inside it */
+    wait_until(tt_stats(sys, r).depth == (uint32_t)N);
     uint32_t depth = tt_stats(sys, r).depth;
     cr_expect_eq(depth, (uint32_t)N, "depth is ring + parked: %u", depth);
     cr_expect_eq(troupe_system_shutdown(sys, 1 * MS_NS), TROUPE_ETIMEDOUT);

@@ -523,6 +523,9 @@ Test(mailbox, block_from_an_actor_mutes_the_sender_not_its_worker)
     cr_assert_eq(troupe_tell(sys, s, M_SEND, &rq, sizeof rq), 0);
     wait_until(atomic_load(&stx.sends_done) == 1); /* the handler returned: not blocked */
     cr_expect_eq(atomic_load(&stx.send_errors), 0, "rc %d", atomic_load(&stx.last_send_rc));
+    /* a handler's parked burst reaches the receiver when the handler ends,
+     * just after sends_done was set inside it */
+    wait_until(tt_stats(sys, r).parked >= 1);
     troupe_mailbox_stats ms = tt_stats(sys, r);
     cr_expect_geq(ms.parked, 1u);
     cr_expect_eq(ms.depth, (uint32_t)C + 1, "depth counts the ring and the parked message");
@@ -771,6 +774,8 @@ Test(mailbox, stop_reaches_a_muted_sender_while_its_receiver_is_held)
     send_req rq = {.to = r, .first = 1, .n = C + 1};
     cr_assert_eq(troupe_tell(sys, s, M_SEND, &rq, sizeof rq), 0);
     wait_until(atomic_load(&stx.sends_done) == 1);
+    /* the parked burst is pushed when the handler ends (after sends_done) */
+    wait_until(tt_stats(sys, r).parked >= 1);
     cr_expect_geq(tt_stats(sys, r).parked, 1u, "the sender was muted");
     cr_assert_eq(troupe_stop(sys, s), 0);
     wait_until(atomic_load(&stx.stops) == 1); /* while the receiver is still held */
