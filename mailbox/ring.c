@@ -183,15 +183,16 @@ bool mb_kick_mpsc(mailbox *mb, uint32_t gen)
     }
 }
 
-/* Read the slot at head if published. */
-static int peek(mailbox *mb, uint64_t h, tmsg *out)
+/* The slot at position h if its message is published: MB_OK with *out,
+ * else MB_EMPTY (nothing claimed) or MB_BUSY (claimed, being written). */
+static int published(mailbox *mb, uint64_t h, mb_slot **out)
 {
     /* acquire: pairs with install_ring's release. */
     mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_acquire);
     if (!r)
         return MB_EMPTY;
     mb_slot *s = &r->slots[h & r->mask];
-    /* acquire: pairs with mb_push_mpsc's release of seq. */
+    /* acquire: pairs with mb_write's release of seq. */
     if (atomic_load_explicit(&s->seq, memory_order_acquire) != ((h + 1) & TW_POS_MASK)) {
         uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
         return (t & TW_POS_MASK) == h ? MB_EMPTY : MB_BUSY;
@@ -199,7 +200,7 @@ static int peek(mailbox *mb, uint64_t h, tmsg *out)
     /* The slots ahead were written on another core: ask for them now, so
      * that their transfers overlap this message's handling. */
     __builtin_prefetch(&r->slots[(h + 4) & r->mask], 0, 3);
-    *out = s->m;
+    *out = s;
     return MB_OK;
 }
 
@@ -215,38 +216,14 @@ static void pop_unlock(mailbox *mb)
     atomic_flag_clear_explicit(&mb->pop_lock, memory_order_release);
 }
 
-/* Take the slot at head (holes are skipped and counted). */
-static int take(mailbox *mb, tmsg *out)
-{
-    for (;;) {
-        uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
-        int rc = peek(mb, h, out);
-        if (rc != MB_OK)
-            return rc;
-        /* release: the slot is read; senders may reuse it (room()). */
-        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
-        if (likely(out->type != MSG_HOLE))
-            return MB_OK;
-        atomic_store_explicit(&mb->holes, atomic_load_explicit(&mb->holes, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-    }
-}
-
 int mb_front(mailbox *mb, tmsg **out)
 {
     for (;;) {
         uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
-        /* acquire: pairs with install_ring's release. */
-        mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_acquire);
-        if (!r)
-            return MB_EMPTY;
-        mb_slot *s = &r->slots[h & r->mask];
-        /* acquire: pairs with mb_write's release of seq. */
-        if (atomic_load_explicit(&s->seq, memory_order_acquire) != ((h + 1) & TW_POS_MASK)) {
-            uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
-            return (t & TW_POS_MASK) == h ? MB_EMPTY : MB_BUSY;
-        }
-        __builtin_prefetch(&r->slots[(h + 4) & r->mask], 0, 3);
+        mb_slot *s;
+        int rc = published(mb, h, &s);
+        if (rc != MB_OK)
+            return rc;
         /* release: counts the slot as taken. Senders cannot reach it again
          * before we take the next one: the ring has more slots than the
          * capacity (ring_new), so position h + size is beyond the room that
@@ -259,6 +236,17 @@ int mb_front(mailbox *mb, tmsg **out)
         atomic_store_explicit(&mb->holes, atomic_load_explicit(&mb->holes, memory_order_relaxed) + 1,
                               memory_order_relaxed);
     }
+}
+
+/* Take the message at head as a copy (DROP_OLDEST paths, under the pop
+ * lock: the copy is made before anyone can take the next slot). */
+static int take(mailbox *mb, tmsg *out)
+{
+    tmsg *m;
+    int rc = mb_front(mb, &m);
+    if (rc == MB_OK)
+        *out = *m;
+    return rc;
 }
 
 int mb_pop(mailbox *mb, tmsg *out)
@@ -314,15 +302,15 @@ uint64_t mb_close(troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *
     uint64_t end = close_word(mb) & TW_POS_MASK;
     uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
     uint64_t n = 0;
-    tmsg m;
     while (h != end) {
-        int rc = peek(mb, h, &m);
+        mb_slot *s;
+        int rc = published(mb, h, &s);
         if (rc != MB_OK) { /* a sender claimed the slot and is writing it */
             sched_yield();
             continue;
         }
-        if (m.type != MSG_HOLE)
-            drop(ud, &m);
+        if (s->m.type != MSG_HOLE)
+            drop(ud, &s->m);
         h = (h + 1) & TW_POS_MASK;
         atomic_store_explicit(&mb->head, h, memory_order_release);
         n++;
