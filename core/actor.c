@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/ext.h"
 #include "core/system.h"
 
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
@@ -79,6 +80,19 @@ static void release_held(troupe_system *sys, actor *a)
     sched_actor(sys, a);
 }
 
+/* The slot's ext of an earlier incarnation is reused: clear what was its. */
+static int reset_ext(troupe_system *sys, actor *a, const troupe_spawn_opts *o)
+{
+    uint64_t to = o ? o->redirect_to.id : 0;
+    actor_ext *x = to ? ext_get(sys, a) : ext_peek(a);
+    if (!x)
+        return to ? TROUPE_ENOMEM : 0;
+    /* relaxed: published with the actor (mb_open's release) */
+    atomic_store_explicit(&x->redirect, to, memory_order_relaxed);
+    x->child = NULL;
+    return 0;
+}
+
 static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
                        const troupe_spawn_opts *opts, troupe_ref *out, uint16_t flags)
 {
@@ -103,7 +117,11 @@ static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const vo
     a->batch = batch;
     a->flags = flags;
     a->stop_kind = 0;
-    atomic_store_explicit(&a->redirect, opts ? opts->redirect_to.id : 0, memory_order_relaxed);
+    if ((rc = reset_ext(sys, a, opts))) {
+        free_state(sys, a);
+        table_free(&sys->actors, idx);
+        return rc;
+    }
     atomic_store_explicit(&a->mute, 0, memory_order_relaxed);
     /* held (not idle): sends during init queue without scheduling it */
     mb_open(&a->mb, a->gen, cap, policy, false);
@@ -174,7 +192,13 @@ static void run_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why)
 
 void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why)
 {
-    if (why != TROUPE_EXIT_INIT)
+    actor_end(sys, a, why, why != TROUPE_EXIT_INIT, NULL);
+}
+
+void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_cb,
+               const char *reason)
+{
+    if (stop_cb)
         run_stop_cb(sys, a, why);
     drop_envelopes(sys, (envelope *)lane_close(&a->mb.sys));
     drop_envelopes(sys, a->mb.sys_local);
@@ -182,6 +206,7 @@ void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why)
     park_drop(sys, a);
     mb_close(sys, &a->mb, drop_counted, sys);
     free_state(sys, a);
+    ext_on_finish(sys, a, why, reason); /* DOWN, registry: after the close */
     uint16_t flags = a->flags;
     table_free(&sys->actors, a->index);
     if (why == TROUPE_EXIT_INIT || (flags & AF_SYSTEM))

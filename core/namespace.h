@@ -10,17 +10,20 @@
 #define TROUPE_CORE_NAMESPACE_H
 
 #define actor_drop_msg troupei_actor_drop_msg
+#define actor_end troupei_actor_end
 #define actor_finish troupei_actor_finish
 #define alloc_arena_available troupei_alloc_arena_available
 #define alloc_inject_fail troupei_alloc_inject_fail
-#define sys_calloc troupei_sys_calloc
-#define sys_realloc troupei_sys_realloc
 #define asks_create troupei_asks_create
 #define asks_destroy troupei_asks_destroy
 #define clock_is_manual troupei_clock_is_manual
 #define clock_register troupei_clock_register
 #define clock_unregister troupei_clock_unregister
 #define dead_letter_spawn troupei_dead_letter_spawn
+#define ext_free troupei_ext_free
+#define ext_get troupei_ext_get
+#define ext_live_locked troupei_ext_live_locked
+#define ext_on_finish troupei_ext_on_finish
 #define futex_wait_u32 troupei_futex_wait_u32
 #define futex_wake_u32 troupei_futex_wake_u32
 #define lane_close troupei_lane_close
@@ -50,6 +53,9 @@
 #define park_flush troupei_park_flush
 #define park_move_in troupei_park_move_in
 #define park_msg troupei_park_msg
+#define registry_create troupei_registry_create
+#define registry_destroy troupei_registry_destroy
+#define registry_forget troupei_registry_forget
 #define run_actor troupei_run_actor
 #define runq_init troupei_runq_init
 #define runq_pop_mc troupei_runq_pop_mc
@@ -64,6 +70,8 @@
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
 #define send_sys troupei_send_sys
+#define sys_calloc troupei_sys_calloc
+#define sys_realloc troupei_sys_realloc
 #define table_alloc troupei_table_alloc
 #define table_destroy troupei_table_destroy
 #define table_free troupei_table_free

@@ -57,7 +57,7 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
         w->in_msg = false;
     }
     a->flags |= AF_FAILED;
-    actor_finish(w->sys, a, kind);
+    actor_end(w->sys, a, kind, true, reason);
 }
 
 /* Handle m (a copy in w->cur, or in place in its ring slot); returns the

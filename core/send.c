@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/ext.h"
 #include "core/system.h"
 
 #define REDIRECT_DEPTH 4
@@ -107,7 +108,9 @@ static int drop_oldest(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
 static int redirect(troupe_system *sys, actor *a, tmsg *m, int depth)
 {
     atomic_fetch_add_explicit(&a->mb.redirected, 1, memory_order_relaxed);
-    troupe_ref to = {atomic_load_explicit(&a->redirect, memory_order_relaxed)};
+    actor_ext *x = ext_peek(a);
+    /* relaxed: a target of another incarnation fails its own checks */
+    troupe_ref to = {x ? atomic_load_explicit(&x->redirect, memory_order_relaxed) : 0};
     if (troupe_ref_is_none(to))
         to = sys->dead_letter;
     actor *t = actor_lookup(sys, to);

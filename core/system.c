@@ -4,7 +4,9 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/ext.h"
 #include "core/system.h"
+#include "registry/registry.h"
 #include "core/timer.h"
 #include "core/topo.h"
 
@@ -72,6 +74,8 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     if ((rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
         return rc;
     if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)))
+        return rc;
+    if ((rc = registry_create(sys)))
         return rc;
     if ((rc = dead_letter_spawn(sys)))
         return rc;
@@ -165,6 +169,11 @@ static void force_finish(troupe_system *sys)
     }
 }
 
+static void fin_actor(void *obj, void *ud)
+{
+    ext_free(ud, obj);
+}
+
 TROUPE_API void troupe_system_destroy(troupe_system *sys)
 {
     if (!sys || troupei_tls.ctx || troupei_tls.w)
@@ -178,8 +187,9 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
     force_finish(sys);
     timers_destroy(sys);
     asks_destroy(sys);
+    registry_destroy(sys);
     if (sys->actors.top)
-        table_destroy(&sys->actors, NULL, NULL);
+        table_destroy(&sys->actors, fin_actor, sys);
     if (sys->workers)
         for (uint32_t i = 0; i < sys->nworkers; i++)
             free(sys->workers[i].victims);

@@ -28,6 +28,8 @@
 #define AF_FAILED 2u
 #define AF_SYSTEM 4u /* a runtime actor (dead letters): not counted live */
 #define AF_PARK_ALL 8u /* muted but kept running: every BLOCK send parks */
+#define AF_REINIT 16u  /* supervised restart: run init before anything else */
+#define AF_TRAP_STOP 32u /* the behaviour handles stop signals itself */
 
 typedef struct actor {
     mailbox mb; /* two cache lines */
@@ -41,7 +43,7 @@ typedef struct actor {
     uint32_t batch;
     uint16_t flags;
     uint16_t stop_kind;
-    _Atomic uint64_t redirect; /* ref id; read by senders (relaxed) */
+    struct actor_ext *_Atomic ext; /* rare parts (core/ext.h), type-stable */
     unsigned char inl_state[ACTOR_INLINE_STATE];
 } actor;
 
@@ -127,6 +129,8 @@ struct troupe_system {
     timers *tm;
     asks *ak;
     troupe_clock *clock;
+    struct registry *reg;   /* registry/ */
+    struct sv *sv;          /* supervisor/ */
 };
 
 /* Per-thread: what this thread is running. */
@@ -171,6 +175,10 @@ void sched_stop(troupe_system *sys);
 /* core/run.c */
 void run_actor(worker *w, actor *a);
 void actor_finish(troupe_system *sys, actor *a, troupe_failure_kind why);
+/* The end for good: stop callback (if stop_cb), drop what is queued, close,
+ * tell monitors and the registry (with `reason`, may be NULL), free. */
+void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_cb,
+               const char *reason);
 
 /* core/send.c */
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m);

@@ -29,6 +29,10 @@ typedef enum troupe_failure_kind {
     TROUPE_EXIT_ERROR = 2,    /* handler returned a negative code */
     TROUPE_EXIT_PANIC = 3,    /* handler called troupe_panic */
     TROUPE_EXIT_INIT = 4,     /* init callback failed */
+    TROUPE_EXIT_HEALTH = 5,   /* a health check failed (health monitor) */
+    TROUPE_EXIT_KILLED = 6,   /* terminated by force (shutdown timeout, brutal) */
+    TROUPE_EXIT_NOPROC = 7,   /* DOWN for a ref that was already gone */
+    TROUPE_EXIT_ESCALATED = 8,/* a supervisor gave up: its children stopped */
 } troupe_failure_kind;
 
 #define TROUPE_REASON_MAX 96

@@ -18,6 +18,7 @@
 #include "troupe/failure.h"
 #include "troupe/mailbox.h"
 #include "troupe/message.h"
+#include "troupe/monitor.h"
 #include "troupe/system.h"
 #include "troupe/timer.h"
 #include "troupe/types.h"
