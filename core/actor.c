@@ -32,8 +32,9 @@ static uint32_t next_gen(uint32_t g)
     return g ? g : 1;
 }
 
-static int alloc_state(troupe_system *sys, actor *a, size_t size)
+int actor_alloc_state(troupe_system *sys, actor *a)
 {
+    size_t size = a->beh->state_size;
     if (size <= ACTOR_INLINE_STATE) {
         memset(a->inl_state, 0, sizeof a->inl_state);
         a->state = a->inl_state;
@@ -43,7 +44,7 @@ static int alloc_state(troupe_system *sys, actor *a, size_t size)
     return a->state ? 0 : TROUPE_ENOMEM;
 }
 
-static void free_state(troupe_system *sys, actor *a)
+void actor_free_state(troupe_system *sys, actor *a)
 {
     if (a->state && a->state != (void *)a->inl_state)
         tfree(sys->alloc_mode, a->state, a->beh->state_size);
@@ -52,7 +53,7 @@ static void free_state(troupe_system *sys, actor *a)
 
 /* Run init with troupe_panic caught. The mailbox is open but held (not
  * idle), so messages init sends to itself wait until init is done. */
-static int run_init(troupe_system *sys, actor *a, const void *arg)
+int actor_run_init(troupe_system *sys, actor *a, const void *arg)
 {
     troupe_ctx ctx = {.sys = sys, .w = troupei_tls.w, .a = a};
     tls_state saved = troupei_tls;
@@ -68,7 +69,7 @@ static int run_init(troupe_system *sys, actor *a, const void *arg)
 }
 
 /* After init: let the actor go idle, or schedule what init queued. */
-static void release_held(troupe_system *sys, actor *a)
+void actor_release(troupe_system *sys, actor *a)
 {
     mailbox *mb = &a->mb;
     if (mb_try_idle(mb, a->gen)) {
@@ -81,20 +82,23 @@ static void release_held(troupe_system *sys, actor *a)
 }
 
 /* The slot's ext of an earlier incarnation is reused: clear what was its. */
-static int reset_ext(troupe_system *sys, actor *a, const troupe_spawn_opts *o)
+static int reset_ext(troupe_system *sys, actor *a, const troupe_spawn_opts *o,
+                     struct sv_child *child)
 {
     uint64_t to = o ? o->redirect_to.id : 0;
-    actor_ext *x = to ? ext_get(sys, a) : ext_peek(a);
+    actor_ext *x = to || child ? ext_get(sys, a) : ext_peek(a);
     if (!x)
-        return to ? TROUPE_ENOMEM : 0;
+        return to || child ? TROUPE_ENOMEM : 0;
     /* relaxed: published with the actor (mb_open's release) */
     atomic_store_explicit(&x->redirect, to, memory_order_relaxed);
-    x->child = NULL;
+    atomic_store_explicit(&x->child, child, memory_order_relaxed);
     return 0;
 }
 
-static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
-                       const troupe_spawn_opts *opts, troupe_ref *out, uint16_t flags)
+/* Everything but letting the actor go: see spawn_held. */
+static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
+                      const troupe_spawn_opts *opts, struct sv_child *child, uint16_t flags,
+                      actor **out_a)
 {
     uint32_t cap, batch, idx;
     uint8_t policy;
@@ -108,33 +112,51 @@ static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const vo
         return rc;
     actor *a = obj;
     a->beh = beh;
-    if ((rc = alloc_state(sys, a, beh->state_size))) {
+    a->flags = flags | ((beh->flags & TROUPE_BEH_TRAP_STOP) ? AF_TRAP_STOP : 0);
+    if ((rc = actor_alloc_state(sys, a)) || (rc = reset_ext(sys, a, opts, child))) {
+        actor_free_state(sys, a);
         table_free(&sys->actors, idx);
         return rc;
     }
     a->index = idx;
     a->gen = next_gen(a->gen);
     a->batch = batch;
-    a->flags = flags;
     a->stop_kind = 0;
-    if ((rc = reset_ext(sys, a, opts))) {
-        free_state(sys, a);
-        table_free(&sys->actors, idx);
-        return rc;
-    }
     atomic_store_explicit(&a->mute, 0, memory_order_relaxed);
     /* held (not idle): sends during init queue without scheduling it */
     mb_open(&a->mb, a->gen, cap, policy, false);
-    if (beh->init && (rc = run_init(sys, a, arg)) != 0) {
+    if (beh->init && (rc = actor_run_init(sys, a, arg)) != 0) {
         actor_finish(sys, a, TROUPE_EXIT_INIT);
         return rc;
     }
     if (!(flags & AF_SYSTEM)) {
+        a->flags |= AF_LIVE;
         atomic_fetch_add_explicit(&sys->live, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&sys->spawned, 1, memory_order_relaxed);
     }
-    *out = ref_make(idx, a->gen);
-    release_held(sys, a);
+    *out_a = a;
+    return 0;
+}
+
+int spawn_held(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
+               const troupe_spawn_opts *opts, struct sv_child *child, troupe_ref *out)
+{
+    actor *a;
+    int rc = spawn_core(sys, beh, arg, opts, child, 0, &a);
+    if (rc == 0)
+        *out = ref_make(a->index, a->gen);
+    return rc;
+}
+
+static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
+                       const troupe_spawn_opts *opts, troupe_ref *out, uint16_t flags)
+{
+    actor *a;
+    int rc = spawn_core(sys, beh, arg, opts, NULL, flags, &a);
+    if (rc)
+        return rc;
+    *out = ref_make(a->index, a->gen);
+    actor_release(sys, a);
     return 0;
 }
 
@@ -175,9 +197,9 @@ static void drop_envelopes(troupe_system *sys, envelope *e)
     }
 }
 
-static void run_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why)
+void actor_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why)
 {
-    if (!a->beh->stop)
+    if (!a->beh->stop || (a->flags & AF_HELD))
         return;
     troupe_ctx ctx = {.sys = sys, .w = troupei_tls.w, .a = a};
     tls_state saved = troupei_tls;
@@ -199,18 +221,19 @@ void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_
                const char *reason)
 {
     if (stop_cb)
-        run_stop_cb(sys, a, why);
+        actor_stop_cb(sys, a, why);
     drop_envelopes(sys, (envelope *)lane_close(&a->mb.sys));
     drop_envelopes(sys, a->mb.sys_local);
     a->mb.sys_local = NULL;
     park_drop(sys, a);
     mb_close(sys, &a->mb, drop_counted, sys);
-    free_state(sys, a);
+    actor_free_state(sys, a);
     ext_on_finish(sys, a, why, reason); /* DOWN, registry: after the close */
     uint16_t flags = a->flags;
+    a->flags = 0;
     table_free(&sys->actors, a->index);
-    if (why == TROUPE_EXIT_INIT || (flags & AF_SYSTEM))
-        return;
+    if (!(flags & AF_LIVE))
+        return; /* a runtime actor, or a spawn whose init failed */
     pthread_mutex_lock(&sys->live_lock);
     if (atomic_fetch_sub_explicit(&sys->live, 1, memory_order_acq_rel) == 1)
         pthread_cond_broadcast(&sys->live_cond);

@@ -156,7 +156,8 @@ void ext_on_finish(troupe_system *sys, actor *a, troupe_failure_kind why, const 
     x->nmons = 0;
     void *reg = x->reg;
     x->reg = NULL;
-    x->child = NULL;
+    /* relaxed: the supervisor reads it under its own lock, and checks the ref */
+    atomic_store_explicit(&x->child, NULL, memory_order_relaxed);
     pthread_mutex_unlock(&x->lock);
     if (reg)
         registry_forget(sys, reg);

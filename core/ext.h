@@ -26,7 +26,7 @@ typedef struct monitor {
 
 typedef struct actor_ext {
     _Atomic uint64_t redirect; /* REDIRECT target (senders, relaxed) */
-    struct sv_child *child;    /* the supervision node, or NULL */
+    struct sv_child *_Atomic child; /* the supervision node, or NULL */
     pthread_mutex_t lock;
     /* --- under lock --- */
     uint32_t dead_gen;  /* the last generation that stopped for good */

@@ -9,9 +9,14 @@
 #ifndef TROUPE_CORE_NAMESPACE_H
 #define TROUPE_CORE_NAMESPACE_H
 
+#define actor_alloc_state troupei_actor_alloc_state
 #define actor_drop_msg troupei_actor_drop_msg
 #define actor_end troupei_actor_end
 #define actor_finish troupei_actor_finish
+#define actor_free_state troupei_actor_free_state
+#define actor_release troupei_actor_release
+#define actor_run_init troupei_actor_run_init
+#define actor_stop_cb troupei_actor_stop_cb
 #define alloc_arena_available troupei_alloc_arena_available
 #define alloc_inject_fail troupei_alloc_inject_fail
 #define asks_create troupei_asks_create
@@ -70,8 +75,40 @@
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
 #define send_sys troupei_send_sys
+#define spawn_held troupei_spawn_held
+#define sv_check_policy troupei_sv_check_policy
+#define sv_child_by_ref troupei_sv_child_by_ref
+#define sv_child_end troupei_sv_child_end
+#define sv_child_exited troupei_sv_child_exited
+#define sv_child_stopped troupei_sv_child_stopped
+#define sv_create troupei_sv_create
+#define sv_destroy troupei_sv_destroy
+#define sv_kick troupei_sv_kick
+#define sv_next_delay troupei_sv_next_delay
+#define sv_node_exited troupei_sv_node_exited
+#define sv_node_free troupei_sv_node_free
+#define sv_node_get troupei_sv_node_get
+#define sv_node_new troupei_sv_node_new
+#define sv_now troupei_sv_now
+#define sv_on_deadline troupei_sv_on_deadline
+#define sv_on_exit troupei_sv_on_exit
+#define sv_push troupei_sv_push
+#define sv_reinit_run troupei_sv_reinit_run
+#define sv_report troupei_sv_report
+#define sv_restart_group troupei_sv_restart_group
+#define sv_restart_now troupei_sv_restart_now
+#define sv_set_deadline troupei_sv_set_deadline
+#define sv_shutdown_node troupei_sv_shutdown_node
+#define sv_shutdown_root troupei_sv_shutdown_root
+#define sv_stop_all troupei_sv_stop_all
+#define sv_stop_child troupei_sv_stop_child
+#define sv_stop_next troupei_sv_stop_next
+#define sv_stop_thread troupei_sv_stop_thread
+#define sv_supervised troupei_sv_supervised
+#define sv_terminate troupei_sv_terminate
 #define sys_calloc troupei_sys_calloc
 #define sys_realloc troupei_sys_realloc
+#define system_begin_shutdown troupei_system_begin_shutdown
 #define table_alloc troupei_table_alloc
 #define table_destroy troupei_table_destroy
 #define table_free troupei_table_free

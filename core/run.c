@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/system.h"
+#include "supervisor/sv.h"
 
 static void count_handled(actor *a)
 {
@@ -57,6 +58,11 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
         w->in_msg = false;
     }
     a->flags |= AF_FAILED;
+    if (sv_supervised(a)) { /* its supervisor decides: restart or end */
+        actor_stop_cb(w->sys, a, kind);
+        sv_child_exited(w->sys, a, kind, code, reason);
+        return;
+    }
     actor_end(w->sys, a, kind, true, reason);
 }
 
@@ -104,11 +110,14 @@ static bool serve_sys(worker *w, actor *a)
         mb->sys_local = e->next;
         w->cur = e->m;
         tfree(w->sys->alloc_mode, e, sizeof *e);
-        if (w->cur.type == SYSMSG_STOP) {
-            a->flags |= AF_STOP_REQ;
-            a->stop_kind = (uint16_t)w->cur.corr;
+        if (w->cur.type == SYSMSG_KILL || (w->cur.type == SYSMSG_STOP && !(a->flags & AF_TRAP_STOP))) {
+            bool kill = w->cur.type == SYSMSG_KILL;
+            a->flags |= AF_STOP_REQ | (kill ? AF_KILL : 0);
+            a->stop_kind = kill ? TROUPE_EXIT_KILLED : (uint16_t)w->cur.corr;
             return true;
         }
+        if (w->cur.type == SYSMSG_STOP) /* trapped: the handler decides */
+            w->cur.type = TROUPE_MSG_STOP;
         int rc = dispatch(w, a, &w->cur);
         if (rc < 0) {
             fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
@@ -149,10 +158,25 @@ static bool suspend_for_mute(actor *a)
                                                     memory_order_acq_rel, memory_order_relaxed);
 }
 
+/* A stop was requested (or a kill): the end, or for a supervised actor
+ * the hand-over to its supervisor. */
+static void stop_actor(worker *w, actor *a)
+{
+    troupe_failure_kind why = (troupe_failure_kind)a->stop_kind;
+    bool cb = !(a->flags & AF_KILL);
+    if (!sv_supervised(a)) {
+        actor_end(w->sys, a, why, cb, NULL);
+        return;
+    }
+    if (cb)
+        actor_stop_cb(w->sys, a, why);
+    sv_child_exited(w->sys, a, why, 0, cb ? "" : "killed");
+}
+
 static void end_run(worker *w, actor *a, int last)
 {
     if (a->flags & AF_STOP_REQ) {
-        actor_finish(w->sys, a, (troupe_failure_kind)a->stop_kind);
+        stop_actor(w, a);
         return;
     }
     if (suspend_for_mute(a))
@@ -178,6 +202,10 @@ static void end_run(worker *w, actor *a, int last)
 
 void run_actor(worker *w, actor *a)
 {
+    if (unlikely(a->flags & AF_REINIT)) { /* a supervised restart */
+        sv_reinit_run(w->sys, a);
+        return;
+    }
     w->ctx.sys = w->sys; /* the rest is set per message by dispatch */
     w->ctx.w = w;
     w->ctx.a = a;

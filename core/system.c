@@ -7,6 +7,7 @@
 #include "core/ext.h"
 #include "core/system.h"
 #include "registry/registry.h"
+#include "supervisor/sv.h"
 #include "core/timer.h"
 #include "core/topo.h"
 
@@ -25,6 +26,10 @@ TROUPE_API void troupe_config_defaults(troupe_config *cfg)
     cfg->block_timeout_ns = 5000000000ull;
     cfg->spin_ns = 50000;
     cfg->use_arena = 1;
+    troupe_restart_policy_defaults(&cfg->restart);
+    cfg->stable_ns = 10000000000ll;
+    cfg->root_intensity = 10;
+    cfg->root_period_ns = 60000000000ll;
 }
 
 static int validate(const troupe_config *c)
@@ -39,7 +44,10 @@ static int validate(const troupe_config *c)
         return TROUPE_EINVAL; /* every worker needs its CPU */
     if (c->spin_ns > 1000000000ull)
         return TROUPE_EINVAL;
-    return 0;
+    if (c->stable_ns <= 0 || c->root_period_ns <= 0 || c->root_intensity > 1000000 ||
+        c->restart.kind == TROUPE_RESTART_DEFAULT)
+        return TROUPE_EINVAL;
+    return sv_check_policy(&c->restart);
 }
 
 static int init_workers(troupe_system *sys)
@@ -73,7 +81,8 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     int rc;
     if ((rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
         return rc;
-    if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)))
+    if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)) ||
+        (rc = sv_create(sys)))
         return rc;
     if ((rc = registry_create(sys)))
         return rc;
@@ -128,6 +137,15 @@ static void stop_all(troupe_system *sys, troupe_failure_kind why)
     }
 }
 
+void system_begin_shutdown(troupe_system *sys)
+{
+    int expect = SYS_RUNNING;
+    atomic_compare_exchange_strong(&sys->state, &expect, SYS_SHUTTING);
+    /* every call (re)sends the stop signals; extra ones are dropped at
+     * close */
+    stop_all(sys, TROUPE_EXIT_SHUTDOWN);
+}
+
 static int wait_live_zero(troupe_system *sys, uint64_t timeout_ns)
 {
     uint64_t abs = mono_ns() + timeout_ns;
@@ -147,12 +165,13 @@ TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns)
         return TROUPE_EINVAL;
     if (troupei_tls.ctx || troupei_tls.w)
         return TROUPE_ESTATE;
-    int expect = SYS_RUNNING;
-    atomic_compare_exchange_strong(&sys->state, &expect, SYS_SHUTTING);
-    /* every call (re)sends the stop signals; extra ones are dropped at
-     * close */
-    stop_all(sys, TROUPE_EXIT_SHUTDOWN);
-    return wait_live_zero(sys, timeout_ns);
+    /* the supervision tree first, in order, while the system still runs */
+    uint64_t t0 = mono_ns();
+    int rc = sv_shutdown_root(sys, timeout_ns);
+    uint64_t spent = mono_ns() - t0;
+    system_begin_shutdown(sys);
+    int rc2 = wait_live_zero(sys, spent < timeout_ns ? timeout_ns - spent : 0);
+    return rc ? rc : rc2;
 }
 
 /* After the workers are joined: end whatever is still open. */
@@ -178,15 +197,17 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
 {
     if (!sys || troupei_tls.ctx || troupei_tls.w)
         return;
-    if (sys->workers && sys->tm)
+    if (sys->workers && sys->tm && sys->sv)
         troupe_system_shutdown(sys, SHUTDOWN_DEFAULT_NS);
     atomic_store(&sys->state, SYS_DOWN);
     if (sys->workers)
         sched_stop(sys);
+    sv_stop_thread(sys);
     timers_stop(sys);
     force_finish(sys);
     timers_destroy(sys);
     asks_destroy(sys);
+    sv_destroy(sys);
     registry_destroy(sys);
     if (sys->actors.top)
         table_destroy(&sys->actors, fin_actor, sys);

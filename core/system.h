@@ -30,6 +30,9 @@
 #define AF_PARK_ALL 8u /* muted but kept running: every BLOCK send parks */
 #define AF_REINIT 16u  /* supervised restart: run init before anything else */
 #define AF_TRAP_STOP 32u /* the behaviour handles stop signals itself */
+#define AF_HELD 64u    /* supervised, ended, waiting for its supervisor (no state) */
+#define AF_KILL 128u   /* killed: end without the stop callback */
+#define AF_LIVE 256u   /* counted in sys->live */
 
 typedef struct actor {
     mailbox mb; /* two cache lines */
@@ -199,11 +202,27 @@ void send_flush(worker *w);
 int asks_create(troupe_system *sys);
 void asks_destroy(troupe_system *sys);
 
+struct sv_child;
+
+/* core/system.c: refuse new work and send every actor its stop (no wait) */
+void system_begin_shutdown(troupe_system *sys);
+
 /* core/actor.c */
 int dead_letter_spawn(troupe_system *sys);
+/* troupe_spawn without letting the actor go: on success the caller holds it
+ * (sends queue, nothing runs it) until actor_release. x_child (may be NULL)
+ * is set in its ext before init runs. */
+int spawn_held(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
+               const troupe_spawn_opts *opts, struct sv_child *child, troupe_ref *out);
+void actor_release(troupe_system *sys, actor *a);
+int actor_alloc_state(troupe_system *sys, actor *a);
+void actor_free_state(troupe_system *sys, actor *a);
+int actor_run_init(troupe_system *sys, actor *a, const void *arg);
+void actor_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why);
 void actor_drop_msg(troupe_system *sys, tmsg *m); /* destroy + count */
 
 /* internal system message types (system lane) */
 #define SYSMSG_STOP (TROUPE_MSG_SYSTEM + 0x100u) /* corr = troupe_failure_kind */
+#define SYSMSG_KILL (TROUPE_MSG_SYSTEM + 0x101u) /* not trappable */
 
 #endif

@@ -39,7 +39,15 @@ typedef struct troupe_behaviour {
     int (*handle)(troupe_ctx *ctx, void *state, const troupe_msg *msg);
     /* Optional. Runs once when the actor stops, with why it stopped. */
     void (*stop)(troupe_ctx *ctx, void *state, troupe_failure_kind why);
+    uint32_t flags; /* TROUPE_BEH_* */
 } troupe_behaviour;
+
+/* The actor handles stop signals itself (OTP's trap_exit): a stop arrives
+ * as a TROUPE_MSG_STOP message (corr = the troupe_failure_kind) and the
+ * actor ends when it calls troupe_stop_self. A supervisor's shutdown
+ * timeout still kills it if it never does. */
+#define TROUPE_BEH_TRAP_STOP 1u
+#define TROUPE_MSG_STOP (TROUPE_MSG_SYSTEM + 3u)
 
 typedef struct troupe_spawn_opts {
     uint32_t capacity;        /* 0 = the system default */

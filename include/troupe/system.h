@@ -17,6 +17,7 @@
 #include "troupe/export.h"
 #include "troupe/failure.h"
 #include "troupe/mailbox.h"
+#include "troupe/supervisor.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,6 +57,23 @@ typedef struct troupe_config {
     /* Use the jemalloc arena for actors and messages when built with
      * jemalloc (default 1); 0 = the libc allocator (for comparison). */
     int use_arena;
+    /* --- supervision (troupe/supervisor.h) --- */
+    /* Children whose policy kind is DEFAULT use this one (defaults:
+     * troupe_restart_policy_defaults). */
+    troupe_restart_policy restart;
+    /* A child up this long after a restart counts as a stable restart and
+     * has its backoff reset (10 s). > 0. */
+    int64_t stable_ns;
+    /* The root supervisor's intensity: restarts in period (10 in 60 s). */
+    uint32_t root_intensity;
+    int64_t root_period_ns;
+    /* The root gave up; NULL = orderly shutdown of the whole system (sends
+     * then fail with TROUPE_ESHUTDOWN; troupe_system_destroy still frees). */
+    troupe_escalation_hook on_escalation;
+    void *on_escalation_ud;
+    /* Progress of troupe_system_shutdown's tree shutdown; NULL = none. */
+    troupe_shutdown_cb on_shutdown_progress;
+    void *on_shutdown_progress_ud;
     uint8_t reserved[64];
 } troupe_config;
 

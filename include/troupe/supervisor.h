@@ -1,0 +1,237 @@
+/* troupe/supervisor.h — supervision trees (OTP's semantics).
+ *
+ * A supervisor watches children — actors, or other supervisors — and
+ * restarts them when they end, by a strategy. Every system has a root
+ * supervisor (troupe_sup_root). Supervisors are not actors: one supervisor
+ * thread per system owns the whole tree. Workers hand it their children's
+ * exits through a lock-free queue and never wait for it; it applies the
+ * strategies, runs the restart delays on the system clock (so a manual
+ * clock drives backoff in tests), and escalates. A restarted actor's init
+ * runs on a worker, never on the supervisor thread.
+ *
+ * Across a restart a child keeps its ref, its registered name and its
+ * mailbox: messages already queued are handled by the new incarnation
+ * (unless the spec says drop_pending), and messages sent while it waits out
+ * a backoff queue under its overflow policy. A child that ends for good
+ * (temporary, transient after a normal exit, removed, or given up on) ends
+ * like any actor: its ref fails with TROUPE_ENOACTOR, monitors get DOWN,
+ * its name is unregistered.
+ *
+ * Every exit of a supervised actor goes to its supervisor — also a normal
+ * stop (troupe_stop, troupe_stop_self): a PERMANENT child is restarted even
+ * then, as in OTP. To stop one for good, use troupe_sup_terminate_child.
+ *
+ * Thread safety: every call from any thread, including handlers. Calls that
+ * change the tree take the tree's lock briefly; none waits for a child to
+ * stop (shutdown is asynchronous and reports through a callback).
+ */
+#ifndef TROUPE_SUPERVISOR_H
+#define TROUPE_SUPERVISOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/actor.h"
+#include "troupe/export.h"
+#include "troupe/failure.h"
+#include "troupe/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct troupe_system troupe_system;
+
+/* A supervisor, named by a small value (index + generation) like a ref: a
+ * stale one fails with TROUPE_ENOTFOUND. Zero is none. */
+typedef struct troupe_sup {
+    uint64_t id;
+} troupe_sup;
+
+/* When a child is restarted at all (OTP's restart types). */
+typedef enum troupe_restart_type {
+    TROUPE_PERMANENT = 0, /* always */
+    TROUPE_TRANSIENT = 1, /* only after an abnormal exit (not normal/shutdown) */
+    TROUPE_TEMPORARY = 2, /* never; removed when it ends */
+} troupe_restart_type;
+
+/* How and how often a child is restarted. */
+typedef enum troupe_restart_kind {
+    TROUPE_RESTART_DEFAULT = -1,    /* the system config's policy */
+    TROUPE_RESTART_ALWAYS = 0,      /* immediately */
+    TROUPE_RESTART_NEVER = 1,       /* a restartable exit escalates at once */
+    TROUPE_RESTART_EXPONENTIAL = 2, /* initial, ×multiplier, capped at max */
+    TROUPE_RESTART_FIXED_DELAY = 3, /* delay */
+} troupe_restart_kind;
+
+typedef struct troupe_restart_policy {
+    troupe_restart_kind kind;
+    int64_t initial_ns;    /* EXPONENTIAL: first delay (>= 0) */
+    int64_t max_ns;        /* EXPONENTIAL: cap (>= initial) */
+    double multiplier;     /* EXPONENTIAL: >= 1 */
+    double jitter;         /* EXPONENTIAL: 0..1, delay × (1 ± jitter·u) */
+    int64_t delay_ns;      /* FIXED_DELAY (>= 0) */
+    /* Restarts allowed since the last reset; one more escalates. 0 = no
+     * limit (the supervisor's intensity still applies). */
+    uint32_t max_restarts;
+} troupe_restart_policy;
+
+/* The default policy: EXPONENTIAL, 100 ms to 60 s, ×2, 10 restarts. */
+TROUPE_API void troupe_restart_policy_defaults(troupe_restart_policy *p);
+
+#define TROUPE_SHUTDOWN_DEFAULT_NS 5000000000ll /* 5 s */
+
+typedef struct troupe_child_spec {
+    const troupe_behaviour *beh; /* required; borrowed, must outlive the child */
+    /* The init argument, given to every start and restart. arg_size > 0:
+     * arg[0..arg_size) is copied (up to 64 KiB). arg_size == 0: the pointer
+     * itself is passed, borrowed: it must outlive the child. */
+    const void *arg;
+    size_t arg_size;
+    /* Optional registered name (copied; troupe/registry.h). A taken name
+     * fails the start with TROUPE_EEXIST. */
+    const char *name;
+    troupe_restart_type restart;
+    troupe_restart_policy policy; /* kind DEFAULT = the system's */
+    /* Shutdown: how long the child may take to stop once told (>= 0; 0 =
+     * TROUPE_SHUTDOWN_DEFAULT_NS), after which it is killed; brutal = 1 kills
+     * at once (no stop callback, OTP's brutal_kill). */
+    int64_t shutdown_ns;
+    int brutal;
+    /* Drop the messages queued at a failure instead of handing them to the
+     * restarted incarnation (dropped ones are destroyed and counted). */
+    int drop_pending;
+    troupe_spawn_opts opts; /* mailbox options (copied) */
+} troupe_child_spec;
+
+/* PERMANENT, policy DEFAULT, shutdown default, opts defaults. */
+TROUPE_API void troupe_child_spec_defaults(troupe_child_spec *s);
+
+typedef enum troupe_sup_strategy {
+    TROUPE_ONE_FOR_ONE = 0,  /* restart the child that ended */
+    TROUPE_ONE_FOR_ALL = 1,  /* stop all the others, restart all */
+    TROUPE_REST_FOR_ONE = 2, /* stop those started after it, restart them */
+} troupe_sup_strategy;
+
+typedef struct troupe_sup_spec {
+    troupe_sup_strategy strategy;
+    /* At most `intensity` restarts in any `period_ns` (> 0); one more, or a
+     * child past its max_restarts, escalates: the supervisor stops its
+     * children (reverse start order) and fails to its parent. */
+    uint32_t intensity;
+    int64_t period_ns;
+    const char *name;            /* a label (copied), may be NULL */
+    troupe_restart_type restart; /* as a child of its parent */
+    int64_t shutdown_ns;         /* per child of it, when its parent stops it */
+} troupe_sup_spec;
+
+/* ONE_FOR_ONE, 10 restarts in 60 s, PERMANENT. */
+TROUPE_API void troupe_sup_spec_defaults(troupe_sup_spec *s);
+
+/* Called on the supervisor thread when the root gives up (its children are
+ * stopped by then); f describes the failure that broke it. Must not block
+ * and must not call troupe_system_shutdown/destroy. */
+typedef void (*troupe_escalation_hook)(troupe_system *sys, const troupe_failure *f, void *ud);
+
+/* The root supervisor (ONE_FOR_ONE; intensity and period from the system
+ * config). Its escalation calls config.on_escalation. */
+TROUPE_API int troupe_sup_root(troupe_system *sys, troupe_sup *out);
+
+/* Start an actor child under `parent`: init runs in the caller's thread
+ * (as troupe_spawn). On success *out is its ref. Errors: TROUPE_EINVAL (a
+ * bad spec: see the fields), TROUPE_EEXIST (name taken), TROUPE_ENOTFOUND
+ * (no such supervisor), TROUPE_ESHUTDOWN (it is shutting down),
+ * TROUPE_ENOMEM, or init's own code. On error nothing is left running. */
+TROUPE_API int troupe_sup_start_child(troupe_system *sys, troupe_sup parent,
+                                      const troupe_child_spec *spec, troupe_ref *out);
+
+/* Start a supervisor child under `parent`. */
+TROUPE_API int troupe_sup_start_supervisor(troupe_system *sys, troupe_sup parent,
+                                           const troupe_sup_spec *spec, troupe_sup *out);
+
+/* Move supervisor `sup` (not the root) under `new_parent`. TROUPE_EINVAL if
+ * that would make a cycle (new_parent is sup or below it). */
+TROUPE_API int troupe_sup_move(troupe_system *sys, troupe_sup sup, troupe_sup new_parent);
+
+/* A shutdown's progress, reported on the supervisor thread after each child
+ * that stops (must not block). done is 1 on the last report. */
+typedef struct troupe_shutdown_report {
+    troupe_sup sup;
+    uint32_t stopped;   /* ended after their stop signal */
+    uint32_t forced;    /* killed at their shutdown timeout */
+    uint32_t remaining;
+    int done;
+} troupe_shutdown_report;
+
+typedef void (*troupe_shutdown_cb)(const troupe_shutdown_report *r, void *ud);
+
+/* Stop `sup`'s children in reverse start order, each with its own shutdown
+ * timeout, then remove `sup` from its parent (the root stays, empty).
+ * Returns at once; cb (may be NULL) reports progress. TROUPE_EBUSY if it is
+ * already shutting down. */
+TROUPE_API int troupe_sup_shutdown(troupe_system *sys, troupe_sup sup, troupe_shutdown_cb cb,
+                                   void *ud);
+
+/* Stop one actor child for good (its shutdown timeout applies) and remove it.
+ * Returns at once. TROUPE_ENOTFOUND if ref is not a child of a supervisor. */
+TROUPE_API int troupe_sup_terminate_child(troupe_system *sys, troupe_ref child);
+
+typedef enum troupe_child_state {
+    TROUPE_CHILD_RUNNING = 0,
+    TROUPE_CHILD_BACKOFF = 1,  /* ended; waiting for its restart delay */
+    TROUPE_CHILD_STOPPING = 2, /* told to stop; waiting for it */
+    TROUPE_CHILD_STOPPED = 3,  /* stopped; waiting for its siblings (group restart) */
+} troupe_child_state;
+
+#define TROUPE_RESTART_HISTORY 8
+#define TROUPE_EXIT_KINDS 10
+
+/* Restart tracking of one child. */
+typedef struct troupe_child_info {
+    troupe_ref ref;
+    troupe_sup parent;
+    troupe_child_state state;
+    troupe_restart_type restart;
+    uint64_t restarts;          /* in total */
+    uint64_t restarts_since_reset; /* toward max_restarts; reset when stable */
+    uint64_t stable_restarts;   /* restarts that stayed up past the stable period */
+    double success_rate;        /* stable_restarts / restarts (1 when none) */
+    uint64_t last_restart_ns[TROUPE_RESTART_HISTORY]; /* newest first */
+    uint32_t nlast;
+    uint64_t exits_by_kind[TROUPE_EXIT_KINDS]; /* index: troupe_failure_kind */
+    uint64_t started_at_ns;     /* this incarnation's start */
+    uint64_t next_delay_ns;     /* the delay the next restart would wait */
+    troupe_failure_kind last_kind;
+    char last_reason[TROUPE_REASON_MAX];
+} troupe_child_info;
+
+/* TROUPE_ENOTFOUND if ref is not a supervised actor now. */
+TROUPE_API int troupe_child_info_get(troupe_system *sys, troupe_ref ref, troupe_child_info *out);
+
+typedef struct troupe_sup_info {
+    troupe_sup parent;         /* none for the root */
+    troupe_sup_strategy strategy;
+    uint32_t children;         /* actors and supervisors */
+    uint64_t restarts;         /* restarts it made */
+    uint64_t escalations;      /* times it gave up */
+    int shutting_down;
+    char name[64];
+} troupe_sup_info;
+
+TROUPE_API int troupe_sup_info_get(troupe_system *sys, troupe_sup sup, troupe_sup_info *out);
+
+/* A child as listed by troupe_sup_children: an actor (ref) or a supervisor. */
+typedef struct troupe_sup_child {
+    troupe_ref ref; /* NONE for a supervisor */
+    troupe_sup sup; /* zero for an actor */
+} troupe_sup_child;
+
+/* Children of sup in start order: up to cap written, *total set to how
+ * many there are. */
+TROUPE_API int troupe_sup_children(troupe_system *sys, troupe_sup sup, troupe_sup_child *out,
+                                   size_t cap, size_t *total);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_SUPERVISOR_H */

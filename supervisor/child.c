@@ -1,0 +1,110 @@
+/* supervisor/child.c — the workers' side of supervision: handing an ended
+ * child to its supervisor, and running its restart (init) when told.
+ *
+ * Neither takes the tree's lock. A worker that ends a supervised actor
+ * fills the child's embedded record and pushes it (lock-free); from then on
+ * the actor is the supervisor's. A restart comes back as AF_REINIT on a
+ * scheduled actor: the worker runs init for it and for the children chained
+ * after it (a group restart, in start order), then lets each one go.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "supervisor/sv.h"
+
+static sv_child *child_of(const actor *a)
+{
+    actor_ext *x = ext_peek(a);
+    /* relaxed: set before the actor was first let go (published by the
+     * scheduling that brought it here) */
+    return x ? atomic_load_explicit(&x->child, memory_order_relaxed) : NULL;
+}
+
+bool sv_supervised(actor *a) { return child_of(a) != NULL; }
+
+void sv_child_exited(troupe_system *sys, actor *a, troupe_failure_kind kind, int code,
+                     const char *reason)
+{
+    sv_child *c = child_of(a);
+    actor_free_state(sys, a);
+    a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP)) | AF_HELD);
+    a->stop_kind = 0;
+    sv_rec *r = &c->rec;
+    r->c = c;
+    r->kind = kind;
+    r->code = code;
+    r->at_ns = troupe_clock_now(sys->clock);
+    snprintf(r->reason, sizeof r->reason, "%s", reason ? reason : "");
+    sv_push(sys->sv, r); /* the actor is the supervisor's from here */
+}
+
+/* Stop and kill signals sent to the ended incarnation must not stop the
+ * next one: drop them; keep replies, DOWNs and the rest. */
+static void drop_old_stops(troupe_system *sys, actor *a)
+{
+    mailbox *mb = &a->mb;
+    envelope *keep = NULL, **tail = &keep;
+    envelope *e = mb->sys_local;
+    if (lane_maybe_nonempty(&mb->sys)) {
+        envelope *more = (envelope *)lane_take(&mb->sys, a->gen);
+        envelope **end = &e;
+        while (*end)
+            end = &(*end)->next;
+        *end = more;
+    }
+    while (e) {
+        envelope *next = e->next;
+        if (e->m.type == SYSMSG_STOP || e->m.type == SYSMSG_KILL) {
+            tfree(sys->alloc_mode, e, sizeof *e);
+        } else {
+            e->next = NULL;
+            *tail = e;
+            tail = &e->next;
+        }
+        e = next;
+    }
+    mb->sys_local = keep;
+}
+
+/* drop_pending: the queued user messages go, destroyed and counted. */
+static void drop_queued(troupe_system *sys, actor *a)
+{
+    tmsg m;
+    int rc;
+    while ((rc = mb_pop(&a->mb, &m)) != MB_EMPTY) {
+        if (rc == MB_OK)
+            actor_drop_msg(sys, &m);
+        else
+            cpu_relax(); /* claimed, not yet written */
+    }
+}
+
+static void reinit_one(troupe_system *sys, actor *a, sv_child *c)
+{
+    a->flags &= (uint16_t)~(AF_REINIT | AF_FAILED | AF_STOP_REQ | AF_KILL | AF_HELD);
+    drop_old_stops(sys, a);
+    if (c->spec.drop_pending)
+        drop_queued(sys, a);
+    int rc = actor_alloc_state(sys, a);
+    if (rc == 0 && a->beh->init)
+        rc = actor_run_init(sys, a, c->arg_copy ? c->arg_copy : c->spec.arg);
+    if (rc) {
+        sv_child_exited(sys, a, TROUPE_EXIT_INIT, rc,
+                        rc == TROUPE_EFAILED ? troupei_tls.panic_reason : troupe_strerror(rc));
+        return;
+    }
+    actor_release(sys, a);
+}
+
+void sv_reinit_run(troupe_system *sys, actor *a)
+{
+    while (a) {
+        sv_child *c = child_of(a);
+        /* read before the release: from then on the supervisor may chain
+         * this child anew */
+        sv_child *next = c->chain;
+        reinit_one(sys, a, c);
+        a = next ? next->a : NULL;
+    }
+}

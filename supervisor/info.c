@@ -1,0 +1,91 @@
+/* supervisor/info.c — restart tracking and the tree, as the API shows them.
+ * Every query takes the tree's lock for the copy only. */
+#include <string.h>
+
+#include "supervisor/sv.h"
+
+
+static void fill_child(sv *s, const sv_child *c, troupe_child_info *out)
+{
+    uint64_t now = sv_now(s);
+    memset(out, 0, sizeof *out);
+    out->ref = c->ref;
+    out->parent.id = c->parent ? c->parent->id : 0;
+    out->state = (troupe_child_state)c->state;
+    out->restart = c->spec.restart;
+    out->restarts = c->restarts;
+    out->restarts_since_reset = c->since_reset;
+    /* the running incarnation counts once it has been up long enough */
+    bool up_stable = c->state == CH_RUNNING && c->restarts &&
+                     now - c->started_at >= (uint64_t)s->sys->cfg.stable_ns;
+    out->stable_restarts = c->stable + up_stable;
+    out->success_rate = c->restarts ? (double)out->stable_restarts / (double)c->restarts : 1.0;
+    memcpy(out->last_restart_ns, c->hist, sizeof c->hist);
+    out->nlast = c->nhist;
+    memcpy(out->exits_by_kind, c->by_kind, sizeof c->by_kind);
+    out->started_at_ns = c->started_at;
+    out->next_delay_ns = sv_next_delay(s, c);
+    out->last_kind = c->last_kind;
+    memcpy(out->last_reason, c->last_reason, sizeof out->last_reason);
+}
+
+TROUPE_API int troupe_child_info_get(troupe_system *sys, troupe_ref ref, troupe_child_info *out)
+{
+    if (!sys || !out)
+        return TROUPE_EINVAL;
+    sv *s = sys->sv;
+    int rc = TROUPE_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    sv_child *c = sv_child_by_ref(sys, ref);
+    if (c) {
+        fill_child(s, c, out);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+TROUPE_API int troupe_sup_info_get(troupe_system *sys, troupe_sup sup, troupe_sup_info *out)
+{
+    if (!sys || !out)
+        return TROUPE_EINVAL;
+    sv *s = sys->sv;
+    int rc = TROUPE_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    sv_node *n = sv_node_get(s, sup);
+    if (n) {
+        memset(out, 0, sizeof *out);
+        out->parent.id = n->self && n->self->parent ? n->self->parent->id : 0;
+        out->strategy = n->spec.strategy;
+        out->children = n->nchildren;
+        out->restarts = n->restarts;
+        out->escalations = n->escalations;
+        out->shutting_down = n->state == SUP_SHUTTING || n->state == SUP_DOWN;
+        memcpy(out->name, n->name, sizeof out->name);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+TROUPE_API int troupe_sup_children(troupe_system *sys, troupe_sup sup, troupe_sup_child *out,
+                                   size_t cap, size_t *total)
+{
+    if (!sys || !total || (cap && !out))
+        return TROUPE_EINVAL;
+    sv *s = sys->sv;
+    int rc = TROUPE_ENOTFOUND;
+    pthread_mutex_lock(&s->lock);
+    sv_node *n = sv_node_get(s, sup);
+    if (n) {
+        size_t i = 0;
+        for (sv_child *c = n->first; c; c = c->next, i++)
+            if (i < cap)
+                out[i] = c->sup ? (troupe_sup_child){.sup = {c->sup->id}}
+                                : (troupe_sup_child){.ref = c->ref};
+        *total = i;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}

@@ -1,0 +1,296 @@
+/* supervisor/sv.c — the supervisor thread: its queue, its deadlines, and
+ * the table of supervisor nodes.
+ *
+ * The thread sleeps on a futex word. Workers push exit records onto a
+ * Treiber stack (mailbox/lane.c) and bump the word; the thread takes the
+ * whole stack, turns it into arrival order, and applies each record under
+ * the tree's lock. Deadlines (restart delays, shutdown timeouts) are kept
+ * on the children themselves; one internal timer of the system's clock is
+ * armed at the earliest, and only wakes the thread, which then compares
+ * deadlines with the clock. A manual clock therefore drives every delay:
+ * troupe_clock_advance fires the wake timer and the thread does the rest.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/timer.h"
+#include "supervisor/sv.h"
+
+uint64_t sv_now(sv *s) { return troupe_clock_now(s->sys->clock); }
+
+sv_child *sv_child_by_ref(troupe_system *sys, troupe_ref ref)
+{
+    actor *a = actor_lookup(sys, ref);
+    actor_ext *x = a ? ext_peek(a) : NULL;
+    /* relaxed: entries are freed under the tree's lock, which the caller
+     * holds, and only after their actor's ext stopped pointing at them */
+    sv_child *c = x ? atomic_load_explicit(&x->child, memory_order_relaxed) : NULL;
+    return c && troupe_ref_eq(c->ref, ref) ? c : NULL;
+}
+
+void sv_kick(sv *s)
+{
+    /* release: pairs with the thread's acquire load of `wake` (what was
+     * pushed or changed before the bump is seen after it). */
+    atomic_fetch_add_explicit(&s->wake, 1, memory_order_release);
+    futex_wake_u32(&s->wake, 1);
+}
+
+void sv_push(sv *s, sv_rec *r)
+{
+    /* lane generation 0: the queue never closes */
+    lane_push_mpsc(&s->queue, 0, (lane_node *)r);
+    sv_kick(s);
+}
+
+static void wake_timer_fn(troupe_system *sys, uint64_t arg)
+{
+    (void)arg;
+    sv_kick(sys->sv);
+}
+
+void sv_set_deadline(sv *s, sv_child *c, uint64_t at)
+{
+    if (c->deadline && !at) { /* unlink */
+        if (c->tprev)
+            c->tprev->tnext = c->tnext;
+        else
+            s->timed = c->tnext;
+        if (c->tnext)
+            c->tnext->tprev = c->tprev;
+        c->tprev = c->tnext = NULL;
+    } else if (!c->deadline && at) { /* link */
+        c->tnext = s->timed;
+        c->tprev = NULL;
+        if (s->timed)
+            s->timed->tprev = c;
+        s->timed = c;
+    }
+    c->deadline = at;
+}
+
+/* Fire what is due; arm the wake timer for the earliest of the rest. */
+static void run_deadlines(sv *s)
+{
+    uint64_t now = sv_now(s), next = 0;
+    if (s->armed && s->armed <= now)
+        s->armed = 0; /* that timer has fired */
+    for (sv_child *c = s->timed, *n; c; c = n) {
+        n = c->tnext;
+        if (c->deadline <= now) {
+            sv_set_deadline(s, c, 0);
+            sv_on_deadline(s, c);
+            n = s->timed; /* the list may have changed: rescan */
+            now = sv_now(s);
+        } else if (!next || c->deadline < next) {
+            next = c->deadline;
+        }
+    }
+    if (next && (!s->armed || next < s->armed) &&
+        timer_add_fn(s->sys, next - now, wake_timer_fn, 0, NULL) == 0)
+        s->armed = next;
+}
+
+static void apply_records(sv *s)
+{
+    sv_rec *r = (sv_rec *)lane_take(&s->queue, 0);
+    pthread_mutex_lock(&s->lock);
+    while (r) {
+        sv_rec *next = r->next;
+        sv_rec copy = *r;
+        r->c->exit_pending = false;
+        sv_on_exit(s, copy.c, &copy);
+        r = next;
+    }
+    run_deadlines(s);
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *sv_main(void *arg)
+{
+    sv *s = arg;
+    for (;;) {
+        /* acquire: pairs with sv_kick's release */
+        uint32_t seen = atomic_load_explicit(&s->wake, memory_order_acquire);
+        apply_records(s);
+        if (atomic_load_explicit(&s->quit, memory_order_acquire))
+            break;
+        /* spin a little: group restarts send many exits in a burst */
+        for (int i = 0; i < 2000; i++) {
+            if (atomic_load_explicit(&s->wake, memory_order_acquire) != seen)
+                break;
+            cpu_relax();
+        }
+        futex_wait_u32(&s->wake, seen, 0);
+    }
+    return NULL;
+}
+
+sv_node *sv_node_get(sv *s, troupe_sup id)
+{
+    uint32_t idx = (uint32_t)id.id, gen = (uint32_t)(id.id >> 32);
+    if (idx >= s->nnodes || !s->nodes[idx] || s->node_gen[idx] != gen || gen == 0)
+        return NULL;
+    return s->nodes[idx];
+}
+
+static int node_slot(sv *s, uint32_t *out)
+{
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        if (!s->nodes[i]) {
+            *out = i;
+            return 0;
+        }
+    if (s->nnodes == s->capnodes) {
+        uint32_t cap = s->capnodes ? s->capnodes * 2 : 16;
+        sv_node **n = realloc(s->nodes, cap * sizeof *n);
+        if (!n)
+            return TROUPE_ENOMEM;
+        s->nodes = n;
+        uint32_t *g = realloc(s->node_gen, cap * sizeof *g);
+        if (!g)
+            return TROUPE_ENOMEM;
+        s->node_gen = g;
+        memset(g + s->capnodes, 0, (cap - s->capnodes) * sizeof *g);
+        s->capnodes = cap;
+    }
+    if (s->nnodes == 0)
+        s->nodes[s->nnodes++] = NULL; /* index 0 is never used */
+    s->nodes[s->nnodes] = NULL;
+    *out = s->nnodes++;
+    return 0;
+}
+
+sv_node *sv_node_new(sv *s, const troupe_sup_spec *spec)
+{
+    uint32_t idx;
+    sv_node *n = calloc(1, sizeof *n);
+    if (!n || node_slot(s, &idx)) {
+        free(n);
+        return NULL;
+    }
+    n->rtimes = calloc(spec->intensity ? spec->intensity : 1, sizeof *n->rtimes);
+    if (!n->rtimes) {
+        free(n);
+        return NULL;
+    }
+    n->spec = *spec;
+    n->spec.name = NULL;
+    if (spec->name)
+        strncpy(n->name, spec->name, sizeof n->name - 1);
+    uint32_t gen = s->node_gen[idx] + 1 ? s->node_gen[idx] + 1 : 1;
+    s->node_gen[idx] = gen;
+    s->nodes[idx] = n;
+    n->id = (uint64_t)gen << 32 | idx;
+    return n;
+}
+
+void sv_node_free(sv *s, sv_node *n)
+{
+    s->nodes[(uint32_t)n->id] = NULL;
+    free(n->rtimes);
+    free(n);
+}
+
+int sv_create(troupe_system *sys)
+{
+    sv *s = calloc(1, sizeof *s);
+    if (!s)
+        return TROUPE_ENOMEM;
+    sys->sv = s;
+    s->sys = sys;
+    s->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)s;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    lane_reset(&s->queue, 0);
+    troupe_sup_spec rs;
+    troupe_sup_spec_defaults(&rs);
+    rs.intensity = sys->cfg.root_intensity;
+    rs.period_ns = sys->cfg.root_period_ns;
+    rs.name = "root";
+    if (!(s->root = sv_node_new(s, &rs)))
+        return TROUPE_ENOMEM;
+    if (pthread_create(&s->thread, NULL, sv_main, s))
+        return TROUPE_ESYS;
+    s->started = true;
+    return 0;
+}
+
+void sv_stop_thread(troupe_system *sys)
+{
+    sv *s = sys->sv;
+    if (!s || !s->started)
+        return;
+    atomic_store_explicit(&s->quit, true, memory_order_release);
+    sv_kick(s);
+    pthread_join(s->thread, NULL);
+    s->started = false;
+    apply_records(s); /* exits that raced the stop: end them below */
+}
+
+static void free_child(sv_child *c)
+{
+    free(c->arg_copy);
+    free(c->name_copy);
+    free(c);
+}
+
+static void free_subtree(sv *s, sv_node *n)
+{
+    for (sv_child *c = n->first, *next; c; c = next) {
+        next = c->next;
+        if (c->sup)
+            free_subtree(s, c->sup);
+        free_child(c);
+    }
+    sv_node_free(s, n);
+}
+
+void sv_destroy(troupe_system *sys)
+{
+    sv *s = sys->sv;
+    if (!s)
+        return;
+    if (s->root)
+        free_subtree(s, s->root);
+    for (sv_child *c = s->zombies, *next; c; c = next) {
+        next = c->next;
+        free_child(c);
+    }
+    for (uint32_t i = 1; i < s->nnodes; i++)
+        if (s->nodes[i]) /* detached nodes never reached from the root */
+            sv_node_free(s, s->nodes[i]);
+    free(s->nodes);
+    free(s->node_gen);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    free(s);
+    sys->sv = NULL;
+}
+
+/* troupe_system_shutdown's first step: the root's children in reverse start
+ * order, each within its own timeout, the whole within timeout_ns. */
+int sv_shutdown_root(troupe_system *sys, uint64_t timeout_ns)
+{
+    sv *s = sys->sv;
+    sv_node *root = s->root;
+    uint64_t abs = mono_ns() + timeout_ns;
+    struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    if (root->state == SUP_RUNNING && root->nchildren)
+        sv_shutdown_node(s, root, sys->cfg.on_shutdown_progress,
+                         sys->cfg.on_shutdown_progress_ud);
+    while (root->nchildren && root->state != SUP_DOWN && rc == 0)
+        rc = pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+    bool done = root->nchildren == 0 || root->state == SUP_DOWN;
+    pthread_mutex_unlock(&s->lock);
+    return done ? 0 : TROUPE_ETIMEDOUT;
+}
