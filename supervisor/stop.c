@@ -120,8 +120,9 @@ void sv_child_stopped(sv *s, sv_child *c)
     n->stopped += !c->forced;
     if (n->seq)
         sv_report(s, n, false);
-    if (c->remove) /* troupe_sup_terminate_child */
-        sv_child_end(s, c, TROUPE_EXIT_SHUTDOWN, "terminated");
+    /* removed (terminate_child), or a shutdown: it ends for good now */
+    if (c->remove || (n->state == SUP_SHUTTING && n->then_end))
+        sv_child_end(s, c, TROUPE_EXIT_SHUTDOWN, c->remove ? "terminated" : "shutdown");
     sv_stop_next(s, n);
 }
 

@@ -149,13 +149,14 @@ static void zombie_exited(sv *s, sv_child *c, const sv_rec *r)
     free_child(c);
 }
 
-static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail)
+/* fresh: restarted because its supervisor was (a new start: no backoff) */
+static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, bool fresh)
 {
     c->state = CH_RUNNING;
     c->group = false;
     c->lead = false;
     c->restarts++;
-    c->since_reset++;
+    c->since_reset = fresh ? 0 : c->since_reset + 1;
     memmove(c->hist + 1, c->hist, sizeof c->hist - sizeof c->hist[0]);
     c->hist[0] = now;
     c->nhist += c->nhist < TROUPE_RESTART_HISTORY;
@@ -165,7 +166,7 @@ static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail)
         sub->state = SUP_RUNNING;
         sub->rcount = sub->rhead = 0;
         for (sv_child *x = sub->first; x; x = x->next)
-            chain_add(s, x, now, tail);
+            chain_add(s, x, now, tail, true);
         return;
     }
     c->chain = NULL;
@@ -181,7 +182,7 @@ void sv_restart_now(sv *s, sv_child **list, uint32_t cnt)
     for (uint32_t i = 0; i < cnt; i++) {
         if (list[i]->parent)
             list[i]->parent->restarts++;
-        chain_add(s, list[i], now, &tail);
+        chain_add(s, list[i], now, &tail, false);
     }
     if (!head)
         return;
