@@ -113,11 +113,13 @@ static bool serve_sys(worker *w, actor *a)
         if (w->cur.type == SYSMSG_KILL || (w->cur.type == SYSMSG_STOP && !(a->flags & AF_TRAP_STOP))) {
             bool kill = w->cur.type == SYSMSG_KILL;
             a->flags |= AF_STOP_REQ | (kill ? AF_KILL : 0);
-            a->stop_kind = kill ? TROUPE_EXIT_KILLED : (uint16_t)w->cur.corr;
+            a->stop_kind = kill ? TROUPE_EXIT_KILLED : STOP_KIND(w->cur.corr);
             return true;
         }
-        if (w->cur.type == SYSMSG_STOP) /* trapped: the handler decides */
+        if (w->cur.type == SYSMSG_STOP) { /* trapped: the handler decides */
             w->cur.type = TROUPE_MSG_STOP;
+            w->cur.corr = STOP_KIND(w->cur.corr);
+        }
         int rc = dispatch(w, a, &w->cur);
         if (rc < 0) {
             fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));

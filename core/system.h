@@ -224,5 +224,10 @@ void actor_drop_msg(troupe_system *sys, tmsg *m); /* destroy + count */
 /* internal system message types (system lane) */
 #define SYSMSG_STOP (TROUPE_MSG_SYSTEM + 0x100u) /* corr = troupe_failure_kind */
 #define SYSMSG_KILL (TROUPE_MSG_SYSTEM + 0x101u) /* not trappable */
+/* A stop or kill's corr: the kind in the low byte; a supervisor's also
+ * carries its child's restart count (the incarnation it was meant for). */
+#define STOP_KIND(corr) ((uint16_t)((corr) & 0xFFu))
+#define STOP_FROM_SV (1ull << 8)
+#define STOP_EPOCH_SHIFT 16
 
 #endif

@@ -39,9 +39,17 @@ void sv_child_exited(troupe_system *sys, actor *a, troupe_failure_kind kind, int
     sv_push(sys->sv, r); /* the actor is the supervisor's from here */
 }
 
-/* Stop and kill signals sent to the ended incarnation must not stop the
- * next one: drop them; keep replies, DOWNs and the rest. */
-static void drop_old_stops(troupe_system *sys, actor *a)
+/* The supervisor's stop and kill signals meant for an earlier incarnation
+ * must not stop this one: drop them. A signal it sent after deciding this
+ * restart carries the new restart count and stays (the supervisor may stop
+ * a child between scheduling its re-init and the re-init). */
+static bool old_stop(const tmsg *m, uint64_t epoch)
+{
+    return (m->type == SYSMSG_STOP || m->type == SYSMSG_KILL) && (m->corr & STOP_FROM_SV) &&
+           (m->corr >> STOP_EPOCH_SHIFT) < epoch;
+}
+
+static void drop_old_stops(troupe_system *sys, actor *a, uint64_t epoch)
 {
     mailbox *mb = &a->mb;
     envelope *keep = NULL, **tail = &keep;
@@ -55,7 +63,7 @@ static void drop_old_stops(troupe_system *sys, actor *a)
     }
     while (e) {
         envelope *next = e->next;
-        if (e->m.type == SYSMSG_STOP || e->m.type == SYSMSG_KILL) {
+        if (old_stop(&e->m, epoch)) {
             tfree(sys->alloc_mode, e, sizeof *e);
         } else {
             e->next = NULL;
@@ -83,7 +91,9 @@ static void drop_queued(troupe_system *sys, actor *a)
 static void reinit_one(troupe_system *sys, actor *a, sv_child *c)
 {
     a->flags &= (uint16_t)~(AF_REINIT | AF_FAILED | AF_STOP_REQ | AF_KILL | AF_HELD);
-    drop_old_stops(sys, a);
+    /* c->restarts was set before this re-init was scheduled and changes
+     * only after this incarnation's exit: ours to read */
+    drop_old_stops(sys, a, c->restarts);
     if (c->spec.drop_pending)
         drop_queued(sys, a);
     int rc = actor_alloc_state(sys, a);

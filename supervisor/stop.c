@@ -19,7 +19,8 @@ static int64_t shutdown_of(const sv_child *c)
 
 static void signal_child(sv *s, sv_child *c, bool kill)
 {
-    tmsg m = {.type = kill ? SYSMSG_KILL : SYSMSG_STOP, .corr = TROUPE_EXIT_SHUTDOWN};
+    tmsg m = {.type = kill ? SYSMSG_KILL : SYSMSG_STOP,
+              .corr = TROUPE_EXIT_SHUTDOWN | STOP_FROM_SV | c->restarts << STOP_EPOCH_SHIFT};
     if (send_sys(s->sys, c->ref, &m) == TROUPE_ENOMEM && mb_kick_mpsc(&c->a->mb, ref_gen(c->ref)))
         sched_actor(s->sys, c->a); /* no memory for the signal: see stop_all */
 }
