@@ -26,6 +26,7 @@ static void signal_child(sv *s, sv_child *c, bool kill)
 }
 
 static void start_sub_stop(sv *s, sv_node *n, bool for_parent);
+static void mark_stopped(sv *s, sv_child *c);
 
 /* Tell one child to stop. It reports back through sv_child_stopped. */
 void sv_stop_child(sv *s, sv_child *c)
@@ -44,7 +45,7 @@ void sv_stop_child(sv *s, sv_child *c)
         sv_set_deadline(s, c, 0);
         c->lead = false;
         c->state = CH_STOPPING;
-        sv_child_stopped(s, c);
+        mark_stopped(s, c); /* the caller's loop goes on to the next */
         return;
     }
     c->state = CH_STOPPING;
@@ -71,17 +72,23 @@ void sv_report(sv *s, sv_node *n, bool done)
     n->cb(&r, n->cb_ud);
 }
 
-/* The next child in reverse start order, or the end of the phase. */
+/* Stop the next children in reverse start order (one at a time when seq),
+ * or end the phase. Not reentrant per node: a child that stops at once
+ * inside the loop (held already, or a subtree of held children) is only
+ * marked, and the loop goes on. Ending the phase is the last thing done:
+ * it may free n. Only the child being stopped can be freed inside the
+ * loop, so its predecessor stays valid. */
 void sv_stop_next(sv *s, sv_node *n)
 {
-    if (n->seq && n->stopping)
+    if (n->busy)
         return;
-    for (sv_child *c = n->last; c; c = c->prev)
-        if (c->to_stop) {
+    n->busy = true;
+    for (sv_child *c = n->last, *p; c && !(n->seq && n->stopping); c = p) {
+        p = c->prev;
+        if (c->to_stop)
             sv_stop_child(s, c);
-            if (n->seq && n->stopping)
-                return;
-        }
+    }
+    n->busy = false;
     if (n->stopping == 0)
         sv_node_exited(s, n);
 }
@@ -115,6 +122,14 @@ static void start_sub_stop(sv *s, sv_node *n, bool for_parent)
 void sv_child_stopped(sv *s, sv_child *c)
 {
     sv_node *n = c->parent;
+    mark_stopped(s, c);
+    sv_stop_next(s, n);
+}
+
+/* The bookkeeping of a stop; may end (free) c. */
+static void mark_stopped(sv *s, sv_child *c)
+{
+    sv_node *n = c->parent;
     sv_set_deadline(s, c, 0);
     c->state = CH_STOPPED;
     n->stopping--;
@@ -124,7 +139,6 @@ void sv_child_stopped(sv *s, sv_child *c)
     /* removed (terminate_child), or a shutdown: it ends for good now */
     if (c->remove || (n->state == SUP_SHUTTING && n->then_end))
         sv_child_end(s, c, TROUPE_EXIT_SHUTDOWN, c->remove ? "terminated" : "shutdown");
-    sv_stop_next(s, n);
 }
 
 void sv_terminate(sv *s, sv_child *c)

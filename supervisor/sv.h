@@ -87,6 +87,7 @@ struct sv_node {
     bool then_end;    /* shutdown: end the children for good after */
     bool for_parent;  /* its parent is stopping it: report there after */
     bool seq;         /* stop one child at a time (shutdown, escalation) */
+    bool busy;        /* inside sv_stop_next (not reentrant) */
     uint64_t group_delay;
 };
 
