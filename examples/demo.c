@@ -10,8 +10,10 @@
  *   - a reporter actor gets a tick every second (troupe_send_interval), asks
  *     the aggregator for its totals without blocking (troupe_ask_async) and
  *     prints the progress when the reply arrives;
- *   - a "flaky" actor panics once, on purpose, 2 s in: the on_failure hook
- *     prints the failure record, and everything else keeps running.
+ *   - a "flaky" actor, supervised by the root supervisor, panics once, on
+ *     purpose, 2 s in: the on_failure hook prints the failure record, the
+ *     supervisor restarts it after its backoff (100 ms) under the same ref,
+ *     and everything else keeps running.
  * At the end main stops the senders, asks every producer how much it sent,
  * waits until the aggregator has counted exactly that (else exit 1), and
  * prints messages/s, every actor's mailbox counters and the system's.
@@ -216,7 +218,7 @@ static const troupe_behaviour reporter_beh = {
     .handle = reporter_handle,
 };
 
-/* ---- flaky: fails once, on purpose ------------------------------------ */
+/* ---- flaky: fails once, on purpose, and is restarted -------------------- */
 
 static int flaky_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
 {
@@ -321,7 +323,12 @@ static void spawn_all(demo *d)
     }
     check(troupe_spawn(d->sys, &reporter_beh, &d->aggregator, NULL, &d->reporter),
           "spawn reporter");
-    check(troupe_spawn(d->sys, &flaky_beh, NULL, NULL, &d->flaky), "spawn flaky");
+    troupe_sup root;
+    check(troupe_sup_root(d->sys, &root), "root supervisor");
+    troupe_child_spec spec;
+    troupe_child_spec_defaults(&spec); /* permanent, backoff from 100 ms */
+    spec.beh = &flaky_beh;
+    check(troupe_sup_start_child(d->sys, root, &spec, &d->flaky), "start flaky");
 }
 
 static void start(demo *d, double seconds)
@@ -415,8 +422,12 @@ static void print_summary(demo *d, uint64_t total, double secs)
            (unsigned long long)total, secs, (double)total / secs / 1e6,
            troupe_system_workers(d->sys), (unsigned long long)d->job.sent,
            (unsigned long long)d->job.refused);
-    printf("flaky actor alive after its panic: %s; a tell to it now returns %s\n",
-           troupe_alive(d->sys, d->flaky) ? "yes" : "no",
+    troupe_child_info ci = {0};
+    troupe_child_info_get(d->sys, d->flaky, &ci);
+    printf("flaky actor alive after its panic: %s (same ref, restarted %llu time(s) by its "
+           "supervisor, last exit: %s \"%s\"); a tell to it now returns %s\n",
+           troupe_alive(d->sys, d->flaky) ? "yes" : "no", (unsigned long long)ci.restarts,
+           troupe_failure_kind_name(ci.last_kind), ci.last_reason,
            troupe_errname(troupe_tell(d->sys, d->flaky, MSG_WORK, "ok", 2)));
     printf("\n  %-12s %10s %10s %8s %8s %8s %8s %s\n", "actor", "accepted", "handled", "dropped",
            "rejected", "parked", "failed", "depth/cap");
