@@ -30,6 +30,7 @@ TROUPE_API void troupe_config_defaults(troupe_config *cfg)
     cfg->stable_ns = 10000000000ll;
     cfg->root_intensity = 10;
     cfg->root_period_ns = 60000000000ll;
+    cfg->shutdown_timeout_ns = (int64_t)SHUTDOWN_DEFAULT_NS;
 }
 
 static int validate(const troupe_config *c)
@@ -44,7 +45,7 @@ static int validate(const troupe_config *c)
         return TROUPE_EINVAL; /* every worker needs its CPU */
     if (c->spin_ns > 1000000000ull)
         return TROUPE_EINVAL;
-    if (c->stable_ns <= 0 || c->root_period_ns <= 0 || c->root_intensity > 1000000 ||
+    if (c->stable_ns <= 0 || c->root_period_ns <= 0 || c->shutdown_timeout_ns <= 0 || c->root_intensity > 1000000 ||
         c->restart.kind == TROUPE_RESTART_DEFAULT)
         return TROUPE_EINVAL;
     return sv_check_policy(&c->restart);
@@ -198,7 +199,7 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
     if (!sys || troupei_tls.ctx || troupei_tls.w)
         return;
     if (sys->workers && sys->tm && sys->sv)
-        troupe_system_shutdown(sys, SHUTDOWN_DEFAULT_NS);
+        troupe_system_shutdown(sys, (uint64_t)sys->cfg.shutdown_timeout_ns);
     atomic_store(&sys->state, SYS_DOWN);
     if (sys->workers)
         sched_stop(sys);

@@ -18,6 +18,8 @@
 #include "core/timer.h"
 #include "supervisor/sv.h"
 
+#define SV_SPIN_NS 50000ull /* as the workers' default spin */
+
 uint64_t sv_now(sv *s) { return troupe_clock_now(s->sys->clock); }
 
 sv_child *sv_child_by_ref(troupe_system *sys, troupe_ref ref)
@@ -32,10 +34,13 @@ sv_child *sv_child_by_ref(troupe_system *sys, troupe_ref ref)
 
 void sv_kick(sv *s)
 {
-    /* release: pairs with the thread's acquire load of `wake` (what was
-     * pushed or changed before the bump is seen after it). */
-    atomic_fetch_add_explicit(&s->wake, 1, memory_order_release);
-    futex_wake_u32(&s->wake, 1);
+    /* seq_cst: the bump then the `sleeping` load, against the thread's
+     * `sleeping` store then `wake` load (Dekker): either it sees the bump
+     * and does not sleep, or we see it asleep and wake it. The bump also
+     * releases what was pushed before it. */
+    atomic_fetch_add_explicit(&s->wake, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&s->sleeping, memory_order_seq_cst))
+        futex_wake_u32(&s->wake, 1); /* a syscall only when it sleeps */
 }
 
 void sv_push(sv *s, sv_rec *r)
@@ -109,6 +114,22 @@ static void apply_records(sv *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Exits come in bursts (a group restart, a crash loop): after work, watch
+ * the queue for a while before paying a futex sleep and wake-up. */
+static bool spin_for_work(sv *s, uint32_t seen)
+{
+    uint64_t until = mono_ns() + SV_SPIN_NS;
+    do {
+        for (int i = 0; i < 64; i++) {
+            /* acquire: pairs with sv_kick's bump */
+            if (atomic_load_explicit(&s->wake, memory_order_acquire) != seen)
+                return true;
+            cpu_relax();
+        }
+    } while (mono_ns() < until);
+    return false;
+}
+
 static void *sv_main(void *arg)
 {
     sv *s = arg;
@@ -118,13 +139,12 @@ static void *sv_main(void *arg)
         apply_records(s);
         if (atomic_load_explicit(&s->quit, memory_order_acquire))
             break;
-        /* spin a little: group restarts send many exits in a burst */
-        for (int i = 0; i < 2000; i++) {
-            if (atomic_load_explicit(&s->wake, memory_order_acquire) != seen)
-                break;
-            cpu_relax();
-        }
-        futex_wait_u32(&s->wake, seen, 0);
+        if (spin_for_work(s, seen))
+            continue;
+        atomic_store_explicit(&s->sleeping, true, memory_order_seq_cst); /* see sv_kick */
+        if (atomic_load_explicit(&s->wake, memory_order_seq_cst) == seen)
+            futex_wait_u32(&s->wake, seen, 0);
+        atomic_store_explicit(&s->sleeping, false, memory_order_relaxed);
     }
     return NULL;
 }

@@ -96,6 +96,7 @@ typedef struct sv {
     pthread_mutex_t lock;
     lane queue;                 /* sv_rec, pushed by workers */
     _Atomic uint32_t wake;      /* futex word: bumped by every push */
+    _Atomic bool sleeping;      /* the thread is (about to be) in futex_wait */
     _Atomic bool quit;
     pthread_t thread;
     bool started;

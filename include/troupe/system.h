@@ -71,6 +71,9 @@ typedef struct troupe_config {
      * then fail with TROUPE_ESHUTDOWN; troupe_system_destroy still frees). */
     troupe_escalation_hook on_escalation;
     void *on_escalation_ud;
+    /* How long troupe_system_destroy waits for an orderly shutdown (the
+     * tree, then the rest) before it ends what is left by force (30 s). */
+    int64_t shutdown_timeout_ns;
     /* Progress of troupe_system_shutdown's tree shutdown; NULL = none. */
     troupe_shutdown_cb on_shutdown_progress;
     void *on_shutdown_progress_ud;

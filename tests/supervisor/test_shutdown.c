@@ -316,3 +316,27 @@ Test(badinput, cycles_and_stale_supervisors, .timeout = 60)
     cr_assert_eq(troupe_sup_info_get(sys, root, NULL), TROUPE_EINVAL);
     troupe_system_destroy(sys);
 }
+
+Test(badinput, supervision_config_is_checked, .timeout = 60)
+{
+    troupe_system *sys = NULL;
+    troupe_config cfg = tt_config(1, NULL);
+    cfg.stable_ns = 0;
+    cr_assert_eq(troupe_system_create(&sys, &cfg), TROUPE_EINVAL);
+    cfg = tt_config(1, NULL);
+    cfg.root_period_ns = -1;
+    cr_assert_eq(troupe_system_create(&sys, &cfg), TROUPE_EINVAL);
+    cfg = tt_config(1, NULL);
+    cfg.restart.multiplier = 0.5;
+    cr_assert_eq(troupe_system_create(&sys, &cfg), TROUPE_EINVAL);
+    cfg = tt_config(1, NULL);
+    cfg.restart.kind = TROUPE_RESTART_DEFAULT; /* the default cannot be "the default" */
+    cr_assert_eq(troupe_system_create(&sys, &cfg), TROUPE_EINVAL);
+    cfg = tt_config(1, NULL);
+    cfg.shutdown_timeout_ns = 0;
+    cr_assert_eq(troupe_system_create(&sys, &cfg), TROUPE_EINVAL);
+    cr_assert_null(sys);
+    troupe_sup r;
+    cr_assert_eq(troupe_sup_root(NULL, &r), TROUPE_EINVAL);
+    cr_assert_eq(troupe_child_info_get(NULL, TROUPE_REF_NONE, NULL), TROUPE_EINVAL);
+}

@@ -419,3 +419,35 @@ Test(supervisor, root_escalation_default_shuts_down, .timeout = 60)
     troupe_system_destroy(sys);
     env_fini(&e);
 }
+
+/* During a backoff the ref stays valid and messages queue under the
+ * child's overflow policy (REJECT, capacity 2 here); the new incarnation
+ * handles the ones accepted. */
+Test(supervisor, messages_queue_during_backoff, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_clock *clk;
+    troupe_system *sys = tt_system_manual(2, S_NS, &clk);
+    kid_arg a = {&e, 4};
+    troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_FIXED_DELAY);
+    s.policy.delay_ns = 50 * MS;
+    s.opts.capacity = 2;
+    s.opts.overflow = TROUPE_OVERFLOW_REJECT;
+    troupe_ref r = start_kid(sys, root_of(sys), &s);
+    tell_ok(sys, r, K_PANIC);
+    wait_until(state_of(sys, r) == TROUPE_CHILD_BACKOFF);
+    cr_assert_eq(troupe_alive(sys, r), 1);
+    tell_ok(sys, r, K_COUNT);
+    tell_ok(sys, r, K_COUNT);
+    cr_assert_eq(troupe_tell(sys, r, K_COUNT, NULL, 0), TROUPE_EFULL);
+    cr_assert_eq(atomic_load(&e.counted), 0, "nothing runs during the backoff");
+    troupe_clock_advance(clk, 50 * MS_NS);
+    wait_until(atomic_load(&e.counted) == 2);
+    troupe_mailbox_stats st = tt_stats(sys, r);
+    cr_assert_eq(st.rejected, 1);
+    cr_assert_eq(st.failed, 1);
+    troupe_system_destroy(sys);
+    troupe_clock_destroy(clk);
+    env_fini(&e);
+}
