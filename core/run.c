@@ -110,8 +110,8 @@ static bool serve_sys(worker *w, actor *a)
         mb->sys_local = e->next;
         w->cur = e->m;
         tfree(w->sys->alloc_mode, e, sizeof *e);
-        if (w->cur.type == SYSMSG_KILL || (w->cur.type == SYSMSG_STOP && !(a->flags & AF_TRAP_STOP))) {
-            bool kill = w->cur.type == SYSMSG_KILL;
+        bool kill = w->cur.type == SYSMSG_KILL;
+        if (kill || (w->cur.type == SYSMSG_STOP && !(a->flags & AF_TRAP_STOP))) {
             a->flags |= AF_STOP_REQ | (kill ? AF_KILL : 0);
             a->stop_kind = kill ? TROUPE_EXIT_KILLED : STOP_KIND(w->cur.corr);
             return true;

@@ -45,8 +45,8 @@ static int validate(const troupe_config *c)
         return TROUPE_EINVAL; /* every worker needs its CPU */
     if (c->spin_ns > 1000000000ull)
         return TROUPE_EINVAL;
-    if (c->stable_ns <= 0 || c->root_period_ns <= 0 || c->shutdown_timeout_ns <= 0 || c->root_intensity > 1000000 ||
-        c->restart.kind == TROUPE_RESTART_DEFAULT)
+    if (c->stable_ns <= 0 || c->root_period_ns <= 0 || c->shutdown_timeout_ns <= 0 ||
+        c->root_intensity > 1000000 || c->restart.kind == TROUPE_RESTART_DEFAULT)
         return TROUPE_EINVAL;
     return sv_check_policy(&c->restart);
 }

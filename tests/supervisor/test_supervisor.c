@@ -147,7 +147,8 @@ Test(supervisor, rest_for_one_restarts_the_later_ones, .timeout = 60)
     ping_ok(sys, r[0]);
     cr_assert_eq(restarts_of(sys, r[0]), 0);
     wait_until(tt_log_len(&e.stops) == 3);
-    cr_assert_eq(sum_from(&e.stops, 0), (1 + 2 + 3) * 100 + 2 * TROUPE_EXIT_SHUTDOWN + TROUPE_EXIT_PANIC);
+    cr_assert_eq(sum_from(&e.stops, 0),
+                 (1 + 2 + 3) * 100 + 2 * TROUPE_EXIT_SHUTDOWN + TROUPE_EXIT_PANIC);
     cr_assert_eq(tt_log_len(&e.starts), 7, "child 0 was not restarted");
     troupe_system_destroy(sys);
     env_fini(&e);
