@@ -345,9 +345,11 @@ static void escalation_done(sv *s, sv_node *n)
     troupe_failure f = n->why;
     f.kind = TROUPE_EXIT_ESCALATED;
     end_children(s, n, TROUPE_EXIT_ESCALATED, f.reason);
-    if (s->sys->cfg.on_escalation) {
+    if (s->sys->cfg.on_escalation) { /* called by the thread, unlocked */
         n->state = SUP_RUNNING;
-        s->sys->cfg.on_escalation(s->sys, &f, s->sys->cfg.on_escalation_ud);
+        s->esc = f;
+        s->esc_pending = true;
+        sv_kick(s);
         return;
     }
     n->state = SUP_DOWN;

@@ -111,7 +111,13 @@ static void apply_records(sv *s)
     }
     run_deadlines(s);
     pthread_cond_broadcast(&s->cond);
+    troupe_failure esc = s->esc;
+    bool call = s->esc_pending;
+    s->esc_pending = false;
     pthread_mutex_unlock(&s->lock);
+    /* the hook may call the API (rebuild the tree): never under the lock */
+    if (call)
+        s->sys->cfg.on_escalation(s->sys, &esc, s->sys->cfg.on_escalation_ud);
 }
 
 /* Exits come in bursts (a group restart, a crash loop): after work, watch

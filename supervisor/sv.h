@@ -106,6 +106,8 @@ typedef struct sv {
     uint32_t nnodes, capnodes;
     sv_child *timed;            /* children with a deadline */
     sv_child *zombies;          /* killed at a timeout, exit not yet seen */
+    troupe_failure esc;         /* the root's escalation, for the hook */
+    bool esc_pending;
     uint64_t armed;             /* deadline of the wake timer armed, 0 = none */
     uint64_t rng;
     /* system shutdown waits on this */

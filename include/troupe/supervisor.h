@@ -128,9 +128,10 @@ typedef struct troupe_sup_spec {
 /* ONE_FOR_ONE, 10 restarts in 60 s, PERMANENT. */
 TROUPE_API void troupe_sup_spec_defaults(troupe_sup_spec *s);
 
-/* Called on the supervisor thread when the root gives up (its children are
- * stopped by then); f describes the failure that broke it. Must not block
- * and must not call troupe_system_shutdown/destroy. */
+/* Called on the supervisor thread when the root gives up (its children have
+ * ended by then; the root is empty and takes new children); f describes the
+ * failure that broke it. It may call the supervision API (to rebuild), but
+ * must not block and must not call troupe_system_shutdown/destroy. */
 typedef void (*troupe_escalation_hook)(troupe_system *sys, const troupe_failure *f, void *ud);
 
 /* The root supervisor (ONE_FOR_ONE; intensity and period from the system
@@ -153,8 +154,11 @@ TROUPE_API int troupe_sup_start_supervisor(troupe_system *sys, troupe_sup parent
  * that would make a cycle (new_parent is sup or below it). */
 TROUPE_API int troupe_sup_move(troupe_system *sys, troupe_sup sup, troupe_sup new_parent);
 
-/* A shutdown's progress, reported on the supervisor thread after each child
- * that stops (must not block). done is 1 on the last report. */
+/* A shutdown's progress, reported after each child that stops, on the
+ * supervisor thread (or in troupe_sup_shutdown's caller for children that
+ * had stopped already). done is 1 on the last report. It runs with the
+ * tree's lock held: it must not block and must not call troupe_sup_* or
+ * troupe_child_info_get. */
 typedef struct troupe_shutdown_report {
     troupe_sup sup;
     uint32_t stopped;   /* ended after their stop signal */

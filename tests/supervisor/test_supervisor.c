@@ -370,15 +370,24 @@ Test(supervisor, escalation_restarts_subtree_in_parent, .timeout = 60)
 }
 
 static atomic_int hook_calls;
+static kid_arg hook_arg;
+static _Atomic uint64_t hook_new_child;
+
+/* Counts, and rebuilds the tree: the API is usable from the hook. */
 static void on_escalation(troupe_system *sys, const troupe_failure *f, void *ud)
 {
-    (void)sys;
     (void)ud;
-    if (f->kind == TROUPE_EXIT_ESCALATED)
-        atomic_fetch_add(&hook_calls, 1);
+    if (f->kind != TROUPE_EXIT_ESCALATED)
+        return;
+    atomic_fetch_add(&hook_calls, 1);
+    troupe_sup root;
+    troupe_child_spec s = kid_spec(&kid_beh, &hook_arg, TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
+    troupe_ref r = TROUPE_REF_NONE;
+    if (troupe_sup_root(sys, &root) == 0 && troupe_sup_start_child(sys, root, &s, &r) == 0)
+        atomic_store(&hook_new_child, r.id);
 }
 
-/* The root's escalation calls the system's hook, once. */
+/* The root's escalation calls the system's hook, once; the hook may rebuild. */
 Test(supervisor, root_escalation_calls_hook_once, .timeout = 60)
 {
     kid_env e;
@@ -390,11 +399,16 @@ Test(supervisor, root_escalation_calls_hook_once, .timeout = 60)
     kid_arg a = {&e, 1};
     troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
     troupe_ref r = start_kid(sys, root_of(sys), &s);
+    hook_arg = (kid_arg){&e, 2};
     tell_ok(sys, r, K_PANIC);
     tell_ok(sys, r, K_PANIC);
     tt_wait_dead(sys, r);
     wait_until(atomic_load(&hook_calls) == 1);
     cr_assert_eq(escalations_of(sys, root_of(sys)), 1);
+    wait_until(atomic_load(&hook_new_child) != 0);
+    troupe_ref fresh = {atomic_load(&hook_new_child)};
+    ping_ok(sys, fresh);
+    cr_assert_eq(sup_info(sys, root_of(sys)).children, 1);
     troupe_system_destroy(sys);
     cr_assert_eq(atomic_load(&hook_calls), 1);
     env_fini(&e);
