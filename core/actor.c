@@ -72,7 +72,9 @@ int actor_run_init(troupe_system *sys, actor *a, const void *arg)
 void actor_release(troupe_system *sys, actor *a)
 {
     mailbox *mb = &a->mb;
-    if (mb_try_idle(mb, a->gen)) {
+    /* a restart keeps system messages in sys_local (drop_old_stops), and
+     * parked blocks may wait in park_local: work the lanes do not show */
+    if (!mb->sys_local && !mb->park_local && mb_try_idle(mb, a->gen)) {
         if (!lane_nonempty(&mb->sys) && !lane_nonempty(&mb->park))
             return;
         if (!mb_try_unidle(mb, a->gen))
@@ -182,7 +184,7 @@ static void drop_counted(void *ud, tmsg *m)
 void actor_drop_msg(troupe_system *sys, tmsg *m)
 {
     tmsg_destroy(sys, m);
-    if (m->type != SYSMSG_STOP)
+    if (m->type != SYSMSG_STOP && m->type != SYSMSG_KILL)
         atomic_fetch_add_explicit(&sys->destroyed, 1, memory_order_relaxed);
 }
 

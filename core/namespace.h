@@ -83,6 +83,7 @@
 #define sv_child_stopped troupei_sv_child_stopped
 #define sv_create troupei_sv_create
 #define sv_destroy troupei_sv_destroy
+#define sv_hold troupei_sv_hold
 #define sv_kick troupei_sv_kick
 #define sv_next_delay troupei_sv_next_delay
 #define sv_node_exited troupei_sv_node_exited

@@ -23,13 +23,18 @@ static sv_child *child_of(const actor *a)
 
 bool sv_supervised(actor *a) { return child_of(a) != NULL; }
 
+void sv_hold(troupe_system *sys, actor *a)
+{
+    actor_free_state(sys, a);
+    a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP)) | AF_HELD);
+    a->stop_kind = 0;
+}
+
 void sv_child_exited(troupe_system *sys, actor *a, troupe_failure_kind kind, int code,
                      const char *reason)
 {
     sv_child *c = child_of(a);
-    actor_free_state(sys, a);
-    a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP)) | AF_HELD);
-    a->stop_kind = 0;
+    sv_hold(sys, a);
     sv_rec *r = &c->rec;
     r->c = c;
     r->kind = kind;

@@ -28,6 +28,27 @@ static void signal_child(sv *s, sv_child *c, bool kill)
 static void start_sub_stop(sv *s, sv_node *n, bool for_parent);
 static void mark_stopped(sv *s, sv_child *c);
 
+/* In a group restart, an idle sibling (nothing queued, not running) is
+ * stopped here and now: claimed the way a sender that finds it idle claims
+ * it, its stop callback run on this thread, then held. That saves a round
+ * trip through a worker per sibling (one STOP signal, one run, one exit
+ * record). Anything else gets the signal. */
+static bool stop_idle_now(sv *s, sv_child *c)
+{
+    actor *a = c->a;
+    if (c->spec.beh->flags & TROUPE_BEH_TRAP_STOP)
+        return false; /* it wants the stop as a message */
+    if (!mb_kick_mpsc(&a->mb, ref_gen(c->ref)))
+        return false; /* running, queued or suspended: it gets the signal */
+    if (!c->spec.brutal)
+        actor_stop_cb(s->sys, a, TROUPE_EXIT_SHUTDOWN);
+    sv_hold(s->sys, a);
+    c->by_kind[TROUPE_EXIT_SHUTDOWN]++;
+    c->last_kind = TROUPE_EXIT_SHUTDOWN;
+    memcpy(c->last_reason, "group restart", sizeof "group restart");
+    return true;
+}
+
 /* Tell one child to stop. It reports back through sv_child_stopped. */
 void sv_stop_child(sv *s, sv_child *c)
 {
@@ -49,6 +70,10 @@ void sv_stop_child(sv *s, sv_child *c)
         return;
     }
     c->state = CH_STOPPING;
+    if (n->state == SUP_RESTARTING && stop_idle_now(s, c)) {
+        mark_stopped(s, c);
+        return;
+    }
     bool brutal = c->spec.brutal;
     signal_child(s, c, brutal);
     sv_set_deadline(s, c, sv_now(s) + (uint64_t)shutdown_of(c));
@@ -123,6 +148,13 @@ void sv_child_stopped(sv *s, sv_child *c)
 {
     sv_node *n = c->parent;
     mark_stopped(s, c);
+    if (!n->seq) { /* all at once: every to_stop child was told when the
+                    * phase began, nothing to look for (a scan per stopped
+                    * child made a group restart quadratic) */
+        if (n->stopping == 0 && !n->busy)
+            sv_node_exited(s, n);
+        return;
+    }
     sv_stop_next(s, n);
 }
 
@@ -182,6 +214,8 @@ void sv_on_deadline(sv *s, sv_child *c)
     if (c->lead) { /* the group's delay is over: restart it in start order */
         c->lead = false;
         c->state = CH_STOPPED;
+        if (c->parent->state == SUP_RESTARTING)
+            return; /* another stop phase is on: its end restarts the group */
         sv_restart_group(s, c->parent);
         return;
     }

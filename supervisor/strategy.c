@@ -193,6 +193,12 @@ void sv_restart_now(sv *s, sv_child **list, uint32_t cnt)
 
 void sv_restart_group(sv *s, sv_node *n)
 {
+    /* as in OTP, a temporary sibling stopped for the group is not restarted */
+    for (sv_child *x = n->first, *next; x; x = next) {
+        next = x->next;
+        if (x->group && !x->sup && x->spec.restart == TROUPE_TEMPORARY)
+            sv_child_end(s, x, TROUPE_EXIT_SHUTDOWN, "group restart");
+    }
     uint32_t cnt = 0, i = 0;
     for (sv_child *x = n->first; x; x = x->next)
         cnt += x->group;

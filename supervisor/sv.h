@@ -137,6 +137,8 @@ bool sv_supervised(actor *a);
  * it should): free its state, hold it, report to the supervisor. */
 void sv_child_exited(troupe_system *sys, actor *a, troupe_failure_kind kind, int code,
                      const char *reason);
+/* Free the state and mark the actor held (its owner calls it). */
+void sv_hold(troupe_system *sys, actor *a);
 /* AF_REINIT: run init for a and the children chained after it. */
 void sv_reinit_run(troupe_system *sys, actor *a);
 

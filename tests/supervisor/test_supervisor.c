@@ -466,3 +466,98 @@ Test(supervisor, messages_queue_during_backoff, .timeout = 60)
     troupe_clock_destroy(clk);
     env_fini(&e);
 }
+
+/* A DOWN that reaches a child waiting out its backoff is kept across the
+ * restart and handled by the new incarnation without any other message
+ * (found by the chaos test: it waited in sys_local while the actor idled). */
+Test(supervisor, down_during_backoff_is_served_after_restart, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_clock *clk;
+    troupe_system *sys = tt_system_manual(2, S_NS, &clk);
+    kid_arg a = {&e, 1}, ta = {&e, 2};
+    troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_FIXED_DELAY);
+    s.policy.delay_ns = 100 * MS;
+    troupe_ref watcher = start_kid(sys, root_of(sys), &s);
+    troupe_ref target = tt_spawn(sys, &kid_beh, &ta, NULL);
+    uint64_t id = 0;
+    cr_assert_eq(troupe_monitor(sys, watcher, target, &id), 0);
+    tell_ok(sys, watcher, K_PANIC);
+    wait_until(state_of(sys, watcher) == TROUPE_CHILD_BACKOFF);
+    cr_assert_eq(troupe_stop(sys, target), 0); /* DOWN queues on the held watcher */
+    tt_wait_dead(sys, target);
+    cr_assert_eq(troupe_clock_advance(clk, 100 * MS_NS), 0);
+    wait_until(tt_log_len(&e.downs) == 1);
+    cr_assert_eq(tt_log_at(&e.downs, 0), TROUPE_EXIT_NORMAL * 1000 + (long)(target.id & 0xFFFF));
+    troupe_system_destroy(sys);
+    troupe_clock_destroy(clk);
+    env_fini(&e);
+}
+
+/* A group's delayed restart whose deadline comes while a second stop phase
+ * waits for a busy sibling must not re-init anyone yet (found by the chaos
+ * test). k1 is held in a handler on a gate: whatever the timing, nothing may
+ * restart before it stops, so the pause below cannot make this flaky; it
+ * only gives the supervisor time to do the wrong thing. */
+Test(supervisor, group_deadline_waits_for_stopping_sibling, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_clock *clk;
+    troupe_system *sys = tt_system_manual(2, S_NS, &clk);
+    troupe_sup sup = start_sup(sys, root_of(sys), TROUPE_REST_FOR_ONE, 100, TROUPE_PERMANENT);
+    kid_arg args[4] = {{&e, 0}, {&e, 1}, {&e, 2}, {&e, 3}};
+    troupe_ref r[4];
+    for (int i = 0; i < 4; i++) {
+        troupe_child_spec s = kid_spec(&kid_beh, &args[i], TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
+        if (i == 2) {
+            s.policy.kind = TROUPE_RESTART_FIXED_DELAY;
+            s.policy.delay_ns = 100 * MS;
+        }
+        r[i] = start_kid(sys, sup, &s);
+    }
+    tell_ok(sys, r[2], K_PANIC); /* k3 stops, k2 leads a 100 ms backoff */
+    wait_until(state_of(sys, r[2]) == TROUPE_CHILD_BACKOFF &&
+               state_of(sys, r[3]) == TROUPE_CHILD_STOPPED);
+    tt_hold(sys, r[1], K_HOLD, &e.gate);
+    tell_ok(sys, r[0], K_PANIC); /* a second phase: k1 must stop, it cannot yet */
+    wait_until(state_of(sys, r[1]) == TROUPE_CHILD_STOPPING);
+    cr_assert_eq(troupe_clock_advance(clk, 100 * MS_NS), 0);
+    tt_sleep_ns(100 * MS_NS);
+    cr_assert_eq(tt_log_len(&e.starts), 4, "nothing restarted while k1 is stopping");
+    cr_assert_eq(state_of(sys, r[1]), TROUPE_CHILD_STOPPING);
+    tt_gate_open(&e.gate);
+    for (int i = 0; i < 4; i++)
+        ping_ok(sys, r[i]);
+    cr_assert_eq(tt_log_len(&e.starts), 8);
+    troupe_system_destroy(sys);
+    troupe_clock_destroy(clk);
+    env_fini(&e);
+}
+
+/* As in OTP, a temporary sibling stopped by a group restart is not
+ * restarted: it ends; the others come back. */
+Test(supervisor, temporary_sibling_not_restarted_with_group, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_system *sys = tt_system(2);
+    troupe_sup sup = start_sup(sys, root_of(sys), TROUPE_ONE_FOR_ALL, 10, TROUPE_PERMANENT);
+    kid_arg args[3] = {{&e, 0}, {&e, 1}, {&e, 2}};
+    troupe_ref r[3];
+    for (int i = 0; i < 3; i++) {
+        troupe_child_spec s = kid_spec(&kid_beh, &args[i],
+                                       i == 1 ? TROUPE_TEMPORARY : TROUPE_PERMANENT,
+                                       TROUPE_RESTART_ALWAYS);
+        r[i] = start_kid(sys, sup, &s);
+    }
+    tell_ok(sys, r[0], K_PANIC);
+    wait_until(restarts_of(sys, r[0]) == 1 && restarts_of(sys, r[2]) == 1);
+    ping_ok(sys, r[0]);
+    ping_ok(sys, r[2]);
+    tt_wait_dead(sys, r[1]);
+    cr_assert_eq(sup_info(sys, sup).children, 2);
+    troupe_system_destroy(sys);
+    env_fini(&e);
+}
