@@ -80,11 +80,13 @@
 #define sv_child_by_ref troupei_sv_child_by_ref
 #define sv_child_end troupei_sv_child_end
 #define sv_child_exited troupei_sv_child_exited
+#define sv_child_free troupei_sv_child_free
 #define sv_child_stopped troupei_sv_child_stopped
 #define sv_create troupei_sv_create
 #define sv_destroy troupei_sv_destroy
 #define sv_hold troupei_sv_hold
 #define sv_kick troupei_sv_kick
+#define sv_link_child troupei_sv_link_child
 #define sv_next_delay troupei_sv_next_delay
 #define sv_node_exited troupei_sv_node_exited
 #define sv_node_free troupei_sv_node_free
@@ -107,6 +109,7 @@
 #define sv_stop_thread troupei_sv_stop_thread
 #define sv_supervised troupei_sv_supervised
 #define sv_terminate troupei_sv_terminate
+#define sv_unlink_child troupei_sv_unlink_child
 #define sys_calloc troupei_sys_calloc
 #define sys_realloc troupei_sys_realloc
 #define system_begin_shutdown troupei_system_begin_shutdown

@@ -122,13 +122,6 @@ fail:
     return NULL;
 }
 
-static void child_free(sv_child *c)
-{
-    free(c->arg_copy);
-    free(c->name_copy);
-    free(c);
-}
-
 /* 0 if sup takes new children now. Lock held. */
 static int node_open(sv *s, troupe_sup id, sv_node **out)
 {
@@ -139,19 +132,6 @@ static int node_open(sv *s, troupe_sup id, sv_node **out)
         return TROUPE_ESHUTDOWN;
     *out = n;
     return 0;
-}
-
-static void link_child(sv_node *n, sv_child *c)
-{
-    c->parent = n;
-    c->prev = n->last;
-    c->next = NULL;
-    if (n->last)
-        n->last->next = c;
-    else
-        n->first = c;
-    n->last = c;
-    n->nchildren++;
 }
 
 /* Spawn held, name it, then link it: only a linked child is let go. */
@@ -173,7 +153,7 @@ static int start_actor(sv *s, troupe_sup parent, sv_child *c, troupe_ref *out)
     if ((rc = node_open(s, parent, &n)) == 0) {
         c->state = CH_RUNNING;
         c->started_at = sv_now(s);
-        link_child(n, c);
+        sv_link_child(n, c);
     }
     pthread_mutex_unlock(&s->lock);
     if (rc) {
@@ -207,7 +187,7 @@ TROUPE_API int troupe_sup_start_child(troupe_system *sys, troupe_sup parent,
     if (!c)
         return TROUPE_ENOMEM;
     if ((rc = start_actor(s, parent, c, out)))
-        child_free(c);
+        sv_child_free(c);
     return rc;
 }
 
@@ -235,7 +215,7 @@ TROUPE_API int troupe_sup_start_supervisor(troupe_system *sys, troupe_sup parent
         c->state = CH_RUNNING;
         c->started_at = sv_now(s);
         n->self = c;
-        link_child(pn, c);
+        sv_link_child(pn, c);
         out->id = n->id;
     }
     pthread_mutex_unlock(&s->lock);
@@ -268,18 +248,8 @@ TROUPE_API int troupe_sup_move(troupe_system *sys, troupe_sup sup, troupe_sup ne
              n->self->parent->state != SUP_RUNNING)
         rc = TROUPE_EBUSY;
     if (rc == 0) {
-        sv_child *c = n->self;
-        sv_node *old = c->parent;
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            old->first = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        else
-            old->last = c->prev;
-        old->nchildren--;
-        link_child(p, c);
+        sv_unlink_child(n->self);
+        sv_link_child(p, n->self);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;

@@ -86,26 +86,8 @@ static bool intensity_ok(sv_node *n, uint64_t now)
 
 static void unlink_child(sv *s, sv_child *c)
 {
-    sv_node *n = c->parent;
     sv_set_deadline(s, c, 0);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        n->first = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        n->last = c->prev;
-    n->nchildren--;
-    c->prev = c->next = NULL;
-    c->parent = NULL;
-}
-
-static void free_child(sv_child *c)
-{
-    free(c->arg_copy);
-    free(c->name_copy);
-    free(c);
+    sv_unlink_child(c);
 }
 
 static void end_children(sv *s, sv_node *n, troupe_failure_kind why, const char *reason)
@@ -134,7 +116,7 @@ void sv_child_end(sv *s, sv_child *c, troupe_failure_kind why, const char *reaso
     }
     if (c->a)
         actor_end(s->sys, c->a, why, false, reason);
-    free_child(c);
+    sv_child_free(c);
 }
 
 static void zombie_exited(sv *s, sv_child *c, const sv_rec *r)
@@ -146,7 +128,7 @@ static void zombie_exited(sv *s, sv_child *c, const sv_rec *r)
     if (c->next)
         c->next->prev = c->prev;
     actor_end(s->sys, c->a, TROUPE_EXIT_KILLED, false, r->reason);
-    free_child(c);
+    sv_child_free(c);
 }
 
 /* fresh: restarted because its supervisor was (a new start: no backoff) */
@@ -388,7 +370,7 @@ void sv_node_exited(sv *s, sv_node *n)
             n->self = NULL;
             self->sup = NULL;
             unlink_child(s, self);
-            free_child(self);
+            sv_child_free(self);
             sv_node_free(s, n);
         } else {
             n->state = SUP_RUNNING; /* the root stays, empty */

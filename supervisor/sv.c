@@ -261,11 +261,40 @@ void sv_stop_thread(troupe_system *sys)
     apply_records(s); /* exits that raced the stop: end them below */
 }
 
-static void free_child(sv_child *c)
+void sv_child_free(sv_child *c)
 {
     free(c->arg_copy);
     free(c->name_copy);
     free(c);
+}
+
+void sv_link_child(sv_node *n, sv_child *c)
+{
+    c->parent = n;
+    c->prev = n->last;
+    c->next = NULL;
+    if (n->last)
+        n->last->next = c;
+    else
+        n->first = c;
+    n->last = c;
+    n->nchildren++;
+}
+
+void sv_unlink_child(sv_child *c)
+{
+    sv_node *n = c->parent;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        n->first = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        n->last = c->prev;
+    n->nchildren--;
+    c->prev = c->next = NULL;
+    c->parent = NULL;
 }
 
 static void free_subtree(sv *s, sv_node *n)
@@ -274,7 +303,7 @@ static void free_subtree(sv *s, sv_node *n)
         next = c->next;
         if (c->sup)
             free_subtree(s, c->sup);
-        free_child(c);
+        sv_child_free(c);
     }
     sv_node_free(s, n);
 }
@@ -288,7 +317,7 @@ void sv_destroy(troupe_system *sys)
         free_subtree(s, s->root);
     for (sv_child *c = s->zombies, *next; c; c = next) {
         next = c->next;
-        free_child(c);
+        sv_child_free(c);
     }
     for (uint32_t i = 1; i < s->nnodes; i++)
         if (s->nodes[i]) /* detached nodes never reached from the root */

@@ -125,6 +125,10 @@ sv_node *sv_node_get(sv *s, troupe_sup id);
 sv_node *sv_node_new(sv *s, const troupe_sup_spec *spec);
 void sv_node_free(sv *s, sv_node *n);
 void sv_set_deadline(sv *s, sv_child *c, uint64_t at);
+/* The sibling list, in start order. */
+void sv_link_child(sv_node *n, sv_child *c);
+void sv_unlink_child(sv_child *c);
+void sv_child_free(sv_child *c);
 uint64_t sv_now(sv *s);
 /* The entry of a supervised actor's ref, or NULL. Lock held. */
 sv_child *sv_child_by_ref(troupe_system *sys, troupe_ref ref);
