@@ -58,6 +58,11 @@
 #define park_flush troupei_park_flush
 #define park_move_in troupei_park_move_in
 #define park_msg troupei_park_msg
+#define reg_group_add troupei_reg_group_add
+#define reg_group_get troupei_reg_group_get
+#define reg_group_remove troupei_reg_group_remove
+#define reg_groups_destroy troupei_reg_groups_destroy
+#define reg_table_changed troupei_reg_table_changed
 #define registry_create troupei_registry_create
 #define registry_destroy troupei_registry_destroy
 #define registry_forget troupei_registry_forget

@@ -10,7 +10,8 @@ int registry_create(struct troupe_system *sys);
 void registry_destroy(struct troupe_system *sys);
 /* An actor stopped for good: remove its entry (the `reg` pointer its ext
  * held; ext_on_finish has already cleared it under the ext lock). Any
- * thread; must not block. */
+ * thread; never waits for readers or a grace period (the entry is freed
+ * later by call_rcu); takes only its behaviour group's writer lock. */
 void registry_forget(struct troupe_system *sys, void *entry);
 
 #endif
