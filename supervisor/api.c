@@ -5,16 +5,7 @@
 #include <string.h>
 
 #include "supervisor/sv.h"
-#if __has_include("troupe/registry.h")
 #include "troupe/registry.h"
-#else /* until the registry lands (TEMPORARY) */
-#define TROUPE_NAME_MAX 64
-static int troupe_register(troupe_system *sys, const char *name, troupe_ref ref)
-{
-    (void)sys, (void)name, (void)ref;
-    return 0;
-}
-#endif
 
 #define MS 1000000ll
 #define ARG_MAX (64u * 1024u)

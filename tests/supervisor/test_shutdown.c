@@ -340,3 +340,44 @@ Test(badinput, supervision_config_is_checked, .timeout = 60)
     cr_assert_eq(troupe_sup_root(NULL, &r), TROUPE_EINVAL);
     cr_assert_eq(troupe_child_info_get(NULL, TROUPE_REF_NONE, NULL), TROUPE_EINVAL);
 }
+
+/* ---- names under supervision ---------------------------------------------------- */
+
+Test(names, survive_restarts_go_with_the_child, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_system *sys = tt_system(2);
+    kid_arg a = {&e, 1}, b = {&e, 2};
+    troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
+    s.name = "engine";
+    troupe_ref r = start_kid(sys, root_of(sys), &s);
+    troupe_ref found = TROUPE_REF_NONE;
+    cr_assert_eq(troupe_whereis(sys, "engine", &found), 0);
+    cr_assert(troupe_ref_eq(found, r));
+    /* a taken name: EEXIST, and nothing was started for it */
+    troupe_child_spec dup = kid_spec(&kid_beh, &b, TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
+    dup.name = "engine";
+    troupe_ref x = TROUPE_REF_NONE;
+    cr_assert_eq(troupe_sup_start_child(sys, root_of(sys), &dup, &x), TROUPE_EEXIST);
+    cr_assert(troupe_ref_is_none(x));
+    cr_assert_eq(sup_info(sys, root_of(sys)).children, 1);
+    troupe_system_stats st;
+    troupe_system_stats_get(sys, &st);
+    cr_assert_eq(st.actors_live, 1);
+    /* the name survives a restart: same ref */
+    tell_ok(sys, r, K_PANIC);
+    ping_ok(sys, r);
+    cr_assert_eq(restarts_of(sys, r), 1);
+    cr_assert_eq(troupe_whereis(sys, "engine", &found), 0);
+    cr_assert(troupe_ref_eq(found, r));
+    /* and goes when the child ends for good; the name is free again */
+    cr_assert_eq(troupe_sup_terminate_child(sys, r), 0);
+    tt_wait_dead(sys, r);
+    cr_assert_eq(troupe_whereis(sys, "engine", &found), TROUPE_ENOTFOUND);
+    troupe_ref again = start_kid(sys, root_of(sys), &dup);
+    cr_assert_eq(troupe_whereis(sys, "engine", &found), 0);
+    cr_assert(troupe_ref_eq(found, again));
+    troupe_system_destroy(sys);
+    env_fini(&e);
+}
