@@ -106,6 +106,7 @@ test-tsan: build-tsan
 # --verbose streams each benchmark's stdout, so every SUMMARY line shows.
 # ARGS is handed to every benchmark as its scale (e.g. ARGS=0.1).
 bench: build
+	@scripts/deps.sh bench
 	$(if $(strip $(ARGS)),TROUPE_BENCH_SCALE='$(ARGS)') \
 		$(MESON) test -C $(B)/release --benchmark --verbose
 

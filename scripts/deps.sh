@@ -3,9 +3,11 @@
 # missing. Idempotent: when everything is present it only asks dpkg-query
 # (about a second), so every Makefile target can call it unconditionally.
 #
-# GROUP selects extra packages for later issues; "all" (the default) and
-# "bench" add nothing yet. The sanitizer runtimes (libasan, libubsan,
-# libtsan) come with gcc 12 through build-essential.
+# GROUP selects extra packages: "bench" adds the peers troupe is measured
+# against (Erlang/OTP, CAF 0.17 and a C++ compiler for it) and gnuplot for
+# the charts; "test" (and "all") add valgrind for the instruction-count
+# regression gate (make bench-quick). The sanitizer runtimes (libasan,
+# libubsan, libtsan) come with gcc 12 through build-essential.
 set -euo pipefail
 
 group="${1:-all}"
@@ -14,7 +16,9 @@ base=(build-essential meson ninja-build pkg-config
       liburcu-dev libjemalloc-dev libcriterion-dev libhwloc-dev)
 extra=()
 case "$group" in
-    all|build|test|demo|bench) ;;
+    build|demo) ;;
+    all|test) extra=(valgrind) ;;
+    bench) extra=(valgrind erlang-nox libcaf-dev g++ gnuplot-nox) ;;
     *) echo "deps.sh: unknown group '$group' (all, build, test, demo, bench)" >&2
        exit 2 ;;
 esac
