@@ -5,6 +5,7 @@
 #   make demo [ARGS="--seconds 3"]   build release, run examples/demo
 #   make test                        release + asan/ubsan suites, tsan concurrency suites
 #   make bench [ARGS=0.1]            build release, run every benchmark (SUMMARY lines)
+#   make bench-quick                 instruction-count gate + short core cases (< 2 min)
 #   make build                       configure and build build/release only
 #   make clean                       remove build/
 #
@@ -62,7 +63,7 @@ define configure
 	printf '%s' "$$want" > "$$stamp"
 endef
 
-.PHONY: deps build build-asan build-tsan demo test test-release test-asan test-tsan bench clean
+.PHONY: deps build build-asan build-tsan demo test test-release test-asan test-tsan bench bench-quick clean
 
 deps:
 	@scripts/deps.sh
@@ -105,6 +106,16 @@ test-tsan: build-tsan
 
 # --verbose streams each benchmark's stdout, so every SUMMARY line shows.
 # ARGS is handed to every benchmark as its scale (e.g. ARGS=0.1).
+# The regression gate: instructions per message of the hot paths under
+# callgrind against bench/baseline/gate.txt (fails above +10 %; `make test`
+# runs it too, as the release build's 'gate' suite), then short runs of the
+# core cases, whose wall-clock figures are reported, never gated.
+bench-quick: build
+	python3 scripts/bench_gate.py $(B)/release/bench/bench_gate bench/baseline/gate.txt
+	@for b in ping_pong fan_in thread_ring spawn restart; do \
+		TROUPE_BENCH_SCALE=0.1 $(B)/release/bench/bench_$$b | grep '^SUMMARY'; \
+	done
+
 bench: build
 	@scripts/deps.sh bench
 	$(if $(strip $(ARGS)),TROUPE_BENCH_SCALE='$(ARGS)') \
