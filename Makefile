@@ -4,7 +4,7 @@
 #
 #   make demo [ARGS="--seconds 3"]   build release, run examples/demo
 #   make test                        release + asan/ubsan suites, tsan concurrency suites
-#   make bench [ARGS=0.1]            build release, run every benchmark (SUMMARY lines)
+#   make bench [ARGS=0.1] [REPS=3]   troupe vs Erlang/OTP vs CAF, tables + charts in bench/results/
 #   make bench-quick                 instruction-count gate + short core cases (< 2 min)
 #   make build                       configure and build build/release only
 #   make clean                       remove build/
@@ -116,10 +116,17 @@ bench-quick: build
 		TROUPE_BENCH_SCALE=0.1 $(B)/release/bench/bench_$$b | grep '^SUMMARY'; \
 	done
 
-bench: build
+# troupe and its peers (Erlang/OTP, CAF) side by side, A B A B over REPS
+# repetitions: tables, JSON and charts in bench/results/ (scripts/bench_all.py).
+REPS ?= 3
+bench:
 	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory build
+	@# the peers' packages may have come after the build dir was configured
+	$(MESON) setup --reconfigure $(B)/release >/dev/null
+	ninja -C $(B)/release
 	$(if $(strip $(ARGS)),TROUPE_BENCH_SCALE='$(ARGS)') \
-		$(MESON) test -C $(B)/release --benchmark --verbose
+		python3 scripts/bench_all.py $(B)/release --reps $(REPS)
 
 clean:
 	rm -rf $(B)
