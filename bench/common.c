@@ -68,6 +68,31 @@ void bench_summary(const char *bench, const char *metric, double value, const ch
     fflush(stdout);
 }
 
+void bench_summary_impl(const char *bench, const char *impl, const char *metric, double value,
+                        const char *unit)
+{
+    printf("SUMMARY bench=%s impl=%s metric=%s value=%.3f unit=%s\n", bench, impl, metric, value,
+           unit);
+    fflush(stdout);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void bench_sort_u64(uint64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_u64);
+}
+
+uint64_t bench_pct(const uint64_t *sorted, size_t n, double p)
+{
+    size_t i = (size_t)((double)n * p);
+    return sorted[i < n ? i : n - 1];
+}
+
 void bench_fail(const char *fmt, ...)
 {
     va_list ap;

@@ -10,6 +10,7 @@
 #define TROUPE_BENCH_COMMON_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <troupe/troupe.h>
@@ -32,6 +33,16 @@ uint64_t bench_rss_bytes(void);
 
 /* Print one SUMMARY line and flush it (benchmarks may fork). */
 void bench_summary(const char *bench, const char *metric, double value, const char *unit);
+
+/* The same for another implementation (impl=rwlock, ...): the baselines
+ * some benchmarks measure beside troupe. */
+void bench_summary_impl(const char *bench, const char *impl, const char *metric, double value,
+                        const char *unit);
+
+/* Sort v[0..n) ascending; then bench_pct(v, n, 0.99) is the sample at the
+ * 99th percentile (index floor(n * p), clamped to n - 1; n > 0). */
+void bench_sort_u64(uint64_t *v, size_t n);
+uint64_t bench_pct(const uint64_t *sorted, size_t n, double p);
 
 /* Print "bench: FAIL ..." to stderr and exit 1. */
 void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
