@@ -125,6 +125,7 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     a->batch = batch;
     a->stop_kind = 0;
     atomic_store_explicit(&a->mute, 0, memory_order_relaxed);
+    mb_fit_ring(sys, &a->mb, cap);
     /* held (not idle): sends during init queue without scheduling it */
     mb_open(&a->mb, a->gen, cap, policy, false);
     if (beh->init && (rc = actor_run_init(sys, a, arg)) != 0) {

@@ -40,6 +40,8 @@
 #define mb_close troupei_mb_close
 #define mb_depth troupei_mb_depth
 #define mb_fill_holes troupei_mb_fill_holes
+#define mb_fit_ring troupei_mb_fit_ring
+#define mb_free_ring troupei_mb_free_ring
 #define mb_front troupei_mb_front
 #define mb_kick_mpsc troupei_mb_kick_mpsc
 #define mb_open troupei_mb_open

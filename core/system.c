@@ -191,7 +191,9 @@ static void force_finish(troupe_system *sys)
 
 static void fin_actor(void *obj, void *ud)
 {
-    ext_free(ud, obj);
+    actor *a = obj;
+    ext_free(ud, a);
+    mb_free_ring(ud, &a->mb); /* kept by mb_close for the slot's next actor */
 }
 
 TROUPE_API void troupe_system_destroy(troupe_system *sys)

@@ -65,7 +65,7 @@ typedef struct mailbox {
     _Atomic uint64_t handled;
     _Atomic uint32_t failed;   /* a failure ends the actor: small */
     _Atomic uint32_t unparked; /* parked messages taken, mod 2^32 */
-    _Atomic uint64_t holes;    /* unused reserved slots skipped */
+    _Atomic uint64_t holes;    /* first position + unused reserved slots skipped */
     envelope *sys_local;    /* taken from sys, not yet served */
     pblock *park_local;     /* taken from park, not yet moved in */
     _Atomic uint64_t redirected, parked; /* senders, only when full */
@@ -118,6 +118,10 @@ void mb_write(mailbox *mb, uint64_t pos, const tmsg *m);
 bool mb_unreserve(mailbox *mb, uint32_t gen, uint64_t pos, uint64_t end);
 /* Publish reserved slots [pos, pos + n) as holes the consumer skips. */
 void mb_fill_holes(mailbox *mb, uint64_t pos, uint64_t n);
+/* Before mb_open: keep the slot's ring if it fits cap, else free it. */
+void mb_fit_ring(struct troupe_system *sys, mailbox *mb, uint32_t cap);
+/* At system destroy: free the slot's ring. */
+void mb_free_ring(struct troupe_system *sys, mailbox *mb);
 /* Clear IDLE after a lane push: true when the caller must schedule. */
 bool mb_kick_mpsc(mailbox *mb, uint32_t gen);
 /* DROP_OLDEST: take the oldest queued message away from the consumer.
@@ -136,8 +140,9 @@ bool mb_try_idle(mailbox *mb, uint32_t gen);
  * true when the caller owns the actor again. */
 bool mb_try_unidle(mailbox *mb, uint32_t gen);
 /* Consumer: refuse all further sends, wait for claimed slots to be
- * written, hand every queued message to drop(), free the ring. Returns
- * the number dropped. */
+ * written, hand every queued message to drop(). The ring stays for the
+ * slot's next incarnation (mb_open goes on from the last position, so it
+ * needs no zeroing). Returns the number dropped. */
 uint64_t mb_close(struct troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *m),
                   void *ud);
 /* Messages in the ring now (approximate while senders run). */

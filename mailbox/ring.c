@@ -22,15 +22,39 @@ static mb_ring *ring_new(int mode, uint32_t cap)
     return r;
 }
 
+void mb_free_ring(struct troupe_system *sys, mailbox *mb)
+{
+    /* relaxed: only the slot's owner (a spawn, or destroy) gets here; a
+     * stale sender fails its generation check before reading the ring */
+    mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_relaxed);
+    if (r) {
+        atomic_store_explicit(&mb->ring, NULL, memory_order_relaxed);
+        tfree_aligned(sys->alloc_mode, r, ring_bytes(r->mask + 1));
+    }
+}
+
+void mb_fit_ring(struct troupe_system *sys, mailbox *mb, uint32_t cap)
+{
+    mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_relaxed);
+    if (r && r->mask + 1 != next_pow2_u32(cap + 1))
+        mb_free_ring(sys, mb);
+}
+
 void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle)
 {
+    /* Positions go on from where the last incarnation of this slot stopped,
+     * so that a ring it leaves behind (mb_close keeps it) needs no zeroing:
+     * every seq in it is at most that position, and the first one this
+     * incarnation waits for is that position + 1. */
+    uint64_t p0 = atomic_load_explicit(&mb->tail, memory_order_relaxed) & TW_POS_MASK;
     atomic_store_explicit(&mb->cap, cap, memory_order_relaxed);
     atomic_store_explicit(&mb->policy, policy, memory_order_relaxed);
-    atomic_store_explicit(&mb->ring, NULL, memory_order_relaxed);
-    atomic_store_explicit(&mb->head, 0, memory_order_relaxed);
-    atomic_store_explicit(&mb->head_cache, 0, memory_order_relaxed);
+    atomic_store_explicit(&mb->head, p0, memory_order_relaxed);
+    atomic_store_explicit(&mb->head_cache, p0, memory_order_relaxed);
     atomic_store_explicit(&mb->handled, 0, memory_order_relaxed);
-    atomic_store_explicit(&mb->holes, 0, memory_order_relaxed);
+    /* holes starts at the first position: accepted = tail - holes counts
+     * this incarnation's messages only (mb_accepted) */
+    atomic_store_explicit(&mb->holes, p0, memory_order_relaxed);
     atomic_store_explicit(&mb->failed, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->unparked, 0, memory_order_relaxed);
     atomic_store_explicit(&mb->dropped, 0, memory_order_relaxed);
@@ -44,7 +68,7 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle)
     lane_reset(&mb->park, gen);
     /* release: everything above is visible to whoever reads this
      * generation in the tail word (pairs with the senders' CAS/loads). */
-    atomic_store_explicit(&mb->tail, tw_make(gen, 0) | (idle ? TW_IDLE : 0), memory_order_release);
+    atomic_store_explicit(&mb->tail, tw_make(gen, p0) | (idle ? TW_IDLE : 0), memory_order_release);
 }
 
 /* The first send installs the ring while holding LOCK, so that a failed
@@ -315,9 +339,9 @@ uint64_t mb_close(troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *
         atomic_store_explicit(&mb->head, h, memory_order_release);
         n++;
     }
-    mb_ring *r = atomic_exchange_explicit(&mb->ring, NULL, memory_order_acq_rel);
-    if (r)
-        tfree_aligned(sys->alloc_mode, r, ring_bytes(r->mask + 1));
+    /* The ring stays with the slot for its next actor (mb_open): a spawn
+     * that sends at once then costs no allocation, and no zeroing. */
+    (void)sys;
     return n;
 }
 
@@ -331,6 +355,7 @@ uint32_t mb_depth(const mailbox *mb)
 
 uint64_t mb_accepted(const mailbox *mb)
 {
-    return (atomic_load_explicit(&mb->tail, memory_order_relaxed) & TW_POS_MASK) -
-           atomic_load_explicit(&mb->holes, memory_order_relaxed);
+    /* holes began at this incarnation's first position (mb_open) */
+    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed) & TW_POS_MASK;
+    return pos_sub(t, atomic_load_explicit(&mb->holes, memory_order_relaxed) & TW_POS_MASK);
 }

@@ -787,3 +787,36 @@ Test(mailbox, stop_reaches_a_muted_sender_while_its_receiver_is_held)
     finish(sys, &srx, NULL);
     shared_fini(&stx);
 }
+
+/* ---- a slot's ring is kept for its next actor ------------------------------------------ */
+
+/* Actors that reuse one slot (the table reuses the last freed index first)
+ * reuse its ring when the capacity fits, and get a new one when it does
+ * not: each sees exactly its own messages, in order, and its own counts,
+ * although the ring is not zeroed between them (positions go on). */
+Test(mailbox, a_reused_slot_keeps_its_ring_and_counts_only_its_own)
+{
+    troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
+    const uint32_t caps[5] = {8, 8, 100, 100, 8};
+    const long sends[5] = {13, 5, 250, 1, 21};
+    uint32_t index = 0;
+    for (int k = 0; k < 5; k++) {
+        shared sh;
+        troupe_ref r = spawn_rx(sys, &sh, NULL, caps[k], TROUPE_OVERFLOW_BLOCK);
+        if (k > 0)
+            cr_assert_eq((uint32_t)r.id, index, "the slot is reused");
+        index = (uint32_t)r.id;
+        for (long i = 0; i < sends[k]; i++)
+            cr_assert_eq(tell_val(sys, r, 1000 * k + i), 0);
+        wait_until(tt_log_len(&sh.log) == (size_t)sends[k]);
+        expect_run(&sh, 1000 * k, (size_t)sends[k]);
+        troupe_mailbox_stats ms = tt_stats(sys, r);
+        cr_expect_eq(ms.accepted, (uint64_t)sends[k], "actor %d accepted", k);
+        cr_expect_eq(ms.handled, (uint64_t)sends[k]);
+        cr_expect_eq(ms.depth, 0u);
+        cr_assert_eq(troupe_stop(sys, r), 0);
+        tt_wait_dead(sys, r);
+        shared_fini(&sh);
+    }
+    troupe_system_destroy(sys);
+}
