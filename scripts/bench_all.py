@@ -142,7 +142,7 @@ def chart_factors(rows, outdir):
             f.write(name.replace(" ", "_") + " " +
                     " ".join(f"{fac.get(p) or 'NaN'}" for p in peers) + "\n")
     plots = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title 'vs {p}'" for i, p in enumerate(peers))
-    gnuplot(f"""set terminal pngcairo size 1400,700
+    gnuplot(f"""set terminal pngcairo size 1400,700 noenhanced
 set output '{os.path.join(outdir, "factors.png")}'
 set title "troupe's factor over each peer (median of the runs; > 1: troupe better)"
 set style data histograms
@@ -157,18 +157,21 @@ plot {plots}, 1 with lines dt 2 lc 'black' notitle
 
 def chart_scaling(rows, outdir):
     series = {}
+    mult = {"": 1, "k": 1000, "m": 1000000}
     for r in rows:
-        m = re.match(r"scale_(\w+?)_(\d+)$", r["bench"])
+        # scale_<name>_<n>, and registry_lookup_<n>[k|m] (bench/registry.c)
+        m = re.match(r"(?:scale_(\w+?)|(registry_lookup))_(\d+)([km]?)$", r["bench"])
         t = r["impls"].get("troupe")
         if m and t:
-            series.setdefault((m.group(1), r["metric"], r["unit"]), []).append(
-                (int(m.group(2)), t["median"]))
+            name = m.group(1) or m.group(2)
+            series.setdefault((name, r["metric"], r["unit"]), []).append(
+                (int(m.group(3)) * mult[m.group(4)], t["median"]))
     for (name, metric, unit), pts in series.items():
         dat = os.path.join(outdir, f"scale_{name}_{metric}.dat")
         with open(dat, "w") as f:
             for x, y in sorted(pts):
                 f.write(f"{x} {y}\n")
-        gnuplot(f"""set terminal pngcairo size 900,500
+        gnuplot(f"""set terminal pngcairo size 900,500 noenhanced
 set output '{os.path.join(outdir, f"scale_{name}_{metric}.png")}'
 set title 'troupe: {name} {metric} ({unit})'
 set logscale x 2
