@@ -3,7 +3,7 @@
  * A system with the default worker count and 10,000 actors (times the
  * scale). Each actor first handles one message, so its mailbox exists and
  * it has been scheduled and gone idle; then the process CPU time (user +
- * system, getrusage) is read over 2 s of wall time. Parked workers should
+ * system, getrusage) is read over 5 s of wall time. Parked workers should
  * cost next to nothing; spinning ones would show as tens of percent.
  *
  * Checks: every actor handled exactly its one message and is still alive.
@@ -14,7 +14,7 @@
 #include "common.h"
 
 #define BASE_ACTORS 10000ull
-#define WINDOW_S 2.0
+#define WINDOW_S 5.0 /* the issue's window (issue 4) */
 
 enum { MSG_POKE = 1 };
 

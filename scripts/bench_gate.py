@@ -24,6 +24,7 @@ CASES = {
     "send": ("send", "troupe_tell", "a plain thread's tell: copy, claim, publish, wake"),
     "dispatch": ("send", "troupei_run_actor", "a worker's run: take, dispatch, count"),
     "hop": ("hop", "troupei_run_actor", "actor to actor: dispatch + send + schedule"),
+    "schedule": ("hop", "troupei_sched_actor", "making the receiver runnable (LIFO slot)"),
 }
 
 
