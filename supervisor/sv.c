@@ -105,7 +105,6 @@ static void apply_records(sv *s)
     while (r) {
         sv_rec *next = r->next;
         sv_rec copy = *r;
-        r->c->exit_pending = false;
         sv_on_exit(s, copy.c, &copy);
         r = next;
     }

@@ -49,7 +49,6 @@ typedef struct sv_child {
     bool group;          /* part of a group restart being prepared */
     bool remove;         /* end for good once stopped */
     bool forced;         /* killed at its timeout, exit not yet seen */
-    bool exit_pending;   /* its rec is queued or being handled */
     bool to_stop;        /* in the current stop phase of its parent */
     bool lead;           /* its deadline restarts its parent's group */
     uint64_t deadline;   /* restart or kill time; 0 = none */
@@ -112,7 +111,6 @@ typedef struct sv {
     uint64_t rng;
     /* system shutdown waits on this */
     pthread_cond_t cond;
-    bool root_idle;             /* the root's shutdown finished */
 } sv;
 
 /* supervisor/sv.c */
