@@ -19,6 +19,7 @@
 #include "troupe/mailbox.h"
 #include "troupe/message.h"
 #include "troupe/monitor.h"
+#include "troupe/observe.h"
 #include "troupe/registry.h"
 #include "troupe/supervisor.h"
 #include "troupe/system.h"
