@@ -21,6 +21,17 @@
 #define alloc_inject_fail troupei_alloc_inject_fail
 #define asks_create troupei_asks_create
 #define asks_destroy troupei_asks_destroy
+#define breaker_fill_all troupei_breaker_fill_all
+#define breaker_free troupei_breaker_free
+#define breakers_create troupei_breakers_create
+#define breakers_destroy troupei_breakers_destroy
+#define breakers_link troupei_breakers_link
+#define breakers_unlink troupei_breakers_unlink
+#define circuit_acquire troupei_circuit_acquire
+#define circuit_cancel troupei_circuit_cancel
+#define circuit_fill troupei_circuit_fill
+#define circuit_new troupei_circuit_new
+#define circuit_record troupei_circuit_record
 #define clock_is_manual troupei_clock_is_manual
 #define clock_register troupei_clock_register
 #define clock_unregister troupei_clock_unregister

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "breaker/breaker.h"
 #include "core/alloc.h"
 #include "core/ext.h"
 #include "core/system.h"
@@ -85,7 +86,7 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)) ||
         (rc = sv_create(sys)))
         return rc;
-    if ((rc = registry_create(sys)))
+    if ((rc = registry_create(sys)) || (rc = breakers_create(sys)))
         return rc;
     if ((rc = dead_letter_spawn(sys)))
         return rc;
@@ -212,6 +213,7 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
     asks_destroy(sys);
     sv_destroy(sys);
     registry_destroy(sys);
+    breakers_destroy(sys);
     if (sys->actors.top)
         table_destroy(&sys->actors, fin_actor, sys);
     if (sys->workers)

@@ -134,6 +134,7 @@ struct troupe_system {
     troupe_clock *clock;
     struct registry *reg;   /* registry/ */
     struct sv *sv;          /* supervisor/ */
+    struct breakers *brk;   /* breaker/ */
 };
 
 /* Per-thread: what this thread is running. */

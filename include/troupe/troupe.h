@@ -12,6 +12,7 @@
 #define TROUPE_TROUPE_H
 
 #include "troupe/actor.h"
+#include "troupe/breaker.h"
 #include "troupe/clock.h"
 #include "troupe/error.h"
 #include "troupe/export.h"
