@@ -6,8 +6,10 @@
 # GROUP selects extra packages: "bench" adds the peers troupe is measured
 # against (Erlang/OTP, CAF 0.17 and a C++ compiler for it) and gnuplot for
 # the charts; "test" (and "all") add valgrind for the instruction-count
-# regression gate (make bench-quick). The sanitizer runtimes (libasan,
-# libubsan, libtsan) come with gcc 12 through build-essential.
+# regression gate (make bench-quick), and Debian's prometheus server and
+# promtool (with python3-yaml) for the 'deploy' suite (tests/deploy/). The
+# sanitizer runtimes (libasan, libubsan, libtsan) come with gcc 12 through
+# build-essential.
 set -euo pipefail
 
 group="${1:-all}"
@@ -17,7 +19,7 @@ base=(build-essential meson ninja-build pkg-config
 extra=()
 case "$group" in
     build|demo) ;;
-    all|test) extra=(valgrind) ;;
+    all|test) extra=(valgrind prometheus python3-yaml) ;;
     bench) extra=(valgrind erlang-nox libcaf-dev g++ gnuplot-nox) ;;
     *) echo "deps.sh: unknown group '$group' (all, build, test, demo, bench)" >&2
        exit 2 ;;
