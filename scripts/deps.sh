@@ -7,7 +7,9 @@
 # against (Erlang/OTP, CAF 0.17 and a C++ compiler for it) and gnuplot for
 # the charts; "test" (and "all") add valgrind for the instruction-count
 # regression gate (make bench-quick), and Debian's prometheus server and
-# promtool (with python3-yaml) for the 'deploy' suite (tests/deploy/). The
+# promtool (with python3-yaml) for the 'deploy' suite (tests/deploy/), and
+# Chromium, Node.js and npm for the dashboard's browser test (tests/browser/;
+# libmicrohttpd, for the HTTP API, is a base package). The
 # sanitizer runtimes (libasan, libubsan, libtsan) come with gcc 12 through
 # build-essential.
 set -euo pipefail
@@ -15,15 +17,20 @@ set -euo pipefail
 group="${1:-all}"
 
 base=(build-essential meson ninja-build pkg-config
-      liburcu-dev libjemalloc-dev libcriterion-dev libhwloc-dev)
+      liburcu-dev libjemalloc-dev libcriterion-dev libhwloc-dev libmicrohttpd-dev)
 extra=()
 case "$group" in
     build|demo) ;;
-    all|test) extra=(valgrind prometheus python3-yaml) ;;
+    all|test) extra=(valgrind prometheus python3-yaml chromium fonts-dejavu-core nodejs) ;;
     bench) extra=(valgrind erlang-nox libcaf-dev g++ gnuplot-nox) ;;
     *) echo "deps.sh: unknown group '$group' (all, build, test, demo, bench)" >&2
        exit 2 ;;
 esac
+
+# The browser test runs npm; NodeSource's nodejs ships it, Debian's does not.
+if [[ " ${extra[*]} " == *" nodejs "* ]] && ! command -v npm >/dev/null; then
+    extra+=(npm)
+fi
 
 # A package counts as present only when dpkg says "install ok installed";
 # a half-configured or removed-but-config-kept package must be reinstalled.
