@@ -278,6 +278,7 @@ typedef struct tally {
 
 typedef struct hammer {
     troupe_breaker *b;
+    atomic_int *done; /* threads finished */
     long iters;
     uint32_t seed;
     tally t;
@@ -306,6 +307,7 @@ static void *hammer_fn(void *arg)
         uint64_t *n = r < 3 ? h->t.cancelled : r >= 19 ? h->t.ok : h->t.failed;
         n[k]++;
     }
+    atomic_fetch_add(h->done, 1);
     return NULL;
 }
 
@@ -322,7 +324,7 @@ static void check_circuit(const troupe_breaker_info *in, const tally *sum)
     cr_assert_leq(in->closed, in->half_opened);
 }
 
-Test(breaker, threads_hammer_one_breaker)
+static troupe_breaker_config cfg_hammer(void)
 {
     troupe_breaker_config c;
     troupe_breaker_config_defaults(&c);
@@ -333,30 +335,48 @@ Test(breaker, threads_hammer_one_breaker)
     c.max_open_timeout_ns = 8 * MS_NS;
     c.half_open_max = 2;
     c.success_threshold = 2;
-    troupe_breaker *b = mk("hammer", &c);
-    hammer h[NTHREADS];
-    pthread_t th[NTHREADS];
-    for (int i = 0; i < NTHREADS; i++) {
-        h[i] = (hammer){.b = b, .iters = tt_scaled(40000, 2000), .seed = 7u + 31u * (uint32_t)i};
-        cr_assert_eq(pthread_create(&th[i], NULL, hammer_fn, &h[i]), 0);
-    }
-    /* meanwhile: time moves, and the circuits are read */
-    troupe_breaker_info v[NKEYS];
-    size_t total;
-    for (int i = 0; i < 2000; i++) {
-        troupe_clock_advance(clk, 200 * 1000);
-        cr_assert_eq(troupe_breaker_list(sys, v, NKEYS, &total), 0);
-    }
-    tally sum = {0};
+    return c;
+}
+
+/* Join the threads; sum their tallies; return how many calls they made. */
+static uint64_t join_sum(pthread_t *th, hammer *h, tally *sum)
+{
+    uint64_t n = 0;
+    memset(sum, 0, sizeof *sum);
     for (int i = 0; i < NTHREADS; i++) {
         cr_assert_eq(pthread_join(th[i], NULL), 0);
         for (int k = 0; k < NKEYS; k++) {
-            sum.ok[k] += h[i].t.ok[k];
-            sum.failed[k] += h[i].t.failed[k];
-            sum.cancelled[k] += h[i].t.cancelled[k];
-            sum.refused[k] += h[i].t.refused[k];
+            sum->ok[k] += h[i].t.ok[k];
+            sum->failed[k] += h[i].t.failed[k];
+            sum->cancelled[k] += h[i].t.cancelled[k];
+            sum->refused[k] += h[i].t.refused[k];
+            n += h[i].t.ok[k] + h[i].t.failed[k] + h[i].t.cancelled[k] + h[i].t.refused[k];
         }
     }
+    return n;
+}
+
+Test(breaker, threads_hammer_one_breaker)
+{
+    troupe_breaker_config c = cfg_hammer();
+    troupe_breaker *b = mk("hammer", &c);
+    hammer h[NTHREADS];
+    pthread_t th[NTHREADS];
+    long iters = tt_scaled(100000, 2000);
+    atomic_int done = 0;
+    for (int i = 0; i < NTHREADS; i++) {
+        h[i] = (hammer){.b = b, .done = &done, .iters = iters, .seed = 7u + 31u * (uint32_t)i};
+        cr_assert_eq(pthread_create(&th[i], NULL, hammer_fn, &h[i]), 0);
+    }
+    troupe_breaker_info v[NKEYS];
+    size_t total;
+    while (atomic_load(&done) < NTHREADS) { /* meanwhile: time moves, circuits are read */
+        troupe_clock_advance(clk, 200 * 1000);
+        cr_assert_eq(troupe_breaker_list(sys, v, NKEYS, &total), 0);
+        cr_assert_leq(total, NKEYS);
+    }
+    tally sum;
+    cr_assert_eq(join_sum(th, h, &sum), (uint64_t)iters * NTHREADS);
     cr_assert_eq(troupe_breaker_list(sys, v, NKEYS, &total), 0);
     cr_assert_eq(total, NKEYS);
     uint64_t opened = 0;

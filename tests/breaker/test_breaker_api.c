@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "brk_support.h"
+#include "core/alloc.h" /* fault injection (white box) */
 
 /* ---- asks, keys, the list ----------------------------------------------------------------- */
 
@@ -188,4 +189,33 @@ Test(breaker, bad_calls_fail_without_crashing)
     troupe_breaker_destroy(NULL);
     troupe_breaker_destroy(b);
     troupe_breaker_destroy(o);
+}
+
+/* Fail the n-th allocation for n = 0, 1, ... until a create and a first
+ * acquire on each of 40 keys (stripe tables grow) all succeed: every failure
+ * is TROUPE_ENOMEM, and nothing leaks (ASan). */
+static int create_and_fill(void)
+{
+    troupe_breaker *b = NULL;
+    int rc = troupe_breaker_create(sys, "oom", NULL, &b);
+    for (uint64_t k = 0; k < 40 && rc == 0; k++) {
+        troupe_breaker_permit p;
+        if ((rc = troupe_breaker_acquire(b, k, &p)) == 0)
+            rc = troupe_breaker_record(b, &p, 1);
+    }
+    troupe_breaker_destroy(b);
+    return rc;
+}
+
+Test(breaker, out_of_memory_is_enomem)
+{
+    int rc = TROUPE_ENOMEM;
+    long n;
+    for (n = 0; n < 1000 && rc == TROUPE_ENOMEM; n++) {
+        troupei_alloc_fail_after(n);
+        rc = create_and_fill();
+        troupei_alloc_fail_after(-1);
+    }
+    cr_assert_eq(rc, 0, "after %ld allocations: %s", n, troupe_errname(rc));
+    cr_assert_gt(n, 2, "the create and the tables allocate");
 }
