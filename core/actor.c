@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/ext.h"
 #include "core/system.h"
+#include "observe/obs.h"
 
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
 {
@@ -113,7 +114,9 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     if ((rc = table_alloc(&sys->actors, &idx, &obj)))
         return rc;
     actor *a = obj;
-    a->beh = beh;
+    /* relaxed atomic: observe/ reads it racily while walking the table
+     * (published by mb_open's release below) */
+    __atomic_store_n(&a->beh, beh, __ATOMIC_RELAXED);
     a->flags = flags | ((beh->flags & TROUPE_BEH_TRAP_STOP) ? AF_TRAP_STOP : 0);
     if ((rc = actor_alloc_state(sys, a)) || (rc = reset_ext(sys, a, opts, child))) {
         actor_free_state(sys, a);
@@ -230,6 +233,7 @@ void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_
     a->mb.sys_local = NULL;
     park_drop(sys, a);
     mb_close(sys, &a->mb, drop_counted, sys);
+    obs_fold(sys, a); /* its counters join its type's totals */
     actor_free_state(sys, a);
     ext_on_finish(sys, a, why, reason); /* DOWN, registry: after the close */
     uint16_t flags = a->flags;
@@ -352,3 +356,14 @@ int dead_letter_spawn(troupe_system *sys)
     return spawn_actor(sys, &dead_letter_beh, NULL, &o, &sys->dead_letter, AF_SYSTEM);
 }
 
+
+bool dead_letter_beh_is(const troupe_behaviour *beh) { return beh == &dead_letter_beh; }
+
+int spawn_system(troupe_system *sys, const troupe_behaviour *beh, troupe_ref *out)
+{
+    troupe_spawn_opts o;
+    troupe_spawn_opts_defaults(&o);
+    o.capacity = 1024;
+    o.overflow = TROUPE_OVERFLOW_DROP_NEWEST; /* ticks: a lost one is no loss */
+    return spawn_actor(sys, beh, NULL, &o, out, AF_SYSTEM);
+}

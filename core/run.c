@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/system.h"
+#include "observe/obs.h"
 #include "supervisor/sv.h"
 
 static void count_handled(actor *a)
@@ -89,6 +90,24 @@ static int dispatch(worker *w, actor *a, tmsg *m)
     return 0;
 }
 
+/* dispatch, timing the first message of one run in LAT_SAMPLE (the first
+ * user message after LAT_SAMPLE runs) for the
+ * handling-latency histogram (observe/): two clock reads per message would
+ * cost the fast paths more than the metrics budget allows. */
+static inline int dispatch_timed(worker *w, actor *a, tmsg *m)
+{
+#if TROUPE_METRICS
+    if (unlikely(w->lat_tick == 0)) {
+        w->lat_tick = LAT_SAMPLE; /* counted down by the runs */
+        uint64_t t0 = mono_ns();
+        int rc = dispatch(w, a, m);
+        obs_lat_record(w, mono_ns() - t0);
+        return rc;
+    }
+#endif
+    return dispatch(w, a, m);
+}
+
 /* The next user message: in place in its slot, or copied out for
  * DROP_OLDEST mailboxes (where stealers move head). */
 static int next_msg(worker *w, actor *a, tmsg **m)
@@ -110,6 +129,10 @@ static bool serve_sys(worker *w, actor *a)
         mb->sys_local = e->next;
         w->cur = e->m;
         tfree(w->sys->alloc_mode, e, sizeof *e);
+        if (w->cur.type == SYSMSG_PING) { /* the runtime answers, not the handler */
+            health_answer(w->sys, a, &w->cur);
+            continue;
+        }
         bool kill = w->cur.type == SYSMSG_KILL;
         if (kill || (w->cur.type == SYSMSG_STOP && !(a->flags & AF_TRAP_STOP))) {
             a->flags |= AF_STOP_REQ | (kill ? AF_KILL : 0);
@@ -160,6 +183,20 @@ static bool suspend_for_mute(actor *a)
                                                     memory_order_acq_rel, memory_order_relaxed);
 }
 
+/* Why a supervised actor stopped on a signal, for its restart record. An
+ * ERROR stop only comes from troupe_actor_restart, a HEALTH one from the
+ * health monitor (observe/). */
+static const char *stop_reason(troupe_failure_kind why, bool cb)
+{
+    if (!cb)
+        return "killed";
+    if (why == TROUPE_EXIT_ERROR)
+        return "restart requested";
+    if (why == TROUPE_EXIT_HEALTH)
+        return "health check failed";
+    return "";
+}
+
 /* A stop was requested (or a kill): the end, or for a supervised actor
  * the hand-over to its supervisor. */
 static void stop_actor(worker *w, actor *a)
@@ -172,7 +209,7 @@ static void stop_actor(worker *w, actor *a)
     }
     if (cb)
         actor_stop_cb(w->sys, a, why);
-    sv_child_exited(w->sys, a, why, 0, cb ? "" : "killed");
+    sv_child_exited(w->sys, a, why, 0, stop_reason(why, cb));
 }
 
 static void end_run(worker *w, actor *a, int last)
@@ -208,6 +245,7 @@ void run_actor(worker *w, actor *a)
         sv_reinit_run(w->sys, a);
         return;
     }
+    w->lat_tick -= w->lat_tick != 0; /* runs to the next sample (dispatch_timed) */
     w->ctx.sys = w->sys; /* the rest is set per message by dispatch */
     w->ctx.w = w;
     w->ctx.a = a;
@@ -238,7 +276,7 @@ void run_actor(worker *w, actor *a)
             if ((last = next_msg(w, a, &m)) != MB_OK)
                 break;
             count_handled(a);
-            int rc = dispatch(w, a, m);
+            int rc = dispatch_timed(w, a, m);
             if (rc < 0) {
                 fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
                 goto out;

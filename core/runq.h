@@ -25,6 +25,13 @@ typedef struct runq {
 } runq;
 
 void runq_init(runq *q);
+/* Queued now (a reader's estimate: relaxed loads of both ends). */
+static inline uint32_t runq_length(runq *q)
+{
+    uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint32_t h = atomic_load_explicit(&q->head, memory_order_relaxed);
+    return t - h <= RUNQ_SIZE ? t - h : 0;
+}
 /* false when full (the caller spills to the injector). */
 bool runq_push_owner(runq *q, struct actor *a);
 struct actor *runq_pop_mc(runq *q);

@@ -8,6 +8,7 @@
 #include "core/ext.h"
 #include "core/system.h"
 #include "registry/registry.h"
+#include "observe/obs.h"
 #include "supervisor/sv.h"
 #include "core/timer.h"
 #include "core/topo.h"
@@ -32,6 +33,9 @@ TROUPE_API void troupe_config_defaults(troupe_config *cfg)
     cfg->root_intensity = 10;
     cfg->root_period_ns = 60000000000ll;
     cfg->shutdown_timeout_ns = (int64_t)SHUTDOWN_DEFAULT_NS;
+    cfg->health_interval_ns = 1000000000ll;
+    cfg->health_misses = 3;
+    cfg->stall_ns = 5000000000ll;
 }
 
 static int validate(const troupe_config *c)
@@ -48,6 +52,8 @@ static int validate(const troupe_config *c)
         return TROUPE_EINVAL;
     if (c->stable_ns <= 0 || c->root_period_ns <= 0 || c->shutdown_timeout_ns <= 0 ||
         c->root_intensity > 1000000 || c->restart.kind == TROUPE_RESTART_DEFAULT)
+        return TROUPE_EINVAL;
+    if (c->health_interval_ns < 0 || c->health_misses == 0 || c->stall_ns < 0)
         return TROUPE_EINVAL;
     return sv_check_policy(&c->restart);
 }
@@ -86,11 +92,13 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)) ||
         (rc = sv_create(sys)))
         return rc;
-    if ((rc = registry_create(sys)) || (rc = breakers_create(sys)))
+    if ((rc = registry_create(sys)) || (rc = breakers_create(sys)) || (rc = obs_create(sys)))
         return rc;
     if ((rc = dead_letter_spawn(sys)))
         return rc;
-    return sched_start(sys);
+    if ((rc = sched_start(sys)))
+        return rc;
+    return health_start(sys);
 }
 
 TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg)
@@ -216,6 +224,7 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
     breakers_destroy(sys);
     if (sys->actors.top)
         table_destroy(&sys->actors, fin_actor, sys);
+    obs_destroy(sys);
     if (sys->workers)
         for (uint32_t i = 0; i < sys->nworkers; i++)
             free(sys->workers[i].victims);

@@ -13,6 +13,7 @@
 #include "mailbox/mailbox.h"
 
 #define ACTOR_INLINE_STATE 8
+#define LAT_BUCKETS 12 /* observe/prom.c: 11 bounds and +Inf */
 
 /* mute word: low 32 bits count this actor's messages parked at full
  * receivers; bit 63 is SUSPENDED once its worker let it wait for them;
@@ -103,6 +104,14 @@ typedef struct worker {
     bool started;
     alignas(CACHELINE) _Atomic uint32_t parked; /* futex word */
     _Atomic uint64_t steals, parks, runs;
+    /* the ref id of the actor being run, 0 between runs (relaxed stores by
+     * the owner, read by the stall watchdog: observe/health.c) */
+    _Atomic uint64_t running;
+    /* handling latency, sampled one run in LAT_SAMPLE (observe/obs.h):
+     * written by the owner only (relaxed), summed by readers */
+    uint32_t lat_tick;
+    _Atomic uint64_t lat_bucket[LAT_BUCKETS];
+    _Atomic uint64_t lat_sum_ns;
 } worker;
 
 typedef struct timers timers;
@@ -134,6 +143,7 @@ struct troupe_system {
     troupe_clock *clock;
     struct registry *reg;   /* registry/ */
     struct sv *sv;          /* supervisor/ */
+    struct obs *obs;        /* observe/ */
     struct breakers *brk;   /* breaker/ */
 };
 
@@ -210,6 +220,9 @@ void system_begin_shutdown(troupe_system *sys);
 
 /* core/actor.c */
 int dead_letter_spawn(troupe_system *sys);
+bool dead_letter_beh_is(const troupe_behaviour *beh);
+/* A runtime actor (AF_SYSTEM: not counted live, runs through shutdown). */
+int spawn_system(troupe_system *sys, const troupe_behaviour *beh, troupe_ref *out);
 /* troupe_spawn without letting the actor go: on success the caller holds it
  * (sends queue, nothing runs it) until actor_release. x_child (may be NULL)
  * is set in its ext before init runs. */
@@ -225,6 +238,10 @@ void actor_drop_msg(troupe_system *sys, tmsg *m); /* destroy + count */
 /* internal system message types (system lane) */
 #define SYSMSG_STOP (TROUPE_MSG_SYSTEM + 0x100u) /* corr = troupe_failure_kind */
 #define SYSMSG_KILL (TROUPE_MSG_SYSTEM + 0x101u) /* not trappable */
+/* health (observe/health.c): sender = the monitor, corr = the ping's
+ * number; the pong's sender is the pinged actor, its payload the verdict */
+#define SYSMSG_PING (TROUPE_MSG_SYSTEM + 0x102u)
+#define SYSMSG_PONG (TROUPE_MSG_SYSTEM + 0x103u)
 /* A stop or kill's corr: the kind in the low byte; a supervisor's also
  * carries its child's restart count (the incarnation it was meant for). */
 #define STOP_KIND(corr) ((uint16_t)((corr) & 0xFFu))

@@ -89,3 +89,43 @@ TROUPE_API int troupe_sup_children(troupe_system *sys, troupe_sup sup, troupe_su
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
+
+void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t *escalations,
+               uint32_t *supervisors, uint32_t *actors)
+{
+    sv *s = sys->sv;
+    *supervisors = *actors = 0;
+    pthread_mutex_lock(&s->lock);
+    memcpy(by_kind, s->restarts_by, sizeof s->restarts_by);
+    *escalations = s->escalations_total;
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        sv_node *n = s->nodes[i];
+        if (!n)
+            continue;
+        (*supervisors)++;
+        for (sv_child *c = n->first; c; c = c->next)
+            *actors += c->sup == NULL;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void each_child(sv_node *n, sv_child_fn fn, void *ud)
+{
+    if (n->state != SUP_RUNNING)
+        return;
+    for (sv_child *c = n->first; c; c = c->next) {
+        if (c->sup)
+            each_child(c->sup, fn, ud);
+        else if (!c->remove)
+            fn(c->ref, c->spec.health_interval_ns, c->restarts, c->state == CH_RUNNING, ud);
+    }
+}
+
+void sv_each_child(troupe_system *sys, sv_child_fn fn, void *ud)
+{
+    sv *s = sys->sv;
+    pthread_mutex_lock(&s->lock);
+    if (s->root)
+        each_child(s->root, fn, ud);
+    pthread_mutex_unlock(&s->lock);
+}

@@ -138,6 +138,8 @@ static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, bool f
     c->group = false;
     c->lead = false;
     c->restarts++;
+    if ((unsigned)c->last_kind < TROUPE_EXIT_KINDS)
+        s->restarts_by[c->last_kind]++;
     c->since_reset = fresh ? 0 : c->since_reset + 1;
     memmove(c->hist + 1, c->hist, sizeof c->hist - sizeof c->hist[0]);
     c->hist[0] = now;
@@ -245,6 +247,7 @@ static void escalate(sv *s, sv_node *n, sv_child *c, const sv_rec *r, const char
     if (n->state == SUP_ESCALATING || n->state == SUP_DOWN)
         return; /* one breach escalates once */
     n->escalations++;
+    s->escalations_total++;
     n->why = (troupe_failure){.actor = c->ref, .behaviour = c->a ? c->a->beh->name : n->name,
                               .kind = r->kind, .code = r->code, .at_ns = r->at_ns};
     size_t k = (size_t)snprintf(n->why.reason, sizeof n->why.reason, "%s: ", why);

@@ -109,9 +109,22 @@ typedef struct sv {
     bool esc_pending;
     uint64_t armed;             /* deadline of the wake timer armed, 0 = none */
     uint64_t rng;
+    /* totals for metrics, kept when children and supervisors go */
+    uint64_t restarts_by[TROUPE_EXIT_KINDS]; /* by the kind of exit */
+    uint64_t escalations_total;
     /* system shutdown waits on this */
     pthread_cond_t cond;
 } sv;
+
+/* supervisor/info.c: the tree's totals (metrics) */
+void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t *escalations,
+               uint32_t *supervisors, uint32_t *actors);
+/* Each actor child of a running supervisor: fn(ref, its health interval
+ * (0 = the system's, < 0 = none), its restarts, whether it runs now, ud),
+ * under the tree's lock (fn must not call into the tree). */
+typedef void (*sv_child_fn)(troupe_ref r, int64_t interval, uint64_t restarts, bool running,
+                            void *ud);
+void sv_each_child(troupe_system *sys, sv_child_fn fn, void *ud);
 
 /* supervisor/sv.c */
 int sv_create(troupe_system *sys);

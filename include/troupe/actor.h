@@ -40,6 +40,10 @@ typedef struct troupe_behaviour {
     /* Optional. Runs once when the actor stops, with why it stopped. */
     void (*stop)(troupe_ctx *ctx, void *state, troupe_failure_kind why);
     uint32_t flags; /* TROUPE_BEH_* */
+    /* Optional. Asked when the health monitor pings the actor (supervised
+     * actors only, troupe/observe.h), on its worker between two messages:
+     * 0 = healthy, negative = unhealthy (its supervisor restarts it). */
+    int (*health)(troupe_ctx *ctx, void *state);
 } troupe_behaviour;
 
 /* The actor handles stop signals itself (OTP's trap_exit): a stop arrives

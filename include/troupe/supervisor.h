@@ -102,6 +102,9 @@ typedef struct troupe_child_spec {
      * restarted incarnation (dropped ones are destroyed and counted). */
     int drop_pending;
     troupe_spawn_opts opts; /* mailbox options (copied) */
+    /* Health checks (troupe/observe.h): ping interval, 0 = the system's
+     * (config.health_interval_ns), < 0 = never pinged. */
+    int64_t health_interval_ns;
 } troupe_child_spec;
 
 /* PERMANENT, policy DEFAULT, shutdown default, opts defaults. */

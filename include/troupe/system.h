@@ -77,6 +77,15 @@ typedef struct troupe_config {
     /* Progress of troupe_system_shutdown's tree shutdown; NULL = none. */
     troupe_shutdown_cb on_shutdown_progress;
     void *on_shutdown_progress_ud;
+    /* --- health (troupe/observe.h) --- */
+    /* Ping interval of supervised actors (1 s); 0 = no health checks. */
+    int64_t health_interval_ns;
+    /* Consecutive pings unanswered within their interval that make an
+     * actor unhealthy (3), >= 1. */
+    uint32_t health_misses;
+    /* A handler running this long without returning marks its worker
+     * stalled (5 s); 0 = no watchdog. */
+    int64_t stall_ns;
     uint8_t reserved[64];
 } troupe_config;
 

@@ -1,0 +1,206 @@
+/* observe/prom.c — troupe_metrics_write: the Prometheus text format.
+ *
+ * Everything is summed at read time from where it is kept (observe/obs.h).
+ * Output goes through a small buffer to the caller's writer. Writers of
+ * metrics are serialised by obs->out_lock, which also guards the last
+ * exported per-type totals (the clamp that keeps counters monotonic).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "observe/obs.h"
+#include "observe/prom.h"
+#include "supervisor/sv.h"
+
+const uint64_t obs_lat_bounds[LAT_BUCKETS - 1] = {
+    1000, 4000, 16000, 64000, 256000, 1000000, 4000000, 16000000, 64000000, 256000000,
+    1000000000};
+
+int pw_flush(pw *p)
+{
+    if (p->rc == 0 && p->n)
+        p->rc = p->fn(p->ud, p->buf, p->n);
+    p->n = 0;
+    return p->rc;
+}
+
+void pw_put(pw *p, const char *s, size_t n)
+{
+    while (n && p->rc == 0) {
+        size_t k = sizeof p->buf - p->n < n ? sizeof p->buf - p->n : n;
+        memcpy(p->buf + p->n, s, k);
+        p->n += k;
+        s += k;
+        n -= k;
+        if (p->n == sizeof p->buf)
+            pw_flush(p);
+    }
+}
+
+void pw_printf(pw *p, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        pw_put(p, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* A label value, escaped as the format asks: \\, \" and \n. */
+void pw_label(pw *p, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '\\' || *v == '"')
+            pw_put(p, "\\", 1);
+        if (*v == '\n')
+            pw_put(p, "\\n", 2);
+        else
+            pw_put(p, v, 1);
+    }
+}
+
+void pw_head(pw *p, const char *name, const char *type, const char *help)
+{
+    pw_printf(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{label="value"} v */
+void pw_sample1(pw *p, const char *name, const char *label, const char *value, double v)
+{
+    pw_printf(p, "%s{%s=\"", name, label);
+    pw_label(p, value);
+    pw_printf(p, "\"} %.17g\n", v);
+}
+
+void pw_sample(pw *p, const char *name, double v) { pw_printf(p, "%s %.17g\n", name, v); }
+
+TROUPE_API void troupe_metrics_opts_defaults(troupe_metrics_opts *o)
+{
+    if (o)
+        memset(o, 0, sizeof *o);
+}
+
+TROUPE_API int troupe_metrics_enabled(void) { return TROUPE_METRICS; }
+
+static void write_system(pw *p, troupe_system *sys)
+{
+    troupe_system_stats st;
+    troupe_system_stats_get(sys, &st);
+    pw_head(p, "troupe_actors_live", "gauge", "Live actors.");
+    pw_sample(p, "troupe_actors_live", (double)st.actors_live);
+    pw_head(p, "troupe_actors_spawned_total", "counter", "Actors spawned.");
+    pw_sample(p, "troupe_actors_spawned_total", (double)st.actors_spawned);
+    pw_head(p, "troupe_actors_failed_total", "counter", "Actor failures.");
+    pw_sample(p, "troupe_actors_failed_total", (double)st.actors_failed);
+    pw_head(p, "troupe_dead_letters_total", "counter", "Messages handled by the dead-letter actor.");
+    pw_sample(p, "troupe_dead_letters_total", (double)st.dead_letters);
+    pw_head(p, "troupe_registry_names", "gauge", "Registered names.");
+    pw_sample(p, "troupe_registry_names", (double)troupe_registry_size(sys));
+    pw_head(p, "troupe_metrics_enabled", "gauge", "1 when built with metrics.");
+    pw_sample(p, "troupe_metrics_enabled", TROUPE_METRICS);
+}
+
+static void write_latency(pw *p, troupe_system *sys)
+{
+    uint64_t b[LAT_BUCKETS] = {0}, sum = 0, count = 0;
+    for (uint32_t i = 0; i < sys->nworkers; i++) {
+        worker *w = &sys->workers[i];
+        for (int k = 0; k < LAT_BUCKETS; k++) /* relaxed: counters */
+            b[k] += atomic_load_explicit(&w->lat_bucket[k], memory_order_relaxed);
+        sum += atomic_load_explicit(&w->lat_sum_ns, memory_order_relaxed);
+    }
+    const char *n = "troupe_handle_duration_seconds";
+    pw_head(p, n, "histogram", "Handler duration, one run in 16 sampled per worker.");
+    for (int k = 0; k < LAT_BUCKETS; k++) {
+        count += b[k];
+        if (k < LAT_BUCKETS - 1)
+            pw_printf(p, "%s_bucket{le=\"%g\"} %llu\n", n, (double)obs_lat_bounds[k] / 1e9,
+                      (unsigned long long)count);
+        else
+            pw_printf(p, "%s_bucket{le=\"+Inf\"} %llu\n", n, (unsigned long long)count);
+    }
+    pw_printf(p, "%s_sum %.9f\n%s_count %llu\n", n, (double)sum / 1e9, n,
+              (unsigned long long)count);
+}
+
+static void write_workers(pw *p, troupe_system *sys)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {{"troupe_worker_runs_total", "counter", "Actor runs."},
+             {"troupe_worker_steals_total", "counter", "Actors stolen from other workers."},
+             {"troupe_worker_parks_total", "counter", "Times the worker slept."},
+             {"troupe_worker_runq_length", "gauge", "Runnable actors queued on the worker."},
+             {"troupe_worker_stalled", "gauge", "1 while a handler holds the worker past stall_ns."}};
+    for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+        pw_head(p, m[k].name, m[k].type, m[k].help);
+        for (uint32_t i = 0; i < sys->nworkers; i++) {
+            troupe_worker_info wi;
+            troupe_worker_info_get(sys, i, &wi);
+            double v[] = {(double)wi.runs, (double)wi.steals, (double)wi.parks,
+                          (double)wi.runq_length, (double)wi.stalled};
+            pw_printf(p, "%s{worker=\"%u\"} %.17g\n", m[k].name, i, v[k]);
+        }
+    }
+}
+
+static void write_supervision(pw *p, troupe_system *sys)
+{
+    uint64_t by[TROUPE_EXIT_KINDS], esc, unhealthy, failures;
+    uint32_t nsup, nact;
+    sv_totals(sys, by, &esc, &nsup, &nact);
+    health_totals(sys, &unhealthy, &failures);
+    pw_head(p, "troupe_restarts_total", "counter", "Restarts, by the kind of exit that caused them.");
+    for (int k = 0; k < TROUPE_EXIT_KINDS; k++) {
+        const char *kind = troupe_failure_kind_name((troupe_failure_kind)k);
+        if (strcmp(kind, "unknown") != 0)
+            pw_sample1(p, "troupe_restarts_total", "reason", kind, (double)by[k]);
+    }
+    pw_head(p, "troupe_escalations_total", "counter", "Times a supervisor gave up.");
+    pw_sample(p, "troupe_escalations_total", (double)esc);
+    pw_head(p, "troupe_supervisors", "gauge", "Supervisors in the tree.");
+    pw_sample(p, "troupe_supervisors", nsup);
+    pw_head(p, "troupe_supervised_actors", "gauge", "Actor children in the tree.");
+    pw_sample(p, "troupe_supervised_actors", nact);
+    pw_head(p, "troupe_actors_unhealthy", "gauge", "Supervised actors unhealthy now.");
+    pw_sample(p, "troupe_actors_unhealthy", (double)unhealthy);
+    pw_head(p, "troupe_health_failures_total", "counter", "Times an actor was reported unhealthy.");
+    pw_sample(p, "troupe_health_failures_total", (double)failures);
+}
+
+TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opts *opts,
+                                    troupe_write_fn write, void *ud)
+{
+    if (!sys || !write)
+        return TROUPE_EINVAL;
+    troupe_metrics_opts def;
+    if (!opts) {
+        troupe_metrics_opts_defaults(&def);
+        opts = &def;
+    }
+    pw *p = calloc(1, sizeof *p);
+    if (!p)
+        return TROUPE_ENOMEM;
+    p->fn = write;
+    p->ud = ud;
+    pthread_mutex_lock(&sys->obs->out_lock);
+    write_system(p, sys);
+    int rc = prom_types(p, sys);
+    if (rc == 0)
+        rc = prom_named(p, sys, opts->per_name);
+    write_latency(p, sys);
+    write_supervision(p, sys);
+    write_workers(p, sys);
+    prom_breakers(p, sys);
+    pthread_mutex_unlock(&sys->obs->out_lock);
+    if (rc == 0)
+        rc = pw_flush(p);
+    else if (p->rc)
+        rc = p->rc;
+    free(p);
+    return rc;
+}
