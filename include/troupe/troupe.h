@@ -17,6 +17,7 @@
 #include "troupe/error.h"
 #include "troupe/export.h"
 #include "troupe/failure.h"
+#include "troupe/http.h"
 #include "troupe/mailbox.h"
 #include "troupe/message.h"
 #include "troupe/monitor.h"

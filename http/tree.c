@@ -1,0 +1,194 @@
+/* http/tree.c — /api/tree (the supervision tree with its actors) and
+ * /api/system (counters, workers, circuit breakers).
+ *
+ * The tree is walked from the root through troupe_sup_children, one
+ * supervisor at a time; it can change under the walk (children start and
+ * end), so each node is a snapshot of its own, and a child that ended
+ * between the listing and its read is written as {"kind":"actor","gone":true}.
+ * Bounds keep one reply finite whatever the tree: at most TREE_DEPTH
+ * levels and TREE_FANOUT children per supervisor (with "children_total"
+ * telling how many there were). */
+#include "http/internal.h"
+
+#include <stdlib.h>
+
+#define TREE_DEPTH 32
+#define TREE_FANOUT 1000
+#define BREAKERS_MAX 256 /* circuits listed by /api/system ("breakers_total": all) */
+
+static const char *strategy_name(troupe_sup_strategy s)
+{
+    static const char *const names[] = {"one_for_one", "one_for_all", "rest_for_one"};
+    return (unsigned)s < 3 ? names[s] : "unknown";
+}
+
+static void write_sup(jw *w, troupe_system *sys, troupe_sup sup, int depth);
+
+static void write_tree_actor(jw *w, troupe_system *sys, troupe_ref ref)
+{
+    troupe_actor_info ai;
+    if (troupe_actor_info_get(sys, ref, &ai) == 0) {
+        api_write_actor(w, sys, &ai);
+        return;
+    }
+    jw_obj(w);
+    jw_key(w, "ref"), jw_id(w, ref.id);
+    jw_key(w, "gone"), jw_bool(w, 1);
+    jw_obj_end(w);
+}
+
+static void write_children(jw *w, troupe_system *sys, troupe_sup sup, int depth)
+{
+    size_t total = 0;
+    troupe_sup_child *kids = calloc(TREE_FANOUT, sizeof *kids);
+    if (!kids || troupe_sup_children(sys, sup, kids, TREE_FANOUT, &total) < 0)
+        total = 0;
+    size_t n = total < TREE_FANOUT ? total : TREE_FANOUT;
+    jw_key(w, "children_total"), jw_u64(w, total);
+    jw_key(w, "children");
+    jw_arr(w);
+    for (size_t i = 0; i < n; i++) {
+        if (kids[i].sup.id)
+            write_sup(w, sys, kids[i].sup, depth + 1);
+        else
+            write_tree_actor(w, sys, kids[i].ref);
+    }
+    jw_arr_end(w);
+    free(kids);
+}
+
+static void write_sup(jw *w, troupe_system *sys, troupe_sup sup, int depth)
+{
+    troupe_sup_info si;
+    int rc = troupe_sup_info_get(sys, sup, &si);
+    jw_obj(w);
+    jw_key(w, "kind"), jw_str(w, "supervisor");
+    jw_key(w, "id"), jw_id(w, sup.id);
+    if (rc < 0) { /* ended during the walk */
+        jw_key(w, "gone"), jw_bool(w, 1);
+        jw_obj_end(w);
+        return;
+    }
+    jw_key(w, "name"), jw_str(w, si.name[0] ? si.name : NULL);
+    jw_key(w, "strategy"), jw_str(w, strategy_name(si.strategy));
+    jw_key(w, "restarts"), jw_u64(w, si.restarts);
+    jw_key(w, "escalations"), jw_u64(w, si.escalations);
+    jw_key(w, "shutting_down"), jw_bool(w, si.shutting_down);
+    if (depth < TREE_DEPTH) {
+        write_children(w, sys, sup, depth);
+    } else {
+        jw_key(w, "truncated"), jw_bool(w, 1);
+    }
+    jw_obj_end(w);
+}
+
+void api_tree(hreq *r)
+{
+    troupe_sup root;
+    int rc = troupe_sup_root(r->srv->sys, &root);
+    if (rc < 0) {
+        http_error_code(r, rc);
+        return;
+    }
+    jw *w = &r->out.w;
+    jw_obj(w);
+    jw_key(w, "root");
+    write_sup(w, r->srv->sys, root, 0);
+    jw_obj_end(w);
+}
+
+/* ---- /api/system ------------------------------------------------------------------- */
+
+static void write_stats(jw *w, const troupe_system_stats *s)
+{
+    jw_key(w, "actors_live"), jw_u64(w, s->actors_live);
+    jw_key(w, "actors_spawned"), jw_u64(w, s->actors_spawned);
+    jw_key(w, "actors_failed"), jw_u64(w, s->actors_failed);
+    jw_key(w, "messages_destroyed"), jw_u64(w, s->messages_destroyed);
+    jw_key(w, "late_replies"), jw_u64(w, s->late_replies);
+    jw_key(w, "dead_letters"), jw_u64(w, s->dead_letters);
+    jw_key(w, "steals"), jw_u64(w, s->steals);
+    jw_key(w, "parks"), jw_u64(w, s->parks);
+}
+
+static void write_worker(jw *w, const troupe_worker_info *wi)
+{
+    jw_obj(w);
+    jw_key(w, "index"), jw_u64(w, wi->index);
+    jw_key(w, "cpu"), jw_i64(w, wi->cpu);
+    jw_key(w, "runs"), jw_u64(w, wi->runs);
+    jw_key(w, "steals"), jw_u64(w, wi->steals);
+    jw_key(w, "parks"), jw_u64(w, wi->parks);
+    jw_key(w, "runq_length"), jw_u64(w, wi->runq_length);
+    jw_key(w, "stalled"), jw_bool(w, wi->stalled);
+    jw_key(w, "stalled_actor"), wi->stalled ? jw_id(w, wi->stalled_actor.id) : jw_null(w);
+    jw_key(w, "stalls"), jw_u64(w, wi->stalls);
+    jw_obj_end(w);
+}
+
+static void write_workers(jw *w, troupe_system *sys)
+{
+    uint32_t n = troupe_system_workers(sys);
+    jw_key(w, "workers"), jw_u64(w, n);
+    jw_key(w, "worker_info");
+    jw_arr(w);
+    for (uint32_t i = 0; i < n; i++) {
+        troupe_worker_info wi;
+        if (troupe_worker_info_get(sys, i, &wi) == 0)
+            write_worker(w, &wi);
+    }
+    jw_arr_end(w);
+}
+
+static void write_breaker(jw *w, const troupe_breaker_info *b)
+{
+    jw_obj(w);
+    jw_key(w, "name"), jw_str(w, b->name);
+    jw_key(w, "key"), jw_id(w, b->key);
+    jw_key(w, "state"), jw_str(w, troupe_breaker_state_name(b->state));
+    jw_key(w, "consecutive_failures"), jw_u64(w, b->consecutive_failures);
+    jw_key(w, "calls"), jw_u64(w, b->calls);
+    jw_key(w, "failures"), jw_u64(w, b->failures);
+    jw_key(w, "rejected"), jw_u64(w, b->rejected);
+    jw_key(w, "opened"), jw_u64(w, b->opened);
+    jw_key(w, "half_opened"), jw_u64(w, b->half_opened);
+    jw_key(w, "closed"), jw_u64(w, b->closed);
+    jw_key(w, "trips"), jw_u64(w, b->trips);
+    jw_key(w, "open_timeout_ns"), jw_u64(w, b->open_timeout_ns);
+    jw_obj_end(w);
+}
+
+static void write_breakers(jw *w, troupe_system *sys)
+{
+    size_t total = 0;
+    troupe_breaker_info *bi = calloc(BREAKERS_MAX, sizeof *bi);
+    if (!bi || troupe_breaker_list(sys, bi, BREAKERS_MAX, &total) < 0)
+        total = 0;
+    size_t n = total < BREAKERS_MAX ? total : BREAKERS_MAX;
+    jw_key(w, "breakers_total"), jw_u64(w, total);
+    jw_key(w, "breakers");
+    jw_arr(w);
+    for (size_t i = 0; i < n; i++)
+        write_breaker(w, &bi[i]);
+    jw_arr_end(w);
+    free(bi);
+}
+
+void api_system(hreq *r)
+{
+    troupe_system_stats st;
+    int rc = troupe_system_stats_get(r->srv->sys, &st);
+    if (rc < 0) {
+        http_error_code(r, rc);
+        return;
+    }
+    jw *w = &r->out.w;
+    jw_obj(w);
+    write_stats(w, &st);
+    jw_key(w, "registry_size"), jw_u64(w, troupe_registry_size(r->srv->sys));
+    jw_key(w, "metrics_enabled"), jw_bool(w, troupe_metrics_enabled());
+    jw_key(w, "mutations_enabled"), jw_bool(w, r->srv->token != NULL);
+    write_workers(w, r->srv->sys);
+    write_breakers(w, r->srv->sys);
+    jw_obj_end(w);
+}

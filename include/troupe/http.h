@@ -1,0 +1,97 @@
+/* troupe/http.h — the HTTP API and the live dashboard (libmicrohttpd).
+ *
+ *   troupe_http_config cfg;
+ *   troupe_http_config_defaults(&cfg);       // 127.0.0.1, ephemeral port
+ *   cfg.token = "s3cret";                    // enables restart / stop
+ *   troupe_http *srv;
+ *   troupe_http_start(sys, &cfg, &srv);
+ *   printf("http://127.0.0.1:%d/\n", troupe_http_port(srv));
+ *   ...
+ *   troupe_http_stop(srv);                   // before troupe_system_destroy
+ *
+ * Endpoints (every error has the JSON body {"error": "...", "status": N}):
+ *   GET  /                            the dashboard (one self-contained page)
+ *   GET  /metrics                     Prometheus text (troupe_metrics_write)
+ *   GET  /api/system                  counters, workers, breakers
+ *   GET  /api/tree                    the supervision tree with its actors
+ *   GET  /api/actors?type=T&limit=N   live user actors (limit 1..10000, 100)
+ *   GET  /api/actors/{name}           one registered actor
+ *   POST /api/actors/{name}/restart   troupe_actor_restart
+ *   POST /api/actors/{name}/stop      for good: troupe_sup_terminate_child
+ *                                     when supervised, else troupe_stop
+ * The POSTs need "Authorization: Bearer <token>": 403 when no token is
+ * configured (they are off), 401 when the header is missing or wrong.
+ * Path segments and query values are percent-decoded; a name is any bytes
+ * but NUL, 1..TROUPE_NAME_MAX of them. Statuses: 400 bad parameter, 404
+ * unknown path or actor, 405 wrong method (with Allow), 409 restart of an
+ * actor that is not supervised, 413 body over max_request_bytes, 503 the
+ * system is shutting down.
+ *
+ * The server runs one thread of its own (libmicrohttpd's polling thread);
+ * handlers only read snapshots and never wait for an actor.
+ *
+ * Thread safety: start and stop of one server must not race each other;
+ * troupe_http_port may be called from any thread while the server runs.
+ * Ownership: the config's strings are copied; the system is borrowed and
+ * must outlive the server (stop the server before troupe_system_destroy).
+ */
+#ifndef TROUPE_HTTP_H
+#define TROUPE_HTTP_H
+
+#include <stdint.h>
+
+#include "troupe/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct troupe_system troupe_system;
+typedef struct troupe_http troupe_http;
+
+/* Token length bound: it travels in a request header. */
+#define TROUPE_HTTP_TOKEN_MAX 256
+
+typedef struct troupe_http_config {
+    /* IPv4 or IPv6 literal to listen on (copied). NULL = "127.0.0.1": the
+     * API shows every actor, so it is not exposed beyond the host unless
+     * asked for. */
+    const char *bind_addr;
+    uint16_t port;              /* 0 = an ephemeral port (troupe_http_port) */
+    /* Bearer token for the mutating endpoints (copied), 1..TROUPE_HTTP_TOKEN_MAX
+     * visible ASCII characters. NULL = those endpoints are off. */
+    const char *token;
+    uint32_t max_connections;   /* open at once, 1..65536 (default 32) */
+    /* Largest request body, 1..16 MiB (default 16 KiB): more is refused with
+     * 413. Request line and headers are bounded by the per-connection memory
+     * of libmicrohttpd, set to this plus 8 KiB. */
+    uint32_t max_request_bytes;
+    uint32_t timeout_s;         /* idle connection closed after, 1..3600 (10) */
+    /* /metrics also exports per-named-actor series (troupe_metrics_opts). */
+    int metrics_per_name;
+    uint8_t reserved[32];
+} troupe_http_config;
+
+/* Fill *cfg with the defaults above. */
+TROUPE_API void troupe_http_config_defaults(troupe_http_config *cfg);
+
+/* Listen and serve. cfg NULL = defaults. On success *out is the caller's,
+ * released with troupe_http_stop. Errors: TROUPE_EINVAL (NULL sys or out, a
+ * field out of range, a bind address that is not an IP literal or not an
+ * address of this machine, a bad token), TROUPE_EBUSY (the port is taken),
+ * TROUPE_ENOMEM, TROUPE_ESYS (another socket or thread failure). */
+TROUPE_API int troupe_http_start(troupe_system *sys, const troupe_http_config *cfg,
+                                 troupe_http **out);
+
+/* The port it listens on (the chosen one when cfg.port was 0), or
+ * TROUPE_EINVAL for NULL. */
+TROUPE_API int troupe_http_port(const troupe_http *srv);
+
+/* Stop listening, finish the requests in progress, join the server's thread
+ * and free it. NULL is accepted. */
+TROUPE_API void troupe_http_stop(troupe_http *srv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_HTTP_H */
