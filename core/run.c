@@ -245,7 +245,9 @@ void run_actor(worker *w, actor *a)
         sv_reinit_run(w->sys, a);
         return;
     }
+#if TROUPE_METRICS
     w->lat_tick -= w->lat_tick != 0; /* runs to the next sample (dispatch_timed) */
+#endif
     w->ctx.sys = w->sys; /* the rest is set per message by dispatch */
     w->ctx.w = w;
     w->ctx.a = a;
