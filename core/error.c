@@ -37,7 +37,7 @@ TROUPE_API const char *troupe_overflow_name(troupe_overflow policy)
 TROUPE_API const char *troupe_failure_kind_name(troupe_failure_kind kind)
 {
     static const char *const names[] = {"normal",  "shutdown", "error",  "panic",    "init",
-                                         "health",  "killed",   "noproc", "escalated"};
+                                         "health",  "killed",   "noproc", "escalated", "persistence"};
     if ((unsigned)kind < sizeof names / sizeof names[0])
         return names[kind];
     return "unknown";

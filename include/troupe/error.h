@@ -32,7 +32,9 @@ extern "C" {
     X(ESYS, -12, "operating system call failed")                              \
     X(ENOTSUP, -13, "not supported")                                          \
     X(EFAILED, -14, "the actor failed")                                       \
-    X(ECIRCUIT, -15, "circuit breaker open")
+    X(ECIRCUIT, -15, "circuit breaker open")                                  \
+    X(EIO, -16, "storage read or write failed")                               \
+    X(ECORRUPT, -17, "stored data is corrupt (checksum or format)")
 
 typedef enum troupe_errno {
 #define TROUPE_X_ENUM(name, val, text) TROUPE_##name = (val),

@@ -33,6 +33,7 @@ typedef enum troupe_failure_kind {
     TROUPE_EXIT_KILLED = 6,   /* terminated by force (shutdown timeout, brutal) */
     TROUPE_EXIT_NOPROC = 7,   /* DOWN for a ref that was already gone */
     TROUPE_EXIT_ESCALATED = 8,/* a supervisor gave up: its children stopped */
+    TROUPE_EXIT_PERSISTENCE = 9, /* a journal write or a recovery failed */
 } troupe_failure_kind;
 
 #define TROUPE_REASON_MAX 96

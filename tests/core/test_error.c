@@ -62,9 +62,11 @@ Test(error, documented_values)
     cr_expect_eq(TROUPE_ESTATE, -11);
     cr_expect_eq(TROUPE_EFAILED, -14);
     cr_expect_eq(TROUPE_ECIRCUIT, -15);
+    cr_expect_eq(TROUPE_EIO, -16);
+    cr_expect_eq(TROUPE_ECORRUPT, -17);
 }
 
-static const int unknown_codes[] = {1, 2, 100, -16, -17, -100, -1000, INT_MAX, INT_MIN,
+static const int unknown_codes[] = {1, 2, 100, -18, -19, -100, -1000, INT_MAX, INT_MIN,
                                     INT_MIN + 1};
 
 Test(error, unknown_codes_give_unknown_error)
