@@ -205,6 +205,18 @@ static int declared_too_big(hsrv *s, struct MHD_Connection *conn)
     return errno != 0 || n > s->max_body;
 }
 
+/* The first call for a request: the headers are in, no body yet. */
+static enum MHD_Result on_headers(hsrv *s, struct MHD_Connection *conn, void **ctx)
+{
+    hbody *b = calloc(1, sizeof *b);
+    if (!b)
+        return MHD_NO;
+    *ctx = b;
+    if (declared_too_big(s, conn))
+        return send_error(s, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **ctx)
@@ -213,14 +225,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)upload;
     hsrv *s = cls;
     hbody *b = *ctx;
-    if (!b) { /* first call: the headers are in, no body yet */
-        if (!(b = calloc(1, sizeof *b)))
-            return MHD_NO;
-        *ctx = b;
-        if (declared_too_big(s, conn))
-            return send_error(s, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-        return MHD_YES;
-    }
+    if (!b)
+        return on_headers(s, conn, ctx);
     if (*upload_size) {
         b->bytes += *upload_size;
         *upload_size = 0;
@@ -284,6 +290,19 @@ static int fill_server(hsrv *s, troupe_system *sys, const troupe_http_config *c)
     return 0;
 }
 
+/* The server's state and its socket, listening; the daemon is not started. */
+static int prepare(hsrv *s, troupe_system *sys, const troupe_http_config *c, int *fd)
+{
+    int rc = fill_server(s, sys, c);
+    if (rc == 0)
+        rc = open_listener(c->bind_addr ? c->bind_addr : "127.0.0.1", c->port, fd);
+    if (rc == 0 && (s->port = bound_port(*fd)) < 0) {
+        rc = s->port;
+        close(*fd);
+    }
+    return rc;
+}
+
 TROUPE_API int troupe_http_start(troupe_system *sys, const troupe_http_config *cfg,
                                  troupe_http **out)
 {
@@ -298,16 +317,13 @@ TROUPE_API int troupe_http_start(troupe_system *sys, const troupe_http_config *c
     if (rc == 0 && !h)
         rc = TROUPE_ENOMEM;
     if (rc == 0)
-        rc = fill_server(&h->s, sys, c);
-    if (rc == 0)
-        rc = open_listener(c->bind_addr ? c->bind_addr : "127.0.0.1", c->port, &fd);
-    if (rc == 0 && (h->s.port = bound_port(fd)) < 0)
-        rc = h->s.port;
+        rc = prepare(&h->s, sys, c, &fd);
+    /* On failure libmicrohttpd closes the socket it was given (or not, on
+     * some early paths): never close it here, a double close could close
+     * another thread's new file. */
     if (rc == 0 && !(h->s.daemon = start_daemon(&h->s, fd, c)))
         rc = TROUPE_ESYS;
     if (rc < 0) {
-        if (fd >= 0)
-            close(fd);
         troupe_http_stop(h);
         return rc;
     }

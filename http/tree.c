@@ -41,8 +41,10 @@ static void write_children(jw *w, troupe_system *sys, troupe_sup sup, int depth)
 {
     size_t total = 0;
     troupe_sup_child *kids = calloc(TREE_FANOUT, sizeof *kids);
-    if (!kids || troupe_sup_children(sys, sup, kids, TREE_FANOUT, &total) < 0)
-        total = 0;
+    if (!kids)
+        w->b.oom = 1; /* the request fails with 500 */
+    else if (troupe_sup_children(sys, sup, kids, TREE_FANOUT, &total) < 0)
+        total = 0; /* the supervisor ended during the walk */
     size_t n = total < TREE_FANOUT ? total : TREE_FANOUT;
     jw_key(w, "children_total"), jw_u64(w, total);
     jw_key(w, "children");
@@ -162,7 +164,9 @@ static void write_breakers(jw *w, troupe_system *sys)
 {
     size_t total = 0;
     troupe_breaker_info *bi = calloc(BREAKERS_MAX, sizeof *bi);
-    if (!bi || troupe_breaker_list(sys, bi, BREAKERS_MAX, &total) < 0)
+    if (!bi)
+        w->b.oom = 1;
+    else if (troupe_breaker_list(sys, bi, BREAKERS_MAX, &total) < 0)
         total = 0;
     size_t n = total < BREAKERS_MAX ? total : BREAKERS_MAX;
     jw_key(w, "breakers_total"), jw_u64(w, total);
