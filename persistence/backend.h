@@ -2,25 +2,40 @@
  * small vtable, three implementations (memory.c, sqlite.c, pg.c).
  *
  * A backend stores, per persistence id (a string, 1..TROUPE_PERSIST_ID_MAX
- * bytes): events numbered 1, 2, 3, ... (seq, strictly increasing, no
- * gaps), and snapshots (a blob taken at some seq). Every stored event and
- * snapshot carries a checksum of its bytes (persistence/checksum.h) that
- * the backend writes with it and verifies when it reads: a mismatch, or a
- * row it cannot decode, is TROUPE_ECORRUPT with the id and seq in the
- * backend's error text — never garbage handed up.
+ * bytes): events numbered 1, 2, 3, ... (seq, strictly increasing), and
+ * snapshots (a blob taken at some seq). Every stored event and snapshot
+ * carries a checksum (persistence/checksum.h: backend_crc, over the id, the
+ * seq, the schema and the bytes) that the backend writes with it and
+ * verifies when it reads: a mismatch, or a row it cannot decode, is
+ * TROUPE_ECORRUPT with the id and seq in the backend's error text — never
+ * garbage handed up.
+ *
+ * What a backend guarantees, and what it leaves to its caller:
+ *  - (pid, seq) is unique: appending one that is stored already fails the
+ *    whole batch with TROUPE_EEXIST (none of the batch is stored);
+ *  - seq numbering is the caller's: a gap is stored as given (the journal
+ *    writer numbers events, the backend does not check continuity);
+ *    seq 0 and seq > INT64_MAX are TROUPE_EINVAL (SQL integers are signed);
+ *  - reads return what is stored, in seq order.
  *
  * Threads: a backend is used by one thread at a time (the journal writer
  * thread writes; recovery reads on the thread that runs the actor's init,
  * through its own connection: open() is called once per thread that
- * needs one). Implementations need no locking of their own beyond that.
+ * needs one). Implementations need no locking of their own beyond that
+ * (the memory store, shared by every backend opened on it, has a mutex).
  *
- * Errors: 0 or a negative TROUPE_E* code; `err` (when not NULL) receives a
- * one-line text naming what failed (the SQL error, the path, the id and
- * seq). TROUPE_EIO for a failed write or read (full disk, read-only file,
- * lost connection), TROUPE_ECORRUPT for a bad checksum or row.
+ * Errors: 0 or a negative TROUPE_E* code; `err` (when not NULL, at least
+ * BACKEND_ERR_MAX bytes) receives a one-line text naming what failed (the
+ * SQL error, the path, the id and seq). TROUPE_EINVAL for bad arguments
+ * (NULL, an empty or too long id, seq 0, data NULL with len > 0, len >
+ * BACKEND_DATA_MAX), TROUPE_EIO for a failed write or read (full disk,
+ * read-only file, lost connection), TROUPE_ECORRUPT for a bad checksum or
+ * row, TROUPE_ENOMEM.
  */
 #ifndef TROUPE_PERSISTENCE_BACKEND_H
 #define TROUPE_PERSISTENCE_BACKEND_H
+
+#include "core/namespace.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +44,8 @@
 
 #define TROUPE_PERSIST_ID_MAX 128
 #define BACKEND_ERR_MAX 256
+/* Bytes per event or snapshot a backend accepts (SQLite binds an int). */
+#define BACKEND_DATA_MAX (256u << 20)
 
 /* One event to append: its owner, its number, its bytes (borrowed). */
 typedef struct pevent {
@@ -48,21 +65,22 @@ typedef struct backend backend;
 typedef struct backend_ops {
     const char *name; /* "memory", "sqlite", "postgres" */
     /* Append n events (any mix of ids) in ONE transaction: all durable
-     * when it returns 0, none when it fails (group commit). */
+     * when it returns 0, none when it fails (group commit). n == 0: 0. */
     int (*append)(backend *b, const pevent *ev, size_t n, char *err);
     /* Events of pid with seq > after, in order, to fn. */
     int (*read)(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud, char *err);
-    /* The highest seq stored for pid (0 if none). */
+    /* The highest seq of pid written: of its events, or of its latest
+     * snapshot when delete_upto removed every event after it (0 if none). */
     int (*last_seq)(backend *b, const char *pid, uint64_t *seq, char *err);
-    /* Store a snapshot of pid taken at seq (replaces older ones or keeps
-     * them: load returns the one with the highest seq). */
+    /* Store a snapshot of pid taken at seq (one at that seq replaces the
+     * old one; older ones are deleted; load returns the highest seq). */
     int (*save_snapshot)(backend *b, const char *pid, uint64_t seq, uint32_t schema,
                          const void *data, size_t len, char *err);
-    /* The latest snapshot: *found = 0 when none. *data is malloc'ed, the
-     * caller frees it. */
+    /* The latest snapshot: *found = 0 when none. *data is malloc'ed (also
+     * for len 0), the caller frees it. */
     int (*load_snapshot)(backend *b, const char *pid, int *found, uint64_t *seq,
                          uint32_t *schema, void **data, size_t *len, char *err);
-    /* Delete pid's events with seq <= upto (retention). */
+    /* Delete pid's events with seq <= upto (retention); snapshots stay. */
     int (*delete_upto)(backend *b, const char *pid, uint64_t upto, char *err);
     void (*close)(backend *b);
 } backend_ops;
@@ -75,12 +93,47 @@ struct backend {
 typedef struct sqlite_opts {
     const char *path;  /* the database file */
     int sync_full;     /* 1: synchronous=FULL (default), 0: NORMAL */
+    int readonly;      /* 1: open for reading only (SQLITE_OPEN_READONLY):
+                          what a file the process may not write gives */
 } sqlite_opts;
 
-int backend_memory_open(void *store, backend **out, char *err);
+/* The memory store: shared by every backend opened on it (a mutex
+ * inside), so that what one wrote the others read. Free it after closing
+ * every backend opened on it. */
 void *backend_memory_store_new(void);
 void backend_memory_store_free(void *store);
+int backend_memory_open(void *store, backend **out, char *err);
+/* For tests: flip a bit of the stored event (pid, seq), or of pid's latest
+ * snapshot, so that its next read fails its checksum. TROUPE_ENOTFOUND
+ * when there is no such row. */
+int backend_memory_corrupt(void *store, const char *pid, uint64_t seq);
+int backend_memory_corrupt_snapshot(void *store, const char *pid);
+
 int backend_sqlite_open(const sqlite_opts *o, backend **out, char *err);
+/* conninfo: a libpq connection string. The tables troupe_events and
+ * troupe_snapshots are created on first use. */
 int backend_pg_open(const char *conninfo, backend **out, char *err);
+
+/* persistence/backend.c: what every implementation checks and writes. */
+/* printf into err (when not NULL), truncated to BACKEND_ERR_MAX. */
+void backend_errf(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 0, or TROUPE_EINVAL with a text: b NULL; pid NULL, empty or too long. */
+int backend_check_pid(const backend *b, const char *pid, char *err);
+/* backend_check_pid, then: a seq outside 1..INT64_MAX, data NULL with
+ * len > 0, len > BACKEND_DATA_MAX. */
+int backend_check_row(const backend *b, const char *pid, uint64_t seq, const void *data,
+                      size_t len, char *err);
+/* Every event of a batch through backend_check_row. */
+int backend_check_events(const backend *b, const pevent *ev, size_t n, char *err);
+
+/* A row read back: its bytes belong to the store (valid until its next
+ * call). backend_take copies it out for load_snapshot's caller. */
+typedef struct prow {
+    uint64_t seq;
+    uint32_t schema;
+    const void *data;
+    size_t len;
+} prow;
+int backend_take(const prow *r, uint64_t *seq, uint32_t *schema, void **data, size_t *len);
 
 #endif

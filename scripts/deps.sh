@@ -9,7 +9,9 @@
 # regression gate (make bench-quick), and Debian's prometheus server and
 # promtool (with python3-yaml) for the 'deploy' suite (tests/deploy/), and
 # Chromium, Node.js and npm for the dashboard's browser test (tests/browser/;
-# libmicrohttpd, for the HTTP API, is a base package). The
+# libmicrohttpd, for the HTTP API, is a base package), and Debian's
+# PostgreSQL server, which the persistence suite starts on its own
+# (tests/persistence/run_pg.sh; libsqlite3 and libpq are base packages). The
 # sanitizer runtimes (libasan, libubsan, libtsan) come with gcc 12 through
 # build-essential.
 set -euo pipefail
@@ -17,11 +19,13 @@ set -euo pipefail
 group="${1:-all}"
 
 base=(build-essential meson ninja-build pkg-config
-      liburcu-dev libjemalloc-dev libcriterion-dev libhwloc-dev libmicrohttpd-dev)
+      liburcu-dev libjemalloc-dev libcriterion-dev libhwloc-dev libmicrohttpd-dev
+      libsqlite3-dev libpq-dev)
 extra=()
 case "$group" in
     build|demo) ;;
-    all|test) extra=(valgrind prometheus python3-yaml chromium fonts-dejavu-core nodejs) ;;
+    all|test) extra=(valgrind prometheus python3-yaml chromium fonts-dejavu-core nodejs
+                     postgresql) ;;
     bench) extra=(valgrind erlang-nox libcaf-dev g++ gnuplot-nox) ;;
     *) echo "deps.sh: unknown group '$group' (all, build, test, demo, bench)" >&2
        exit 2 ;;

@@ -1,0 +1,66 @@
+/* persistence/pg_int.h — what pg.c (connection, errors, append) and
+ * pg_rows.c (the prepared statements that read and delete) share. */
+#ifndef TROUPE_PERSISTENCE_PG_INT_H
+#define TROUPE_PERSISTENCE_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "persistence/backend.h"
+
+typedef struct pgb {
+    backend base;
+    PGconn *conn;
+    int broken; /* the connection was lost: the next call resets it first */
+    int page;   /* rows per page of a read (shrinks for big events) */
+} pgb;
+
+/* Prepared statements, by name: created at connect (and reconnect). */
+#define PG_ST_READ "troupe_read"
+#define PG_ST_LAST "troupe_last"
+#define PG_ST_SNAP_SAVE "troupe_snap_save"
+#define PG_ST_SNAP_LOAD "troupe_snap_load"
+#define PG_ST_DELETE "troupe_delete"
+
+/* Binary parameters and results are big-endian (network order). */
+static inline void pg_put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+static inline void pg_put64(unsigned char *p, uint64_t v)
+{
+    pg_put32(p, (uint32_t)(v >> 32));
+    pg_put32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t pg_get(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* The troupe code of a failed call (res may be NULL), its text into err;
+ * a lost connection marks the backend broken. */
+int pg_fail(pgb *p, const PGresult *res, const char *op, char *err);
+/* Before every call: reconnect once if the last one lost the connection. */
+int pg_ready(pgb *p, const char *op, char *err);
+/* Run a prepared statement with binary parameters and results; 0 with
+ * *out (PQclear it) when its status is `want`, else pg_fail's code. */
+int pg_call(pgb *p, const char *st, int n, const char *const *vals, const int *lens,
+            ExecStatusType want, PGresult **out, const char *op, char *err);
+/* Prepare the statements of pg_rows.c on p->conn. */
+int pg_prepare_all(pgb *p, char *err);
+
+/* pg_rows.c */
+int pg_read(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud, char *err);
+int pg_last_seq(backend *b, const char *pid, uint64_t *seq, char *err);
+int pg_save_snapshot(backend *b, const char *pid, uint64_t seq, uint32_t schema,
+                     const void *data, size_t len, char *err);
+int pg_load_snapshot(backend *b, const char *pid, int *found, uint64_t *seq, uint32_t *schema,
+                     void **data, size_t *len, char *err);
+int pg_delete_upto(backend *b, const char *pid, uint64_t upto, char *err);
+
+#endif

@@ -1,0 +1,297 @@
+/* persistence/sqlite.c — the SQLite backend: one database file, WAL (one
+ * writer and any number of readers at once: recovery reads through its
+ * own connection while the journal writer appends), synchronous FULL by
+ * default (every commit fsynced: an acknowledged event survives a power
+ * loss) or NORMAL (WAL's fsync at checkpoints only: may lose the last
+ * transactions on power loss, never on a process crash).
+ *
+ * Every statement is prepared once at open and reset after use; a batch
+ * is BEGIN IMMEDIATE, the one insert statement stepped n times, COMMIT —
+ * one fsync per batch, which is what makes group commit pay. Events are a
+ * WITHOUT ROWID table clustered on (pid, seq): a replay is one ordered
+ * range scan. Snapshots, which can be large, live in an ordinary table
+ * (SQLite advises rowid tables for big rows).
+ */
+#include "persistence/backend.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "persistence/checksum.h"
+#include "persistence/sqlite_int.h"
+
+/* A writer that finds the database locked (another process, a checkpoint)
+ * retries for this long before the batch fails with EIO. */
+#define SQ_BUSY_MS 5000
+
+static const char sq_schema[] =
+    "CREATE TABLE IF NOT EXISTS events(pid TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " schema INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL,"
+    " PRIMARY KEY(pid, seq)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS snapshots(pid TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " schema INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL,"
+    " PRIMARY KEY(pid, seq));";
+
+static const char *const sq_sql[SQ_COUNT] = {
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_INSERT] = "INSERT INTO events(pid, seq, schema, data, crc) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [SQ_READ] = "SELECT seq, schema, data, crc FROM events WHERE pid = ?1 AND seq > ?2"
+                " ORDER BY seq",
+    [SQ_LAST] = "SELECT max(ifnull((SELECT seq FROM events WHERE pid = ?1"
+                " ORDER BY seq DESC LIMIT 1), 0), ifnull((SELECT seq FROM snapshots"
+                " WHERE pid = ?1 ORDER BY seq DESC LIMIT 1), 0))",
+    [SQ_SNAP_SAVE] = "INSERT OR REPLACE INTO snapshots(pid, seq, schema, data, crc)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [SQ_SNAP_PRUNE] = "DELETE FROM snapshots WHERE pid = ?1 AND seq < ?2",
+    [SQ_SNAP_LOAD] = "SELECT seq, schema, data, crc FROM snapshots WHERE pid = ?1"
+                     " ORDER BY seq DESC LIMIT 1",
+    [SQ_DELETE] = "DELETE FROM events WHERE pid = ?1 AND seq <= ?2",
+};
+
+/* The text for an SQLite failure, and its troupe code: a full disk, a
+ * failed write, a read-only file and a file that cannot be opened say so
+ * first. (ENOSPC is SQLITE_FULL; a write the kernel refuses otherwise —
+ * EFBIG, EIO — is SQLITE_IOERR_WRITE.) */
+static int sq_code(int rc, const char **what)
+{
+    *what = "";
+    switch (rc & 0xff) {
+    case SQLITE_FULL: *what = "disk full: "; return TROUPE_EIO;
+    case SQLITE_READONLY: *what = "read-only database: "; return TROUPE_EIO;
+    case SQLITE_CANTOPEN: *what = "cannot open the database file: "; return TROUPE_EIO;
+    case SQLITE_NOMEM: return TROUPE_ENOMEM;
+    case SQLITE_CORRUPT: case SQLITE_NOTADB: *what = "corrupt database: "; return TROUPE_ECORRUPT;
+    case SQLITE_CONSTRAINT: *what = "already stored: "; return TROUPE_EEXIST;
+    case SQLITE_IOERR:
+        if (rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_TRUNCATE)
+            *what = "write failed (disk full or I/O error): ";
+        return TROUPE_EIO;
+    default: return TROUPE_EIO;
+    }
+}
+
+int sq_fail(sqb *s, int rc, const char *op, char *err)
+{
+    const char *what;
+    int code = sq_code(rc, &what);
+    backend_errf(err, "sqlite %s: %s%s (%s)", op, what, sqlite3_errmsg(s->db), s->path);
+    return code;
+}
+
+/* Step a statement that returns no rows, then reset it. */
+int sq_exec(sqb *s, int st, const char *op, char *err)
+{
+    int rc = sqlite3_step(s->st[st]);
+    int code = rc == SQLITE_DONE ? 0 : sq_fail(s, rc, op, err);
+    sqlite3_reset(s->st[st]);
+    return code;
+}
+
+/* After a failure inside BEGIN ... COMMIT: SQLite may have rolled back on
+ * its own (a full disk does); otherwise we do, so that nothing of the
+ * batch stays and the connection is usable for the next one. */
+void sq_abort(sqb *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        sqlite3_step(s->st[SQ_ROLLBACK]);
+        sqlite3_reset(s->st[SQ_ROLLBACK]);
+    }
+}
+
+/* Bind pid, seq, schema, data, crc as ?1..?5 of statement st. */
+int sq_bind_row(sqb *s, int st, const char *pid, uint64_t seq, uint32_t schema,
+                const void *data, size_t len)
+{
+    sqlite3_stmt *q = s->st[st];
+    uint32_t crc = backend_crc(pid, seq, schema, data, len);
+    int rc = sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 3, schema);
+    /* never a NULL pointer: SQLite would store NULL, not an empty blob */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(q, 4, len ? data : "", (int)len, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 5, crc);
+    return rc;
+}
+
+static int sq_insert_all(sqb *s, const pevent *ev, size_t n, char *err)
+{
+    sqlite3_stmt *q = s->st[SQ_INSERT];
+    for (size_t i = 0; i < n; i++) {
+        const pevent *e = &ev[i];
+        int rc = sq_bind_row(s, SQ_INSERT, e->pid, e->seq, e->schema, e->data, e->len);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(q);
+        sqlite3_reset(q);
+        if (rc != SQLITE_DONE) {
+            int code = sq_fail(s, rc, "append", err);
+            if (code == TROUPE_EEXIST)
+                backend_errf(err, "sqlite append: %s seq %llu is stored already (%s)",
+                             e->pid, (unsigned long long)e->seq, s->path);
+            return code;
+        }
+    }
+    return 0;
+}
+
+static int sq_append(backend *b, const pevent *ev, size_t n, char *err)
+{
+    int rc = backend_check_events(b, ev, n, err);
+    if (rc < 0 || n == 0)
+        return rc;
+    sqb *s = (sqb *)b;
+    if ((rc = sq_exec(s, SQ_BEGIN, "append", err)) < 0)
+        return rc;
+    rc = sq_insert_all(s, ev, n, err);
+    if (rc == 0)
+        rc = sq_exec(s, SQ_COMMIT, "append", err);
+    if (rc < 0)
+        sq_abort(s);
+    return rc;
+}
+
+static int sq_last_seq(backend *b, const char *pid, uint64_t *seq, char *err)
+{
+    int rc = backend_check_pid(b, pid, err);
+    if (rc < 0 || !seq)
+        return rc < 0 ? rc : TROUPE_EINVAL;
+    sqb *s = (sqb *)b;
+    sqlite3_stmt *q = s->st[SQ_LAST];
+    sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER &&
+        sqlite3_column_int64(q, 0) >= 0) {
+        *seq = (uint64_t)sqlite3_column_int64(q, 0);
+        rc = 0;
+    } else if (rc == SQLITE_ROW) {
+        backend_errf(err, "sqlite last_seq: %s: a seq that is not a positive integer (%s)",
+                     pid, s->path);
+        rc = TROUPE_ECORRUPT;
+    } else
+        rc = sq_fail(s, rc, "last_seq", err);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int sq_delete_upto(backend *b, const char *pid, uint64_t upto, char *err)
+{
+    int rc = backend_check_pid(b, pid, err);
+    if (rc < 0 || upto == 0)
+        return rc;
+    sqb *s = (sqb *)b;
+    if (upto > (uint64_t)INT64_MAX)
+        upto = INT64_MAX;
+    sqlite3_bind_text(s->st[SQ_DELETE], 1, pid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->st[SQ_DELETE], 2, (sqlite3_int64)upto);
+    return sq_exec(s, SQ_DELETE, "delete_upto", err);
+}
+
+static void sq_close(backend *b)
+{
+    sqb *s = (sqb *)b;
+    if (!s)
+        return;
+    for (int i = 0; i < SQ_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close_v2(s->db);
+    free(s->path);
+    free(s);
+}
+
+static const backend_ops sqlite_ops = {
+    .name = "sqlite",
+    .append = sq_append,
+    .read = sq_read,
+    .last_seq = sq_last_seq,
+    .save_snapshot = sq_save_snapshot,
+    .load_snapshot = sq_load_snapshot,
+    .delete_upto = sq_delete_upto,
+    .close = sq_close,
+};
+
+/* Run a pragma and check the text it answers (journal_mode answers the
+ * mode it ended in: WAL can be refused, e.g. on a file system without
+ * shared memory). */
+static int sq_pragma(sqb *s, const char *sql, const char *want, char *err)
+{
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc, "open", err);
+    rc = sqlite3_step(q);
+    const unsigned char *got = rc == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
+    int code = 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        code = sq_fail(s, rc, "open", err);
+    else if (want && (!got || strcmp((const char *)got, want) != 0)) {
+        backend_errf(err, "sqlite open: %s answered %s, not %s (%s)", sql,
+                     got ? (const char *)got : "nothing", want, s->path);
+        code = TROUPE_EIO;
+    }
+    sqlite3_finalize(q);
+    return code;
+}
+
+static int sq_setup(sqb *s, const sqlite_opts *o, char *err)
+{
+    int rc = sqlite3_extended_result_codes(s->db, 1);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc, "open", err);
+    /* a read-only file keeps the journal mode it has */
+    int code = sq_pragma(s, "PRAGMA journal_mode=WAL", o->readonly ? NULL : "wal", err);
+    if (code == 0)
+        code = sq_pragma(s, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                         NULL, err);
+    /* a read-only file with the tables passes: CREATE IF NOT EXISTS writes nothing */
+    if (code == 0 &&
+        (rc = sqlite3_exec(s->db, sq_schema, NULL, NULL, NULL)) != SQLITE_OK)
+        code = sq_fail(s, rc, "open (creating the tables)", err);
+    for (int i = 0; code == 0 && i < SQ_COUNT; i++) {
+        rc = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK)
+            code = sq_fail(s, rc, "open (preparing statements)", err);
+    }
+    return code;
+}
+
+static int sq_check_opts(const sqlite_opts *o, backend **out, char *err)
+{
+    if (!o || !out || !o->path || !*o->path) {
+        backend_errf(err, "sqlite open: %s", !o || !out ? "options or out NULL" : "no path");
+        return TROUPE_EINVAL;
+    }
+    return 0;
+}
+
+int backend_sqlite_open(const sqlite_opts *o, backend **out, char *err)
+{
+    int rc = sq_check_opts(o, out, err);
+    if (rc < 0)
+        return rc;
+    sqb *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(o->path))) {
+        free(s);
+        backend_errf(err, "sqlite open: out of memory");
+        return TROUPE_ENOMEM;
+    }
+    s->base.ops = &sqlite_ops;
+    /* NOMUTEX: one thread at a time uses a backend (backend.h) */
+    int flags = (o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX;
+    rc = sqlite3_open_v2(o->path, &s->db, flags, NULL);
+    int code = rc == SQLITE_OK ? sq_setup(s, o, err) : sq_fail(s, rc, "open", err);
+    if (code < 0) {
+        sq_close(&s->base);
+        return code;
+    }
+    *out = &s->base;
+    return 0;
+}

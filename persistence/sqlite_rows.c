@@ -1,0 +1,128 @@
+/* persistence/sqlite_rows.c — reading events and snapshots back from
+ * SQLite, each row checked before anyone sees it: every column of the
+ * type it was written with, then the checksum. A row that fails either is
+ * TROUPE_ECORRUPT naming its id and seq, and the read stops there. */
+#include "persistence/sqlite_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "persistence/checksum.h"
+
+/* Types first: sqlite3_column_type means nothing after a conversion. */
+static int sq_types_ok(sqlite3_stmt *q)
+{
+    return sqlite3_column_type(q, 0) == SQLITE_INTEGER &&
+           sqlite3_column_type(q, 1) == SQLITE_INTEGER &&
+           sqlite3_column_type(q, 2) == SQLITE_BLOB && sqlite3_column_type(q, 3) == SQLITE_INTEGER;
+}
+
+/* Decode the current row of q (seq, schema, data, crc) into r. */
+static int sq_decode(sqb *s, sqlite3_stmt *q, const char *pid, const char *what, prow *r,
+                     char *err)
+{
+    int typed = sq_types_ok(q);
+    sqlite3_int64 seq = sqlite3_column_int64(q, 0), schema = sqlite3_column_int64(q, 1);
+    r->data = sqlite3_column_blob(q, 2);
+    r->len = (size_t)sqlite3_column_bytes(q, 2);
+    sqlite3_int64 crc = sqlite3_column_int64(q, 3);
+    if (!typed || seq <= 0 || schema < 0 || schema > UINT32_MAX) {
+        backend_errf(err, "sqlite: %s %s seq %lld: a column is NULL or of the wrong type (%s)",
+                     what, pid, (long long)seq, s->path);
+        return TROUPE_ECORRUPT;
+    }
+    r->seq = (uint64_t)seq;
+    r->schema = (uint32_t)schema;
+    if (!r->data)
+        r->data = ""; /* SQLite answers NULL for an empty blob */
+    if (backend_crc(pid, r->seq, r->schema, r->data, r->len) != (uint64_t)crc) {
+        backend_errf(err, "sqlite: %s %s seq %lld: checksum mismatch (%s)", what, pid,
+                     (long long)seq, s->path);
+        return TROUPE_ECORRUPT;
+    }
+    return 0;
+}
+
+static int sq_read_rows(sqb *s, const char *pid, pevent_fn fn, void *ud, char *err)
+{
+    sqlite3_stmt *q = s->st[SQ_READ];
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        prow r;
+        int code = sq_decode(s, q, pid, "event", &r, err);
+        if (code == 0)
+            code = fn(ud, r.seq, r.schema, r.data, r.len);
+        if (code < 0)
+            return code;
+    }
+    return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "read", err);
+}
+
+int sq_read(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud, char *err)
+{
+    int rc = backend_check_pid(b, pid, err);
+    if (rc == 0 && !fn) {
+        backend_errf(err, "sqlite read: fn is NULL");
+        rc = TROUPE_EINVAL;
+    }
+    if (rc < 0 || after >= (uint64_t)INT64_MAX)
+        return rc;
+    sqb *s = (sqb *)b;
+    sqlite3_stmt *q = s->st[SQ_READ];
+    sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
+    rc = sq_read_rows(s, pid, fn, ud, err);
+    /* reset at once: a statement left open pins its WAL snapshot and
+     * keeps checkpoints from finishing */
+    sqlite3_reset(q);
+    return rc;
+}
+
+int sq_save_snapshot(backend *b, const char *pid, uint64_t seq, uint32_t schema,
+                     const void *data, size_t len, char *err)
+{
+    int rc = backend_check_row(b, pid, seq, data, len, err);
+    if (rc < 0)
+        return rc;
+    sqb *s = (sqb *)b;
+    if ((rc = sq_exec(s, SQ_BEGIN, "save_snapshot", err)) < 0)
+        return rc;
+    rc = sq_bind_row(s, SQ_SNAP_SAVE, pid, seq, schema, data, len);
+    rc = rc == SQLITE_OK ? sq_exec(s, SQ_SNAP_SAVE, "save_snapshot", err)
+                         : sq_fail(s, rc, "save_snapshot", err);
+    if (rc == 0) { /* older snapshots are of no use once this one is in */
+        sqlite3_bind_text(s->st[SQ_SNAP_PRUNE], 1, pid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s->st[SQ_SNAP_PRUNE], 2, (sqlite3_int64)seq);
+        rc = sq_exec(s, SQ_SNAP_PRUNE, "save_snapshot", err);
+    }
+    if (rc == 0)
+        rc = sq_exec(s, SQ_COMMIT, "save_snapshot", err);
+    if (rc < 0)
+        sq_abort(s);
+    return rc;
+}
+
+int sq_load_snapshot(backend *b, const char *pid, int *found, uint64_t *seq, uint32_t *schema,
+                     void **data, size_t *len, char *err)
+{
+    int rc = backend_check_pid(b, pid, err);
+    if (rc < 0 || !found || !seq || !schema || !data || !len)
+        return rc < 0 ? rc : TROUPE_EINVAL;
+    sqb *s = (sqb *)b;
+    sqlite3_stmt *q = s->st[SQ_SNAP_LOAD];
+    *found = 0;
+    sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(q);
+    prow r;
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc != SQLITE_ROW)
+        rc = sq_fail(s, rc, "load_snapshot", err);
+    else if ((rc = sq_decode(s, q, pid, "snapshot of", &r, err)) == 0) {
+        if ((rc = backend_take(&r, seq, schema, data, len)) < 0)
+            backend_errf(err, "sqlite load_snapshot: out of memory (%s, %zu bytes)", pid, r.len);
+        *found = rc == 0;
+    }
+    sqlite3_reset(q);
+    return rc;
+}
