@@ -188,7 +188,7 @@ static void drop_counted(void *ud, tmsg *m)
 void actor_drop_msg(troupe_system *sys, tmsg *m)
 {
     tmsg_destroy(sys, m);
-    if (m->type != SYSMSG_STOP && m->type != SYSMSG_KILL)
+    if (m->type < SYSMSG_FIRST) /* the runtime's own signals are not messages */
         atomic_fetch_add_explicit(&sys->destroyed, 1, memory_order_relaxed);
 }
 

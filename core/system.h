@@ -236,12 +236,14 @@ void actor_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why);
 void actor_drop_msg(troupe_system *sys, tmsg *m); /* destroy + count */
 
 /* internal system message types (system lane) */
+#define SYSMSG_FIRST (TROUPE_MSG_SYSTEM + 0x100u) /* internal from here on */
 #define SYSMSG_STOP (TROUPE_MSG_SYSTEM + 0x100u) /* corr = troupe_failure_kind */
 #define SYSMSG_KILL (TROUPE_MSG_SYSTEM + 0x101u) /* not trappable */
 /* health (observe/health.c): sender = the monitor, corr = the ping's
  * number; the pong's sender is the pinged actor, its payload the verdict */
 #define SYSMSG_PING (TROUPE_MSG_SYSTEM + 0x102u)
 #define SYSMSG_PONG (TROUPE_MSG_SYSTEM + 0x103u)
+#define SYSMSG_HTICK (TROUPE_MSG_SYSTEM + 0x106u) /* the health monitor's tick */
 /* A stop or kill's corr: the kind in the low byte; a supervisor's also
  * carries its child's restart count (the incarnation it was meant for). */
 #define STOP_KIND(corr) ((uint16_t)((corr) & 0xFFu))

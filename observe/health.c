@@ -25,8 +25,6 @@
 #include "observe/obs.h"
 #include "supervisor/sv.h"
 
-enum { HM_TICK = 1 };
-
 typedef struct seen_child {
     uint64_t ref;
     int64_t interval;
@@ -221,7 +219,7 @@ static int monitor_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
     troupe_system *sys = ctx->sys;
     if (m->type == SYSMSG_PONG)
         on_pong(sys, m);
-    else if (m->type == HM_TICK &&
+    else if (m->type == SYSMSG_HTICK &&
              atomic_load_explicit(&sys->state, memory_order_relaxed) == SYS_RUNNING)
         sweep(sys);
     return 0;
@@ -350,6 +348,17 @@ static int watchdog_start(troupe_system *sys)
     return timer_add_fn(sys, period ? period : 1, watchdog, 0, NULL);
 }
 
+/* The monitor's tick, on the timer thread: a system-lane message (not a
+ * user one: it is the runtime's, and never counted as a message). */
+static void tick(troupe_system *sys, uint64_t arg)
+{
+    (void)arg;
+    tmsg m = {.type = SYSMSG_HTICK};
+    (void)send_sys(sys, sys->obs->monitor, &m); /* ENOMEM: the next tick */
+    uint64_t period = (uint64_t)sys->cfg.health_interval_ns / 4;
+    (void)timer_add_fn(sys, period ? period : 1, tick, 0, NULL); /* ENOMEM: it stops */
+}
+
 int health_start(troupe_system *sys)
 {
     int rc = watchdog_start(sys);
@@ -357,7 +366,6 @@ int health_start(troupe_system *sys)
         return rc;
     if ((rc = spawn_system(sys, &monitor_beh, &sys->obs->monitor)))
         return rc;
-    uint64_t tick = (uint64_t)sys->cfg.health_interval_ns / 4;
-    return troupe_send_interval(sys, sys->obs->monitor, HM_TICK, NULL, 0, tick ? tick : 1,
-                                tick ? tick : 1, NULL);
+    uint64_t period = (uint64_t)sys->cfg.health_interval_ns / 4;
+    return timer_add_fn(sys, period ? period : 1, tick, 0, NULL);
 }

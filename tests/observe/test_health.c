@@ -218,7 +218,7 @@ Test(health, stalled_worker_is_reported_and_others_carry_on, .timeout = 120)
     env_fini(&e);
 }
 
-Test(health, config_is_validated, .timeout = 30)
+Test(health, config_is_validated)
 {
     troupe_config cfg;
     troupe_config_defaults(&cfg);

@@ -315,7 +315,7 @@ Test(observe, restart_api_and_restart_metrics, .timeout = 60)
     env_fini(&e);
 }
 
-Test(observe, names_of_states_and_health, .timeout = 10)
+Test(observe, names_of_states_and_health)
 {
     cr_assert_str_eq(troupe_health_name(TROUPE_HEALTH_HEALTHY), "healthy");
     cr_assert_str_eq(troupe_health_name(TROUPE_HEALTH_UNHEALTHY), "unhealthy");
