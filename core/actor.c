@@ -5,6 +5,7 @@
 #include "core/ext.h"
 #include "core/system.h"
 #include "observe/obs.h"
+#include "persistence/pers.h"
 
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
 {
@@ -62,8 +63,11 @@ int actor_run_init(troupe_system *sys, actor *a, const void *arg)
     volatile int rc = TROUPE_EFAILED;
     troupei_tls.ctx = &ctx;
     troupei_tls.panic_jb = &jb;
-    if (TJMP_SET(jb) == 0)
-        rc = a->beh->init(&ctx, a->state, arg);
+    if (TJMP_SET(jb) == 0) {
+        rc = a->beh->init ? a->beh->init(&ctx, a->state, arg) : 0;
+        if (rc >= 0 && a->beh->persist) /* state as it was acknowledged */
+            rc = persist_recover(sys, a, &ctx);
+    }
     troupei_tls.ctx = saved.ctx;
     troupei_tls.panic_jb = saved.panic_jb;
     return rc < 0 ? rc : 0;
@@ -118,7 +122,8 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
      * (published by mb_open's release below) */
     __atomic_store_n(&a->beh, beh, __ATOMIC_RELAXED);
     a->flags = flags | ((beh->flags & TROUPE_BEH_TRAP_STOP) ? AF_TRAP_STOP : 0);
-    if ((rc = actor_alloc_state(sys, a)) || (rc = reset_ext(sys, a, opts, child))) {
+    if ((rc = actor_alloc_state(sys, a)) || (rc = reset_ext(sys, a, opts, child)) ||
+        (beh->persist && (rc = persist_attach(sys, a, opts)))) {
         actor_free_state(sys, a);
         table_free(&sys->actors, idx);
         return rc;
@@ -131,7 +136,7 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     mb_fit_ring(sys, &a->mb, cap);
     /* held (not idle): sends during init queue without scheduling it */
     mb_open(&a->mb, a->gen, cap, policy, false);
-    if (beh->init && (rc = actor_run_init(sys, a, arg)) != 0) {
+    if ((beh->init || beh->persist) && (rc = actor_run_init(sys, a, arg)) != 0) {
         actor_finish(sys, a, TROUPE_EXIT_INIT);
         return rc;
     }
@@ -236,6 +241,7 @@ void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_
     obs_fold(sys, a); /* its counters join its type's totals */
     actor_free_state(sys, a);
     ext_on_finish(sys, a, why, reason); /* DOWN, registry: after the close */
+    persist_detach(a);
     uint16_t flags = a->flags;
     a->flags = 0;
     table_free(&sys->actors, a->index);

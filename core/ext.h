@@ -34,6 +34,9 @@ typedef struct actor_ext {
     monitor *mons;
     uint32_t nmons, capmons;
     void *reg;          /* registry entry (registry/), or NULL */
+    /* --- persistence/ --- */
+    struct pstate *pers; /* the owner's (the thread running the actor) */
+    _Atomic int pwait;   /* park/wake handshake with the journal writer */
 } actor_ext;
 
 /* The actor's ext, allocated on first use; NULL on ENOMEM. */

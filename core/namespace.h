@@ -78,6 +78,12 @@
 #define http_error_name troupei_http_error_name
 #define http_route troupei_http_route
 #define http_unescape troupei_http_unescape
+#define journal_flush_wait troupei_journal_flush_wait
+#define journal_note_error troupei_journal_note_error
+#define journal_reader troupei_journal_reader
+#define journal_reader_put troupei_journal_reader_put
+#define journal_submit troupei_journal_submit
+#define jreq_free troupei_jreq_free
 #define jw_arr troupei_jw_arr
 #define jw_arr_end troupei_jw_arr_end
 #define jw_bool troupei_jw_bool
@@ -130,6 +136,13 @@
 #define park_flush troupei_park_flush
 #define park_move_in troupei_park_move_in
 #define park_msg troupei_park_msg
+#define persist_apply troupei_persist_apply
+#define persist_attach troupei_persist_attach
+#define persist_detach troupei_persist_detach
+#define persist_flush troupei_persist_flush
+#define persist_on_ack troupei_persist_on_ack
+#define persist_park troupei_persist_park
+#define persist_recover troupei_persist_recover
 #define pg_call troupei_pg_call
 #define pg_delete_upto troupei_pg_delete_upto
 #define pg_fail troupei_pg_fail

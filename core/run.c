@@ -19,6 +19,7 @@
 #include "core/alloc.h"
 #include "core/system.h"
 #include "observe/obs.h"
+#include "persistence/pers.h"
 #include "supervisor/sv.h"
 
 static void count_handled(actor *a)
@@ -81,6 +82,8 @@ static int dispatch(worker *w, actor *a, tmsg *m)
     w->msg = m;
     w->in_msg = true;
     int rc = a->beh->handle(ctx, a->state, &view);
+    if (unlikely(a->flags & AF_PBUF)) /* it persisted: submit (or drop) */
+        persist_flush(w->sys, ctx, a, rc);
     send_flush(w);
     if (rc < 0)
         return rc; /* fail_actor destroys and counts the message */
@@ -131,6 +134,16 @@ static bool serve_sys(worker *w, actor *a)
         tfree(w->sys->alloc_mode, e, sizeof *e);
         if (w->cur.type == SYSMSG_PING) { /* the runtime answers, not the handler */
             health_answer(w->sys, a, &w->cur);
+            continue;
+        }
+        if (w->cur.type == SYSMSG_PERSISTED || w->cur.type == SYSMSG_PERSIST_FAILED) {
+            troupe_failure_kind kind;
+            const char *reason;
+            int rc = persist_on_ack(w, a, &kind, &reason);
+            if (rc < 0) {
+                fail_actor(w, a, kind, rc, reason);
+                return false;
+            }
             continue;
         }
         bool kill = w->cur.type == SYSMSG_KILL;
@@ -218,6 +231,11 @@ static void end_run(worker *w, actor *a, int last)
         stop_actor(w, a);
         return;
     }
+    if (unlikely(a->flags & AF_PWAIT)) { /* waiting for the journal */
+        if (!persist_park(a))
+            sched_requeue(w, a); /* its acks came meanwhile */
+        return;
+    }
     if (suspend_for_mute(a))
         return;
     mailbox *mb = &a->mb;
@@ -271,7 +289,7 @@ void run_actor(worker *w, actor *a)
     if (!serve_sys(w, a))
         goto out;
     int last = MB_EMPTY;
-    if (!(a->flags & AF_STOP_REQ)) {
+    if (!(a->flags & (AF_STOP_REQ | AF_PWAIT))) {
         park_move_in(w->sys, a);
         for (uint32_t n = a->batch; n; n--) {
             tmsg *m;
@@ -283,7 +301,7 @@ void run_actor(worker *w, actor *a)
                 fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
                 goto out;
             }
-            if ((a->flags & AF_STOP_REQ) ||
+            if ((a->flags & (AF_STOP_REQ | AF_PWAIT)) ||
                 (!(a->flags & AF_PARK_ALL) &&
                  (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)))
                 break;

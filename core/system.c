@@ -9,6 +9,7 @@
 #include "core/system.h"
 #include "registry/registry.h"
 #include "observe/obs.h"
+#include "persistence/pers.h"
 #include "supervisor/sv.h"
 #include "core/timer.h"
 #include "core/topo.h"
@@ -216,6 +217,8 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
         sched_stop(sys);
     sv_stop_thread(sys);
     timers_stop(sys);
+    if (sys->cfg.journal) /* its acks to us are sent before we go */
+        journal_flush_wait(sys->cfg.journal);
     force_finish(sys);
     timers_destroy(sys);
     asks_destroy(sys);

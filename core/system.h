@@ -34,6 +34,8 @@
 #define AF_HELD 64u    /* supervised, ended, waiting for its supervisor (no state) */
 #define AF_KILL 128u   /* killed: end without the stop callback */
 #define AF_LIVE 256u   /* counted in sys->live */
+#define AF_PWAIT 512u  /* persisted events not yet applied: no user messages */
+#define AF_PBUF 1024u  /* the running handler called troupe_persist */
 
 typedef struct actor {
     mailbox mb; /* two cache lines */
@@ -244,6 +246,9 @@ void actor_drop_msg(troupe_system *sys, tmsg *m); /* destroy + count */
 #define SYSMSG_PING (TROUPE_MSG_SYSTEM + 0x102u)
 #define SYSMSG_PONG (TROUPE_MSG_SYSTEM + 0x103u)
 #define SYSMSG_HTICK (TROUPE_MSG_SYSTEM + 0x106u) /* the health monitor's tick */
+/* persistence: the journal writer's answer, ptr = the request (jreq) */
+#define SYSMSG_PERSISTED (TROUPE_MSG_SYSTEM + 0x104u)
+#define SYSMSG_PERSIST_FAILED (TROUPE_MSG_SYSTEM + 0x105u)
 /* A stop or kill's corr: the kind in the low byte; a supervisor's also
  * carries its child's restart count (the incarnation it was meant for). */
 #define STOP_KIND(corr) ((uint16_t)((corr) & 0xFFu))

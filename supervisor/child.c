@@ -102,11 +102,13 @@ static void reinit_one(troupe_system *sys, actor *a, sv_child *c)
     if (c->spec.drop_pending)
         drop_queued(sys, a);
     int rc = actor_alloc_state(sys, a);
-    if (rc == 0 && a->beh->init)
+    if (rc == 0 && (a->beh->init || a->beh->persist))
         rc = actor_run_init(sys, a, c->arg_copy ? c->arg_copy : c->spec.arg);
     if (rc) {
+        /* a panic, or a recovery (persistence/recover.c), left its reason */
+        bool why = rc == TROUPE_EFAILED || rc == TROUPE_EIO || rc == TROUPE_ECORRUPT;
         sv_child_exited(sys, a, TROUPE_EXIT_INIT, rc,
-                        rc == TROUPE_EFAILED ? troupei_tls.panic_reason : troupe_strerror(rc));
+                        why ? troupei_tls.panic_reason : troupe_strerror(rc));
         return;
     }
     actor_release(sys, a);

@@ -44,6 +44,8 @@ typedef struct troupe_behaviour {
      * actors only, troupe/observe.h), on its worker between two messages:
      * 0 = healthy, negative = unhealthy (its supervisor restarts it). */
     int (*health)(troupe_ctx *ctx, void *state);
+    /* Optional: makes the actor persistent (troupe/persist.h). Borrowed. */
+    const struct troupe_persistence *persist;
 } troupe_behaviour;
 
 /* The actor handles stop signals itself (OTP's trap_exit): a stop arrives
@@ -58,7 +60,10 @@ typedef struct troupe_spawn_opts {
     int overflow;             /* -1 = the system default, else troupe_overflow */
     troupe_ref redirect_to;   /* REDIRECT target; NONE = dead-letter actor */
     uint32_t batch;           /* 0 = the system default */
-    uint8_t reserved[32];
+    /* A persistent behaviour's persistence id (troupe/persist.h), copied;
+     * NULL = the supervised child's name. 1..TROUPE_PERSIST_ID_MAX bytes. */
+    const char *persistence_id;
+    uint8_t reserved[24];
 } troupe_spawn_opts;
 
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts);

@@ -86,6 +86,11 @@ typedef struct troupe_config {
     /* A handler running this long without returning marks its worker
      * stalled (5 s); 0 = no watchdog. */
     int64_t stall_ns;
+    /* --- persistence (troupe/persist.h) --- */
+    /* Where persistent actors write; NULL = none (spawning a persistent
+     * behaviour fails with TROUPE_ESTATE). Borrowed: must outlive the
+     * system. */
+    struct troupe_journal *journal;
     uint8_t reserved[64];
 } troupe_config;
 

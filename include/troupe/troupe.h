@@ -22,6 +22,7 @@
 #include "troupe/message.h"
 #include "troupe/monitor.h"
 #include "troupe/observe.h"
+#include "troupe/persist.h"
 #include "troupe/registry.h"
 #include "troupe/supervisor.h"
 #include "troupe/system.h"

@@ -1,0 +1,126 @@
+/* troupe/persist.h — event-sourced actors: state that comes back, exactly
+ * as acknowledged, after a restart or a crash of the whole process.
+ *
+ * A persistent behaviour is a troupe_behaviour whose `persist` points at a
+ * troupe_persistence. Its handler does not change state directly: it calls
+ * troupe_persist(ctx, event) with an event that describes the change. The
+ * event goes to the journal's writer thread, which batches the events of
+ * many actors into one transaction (group commit); once it is durable, the
+ * runtime calls `apply` on the actor's worker, in order. Until every event
+ * it persisted is durable and applied, the actor handles no further user
+ * messages (they wait in its mailbox) — yet no worker waits: the actor is
+ * parked and the writer schedules it again.
+ *
+ * An ask answered by a handler that persisted: the reply is deferred to the
+ * apply of the last event that handler persisted (troupe_reply from
+ * `apply`), so the asker hears "done" only once the change is durable.
+ *
+ * Recovery runs on every start and every restart, right after `init`: the
+ * latest snapshot (`restore`), then the events after it (`apply`), in
+ * order, each checked against its checksum. Events and snapshots written
+ * by an older schema version pass through `upgrade` first. A snapshot is
+ * taken every `snapshot_every` events; events older than the snapshot
+ * minus `retention` are deleted.
+ *
+ * Failures: a journal write that fails fails the actor with kind
+ * TROUPE_EXIT_PERSISTENCE and the backend's text as reason; its supervisor
+ * decides (the unsaved state is gone with the incarnation: the restart
+ * recovers what is durable). A corrupt or unreadable row stops recovery:
+ * the start fails with TROUPE_ECORRUPT (TROUPE_EIO for a read that
+ * failed), the reason naming the persistence id and the sequence number.
+ *
+ * Threads: troupe_persist from a handler only. Journals from any thread.
+ */
+#ifndef TROUPE_PERSIST_H
+#define TROUPE_PERSIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "troupe/export.h"
+#include "troupe/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TROUPE_PERSIST_ID_MAX 128
+#define TROUPE_EVENT_MAX (16u << 20) /* bytes per event or snapshot */
+
+/* What troupe_persistence.upgrade converts. */
+typedef enum troupe_persist_kind { TROUPE_PERSIST_EVENT = 0, TROUPE_PERSIST_SNAPSHOT = 1 } troupe_persist_kind;
+
+typedef struct troupe_persistence {
+    /* Required. Apply one durable event to the state (recovery, and after
+     * troupe_persist). A negative return fails the actor (or the
+     * recovery). May call troupe_reply (the deferred reply, see above). */
+    int (*apply)(troupe_ctx *ctx, void *state, const void *event, size_t len);
+    /* Optional (no snapshots without it). Serialise the state into a
+     * malloc'ed buffer (*data, *len); troupe frees it with free(). */
+    int (*snapshot)(troupe_ctx *ctx, void *state, void **data, size_t *len);
+    /* Required with snapshot. Load the state from a snapshot. */
+    int (*restore)(troupe_ctx *ctx, void *state, const void *data, size_t len);
+    /* The schema version events and snapshots are written with (>= 1). */
+    uint32_t schema;
+    /* Optional. Convert an event or snapshot written by version `from`
+     * (< schema) into the current form: a malloc'ed buffer (*out, *out_len)
+     * troupe frees. Without it an older row fails recovery (ECORRUPT). */
+    int (*upgrade)(troupe_persist_kind kind, uint32_t from, const void *in, size_t in_len,
+                   void **out, size_t *out_len);
+    /* Snapshot every N events (0 = 100). */
+    uint32_t snapshot_every;
+    /* Keep this many events before the latest snapshot (0 = 1000;
+     * UINT64_MAX = keep everything). */
+    uint64_t retention;
+} troupe_persistence;
+
+/* Append `event` (copied) durably, then apply it. From a handler of a
+ * persistent actor only. TROUPE_ESTATE elsewhere; TROUPE_EINVAL for a NULL
+ * event with len > 0 or len > TROUPE_EVENT_MAX; TROUPE_ENOMEM. */
+TROUPE_API int troupe_persist(troupe_ctx *ctx, const void *event, size_t len);
+
+/* The sequence number of the last event applied to this actor (0 before
+ * any). From its callbacks. */
+TROUPE_API uint64_t troupe_persist_seq(const troupe_ctx *ctx);
+
+/* A journal: where a system's persistent actors write. Created by the
+ * caller, given to troupe_config.journal (borrowed: it must outlive every
+ * system using it), closed with troupe_journal_close after them. */
+typedef struct troupe_journal troupe_journal;
+
+typedef enum troupe_sqlite_sync {
+    TROUPE_SQLITE_FULL = 0,   /* fsync at every commit: nothing acknowledged is lost */
+    TROUPE_SQLITE_NORMAL = 1, /* may lose the last transactions on power loss
+                                 (never on a process crash) */
+} troupe_sqlite_sync;
+
+/* SQLite: the database file `journal.db` under the directory `dir`
+ * (created if missing), WAL mode. */
+TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sync,
+                                          troupe_journal **out);
+/* PostgreSQL: a libpq connection string; the tables are created on first
+ * use. */
+TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal **out);
+/* In memory, for tests of the layers above (lost with the process). */
+TROUPE_API int troupe_journal_open_memory(troupe_journal **out);
+/* Stop the writer thread after what is queued, close. NULL is accepted. */
+TROUPE_API void troupe_journal_close(troupe_journal *j);
+
+/* Counters of a journal. */
+typedef struct troupe_journal_stats {
+    uint64_t events;       /* events written */
+    uint64_t commits;      /* transactions */
+    uint64_t snapshots;    /* snapshots written */
+    uint64_t failures;     /* failed transactions */
+    uint64_t max_batch;    /* most events in one transaction */
+} troupe_journal_stats;
+
+TROUPE_API int troupe_journal_stats_get(troupe_journal *j, troupe_journal_stats *out);
+
+/* The text of the journal's last error ("" if none), copied into buf. */
+TROUPE_API int troupe_journal_last_error(troupe_journal *j, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_PERSIST_H */

@@ -1,0 +1,383 @@
+/* persistence/journal.c — the journal and its writer thread.
+ *
+ * Group commit: the writer takes every request queued since its last
+ * transaction, appends all the events among them in ONE transaction, then
+ * acks each event to its actor (a SYSMSG_PERSISTED on its system lane) and
+ * wakes the actors it parked (persistence/pers.h). The more actors persist
+ * at once, the more events share one fsync.
+ *
+ * A failed transaction fails every actor with an event in it
+ * (SYSMSG_PERSIST_FAILED): none of those events is durable, and none is
+ * applied. Snapshots are written after the events of their batch; a failed
+ * snapshot is counted and logged, nothing else (the events remain).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "persistence/pers.h"
+
+#define MAX_BATCH 8192
+#define READERS_MAX 8
+
+enum { JK_MEMORY, JK_SQLITE, JK_PG };
+
+struct troupe_journal {
+    int kind;
+    sqlite_opts sq;
+    char *path, *conninfo;
+    void *store; /* memory */
+    backend *w;  /* the writer's connection */
+    backend *readers[READERS_MAX];
+    uint32_t nreaders;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t work, done_cond;
+    jreq *head, *tail;
+    uint64_t enq, done;
+    bool quit;
+    troupe_journal_stats st;
+    char err[BACKEND_ERR_MAX];
+    struct batch *b; /* the writer's */
+};
+
+void jreq_free(void *p)
+{
+    jreq *r = p;
+    if (r) {
+        free(r->data);
+        free(r);
+    }
+}
+
+static int open_backend(troupe_journal *j, backend **out, char *err)
+{
+    switch (j->kind) {
+    case JK_MEMORY: return backend_memory_open(j->store, out, err);
+    case JK_SQLITE: return backend_sqlite_open(&j->sq, out, err);
+    default: return backend_pg_open(j->conninfo, out, err);
+    }
+}
+
+backend *journal_reader(troupe_journal *j, char *err)
+{
+    backend *b = NULL;
+    pthread_mutex_lock(&j->lock);
+    if (j->nreaders)
+        b = j->readers[--j->nreaders];
+    pthread_mutex_unlock(&j->lock);
+    if (!b && open_backend(j, &b, err) != 0)
+        return NULL;
+    return b;
+}
+
+void journal_reader_put(troupe_journal *j, backend *b)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->nreaders < READERS_MAX) {
+        j->readers[j->nreaders++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (b)
+        b->ops->close(b);
+}
+
+void journal_submit(troupe_journal *j, jreq *r)
+{
+    r->next = NULL;
+    pthread_mutex_lock(&j->lock);
+    if (j->tail)
+        j->tail->next = r;
+    else
+        j->head = r;
+    j->tail = r;
+    j->enq++;
+    pthread_cond_signal(&j->work);
+    pthread_mutex_unlock(&j->lock);
+}
+
+void journal_flush_wait(troupe_journal *j)
+{
+    pthread_mutex_lock(&j->lock);
+    uint64_t target = j->enq;
+    while (j->done < target)
+        pthread_cond_wait(&j->done_cond, &j->lock);
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* Take what is queued (all of it: one transaction). */
+static jreq *take_all(troupe_journal *j)
+{
+    pthread_mutex_lock(&j->lock);
+    while (!j->head && !j->quit)
+        pthread_cond_wait(&j->work, &j->lock);
+    jreq *r = j->head;
+    j->head = j->tail = NULL;
+    pthread_mutex_unlock(&j->lock);
+    return r;
+}
+
+void journal_note_error(troupe_journal *j, const char *err)
+{
+    pthread_mutex_lock(&j->lock);
+    snprintf(j->err, sizeof j->err, "%s", err);
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* The actor is told (or, gone, the request is freed). */
+static void deliver(jreq *r, uint32_t type)
+{
+    tmsg m = {.type = type, .flags_size = MF_PTR};
+    m.u.p.ptr = r;
+    m.u.p.dtor = jreq_free;
+    troupe_system *sys = r->sys;
+    troupe_ref to = r->ref;
+    if (send_sys(sys, to, &m) != 0)
+        jreq_free(r);
+}
+
+/* After a batch's acks: wake each actor of the batch parked on them. */
+static void wake(troupe_system *sys, troupe_ref ref)
+{
+    actor *a = actor_lookup(sys, ref);
+    actor_ext *x = a ? ext_peek(a) : NULL;
+    if (!x)
+        return;
+    /* acq_rel: pairs with persist_park's CAS. Finding PARKED we own the
+     * actor (not idle, on no queue) and schedule it; the acks were pushed
+     * before (seq_cst lane pushes) so its run sees them. */
+    if (atomic_exchange_explicit(&x->pwait, PW_WOKEN, memory_order_acq_rel) == PW_PARKED) {
+        atomic_store_explicit(&x->pwait, PW_IDLE, memory_order_relaxed);
+        sched_actor(sys, a);
+    }
+}
+
+struct batch {
+    jreq *ev[MAX_BATCH];
+    pevent pe[MAX_BATCH];
+    struct {
+        troupe_system *sys;
+        troupe_ref ref;
+    } who[MAX_BATCH];
+    size_t n;
+};
+typedef struct batch batch;
+
+static void snapshot_one(troupe_journal *j, jreq *r)
+{
+    char err[BACKEND_ERR_MAX] = "";
+    int rc = j->w->ops->save_snapshot(j->w, r->pid, r->seq, r->schema, r->data, r->len, err);
+    if (rc == 0 && r->retention < r->seq)
+        rc = j->w->ops->delete_upto(j->w, r->pid, r->seq - r->retention, err);
+    pthread_mutex_lock(&j->lock); /* stats: read by troupe_journal_stats_get */
+    if (rc == 0)
+        j->st.snapshots++;
+    else
+        j->st.failures++;
+    pthread_mutex_unlock(&j->lock);
+    if (rc)
+        journal_note_error(j, err);
+    jreq_free(r);
+}
+
+/* One transaction for the events of b, then the acks, then the wakes. */
+static void commit(troupe_journal *j, batch *b)
+{
+    if (!b->n)
+        return;
+    char err[BACKEND_ERR_MAX] = "";
+    int rc = j->w->ops->append(j->w, b->pe, b->n, err);
+    pthread_mutex_lock(&j->lock); /* stats: read by troupe_journal_stats_get */
+    if (rc == 0) {
+        j->st.events += b->n;
+        j->st.commits++;
+        if (b->n > j->st.max_batch)
+            j->st.max_batch = b->n;
+    } else {
+        j->st.failures++;
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (rc)
+        journal_note_error(j, err);
+    for (size_t i = 0; i < b->n; i++) {
+        b->who[i].sys = b->ev[i]->sys;
+        b->who[i].ref = b->ev[i]->ref;
+        if (rc)
+            snprintf(b->ev[i]->err, sizeof b->ev[i]->err, "journal: %s", err);
+        deliver(b->ev[i], rc ? SYSMSG_PERSIST_FAILED : SYSMSG_PERSISTED);
+    }
+    for (size_t i = 0; i < b->n; i++)
+        if (i == 0 || b->who[i].ref.id != b->who[i - 1].ref.id || b->who[i].sys != b->who[i - 1].sys)
+            wake(b->who[i].sys, b->who[i].ref);
+    b->n = 0;
+}
+
+/* Events in batches of at most MAX_BATCH; a snapshot after the events
+ * queued before it. Returns how many requests were handled. */
+static uint64_t process(troupe_journal *j, batch *b, jreq *r)
+{
+    uint64_t n = 0;
+    while (r) {
+        jreq *next = r->next;
+        n++;
+        if (r->type == JR_SNAPSHOT) {
+            commit(j, b);
+            snapshot_one(j, r);
+        } else {
+            b->pe[b->n] = (pevent){r->pid, r->seq, r->schema, r->data, r->len};
+            b->ev[b->n++] = r;
+            if (b->n == MAX_BATCH)
+                commit(j, b);
+        }
+        r = next;
+    }
+    commit(j, b);
+    return n;
+}
+
+static void *writer_main(void *arg)
+{
+    troupe_journal *j = arg;
+    for (;;) {
+        jreq *r = take_all(j);
+        if (!r)
+            break; /* quit, and nothing queued */
+        uint64_t n = process(j, j->b, r);
+        pthread_mutex_lock(&j->lock);
+        j->done += n;
+        pthread_cond_broadcast(&j->done_cond);
+        pthread_mutex_unlock(&j->lock);
+    }
+    return NULL;
+}
+
+static void journal_free(troupe_journal *j)
+{
+    if (j->w)
+        j->w->ops->close(j->w);
+    for (uint32_t i = 0; i < j->nreaders; i++)
+        j->readers[i]->ops->close(j->readers[i]);
+    if (j->store)
+        backend_memory_store_free(j->store);
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->work);
+    pthread_cond_destroy(&j->done_cond);
+    free(j->path);
+    free(j->conninfo);
+    free(j->b);
+    free(j);
+}
+
+/* The writer's connection, then its thread. */
+static int journal_start(troupe_journal *j, troupe_journal **out)
+{
+    int rc = open_backend(j, &j->w, j->err);
+    if (rc == 0 && !(j->b = malloc(sizeof *j->b)))
+        rc = TROUPE_ENOMEM;
+    if (rc == 0 && pthread_create(&j->thread, NULL, writer_main, j) != 0)
+        rc = TROUPE_ESYS;
+    if (rc) {
+        journal_free(j);
+        return rc;
+    }
+    *out = j;
+    return 0;
+}
+
+static troupe_journal *journal_new(int kind)
+{
+    troupe_journal *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->kind = kind;
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->work, NULL);
+    pthread_cond_init(&j->done_cond, NULL);
+    return j;
+}
+
+TROUPE_API int troupe_journal_open_memory(troupe_journal **out)
+{
+    if (!out)
+        return TROUPE_EINVAL;
+    *out = NULL;
+    troupe_journal *j = journal_new(JK_MEMORY);
+    if (!j)
+        return TROUPE_ENOMEM;
+    if (!(j->store = backend_memory_store_new())) {
+        journal_free(j);
+        return TROUPE_ENOMEM;
+    }
+    return journal_start(j, out);
+}
+
+TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sync,
+                                          troupe_journal **out)
+{
+    if (!out || !dir || !*dir || (sync != TROUPE_SQLITE_FULL && sync != TROUPE_SQLITE_NORMAL))
+        return TROUPE_EINVAL;
+    *out = NULL;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return TROUPE_EIO;
+    troupe_journal *j = journal_new(JK_SQLITE);
+    if (!j)
+        return TROUPE_ENOMEM;
+    size_t n = strlen(dir) + sizeof "/journal.db";
+    if (!(j->path = malloc(n))) {
+        journal_free(j);
+        return TROUPE_ENOMEM;
+    }
+    snprintf(j->path, n, "%s/journal.db", dir);
+    j->sq = (sqlite_opts){.path = j->path, .sync_full = sync == TROUPE_SQLITE_FULL};
+    return journal_start(j, out);
+}
+
+TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal **out)
+{
+    if (!out || !conninfo)
+        return TROUPE_EINVAL;
+    *out = NULL;
+    troupe_journal *j = journal_new(JK_PG);
+    if (!j)
+        return TROUPE_ENOMEM;
+    if (!(j->conninfo = strdup(conninfo))) {
+        journal_free(j);
+        return TROUPE_ENOMEM;
+    }
+    return journal_start(j, out);
+}
+
+TROUPE_API void troupe_journal_close(troupe_journal *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&j->lock);
+    j->quit = true;
+    pthread_cond_signal(&j->work);
+    pthread_mutex_unlock(&j->lock);
+    pthread_join(j->thread, NULL);
+    journal_free(j);
+}
+
+TROUPE_API int troupe_journal_stats_get(troupe_journal *j, troupe_journal_stats *out)
+{
+    if (!j || !out)
+        return TROUPE_EINVAL;
+    pthread_mutex_lock(&j->lock); /* the writer updates st between batches */
+    *out = j->st;
+    pthread_mutex_unlock(&j->lock);
+    return 0;
+}
+
+TROUPE_API int troupe_journal_last_error(troupe_journal *j, char *buf, size_t cap)
+{
+    if (!j || !buf || !cap)
+        return TROUPE_EINVAL;
+    pthread_mutex_lock(&j->lock);
+    snprintf(buf, cap, "%s", j->err);
+    pthread_mutex_unlock(&j->lock);
+    return 0;
+}

@@ -1,0 +1,130 @@
+/* tests/persistence/test_failures.c — what a persistent actor does when the
+ * storage fails it, on a real SQLite file: a full disk during a write, a
+ * corrupt row at recovery. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pers_support.h"
+
+static off_t fsize(const char *dir, const char *suffix)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/journal.db%s", dir, suffix);
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+static troupe_ref start_ledger(troupe_system *sys, const char *name)
+{
+    troupe_child_spec s;
+    troupe_child_spec_defaults(&s);
+    s.beh = &ledger_beh;
+    s.name = name; /* the persistence id too */
+    s.policy.kind = TROUPE_RESTART_ALWAYS;
+    troupe_sup root;
+    cr_assert_eq(troupe_sup_root(sys, &root), 0);
+    troupe_ref r;
+    int rc = troupe_sup_start_child(sys, root, &s, &r);
+    cr_assert_eq(rc, 0, "start: %s", troupe_errname(rc));
+    return r;
+}
+
+/* A full disk, for real: RLIMIT_FSIZE makes the kernel refuse the WAL's
+ * growth (EFBIG, as ENOSPC on a full file system; SIGXFSZ ignored). The
+ * write fails the actor with kind PERSISTENCE; the unsaved event is not
+ * applied, and the restarted actor has exactly what was acknowledged. */
+Test(failures, full_disk_fails_the_actor_with_persistence, .timeout = 120)
+{
+    char *dir = pers_tmpdir();
+    troupe_journal *j;
+    cr_assert_eq(troupe_journal_open_sqlite(dir, TROUPE_SQLITE_FULL, &j), 0);
+    troupe_system *sys = pers_system(j, 2);
+    troupe_ref r = start_ledger(sys, "ledger-full");
+    ledger model = {0};
+    for (uint64_t v = 1; v <= 3; v++) {
+        ledger_apply_value(&model, v);
+        ledger_ask(sys, r, P_ADD, v);
+    }
+    off_t top = fsize(dir, "") > fsize(dir, "-wal") ? fsize(dir, "") : fsize(dir, "-wal");
+    struct rlimit old, lim;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = (struct rlimit){.rlim_cur = (rlim_t)top, .rlim_max = old.rlim_max};
+    signal(SIGXFSZ, SIG_IGN);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    uint64_t v = 4;
+    cr_assert_eq(troupe_tell(sys, r, P_ADD, &v, sizeof v), 0);
+    troupe_child_info ci;
+    wait_until(troupe_child_info_get(sys, r, &ci) == 0 &&
+               ci.exits_by_kind[TROUPE_EXIT_PERSISTENCE] == 1);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    cr_assert(strstr(ci.last_reason, "journal:"), "reason: %s", ci.last_reason);
+    char err[256];
+    cr_assert_eq(troupe_journal_last_error(j, err, sizeof err), 0);
+    cr_assert(strlen(err) > 0);
+    wait_until(troupe_child_info_get(sys, r, &ci) == 0 && ci.restarts >= 1);
+    ledger got = ledger_ask(sys, r, P_GET, 0);
+    cr_assert_eq(memcmp(&got, &model, sizeof got), 0, "n %llu", (unsigned long long)got.n);
+    ledger_apply_value(&model, 5);
+    got = ledger_ask(sys, r, P_ADD, 5); /* room again */
+    cr_assert_eq(memcmp(&got, &model, sizeof got), 0);
+    troupe_system_destroy(sys);
+    troupe_journal_close(j);
+    pers_rmdir(dir);
+}
+
+static void corrupt(const char *dir, const char *pid, int seq)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/journal.db", dir);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE events SET data = zeroblob(8) WHERE pid = ? AND seq = ?",
+                                    -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, pid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, seq);
+    cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
+    cr_assert_eq(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A corrupt row stops recovery with an error naming the id and the seq,
+ * instead of applying garbage: on a first start (the spawn fails), and on
+ * a restart (the re-init fails as INIT with that reason). */
+Test(failures, corrupt_row_stops_recovery_naming_id_and_seq, .timeout = 120)
+{
+    char *dir = pers_tmpdir();
+    troupe_journal *j;
+    cr_assert_eq(troupe_journal_open_sqlite(dir, TROUPE_SQLITE_FULL, &j), 0);
+    troupe_config cfg = tt_config(2, NULL);
+    cfg.journal = j;
+    cfg.root_intensity = 1000;
+    troupe_system *sys = tt_system_cfg(&cfg);
+    troupe_ref r = start_ledger(sys, "ledger-bad");
+    for (uint64_t v = 1; v <= 10; v++)
+        ledger_ask(sys, r, P_ADD, v);
+    corrupt(dir, "ledger-bad", 5);
+    troupe_child_info ci;
+    cr_assert_eq(troupe_tell(sys, r, P_PANIC, NULL, 0), 0);
+    wait_until(troupe_child_info_get(sys, r, &ci) == 0 && ci.exits_by_kind[TROUPE_EXIT_INIT] >= 1);
+    cr_assert(strstr(ci.last_reason, "seq 5"), "reason: %s", ci.last_reason);
+    cr_assert(strstr(ci.last_reason, "ledger-bad"), "reason: %s", ci.last_reason);
+    cr_assert_eq(troupe_sup_terminate_child(sys, r), 0);
+    tt_wait_dead(sys, r);
+    troupe_spawn_opts o;
+    troupe_spawn_opts_defaults(&o);
+    o.persistence_id = "ledger-bad";
+    troupe_ref x;
+    cr_assert_eq(troupe_spawn(sys, &ledger_beh, NULL, &o, &x), TROUPE_ECORRUPT);
+    char err[256];
+    cr_assert_eq(troupe_journal_last_error(j, err, sizeof err), 0);
+    cr_assert(strstr(err, "seq 5") && strstr(err, "ledger-bad"), "%s", err);
+    troupe_system_destroy(sys);
+    troupe_journal_close(j);
+    pers_rmdir(dir);
+}
