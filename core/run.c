@@ -70,7 +70,7 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
 
 /* Handle m (a copy in w->cur, or in place in its ring slot); returns the
  * handler's result. */
-static int dispatch(worker *w, actor *a, tmsg *m)
+static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, tmsg *m)
 {
     troupe_ctx *ctx = &w->ctx;
     troupe_msg view;

@@ -22,7 +22,7 @@
 #include "troupe_config.h" /* TROUPE_METRICS: meson option metrics */
 
 /* one run in LAT_SAMPLE has its first message timed */
-#define LAT_SAMPLE 16u
+#define LAT_SAMPLE 64u
 
 enum { TC_SENT, TC_HANDLED, TC_DROPPED, TC_REJECTED, TC_REDIRECTED, TC_N };
 

@@ -114,7 +114,7 @@ static void write_latency(pw *p, troupe_system *sys)
         sum += atomic_load_explicit(&w->lat_sum_ns, memory_order_relaxed);
     }
     const char *n = "troupe_handle_duration_seconds";
-    pw_head(p, n, "histogram", "Handler duration, one run in 16 sampled per worker.");
+    pw_head(p, n, "histogram", "Handler duration, one run in 64 sampled per worker.");
     for (int k = 0; k < LAT_BUCKETS; k++) {
         count += b[k];
         if (k < LAT_BUCKETS - 1)

@@ -260,8 +260,8 @@ Test(observe, latency_histogram_is_cumulative, .timeout = 60)
     env_init(&e);
     troupe_system *sys = tt_system(2);
     kid_arg a = {&e, 1};
-    /* one run per ping (32 actors, each asked in turn): at least 16 runs
-     * with a message on one of the two workers, so at least one sample */
+    /* one run per ping (32 actors, each asked in turn): a worker times
+     * its first user message, then one run in 64 — several samples */
     troupe_ref rs[32];
     for (int i = 0; i < 32; i++)
         rs[i] = tt_spawn(sys, &kid_beh, &a, NULL);
