@@ -17,16 +17,27 @@
 #define actor_release troupei_actor_release
 #define actor_run_init troupei_actor_run_init
 #define actor_stop_cb troupei_actor_stop_cb
+#define adapter_at troupei_adapter_at
+#define adapter_enter troupei_adapter_enter
+#define adapter_leave troupei_adapter_leave
+#define adapter_leave_served troupei_adapter_leave_served
+#define adapter_name_live troupei_adapter_name_live
+#define adapter_shard troupei_adapter_shard
+#define adapter_use troupei_adapter_use
 #define alloc_arena_available troupei_alloc_arena_available
 #define alloc_inject_fail troupei_alloc_inject_fail
 #define api_actor troupei_api_actor
 #define api_actors troupei_api_actors
+#define api_adapters troupei_api_adapters
+#define api_flag_set troupei_api_flag_set
+#define api_flags troupei_api_flags
 #define api_metrics troupei_api_metrics
 #define api_restart troupei_api_restart
 #define api_stop troupei_api_stop
 #define api_system troupei_api_system
 #define api_tree troupei_api_tree
 #define api_write_actor troupei_api_write_actor
+#define ask_op troupei_ask_op
 #define asks_create troupei_asks_create
 #define asks_destroy troupei_asks_destroy
 #define backend_check_events troupei_backend_check_events
@@ -56,6 +67,7 @@
 #define clock_is_manual troupei_clock_is_manual
 #define clock_register troupei_clock_register
 #define clock_unregister troupei_clock_unregister
+#define copies_of troupei_copies_of
 #define crc32c troupei_crc32c
 #define dead_letter_beh_is troupei_dead_letter_beh_is
 #define dead_letter_spawn troupei_dead_letter_spawn
@@ -63,6 +75,18 @@
 #define ext_get troupei_ext_get
 #define ext_live_locked troupei_ext_live_locked
 #define ext_on_finish troupei_ext_on_finish
+#define flag_bucket_on troupei_flag_bucket_on
+#define flag_create__ troupei_flag_create__
+#define flag_env__ troupei_flag_env__
+#define flag_hash troupei_flag_hash
+#define flag_lookup troupei_flag_lookup
+#define flag_name_is_adapter troupei_flag_name_is_adapter
+#define flag_name_ok troupei_flag_name_ok
+#define flag_publish__ troupei_flag_publish__
+#define flags_free troupei_flags_free
+#define flags_reload__ troupei_flags_reload__
+#define flags_set_value troupei_flags_set_value
+#define flags_watch_start troupei_flags_watch_start
 #define futex_wait_u32 troupei_futex_wait_u32
 #define futex_wake_u32 troupei_futex_wake_u32
 #define hbuf_free troupei_hbuf_free
@@ -78,6 +102,7 @@
 #define http_error_name troupei_http_error_name
 #define http_route troupei_http_route
 #define http_unescape troupei_http_unescape
+#define info_fill troupei_info_fill
 #define journal_flush_wait troupei_journal_flush_wait
 #define journal_note_error troupei_journal_note_error
 #define journal_reader troupei_journal_reader
@@ -102,6 +127,9 @@
 #define lane_push_mpsc troupei_lane_push_mpsc
 #define lane_reset troupei_lane_reset
 #define lane_take troupei_lane_take
+#define lat_add troupei_lat_add
+#define lat_bound troupei_lat_bound
+#define lat_bucket troupei_lat_bucket
 #define mb_accepted troupei_mb_accepted
 #define mb_close troupei_mb_close
 #define mb_depth troupei_mb_depth
@@ -119,6 +147,10 @@
 #define mb_try_unidle troupei_mb_try_unidle
 #define mb_unreserve troupei_mb_unreserve
 #define mb_write troupei_mb_write
+#define mig_now troupei_mig_now
+#define migrate_create troupei_migrate_create
+#define migrate_destroy troupei_migrate_destroy
+#define mode_now troupei_mode_now
 #define mono_ns troupei_mono_ns
 #define mute_take_suspended troupei_mute_take_suspended
 #define note_muted troupei_note_muted
@@ -136,6 +168,9 @@
 #define park_flush troupei_park_flush
 #define park_move_in troupei_park_move_in
 #define park_msg troupei_park_msg
+#define path_actor troupei_path_actor
+#define path_both troupei_path_both
+#define path_legacy troupei_path_legacy
 #define persist_apply troupei_persist_apply
 #define persist_attach troupei_persist_attach
 #define persist_detach troupei_persist_detach
@@ -152,6 +187,7 @@
 #define pg_read troupei_pg_read
 #define pg_ready troupei_pg_ready
 #define pg_save_snapshot troupei_pg_save_snapshot
+#define prom_adapters troupei_prom_adapters
 #define prom_breakers troupei_prom_breakers
 #define prom_named troupei_prom_named
 #define prom_types troupei_prom_types
@@ -230,6 +266,9 @@
 #define sv_terminate troupei_sv_terminate
 #define sv_totals troupei_sv_totals
 #define sv_unlink_child troupei_sv_unlink_child
+#define switch_copies troupei_switch_copies
+#define switch_drain troupei_switch_drain
+#define switch_wait troupei_switch_wait
 #define sys_calloc troupei_sys_calloc
 #define sys_realloc troupei_sys_realloc
 #define system_begin_shutdown troupei_system_begin_shutdown
@@ -256,6 +295,8 @@
 #define topo_bind_self troupei_topo_bind_self
 #define topo_cores troupei_topo_cores
 #define topo_plan troupei_topo_plan
+#define trace_record troupei_trace_record
 #define unmute_sender troupei_unmute_sender
+#define value_parse troupei_value_parse
 
 #endif

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "breaker/breaker.h"
+#include "migrate/mig.h"
 #include "core/alloc.h"
 #include "core/ext.h"
 #include "core/system.h"
@@ -93,7 +94,8 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)) ||
         (rc = sv_create(sys)))
         return rc;
-    if ((rc = registry_create(sys)) || (rc = breakers_create(sys)) || (rc = obs_create(sys)))
+    if ((rc = registry_create(sys)) || (rc = breakers_create(sys)) || (rc = obs_create(sys)) ||
+        (rc = migrate_create(sys)))
         return rc;
     if ((rc = dead_letter_spawn(sys)))
         return rc;
@@ -225,6 +227,7 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
     sv_destroy(sys);
     registry_destroy(sys);
     breakers_destroy(sys);
+    migrate_destroy(sys);
     if (sys->actors.top)
         table_destroy(&sys->actors, fin_actor, sys);
     obs_destroy(sys);

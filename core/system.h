@@ -147,6 +147,7 @@ struct troupe_system {
     struct sv *sv;          /* supervisor/ */
     struct obs *obs;        /* observe/ */
     struct breakers *brk;   /* breaker/ */
+    struct migrate *mig;    /* migrate/ */
 };
 
 /* Per-thread: what this thread is running. */

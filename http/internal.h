@@ -87,6 +87,8 @@ typedef struct hreq {
     hsrv *srv;
     struct MHD_Connection *conn;
     char name[TROUPE_NAME_MAX + 1]; /* the {name} segment, decoded */
+    const char *body;               /* the request body, NUL-terminated; NULL if none */
+    size_t body_len;
     hreply out;
 } hreq;
 
@@ -111,6 +113,10 @@ void api_restart(hreq *r);
 void api_stop(hreq *r);
 void api_metrics(hreq *r);
 void api_tree(hreq *r);
+/* flags.c: the feature flags and the legacy adapters */
+void api_flags(hreq *r);
+void api_flag_set(hreq *r);
+void api_adapters(hreq *r);
 /* One actor as a JSON object (shared by the tree and the actor endpoints). */
 void api_write_actor(jw *w, troupe_system *sys, const troupe_actor_info *ai);
 

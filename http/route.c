@@ -32,6 +32,9 @@ static const route routes[] = {
     {"/api/actors/*", "GET", api_actor, 0},
     {"/api/actors/*/restart", "POST", api_restart, 1},
     {"/api/actors/*/stop", "POST", api_stop, 1},
+    {"/api/flags", "GET", api_flags, 0},
+    {"/api/flags/*", "POST", api_flag_set, 1},
+    {"/api/adapters", "GET", api_adapters, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -170,7 +173,7 @@ static void dispatch(hreq *r, const route *rt, const char *star, size_t star_len
     if (star) {
         int n = http_unescape(r->name, sizeof r->name, star, star_len);
         if (n <= 0) {
-            http_error(r, MHD_HTTP_BAD_REQUEST, "bad actor name (1..64 bytes, no NUL)");
+            http_error(r, MHD_HTTP_BAD_REQUEST, "bad name (1..64 bytes, no NUL)");
             return;
         }
     }

@@ -187,11 +187,25 @@ static enum MHD_Result send_error(hsrv *s, struct MHD_Connection *conn, unsigned
 
 /* ---- libmicrohttpd's callbacks ------------------------------------------------- */
 
-/* Body bytes seen so far for one request (we take no bodies: they are
- * counted against the limit and dropped). */
+/* The body of one request: kept (NUL-terminated) up to the limit, for the
+ * endpoints that take one (POST /api/flags/{name}). */
 typedef struct hbody {
     uint64_t bytes;
+    char *data;
 } hbody;
+
+/* 0, or -1 when out of memory (the connection is then closed). */
+static int body_append(hbody *b, const char *p, size_t n)
+{
+    char *d = realloc(b->data, b->bytes + n + 1);
+    if (!d)
+        return -1;
+    memcpy(d + b->bytes, p, n);
+    b->data = d;
+    b->bytes += n;
+    d[b->bytes] = '\0';
+    return 0;
+}
 
 static int declared_too_big(hsrv *s, struct MHD_Connection *conn)
 {
@@ -222,18 +236,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload, size_t *upload_size, void **ctx)
 {
     (void)version;
-    (void)upload;
     hsrv *s = cls;
     hbody *b = *ctx;
     if (!b)
         return on_headers(s, conn, ctx);
     if (*upload_size) {
-        b->bytes += *upload_size;
+        size_t n = *upload_size;
         *upload_size = 0;
         /* A chunked body past the limit: close rather than read on. */
-        return b->bytes > s->max_body ? MHD_NO : MHD_YES;
+        if (b->bytes + n > s->max_body || body_append(b, upload, n) < 0)
+            return MHD_NO;
+        return MHD_YES;
     }
-    hreq r = {.srv = s, .conn = conn};
+    hreq r = {.srv = s, .conn = conn, .body = b->data, .body_len = b->bytes};
     http_route(&r, method, url);
     if (r.out.w.b.oom) {
         hbuf_free(&r.out.w.b);
@@ -248,7 +263,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     (void)cls;
     (void)conn;
     (void)why;
-    free(*ctx);
+    hbody *b = *ctx;
+    if (b)
+        free(b->data);
+    free(b);
     *ctx = NULL;
 }
 

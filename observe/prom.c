@@ -196,6 +196,7 @@ TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opt
     write_supervision(p, sys);
     write_workers(p, sys);
     prom_breakers(p, sys);
+    prom_adapters(p, sys);
     pthread_mutex_unlock(&sys->obs->out_lock);
     if (rc == 0)
         rc = pw_flush(p);

@@ -24,5 +24,7 @@ int pw_flush(pw *p);
 int prom_types(pw *p, troupe_system *sys);
 int prom_named(pw *p, troupe_system *sys, int per_name);
 void prom_breakers(pw *p, troupe_system *sys);
+/* migrate/metrics.c: adapters and flags */
+void prom_adapters(pw *p, troupe_system *sys);
 
 #endif

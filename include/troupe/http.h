@@ -19,6 +19,12 @@
  *   POST /api/actors/{name}/restart   troupe_actor_restart
  *   POST /api/actors/{name}/stop      for good: troupe_sup_terminate_child
  *                                     when supervised, else troupe_stop
+ *   GET  /api/flags                   the feature flags (troupe/flags.h)
+ *   POST /api/flags/{name}            set one: {"value": "25%"} or value=25%25;
+ *                                     {"value": null} drops the run-time value
+ *                                     (400 bad value, 404 unknown adapter,
+ *                                     409 pinned by the environment)
+ *   GET  /api/adapters                the legacy adapters (troupe/adapter.h)
  * The POSTs need "Authorization: Bearer <token>": 403 when no token is
  * configured (they are off), 401 when the header is missing or wrong.
  * Path segments and query values are percent-decoded; a name is any bytes

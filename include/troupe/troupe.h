@@ -12,11 +12,13 @@
 #define TROUPE_TROUPE_H
 
 #include "troupe/actor.h"
+#include "troupe/adapter.h"
 #include "troupe/breaker.h"
 #include "troupe/clock.h"
 #include "troupe/error.h"
 #include "troupe/export.h"
 #include "troupe/failure.h"
+#include "troupe/flags.h"
 #include "troupe/http.h"
 #include "troupe/mailbox.h"
 #include "troupe/message.h"

@@ -1,0 +1,279 @@
+/* migrate/flags.c — the system's flag table and its API.
+ *
+ * Readers never lock: a name is found in an insert-only open-addressing
+ * table of flag pointers (a slot, once published, never changes), and a
+ * flag's value is one 32-bit word. Writers — load, reload, set, clear,
+ * the first naming of a flag — hold flags.lock, recompute a flag's value
+ * from its layers (env > runtime > file) and publish it with one store. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/system.h"
+#include "migrate/mig.h"
+
+static flags *flags_of(troupe_system *sys) { return &sys->mig->fl; }
+
+troupe_flag *flag_lookup(flags *f, const char *name, size_t n)
+{
+    for (uint64_t i = flag_hash(name, n);; i++) {
+        /* acquire: pairs with the release store in flag_create__, so the
+         * name and salt written before it are seen */
+        troupe_flag *fl = atomic_load_explicit(&f->tab[i % FTAB], memory_order_acquire);
+        if (!fl)
+            return NULL;
+        if (strncmp(fl->name, name, n) == 0 && fl->name[n] == '\0')
+            return fl;
+    }
+}
+
+/* The value in force and its source: the strongest layer that holds one. */
+static troupe_flag_value effective(const troupe_flag *fl, troupe_flag_source *src)
+{
+    for (int l = LAYER_ENV; l >= LAYER_FILE; l--)
+        if (fl->has[l]) {
+            *src = (troupe_flag_source)l;
+            return fl->layer[l];
+        }
+    *src = TROUPE_FLAG_FROM_NONE;
+    return (troupe_flag_value){TROUPE_FLAG_OFF, 0};
+}
+
+void flag_publish__(flags *f, troupe_flag *fl)
+{
+    (void)f;
+    troupe_flag_source src;
+    troupe_flag_value v = effective(fl, &src);
+    /* release: pairs with the acquire in troupe_flag_read */
+    atomic_store_explicit(&fl->word, fv_pack(v), memory_order_release);
+}
+
+/* TROUPE_FLAG_<NAME>: upper case, anything but letters and digits as '_'. */
+static void env_name(const flags *f, const char *name, char *out, size_t cap)
+{
+    size_t o = strlen(f->prefix);
+    memcpy(out, f->prefix, o);
+    for (; *name && o + 1 < cap; name++) {
+        char c = *name;
+        out[o++] = (c >= 'a' && c <= 'z') ? (char)(c - 32)
+                   : ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? c
+                                                                         : '_';
+    }
+    out[o] = '\0';
+}
+
+int flag_env__(flags *f, const char *name, troupe_flag_value *out, bool *found)
+{
+    char key[sizeof f->prefix + TROUPE_FLAG_NAME_MAX + 1];
+    *found = false;
+    if (!f->prefix[0])
+        return 0;
+    env_name(f, name, key, sizeof key);
+    const char *v = getenv(key);
+    if (!v)
+        return 0;
+    *found = true;
+    troupe_flag_value val;
+    if (troupe_flag_parse(v, &val) < 0 || (fv_is_mode(val.kind) && !flag_name_is_adapter(name)))
+        return TROUPE_EINVAL;
+    *out = val;
+    return 0;
+}
+
+troupe_flag *flag_create__(flags *f, const char *name, size_t n)
+{
+    uint32_t idx = atomic_load_explicit(&f->n, memory_order_relaxed); /* relaxed: under the lock */
+    troupe_flag *fl = idx < TROUPE_FLAGS_MAX ? sys_calloc(1, sizeof *fl) : NULL;
+    if (!fl)
+        return NULL;
+    memcpy(fl->name, name, n);
+    fl->salt = flag_hash(name, n);
+    fl->index = idx;
+    bool found;
+    troupe_flag_value ev;
+    if (flag_env__(f, fl->name, &ev, &found) == 0 && found) /* a bad one fails the next load */
+        fl->has[LAYER_ENV] = true, fl->layer[LAYER_ENV] = ev;
+    flag_publish__(f, fl);
+    f->all[idx] = fl;
+    uint64_t i = fl->salt;
+    while (atomic_load_explicit(&f->tab[i % FTAB], memory_order_relaxed)) /* relaxed: under the lock */
+        i++;
+    /* release: pairs with the acquire in flag_lookup */
+    atomic_store_explicit(&f->tab[i % FTAB], fl, memory_order_release);
+    atomic_store_explicit(&f->n, idx + 1, memory_order_release); /* pairs with list readers' acquire */
+    return fl;
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+TROUPE_API troupe_flag_value troupe_flag_read(const troupe_flag *f)
+{
+    if (!f)
+        return (troupe_flag_value){TROUPE_FLAG_OFF, 0};
+    /* acquire: pairs with the release store in flag_publish__ */
+    return fv_unpack(atomic_load_explicit(&f->word, memory_order_acquire));
+}
+
+TROUPE_API int troupe_flag_on(const troupe_flag *f, uint64_t key)
+{
+    troupe_flag_value v = troupe_flag_read(f);
+    switch (v.kind) {
+    case TROUPE_FLAG_ON:
+    case TROUPE_FLAG_ACTOR: return 1;
+    case TROUPE_FLAG_PERCENT:
+    case TROUPE_FLAG_CANARY: return flag_bucket_on(f->salt, v.percent, key);
+    default: return 0;
+    }
+}
+
+TROUPE_API int troupe_flag_enabled(troupe_system *sys, const char *name, uint64_t key)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!sys || !flag_name_ok(name, n))
+        return 0;
+    return troupe_flag_on(flag_lookup(flags_of(sys), name, n), key);
+}
+
+TROUPE_API int troupe_flag_find(troupe_system *sys, const char *name, const troupe_flag **out)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!sys || !out || !flag_name_ok(name, n))
+        return TROUPE_EINVAL;
+    flags *f = flags_of(sys);
+    troupe_flag *fl = flag_lookup(f, name, n);
+    if (!fl) {
+        pthread_mutex_lock(&f->lock);
+        if (!(fl = flag_lookup(f, name, n)))
+            fl = flag_create__(f, name, n);
+        pthread_mutex_unlock(&f->lock);
+    }
+    *out = fl;
+    return fl ? 0 : TROUPE_ENOMEM;
+}
+
+TROUPE_API uint64_t troupe_flags_generation(troupe_system *sys)
+{
+    /* relaxed: a counter; tests poll it */
+    return sys ? atomic_load_explicit(&flags_of(sys)->gen, memory_order_relaxed) : 0;
+}
+
+/* ---- setting ---------------------------------------------------------------------- */
+
+/* A value fits a name: modes only for adapter flags, whose adapter lives. */
+static int check_set(troupe_system *sys, const char *name, troupe_flag_value v)
+{
+    if (!sys || !name || !flag_name_ok(name, strlen(name)))
+        return TROUPE_EINVAL;
+    bool adapter_flag = flag_name_is_adapter(name);
+    if (fv_is_mode(v.kind) && !adapter_flag)
+        return TROUPE_EINVAL;
+    if (adapter_flag && !adapter_name_live(sys, name + 8))
+        return TROUPE_ENOTFOUND;
+    return 0;
+}
+
+int flags_set_value(troupe_system *sys, const char *name, troupe_flag_value v)
+{
+    int rc = check_set(sys, name, v);
+    if (rc)
+        return rc;
+    flags *f = flags_of(sys);
+    pthread_mutex_lock(&f->lock);
+    size_t n = strlen(name);
+    troupe_flag *fl = flag_lookup(f, name, n);
+    if (!fl && !(fl = flag_create__(f, name, n)))
+        rc = TROUPE_ENOMEM;
+    else if (fl->has[LAYER_ENV])
+        rc = TROUPE_ESTATE;
+    if (rc == 0) {
+        fl->has[LAYER_RUNTIME] = true;
+        fl->layer[LAYER_RUNTIME] = v;
+        flag_publish__(f, fl);
+        atomic_fetch_add_explicit(&f->gen, 1, memory_order_relaxed); /* relaxed: a counter */
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+TROUPE_API int troupe_flags_set(troupe_system *sys, const char *name, const char *value)
+{
+    troupe_flag_value v;
+    if (!sys || !name || troupe_flag_parse(value, &v) < 0)
+        return TROUPE_EINVAL;
+    return flags_set_value(sys, name, v);
+}
+
+TROUPE_API int troupe_flags_clear(troupe_system *sys, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!sys || !flag_name_ok(name, n))
+        return TROUPE_EINVAL;
+    flags *f = flags_of(sys);
+    pthread_mutex_lock(&f->lock);
+    troupe_flag *fl = flag_lookup(f, name, n);
+    int rc = fl && fl->has[LAYER_RUNTIME] ? 0 : TROUPE_ENOTFOUND;
+    if (rc == 0) {
+        fl->has[LAYER_RUNTIME] = false;
+        flag_publish__(f, fl);
+        atomic_fetch_add_explicit(&f->gen, 1, memory_order_relaxed); /* relaxed: a counter */
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+/* ---- listing ---------------------------------------------------------------------- */
+
+static void info_of(const troupe_flag *fl, troupe_flag_info *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->name, fl->name, sizeof out->name);
+    out->value = effective(fl, &out->source);
+    out->has_file = fl->has[LAYER_FILE], out->file = fl->layer[LAYER_FILE];
+    out->has_runtime = fl->has[LAYER_RUNTIME], out->runtime = fl->layer[LAYER_RUNTIME];
+    out->has_env = fl->has[LAYER_ENV], out->env = fl->layer[LAYER_ENV];
+}
+
+TROUPE_API int troupe_flags_get(troupe_system *sys, const char *name, troupe_flag_info *out)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!sys || !out || !flag_name_ok(name, n))
+        return TROUPE_EINVAL;
+    flags *f = flags_of(sys);
+    pthread_mutex_lock(&f->lock);
+    troupe_flag *fl = flag_lookup(f, name, n);
+    if (fl)
+        info_of(fl, out);
+    pthread_mutex_unlock(&f->lock);
+    return fl ? 0 : TROUPE_ENOTFOUND;
+}
+
+TROUPE_API int troupe_flags_list(troupe_system *sys, troupe_flag_info *out, size_t cap,
+                                 size_t *total)
+{
+    if (!sys || !total || (!out && cap > 0))
+        return TROUPE_EINVAL;
+    flags *f = flags_of(sys);
+    pthread_mutex_lock(&f->lock);
+    uint32_t n = atomic_load_explicit(&f->n, memory_order_relaxed); /* relaxed: under the lock */
+    for (uint32_t i = 0; i < n && i < cap; i++)
+        info_of(f->all[i], &out[i]);
+    pthread_mutex_unlock(&f->lock);
+    *total = n;
+    return 0;
+}
+
+TROUPE_API int troupe_flags_error(troupe_system *sys, char *buf, size_t cap)
+{
+    if (!sys || (!buf && cap > 0))
+        return TROUPE_EINVAL;
+    flags *f = flags_of(sys);
+    pthread_mutex_lock(&f->lock);
+    size_t n = strlen(f->error);
+    if (cap) {
+        size_t k = n < cap - 1 ? n : cap - 1;
+        memcpy(buf, f->error, k);
+        buf[k] = '\0';
+    }
+    pthread_mutex_unlock(&f->lock);
+    return (int)n;
+}
