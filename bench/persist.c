@@ -11,6 +11,7 @@
  * Checks: every actor applied exactly its commands; the recovered states
  * equal what was written.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
