@@ -227,9 +227,12 @@ static int monitor_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
 
 static const troupe_behaviour monitor_beh = {.name = "troupe.health", .handle = monitor_handle};
 
+/* The runtime's own actors (the health monitor, dead letters, the flags
+ * watcher, ...): their behaviour names start with "troupe." (reserved). */
 bool obs_runtime_beh(const troupe_behaviour *beh)
 {
-    return beh == &monitor_beh || dead_letter_beh_is(beh);
+    return beh == &monitor_beh || dead_letter_beh_is(beh) ||
+           (beh->name && strncmp(beh->name, "troupe.", 7) == 0);
 }
 
 /* On the pinged actor's worker, from its system lane. */

@@ -29,7 +29,8 @@ typedef struct troupe_system troupe_system;
 /* A behaviour is borrowed: it must outlive every actor spawned from it
  * (a static const struct is the usual form). */
 typedef struct troupe_behaviour {
-    const char *name;  /* for failures and stats; static string */
+    const char *name;  /* for failures and stats; static string ("troupe." is
+                          reserved for the runtime's own actors) */
     size_t state_size; /* zeroed bytes given to every callback; may be 0 */
     /* Optional. `arg` is the spawn argument (borrowed, valid during init
      * only). A negative return fails the spawn with that code. May call
