@@ -2,7 +2,7 @@
 # work on a fresh Debian machine: every target first installs what is
 # missing (scripts/deps.sh, about a second when nothing is).
 #
-#   make demo [ARGS="--seconds 3"]   build release, run examples/demo
+#   make demo [ARGS="--seconds 3"]   build release, run the migration showcase (examples/chain)
 #   make test                        release + asan/ubsan suites, tsan concurrency suites
 #   make bench [ARGS=0.1] [REPS=3]   troupe vs Erlang/OTP vs CAF, tables + charts in bench/results/
 #   make bench-quick                 instruction-count gate + short core cases (< 2 min)
@@ -80,8 +80,11 @@ build-tsan: deps
 	$(call configure,$(B)/tsan,$(TSAN_OPTS_MESON))
 	ninja -C $(B)/tsan
 
+# The chain showcase keeps its SQLite journal in ./demo-data (or
+# $TROUPE_DEMO_DATA): a rerun resumes the chain. examples/demo is still built
+# (the browser and deploy tests run it).
 demo: build
-	$(B)/release/examples/demo $(ARGS)
+	$(B)/release/examples/chain $(ARGS)
 
 # All three runs happen even when one fails (a CI log then shows every
 # failure at once); the exit code is non-zero if any failed.

@@ -47,55 +47,17 @@
 #include <troupe/troupe.h>
 
 #include "demo.h"
-
-#define DEFAULT_HTTP_PORT 8090
+#include "serve.h"
 
 static volatile sig_atomic_t g_interrupted; /* SIGINT / SIGTERM */
 
 /* ---- options ------------------------------------------------------------ */
 
-typedef struct demo_opts {
-    double seconds;    /* 0: until SIGINT */
-    int http;          /* serve the dashboard (default on) */
-    long port;         /* -1: DEFAULT_HTTP_PORT, or any free one if taken */
-    const char *token; /* enables restart / stop over HTTP */
-} demo_opts;
-
-static void usage(const char *argv0)
+static example_opts parse_args(int argc, char **argv)
 {
-    fprintf(stderr, "usage: %s [--seconds N] [--forever] [--http-port N] [--token T] [--no-http]\n",
-            argv0);
-    exit(2);
-}
-
-/* A number in [min, max] (an integer when whole is set), else usage. */
-static double number_arg(const char *text, double min, double max, int whole, const char *argv0)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || !(v >= min) || v > max || (whole && v != (long)v))
-        usage(argv0);
-    return v;
-}
-
-static demo_opts parse_args(int argc, char **argv)
-{
-    demo_opts o = {.seconds = 8.0, .http = 1, .port = -1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--forever") == 0)
-            o.seconds = 0.0;
-        else if (strcmp(a, "--no-http") == 0)
-            o.http = 0;
-        else if (strcmp(a, "--seconds") == 0 && next && ++i)
-            o.seconds = number_arg(next, 0.001, 86400.0, 0, argv[0]);
-        else if (strcmp(a, "--http-port") == 0 && next && ++i)
-            o.port = (long)number_arg(next, 0.0, 65535.0, 1, argv[0]);
-        else if (strcmp(a, "--token") == 0 && next && ++i)
-            o.token = next;
-        else
-            usage(argv[0]);
-    }
+    example_opts o = {.seconds = 8.0, .min_seconds = 0.001, .http = 1, .port = -1};
+    example_parse(argc, argv, &o,
+                  "[--seconds N] [--forever] [--http-port N] [--token T] [--no-http]", NULL, NULL);
     return o;
 }
 
@@ -175,25 +137,13 @@ static void spawn_all(demo *d)
     d->flaky = start_child(d, start_sup(d, root, "faults"), &flaky_beh, NULL, 0, "flaky");
 }
 
-/* The dashboard and the API on 127.0.0.1; per-name metrics are cheap here
- * (a handful of names). */
-static void serve(demo *d, const demo_opts *o)
+static void serve(demo *d, const example_opts *o)
 {
-    troupe_http_config c;
-    troupe_http_config_defaults(&c);
-    c.token = o->token;
-    c.metrics_per_name = 1;
-    c.port = (uint16_t)(o->port < 0 ? DEFAULT_HTTP_PORT : o->port);
-    int rc = troupe_http_start(d->sys, &c, &d->http);
-    if (rc == TROUPE_EBUSY && o->port < 0) {
-        printf("(port %d is taken: using a free one)\n", DEFAULT_HTTP_PORT);
-        c.port = 0;
-        rc = troupe_http_start(d->sys, &c, &d->http);
-    }
-    check(rc, "troupe_http_start");
-    printf("dashboard: http://127.0.0.1:%d/  (%s)\n", troupe_http_port(d->http),
-           o->token ? "restart and stop enabled with the --token given"
-                    : "read-only; --token T enables restart and stop");
+    check(example_serve(d->sys, o->port, o->token,
+                        o->token ? "restart and stop enabled with the --token given"
+                                 : "read-only; --token T enables restart and stop",
+                        &d->http),
+          "troupe_http_start");
     fflush(stdout);
 }
 
@@ -346,7 +296,7 @@ static int check_failures(int fault_due, int flaky_alive)
 
 int main(int argc, char **argv)
 {
-    demo_opts o = parse_args(argc, argv);
+    example_opts o = parse_args(argc, argv);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
