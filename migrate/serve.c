@@ -26,7 +26,8 @@ static int serve_op(troupe_ctx *ctx, const troupe_adapter_op *op, void *state,
     size_t n = 0;
     int32_t rc = op->actor(ctx, state, msg->data, msg->size, buf + sizeof rc, cap, &n);
     memcpy(buf, &rc, sizeof rc);
-    troupe_reply(ctx, msg->type, buf, sizeof rc + (n < cap ? n : cap));
+    /* an op that persisted answers once its events are durable */
+    troupe_persist_reply(ctx, msg->type, buf, sizeof rc + (n < cap ? n : cap));
     if (buf != small)
         free(buf);
     return 1;

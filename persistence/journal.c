@@ -47,6 +47,7 @@ void jreq_free(void *p)
 {
     jreq *r = p;
     if (r) {
+        jreq_free(r->reply);
         free(r->data);
         free(r);
     }

@@ -39,6 +39,7 @@ typedef struct pstate {
     uint32_t pending;    /* persisted, not applied yet */
     uint32_t epoch;      /* this incarnation: older acks are ignored */
     bool applying;       /* inside apply: troupe_persist is refused */
+    struct jreq *reply;  /* troupe_persist_reply's payload, until the flush */
     struct jreq *buf, *buf_tail; /* persisted by the running handler */
 } pstate;
 
@@ -59,6 +60,8 @@ typedef struct jreq {
     bool ask;             /* a deferred reply: the ask it answers */
     uint64_t ask_sender, ask_corr;
     uint32_t ask_type, ask_flags;
+    struct jreq *reply;   /* a reply payload to send after apply (type in
+                             its ask_type, bytes in its data) */
     char pid[TROUPE_PERSIST_ID_MAX + 1];
     char err[TROUPE_REASON_MAX];
 } jreq;

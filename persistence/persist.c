@@ -76,6 +76,7 @@ void persist_detach(actor *a)
     if (!x || !x->pers)
         return;
     free_chain(x->pers->buf);
+    jreq_free(x->pers->reply);
     free(x->pers);
     x->pers = NULL;
 }
@@ -104,6 +105,28 @@ TROUPE_API int troupe_persist(troupe_ctx *ctx, const void *event, size_t len)
     return 0;
 }
 
+TROUPE_API int troupe_persist_reply(troupe_ctx *ctx, uint32_t type, const void *data, size_t len)
+{
+    if (!ctx || (!data && len) || len > TROUPE_EVENT_MAX)
+        return TROUPE_EINVAL;
+    if (!ctx->a || !ctx->msg || !(ctx->msg->flags_size & MF_ASK) || ctx->replied)
+        return TROUPE_ESTATE;
+    pstate *p = pstate_of(ctx->a);
+    if (!p || !(ctx->a->flags & AF_PBUF) || p->reply)
+        return troupe_reply(ctx, type, data, len); /* nothing to wait for */
+    jreq *r = calloc(1, sizeof *r);
+    if (!r || (len && !(r->data = malloc(len)))) {
+        free(r);
+        return TROUPE_ENOMEM;
+    }
+    if (len)
+        memcpy(r->data, data, len);
+    r->len = len;
+    r->ask_type = type;
+    p->reply = r;
+    return 0;
+}
+
 TROUPE_API uint64_t troupe_persist_seq(const troupe_ctx *ctx)
 {
     pstate *p = ctx && ctx->a ? pstate_of(ctx->a) : NULL;
@@ -115,10 +138,12 @@ void persist_flush(troupe_system *sys, troupe_ctx *ctx, actor *a, int rc)
 {
     pstate *p = pstate_of(a);
     a->flags &= (uint16_t)~AF_PBUF;
-    jreq *r = p->buf;
+    jreq *r = p->buf, *reply = p->reply;
     p->buf = p->buf_tail = NULL;
+    p->reply = NULL;
     if (rc < 0) {
         free_chain(r);
+        jreq_free(reply);
         return;
     }
     jreq *last = p->buf_tail;
@@ -128,8 +153,11 @@ void persist_flush(troupe_system *sys, troupe_ctx *ctx, actor *a, int rc)
         last->ask = true; /* the reply waits for the last event's apply */
         last->ask_sender = ctx->msg->sender;
         last->ask_corr = ctx->msg->corr;
+        last->reply = reply; /* troupe_persist_reply's, sent after apply */
+        reply = NULL;
         ctx->replied = true;
     }
+    jreq_free(reply);
     while (r) {
         jreq *next = r->next;
         r->sys = sys;
@@ -183,9 +211,15 @@ static int on_persisted(worker *w, actor *a, pstate *p, jreq *r)
     troupe_ctx *ctx = &w->ctx;
     tmsg ask = {.type = r->ask_type, .flags_size = MF_ASK, .sender = r->ask_sender,
                 .corr = r->ask_corr};
-    ctx->msg = r->ask ? &ask : NULL;
+    /* the deferred ask is apply's to answer, unless the handler already
+     * composed the answer (troupe_persist_reply): then it is sent after */
+    ctx->msg = r->ask && !r->reply ? &ask : NULL;
     ctx->replied = false;
     int rc = persist_apply(ctx, a, p, r->data, r->len);
+    if (rc == 0 && r->reply) {
+        ctx->msg = &ask;
+        (void)troupe_reply(ctx, r->reply->ask_type, r->reply->data, r->reply->len);
+    }
     ctx->msg = NULL;
     if (rc < 0)
         return rc;

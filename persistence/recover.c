@@ -111,6 +111,8 @@ int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx)
         p->buf = next;
     }
     p->buf_tail = NULL;
+    jreq_free(p->reply);
+    p->reply = NULL;
     p->epoch++;
     p->pending = 0;
     a->flags &= (uint16_t)~(AF_PWAIT | AF_PBUF);

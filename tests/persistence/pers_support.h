@@ -14,7 +14,7 @@
 
 #include "../support.h"
 
-enum { P_ADD = 1, P_ADD2, P_ADD_FAIL, P_GET, P_PANIC, P_STATE };
+enum { P_ADD = 1, P_ADD2, P_ADD_FAIL, P_GET, P_PANIC, P_STATE, P_ADD_R, P_ECHO };
 
 typedef struct ledger {
     uint64_t n, sum, hash;
@@ -78,6 +78,10 @@ static int ledger_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
         return rc ? rc : TROUPE_EFAILED;
     }
     case P_GET: return troupe_reply(ctx, P_STATE, state, sizeof(ledger));
+    case P_ADD_R: { /* persist, and answer the value now, sent once durable */
+        int rc = troupe_persist(ctx, &v, sizeof v);
+        return rc ? rc : troupe_persist_reply(ctx, P_ECHO, &v, sizeof v);
+    }
     case P_PANIC: troupe_panic("ledger panics on purpose"); return 0;
     default: return 0;
     }

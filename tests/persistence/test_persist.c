@@ -207,3 +207,29 @@ Test(persist, bad_input_and_state, .timeout = 300)
     troupe_journal_close(NULL);
     close_journal(j);
 }
+
+/* troupe_persist_reply: the answer is composed in the handler but sent only
+ * once the event is durable and applied (a GET after it sees it applied). */
+Test(persist, persist_reply_is_sent_after_durability, .timeout = 300)
+{
+    troupe_journal *j = open_journal();
+    troupe_system *sys = pers_system(j, 2);
+    troupe_ref r = ledger_spawn(sys, pid("reply"));
+    for (uint64_t v = 1; v <= 20; v++) {
+        uint64_t got = 0;
+        uint32_t rt = 0;
+        cr_assert_eq(troupe_ask(sys, r, P_ADD_R, &v, sizeof v, ASK_FOREVER_NS, &rt, &got,
+                                sizeof got, NULL), 0);
+        cr_assert_eq(rt, P_ECHO);
+        cr_assert_eq(got, v);
+        troupe_journal_stats st;
+        cr_assert_eq(troupe_journal_stats_get(j, &st), 0);
+        cr_assert_geq(st.events, v, "the reply came after the event was written");
+    }
+    ledger s = ledger_ask(sys, r, P_GET, 0);
+    cr_assert_eq(s.n, 20);
+    uint64_t v = 1;
+    cr_assert_eq(troupe_persist_reply(NULL, 1, &v, sizeof v), TROUPE_EINVAL);
+    troupe_system_destroy(sys);
+    close_journal(j);
+}
