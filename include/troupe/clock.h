@@ -1,6 +1,6 @@
 /* troupe/clock.h — the injectable clock.
  *
- * Timers, ask timeouts and (later) backoff read time only through a
+ * Timers, ask timeouts and restart backoffs read time only through a
  * troupe_clock. The default is CLOCK_MONOTONIC. A manual clock moves only
  * when told to, so that tests of delays never sleep: troupe_clock_advance()
  * moves it and returns once every timer that became due has fired (its

@@ -4,9 +4,10 @@
  * troupe_panic(), which unwinds out of the handler (longjmp) back to the
  * worker: the worker survives, the actor is marked failed, the message that
  * failed is destroyed and counted (stats.failed), and a troupe_failure is
- * handed to the system's on_failure hook on that worker. The actor then
- * stops: its stop callback runs with the failure kind, its queued messages
- * are destroyed and counted. (The supervisor, issue 3, replaces that stop.)
+ * handed to the system's on_failure hook on that worker. An unsupervised
+ * actor then stops: its stop callback runs with the failure kind, its
+ * queued messages are destroyed and counted. A supervised one goes to its
+ * supervisor instead (supervisor.h), which decides whether to restart it.
  *
  * troupe_panic() unwinds with longjmp: no C++ destructors, no cleanup of
  * locals. Do not hold a lock across it.
