@@ -2,7 +2,9 @@
  *
  * A run: serve the system lane (stop, replies, ask timeouts), move parked
  * BLOCK messages into the ring while it has room, then handle up to
- * `batch` user messages. setjmp is taken once per run, not per message:
+ * `batch` user messages — serving the system lane again between two of
+ * them whenever something was pushed there (one relaxed load and compare
+ * per message), so that a stop ends the actor before the next one. setjmp is taken once per run, not per message:
  * troupe_panic longjmps back here, the message being handled is destroyed
  * and counted, the failure is reported, and the actor ends.
  *
@@ -112,17 +114,20 @@ static inline int dispatch_timed(worker *w, actor *a, tmsg *m)
 }
 
 /* The next user message: in place in its slot, or copied out for
- * DROP_OLDEST mailboxes (where stealers move head). */
-static int next_msg(worker *w, actor *a, tmsg **m)
+ * DROP_OLDEST mailboxes (where stealers move head; `copy`, decided once per
+ * run: the policy is set at spawn). */
+static int next_msg(worker *w, actor *a, bool copy, tmsg **m)
 {
-    if (likely(mb_policy(&a->mb) != TROUPE_OVERFLOW_DROP_OLDEST))
+    if (likely(!copy))
         return mb_front(&a->mb, m);
     *m = &w->cur;
     return mb_pop(&a->mb, &w->cur);
 }
 
-/* System lane. Returns false when the actor ended (stop or failure). */
-static bool serve_sys(worker *w, actor *a)
+/* System lane. Returns false when the actor ended (stop or failure).
+ * Inlined where a run starts; called out of line between two messages
+ * (serve_sys_between), so that the batch loop stays small. */
+static inline __attribute__((always_inline)) bool serve_sys(worker *w, actor *a)
 {
     mailbox *mb = &a->mb;
     if (!mb->sys_local && lane_maybe_nonempty(&mb->sys))
@@ -163,6 +168,11 @@ static bool serve_sys(worker *w, actor *a)
         }
     }
     return true;
+}
+
+static __attribute__((noinline)) bool serve_sys_between(worker *w, actor *a)
+{
+    return serve_sys(w, a);
 }
 
 /* true when the actor must wait for its parked messages to be taken.
@@ -291,9 +301,11 @@ void run_actor(worker *w, actor *a)
     int last = MB_EMPTY;
     if (!(a->flags & (AF_STOP_REQ | AF_PWAIT))) {
         park_move_in(w->sys, a);
+        uint64_t sys_empty = lane_empty_word(a->gen);
+        bool copy = mb_policy(&a->mb) == TROUPE_OVERFLOW_DROP_OLDEST;
         for (uint32_t n = a->batch; n; n--) {
             tmsg *m;
-            if ((last = next_msg(w, a, &m)) != MB_OK)
+            if ((last = next_msg(w, a, copy, &m)) != MB_OK)
                 break;
             count_handled(a);
             int rc = dispatch_timed(w, a, m);
@@ -305,6 +317,14 @@ void run_actor(worker *w, actor *a)
                 (!(a->flags & AF_PARK_ALL) &&
                  (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)))
                 break;
+            /* The system lane goes first between two messages too: a stop
+             * sent while a handler ran ends the actor before the next. */
+            if (unlikely(lane_pushed(&a->mb.sys, sys_empty))) {
+                if (!serve_sys_between(w, a))
+                    goto out;
+                if (a->flags & (AF_STOP_REQ | AF_PWAIT))
+                    break;
+            }
         }
     }
     end_run(w, a, last);

@@ -11,8 +11,18 @@
  * row, for fairness), the injector every 61st time, its run queue, the
  * injector, then steals one actor from the nearest victim. With nothing to
  * do it spins for cfg.spin_ns, then parks on a futex: a parked worker costs
- * no CPU. Whoever makes work stealable wakes one parked worker unless
- * another is already spinning.
+ * no CPU.
+ *
+ * Waking (the rule: while there is runnable work that no awake worker will
+ * take, a parked worker is woken). Whoever makes work stealable wakes one
+ * parked worker unless one is *searching*: spinning, or just back from park
+ * (it searches first, past the limit on spinners). That skip hands the
+ * duty to the searchers: a searcher that gives up parks, and parking
+ * re-checks every queue; the last searcher that finds work wakes a parked
+ * worker if work is still visible (Go's and Tokio's rule), which then
+ * searches in its turn — one wake-up per runnable actor, in a chain. An
+ * actor in a worker's LIFO slot is not stealable: it waits for that
+ * worker (the stall watchdog reports it when the worker is stuck).
  */
 #include <stdlib.h>
 
@@ -172,22 +182,56 @@ static bool work_visible(troupe_system *sys)
     return false;
 }
 
-static actor *spin(worker *w)
+/* Become a searcher: counted in n_spinning, which makes notifiers skip
+ * their wake-up. A worker back from park must search (see park); an idle
+ * one only while at most half the workers (at least one) search. */
+static bool search_begin(troupe_system *sys, bool woken)
+{
+    /* relaxed: a count; the skip it causes is made safe by search_end's
+     * fence, not by this increment's order */
+    if (woken) {
+        atomic_fetch_add_explicit(&sys->n_spinning, 1, memory_order_relaxed);
+        return true;
+    }
+    uint32_t s = atomic_load_explicit(&sys->n_spinning, memory_order_relaxed);
+    do {
+        if (s >= (sys->nworkers + 1) / 2)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&sys->n_spinning, &s, s + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
+
+/* Stop searching. The last searcher that found work passes the duty on:
+ * notifiers skipped their wake-up while it searched, and what they queued
+ * may still wait, so a parked worker is woken for it. */
+static void search_end(troupe_system *sys, bool found)
+{
+    /* seq_cst RMW then seq_cst fence, against sched_notify's push, fence,
+     * load of n_spinning (store buffering): either the notifier sees the
+     * count drop and wakes, or we see its work below. */
+    uint32_t was = atomic_fetch_sub_explicit(&sys->n_spinning, 1, memory_order_seq_cst);
+    if (!found || was != 1)
+        return; /* a quitter parks, and parking re-checks (park) */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (work_visible(sys))
+        sched_notify(sys);
+}
+
+static actor *spin(worker *w, bool woken)
 {
     troupe_system *sys = w->sys;
-    /* at most half the workers (at least one) search at once */
-    uint32_t s = atomic_fetch_add_explicit(&sys->n_spinning, 1, memory_order_relaxed);
+    if (!search_begin(sys, woken))
+        return NULL;
     actor *a = NULL;
-    if (s < (sys->nworkers + 1) / 2) {
-        uint64_t until = mono_ns() + sys->cfg.spin_ns;
-        while (!atomic_load_explicit(&sys->stopping, memory_order_relaxed)) {
-            if ((a = find_work(w)) || mono_ns() >= until)
-                break;
-            for (int i = 0; i < 32; i++)
-                cpu_relax();
-        }
+    uint64_t until = mono_ns() + sys->cfg.spin_ns;
+    while (!atomic_load_explicit(&sys->stopping, memory_order_relaxed)) {
+        if ((a = find_work(w)) || mono_ns() >= until)
+            break;
+        for (int i = 0; i < 32; i++)
+            cpu_relax();
     }
-    atomic_fetch_sub_explicit(&sys->n_spinning, 1, memory_order_relaxed);
+    search_end(sys, a != NULL);
     return a;
 }
 
@@ -198,6 +242,9 @@ static void unpark_self(troupe_system *sys, worker *w)
         atomic_fetch_sub_explicit(&sys->n_parked, 1, memory_order_relaxed);
 }
 
+/* Park until woken. The caller then searches: a waker relies on it, and a
+ * re-check that finds work may have found what notifiers skipped for a
+ * searcher that gave up meanwhile (more than one actor, maybe). */
 static void park(worker *w)
 {
     troupe_system *sys = w->sys;
@@ -221,12 +268,15 @@ static void *worker_main(void *arg)
     troupei_tls.sys = sys;
     troupei_tls.w = w;
     topo_bind_self(w);
+    bool woken = false; /* back from park: search before anything */
     while (!atomic_load_explicit(&sys->stopping, memory_order_acquire)) {
-        actor *a = find_work(w);
-        if (!a && !(a = spin(w))) {
+        actor *a = woken ? NULL : find_work(w);
+        if (!a && !(a = spin(w, woken))) {
             park(w);
+            woken = true;
             continue;
         }
+        woken = false;
         atomic_fetch_add_explicit(&w->runs, 1, memory_order_relaxed);
         /* relaxed: read by the stall watchdog only, as a sample */
         atomic_store_explicit(&w->running, ref_make(a->index, a->gen).id, memory_order_relaxed);

@@ -4,7 +4,7 @@
 #define LANE_PTR_MASK ((1ull << 48) - 1)
 #define LANE_CLOSED 1ull
 
-static inline uint64_t lane_tag(uint32_t gen) { return ((uint64_t)(gen & 0xFFFFu)) << 48; }
+static inline uint64_t lane_tag(uint32_t gen) { return lane_empty_word(gen); }
 
 void lane_reset(lane *l, uint32_t gen)
 {

@@ -51,6 +51,16 @@ lane_node *lane_take(lane *l, uint32_t gen);
 /* Close the lane and return what it still held, oldest first. */
 lane_node *lane_close(lane *l);
 bool lane_nonempty(const lane *l);
+/* The word of an open, empty lane of generation gen (pointer bits 0, the
+ * generation's tag on top). */
+static inline uint64_t lane_empty_word(uint32_t gen) { return ((uint64_t)(gen & 0xFFFFu)) << 48; }
+/* The consumer's cheapest "was anything pushed?": one relaxed load and one
+ * compare against lane_empty_word (a hint, like lane_maybe_nonempty; a
+ * push that happens-before the call is always seen). */
+static inline bool lane_pushed(const lane *l, uint64_t empty_word)
+{
+    return atomic_load_explicit(&l->w, memory_order_relaxed) != empty_word;
+}
 /* A cheap relaxed peek for the consumer's fast path (a hint only; the
  * ordering-sensitive re-check is lane_nonempty). */
 static inline bool lane_maybe_nonempty(const lane *l)

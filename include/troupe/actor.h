@@ -77,7 +77,16 @@ TROUPE_API int troupe_spawn(troupe_system *sys, const troupe_behaviour *beh, con
                             const troupe_spawn_opts *opts, troupe_ref *out);
 
 /* Ask an actor to stop: a stop signal on its system lane, served before its
- * user messages. Returns at once; TROUPE_ENOACTOR if already gone. */
+ * user messages. Returns at once; TROUPE_ENOACTOR if already gone.
+ *
+ * When it takes effect: if a handler of the actor is running when the stop
+ * arrives, once that handler returns; otherwise before the actor's next
+ * message. No user message still queued then is handled by this
+ * incarnation: the stop callback runs (on a worker) and an actor that ends
+ * destroys them (counted in messages_destroyed); a supervised child that
+ * its supervisor restarts keeps them for the new incarnation
+ * (troupe/supervisor.h). A TROUPE_BEH_TRAP_STOP behaviour gets the stop as
+ * its next message instead (TROUPE_MSG_STOP, ahead of the queued ones). */
 TROUPE_API int troupe_stop(troupe_system *sys, troupe_ref ref);
 
 /* From a handler: stop the running actor after this handler returns. */

@@ -14,6 +14,7 @@ enum {
     M_SEQ,       /* payload: {src, seq}: check per-source order */
     M_BLOB,      /* any payload: checksum it */
     M_TAKE_NONE, /* copied payload: troupe_msg_take must give NULL */
+    M_HOLD,      /* wait on sh->gate */
 };
 
 typedef struct shared {
@@ -35,6 +36,7 @@ typedef struct shared {
     atomic_int fwd_rc;
     atomic_uint_least64_t blob_sum;
     atomic_uint blob_size;
+    tt_gate *gate;
 } shared;
 
 typedef struct st {
@@ -136,6 +138,9 @@ static int h_main(troupe_ctx *ctx, void *state, const troupe_msg *m)
     }
     case M_TAKE_NONE:
         atomic_store(&sh->take_none_ok, troupe_msg_take(ctx) == NULL && m->ptr == NULL);
+        break;
+    case M_HOLD:
+        tt_gate_wait(sh->gate);
         break;
     default:
         tt_die("unexpected type %u", m->type);
@@ -467,6 +472,91 @@ Test(actor, stop_self)
     cr_expect_eq(tt_destroyed(&tr), accepted, "each accepted payload destroyed exactly once");
     cr_expect_eq(atomic_load(&sh.stops), 1);
     tt_tracker_fini(&tr);
+}
+
+/* A stop is served before the user messages already queued: sent while a
+ * handler holds the actor, it takes effect when that handler returns, and
+ * none of the messages queued behind it is handled (they are destroyed). */
+static void stop_before_queued(uint32_t batch)
+{
+    troupe_system *sys = tt_system(2);
+    shared sh;
+    tt_gate g;
+    tt_gate_init(&g);
+    troupe_spawn_opts o = tt_opts(0, -1);
+    o.batch = batch;
+    troupe_ref r = spawn_main(sys, &sh, &o);
+    sh.gate = &g;
+    tt_hold(sys, r, M_HOLD, &g);
+    enum { N = 200 };
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(troupe_tell(sys, r, M_COUNT, NULL, 0), 0);
+    cr_assert_eq(troupe_stop(sys, r), 0);
+    tt_gate_open(&g);
+    tt_wait_dead(sys, r);
+    wait_until(atomic_load(&sh.stops) == 1);
+    cr_expect_eq(atomic_load(&sh.count), 0, "batch %u: %d queued messages handled after the stop",
+                 batch, atomic_load(&sh.count));
+    cr_expect_eq(atomic_load(&sh.stop_kind), TROUPE_EXIT_NORMAL);
+    troupe_system_stats st = tt_sys_stats(sys);
+    cr_expect_geq(st.messages_destroyed, (uint64_t)N, "the queued messages are destroyed");
+    troupe_system_destroy(sys);
+    tt_gate_destroy(&g);
+}
+
+Test(actor, stop_is_served_before_queued_messages)
+{
+    stop_before_queued(0);   /* the system's default batch */
+    stop_before_queued(1);
+    stop_before_queued(TROUPE_MAX_BATCH);
+}
+
+/* Trapped, the stop is the next message, ahead of the queued ones; the
+ * actor decides to end there. */
+static int h_trap(troupe_ctx *ctx, void *state, const troupe_msg *m)
+{
+    shared *sh = ((st *)state)->sh;
+    if (m->type == M_HOLD)
+        tt_gate_wait(sh->gate);
+    else if (m->type == M_COUNT)
+        atomic_fetch_add(&sh->count, 1);
+    else if (m->type == TROUPE_MSG_STOP) {
+        atomic_store(&sh->after_stop, atomic_load(&sh->count)); /* handled before it */
+        atomic_store(&sh->stop_self_rc, troupe_stop_self(ctx));
+    }
+    return 0;
+}
+
+static const troupe_behaviour trap_beh = {
+    .name = "trap",
+    .state_size = sizeof(st),
+    .init = i_main,
+    .handle = h_trap,
+    .stop = s_main,
+    .flags = TROUPE_BEH_TRAP_STOP,
+};
+
+Test(actor, trapped_stop_comes_before_queued_messages)
+{
+    troupe_system *sys = tt_system(2);
+    shared sh;
+    shared_init(&sh);
+    tt_gate g;
+    tt_gate_init(&g);
+    sh.gate = &g;
+    troupe_ref r = tt_spawn(sys, &trap_beh, &sh, NULL);
+    tt_hold(sys, r, M_HOLD, &g);
+    for (int i = 0; i < 50; i++)
+        cr_assert_eq(troupe_tell(sys, r, M_COUNT, NULL, 0), 0);
+    cr_assert_eq(troupe_stop(sys, r), 0);
+    tt_gate_open(&g);
+    tt_wait_dead(sys, r);
+    wait_until(atomic_load(&sh.stops) == 1);
+    cr_expect_eq(atomic_load(&sh.stop_self_rc), 0);
+    cr_expect_eq(atomic_load(&sh.after_stop), 0, "messages handled before the trapped stop");
+    cr_expect_eq(atomic_load(&sh.count), 0, "messages handled after stop_self");
+    troupe_system_destroy(sys);
+    tt_gate_destroy(&g);
 }
 
 Test(actor, stop_callback_runs_once_even_if_stopped_twice)

@@ -1,5 +1,7 @@
 /* tests/core/test_sched.c — scheduling: fairness, batches, many senders to
  * many actors. */
+#include <limits.h>
+
 #include "../support.h"
 
 enum {
@@ -356,4 +358,104 @@ Test(sched, many_threads_to_many_small_mailboxes)
 Test(sched, many_threads_one_worker)
 {
     many_to_many(1, 3, 4, tt_scaled(1000, 50), 16);
+}
+
+/* ---- no runnable actor waits while a worker is parked ---------------------------------- */
+
+/* Handlers that block until the test releases their round. */
+typedef struct round_sh {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running;  /* handlers blocked in this round now */
+    long released; /* rounds released so far */
+    atomic_long done;
+} round_sh;
+
+static int h_round(troupe_ctx *ctx, void *state, const troupe_msg *m)
+{
+    round_sh *sh = *(round_sh **)state;
+    if (tt_is_probe(ctx, m))
+        return 0;
+    long round;
+    memcpy(&round, m->data, sizeof round);
+    pthread_mutex_lock(&sh->mu);
+    sh->running++;
+    pthread_cond_broadcast(&sh->cv);
+    uint64_t start = tt_now_ns();
+    while (sh->released < round) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
+        if (sh->released < round && tt_now_ns() - start > 2 * HANG_LIMIT_NS)
+            tt_die("round %ld never released", round);
+    }
+    sh->running--;
+    pthread_mutex_unlock(&sh->mu);
+    atomic_fetch_add(&sh->done, 1);
+    return 0;
+}
+
+static const troupe_behaviour round_beh = {
+    .name = "round",
+    .state_size = sizeof(round_sh *),
+    .init = tt_init_arg,
+    .handle = h_round,
+};
+
+/* Wait until `want` handlers of the round run at once, at most limit_ns
+ * (real time); returns how many did. */
+static int round_wait_running(round_sh *sh, int want, uint64_t limit_ns)
+{
+    uint64_t start = tt_now_ns();
+    pthread_mutex_lock(&sh->mu);
+    while (sh->running < want && tt_now_ns() - start < limit_ns) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&sh->cv, &sh->mu, &ts);
+    }
+    int n = sh->running;
+    pthread_mutex_unlock(&sh->mu);
+    return n;
+}
+
+/* Four workers, three actors whose handlers block: from a plain thread each
+ * is told once, and all three must be running together — a parked worker
+ * is woken for every runnable actor that no awake worker takes (a spinning
+ * worker that takes one must not leave the others to nobody). Rounds start
+ * both while workers still spin after the last round and once they parked.
+ * Stranded work waits for ever, so 10 s per round cannot fail by slowness. */
+Test(sched, blocked_handlers_never_strand_runnable_actors, .timeout = 300)
+{
+    enum { A = 3 };
+    troupe_system *sys = tt_system(4);
+    static round_sh sh; /* static: handlers may outlive a failed assertion */
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.cv, NULL);
+    troupe_ref r[A];
+    for (int i = 0; i < A; i++)
+        r[i] = tt_spawn(sys, &round_beh, &sh, NULL);
+    long rounds = tt_scaled(200, 50);
+    for (long round = 1; round <= rounds; round++) {
+        if (round % 4 == 0)
+            tt_sleep_ns(2 * MS_NS); /* the workers parked */
+        for (int i = 0; i < A; i++)
+            cr_assert_eq(troupe_tell(sys, r[i], M_GATE, &round, sizeof round), 0);
+        int ran = round_wait_running(&sh, A, 10 * S_NS);
+        pthread_mutex_lock(&sh.mu);
+        sh.released = ran == A ? round : LONG_MAX; /* a failure lets every handler go */
+        pthread_cond_broadcast(&sh.cv);
+        pthread_mutex_unlock(&sh.mu);
+        cr_assert_eq(ran, A, "round %ld: only %d of %d handlers ran within 10 s, on 4 workers",
+                     round, ran, A);
+        wait_until(atomic_load(&sh.done) == round * A);
+    }
+    troupe_system_destroy(sys);
+    pthread_cond_destroy(&sh.cv);
+    pthread_mutex_destroy(&sh.mu);
 }
