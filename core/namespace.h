@@ -142,7 +142,7 @@
 #define mb_pop troupei_mb_pop
 #define mb_push_mpsc troupei_mb_push_mpsc
 #define mb_reserve_mpsc troupei_mb_reserve_mpsc
-#define mb_steal_oldest_mpmc troupei_mb_steal_oldest_mpmc
+#define mb_push_evict_mpmc troupei_mb_push_evict_mpmc
 #define mb_try_idle troupei_mb_try_idle
 #define mb_try_unidle troupei_mb_try_unidle
 #define mb_unreserve troupei_mb_unreserve

@@ -66,7 +66,7 @@ static bool is_muted_on(const troupe_ctx *c, const actor *a)
  * system's block timeout. */
 static int block_wait(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
 {
-    uint64_t deadline = mono_ns() + sys->cfg.block_timeout_ns;
+    uint64_t deadline = deadline_add(mono_ns(), sys->cfg.block_timeout_ns);
     uint64_t pause_ns = 1000;
     for (;;) {
         int rc = push_one(sys, a, gen, m);
@@ -84,25 +84,30 @@ static int block_wait(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
     }
 }
 
-/* DROP_OLDEST: take the oldest away from the consumer, then retry. Bounded:
- * if other senders keep refilling, the newest is dropped instead. */
+/* DROP_OLDEST: the incoming message always gets in, and the oldest
+ * queued one goes (mailbox.h: mb_push_evict_mpmc claims over the capacity
+ * under the pop lock, so no other sender can take the room it makes). */
 static int drop_oldest(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
 {
-    for (int tries = 0; tries < 64; tries++) {
+    for (;;) {
+        bool sched, evicted;
         tmsg old;
-        int rc = mb_steal_oldest_mpmc(&a->mb, &old);
-        if (rc == MB_OK) {
+        int rc = mb_push_evict_mpmc(&a->mb, gen, m, &sched, &old, &evicted);
+        if (evicted) {
             atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
-            tmsg_destroy(sys, &old);
-        } else if (rc == MB_BUSY) {
-            cpu_relax();
+            tmsg_destroy(sys, &old); /* outside the lock: a dtor may send */
         }
+        if (rc == MB_OK) {
+            if (sched)
+                sched_actor(sys, a);
+            return 0;
+        }
+        if (rc == MB_GONE)
+            return TROUPE_ENOACTOR;
+        /* no ring yet: the plain push installs it */
         if ((rc = push_one(sys, a, gen, m)) != PUSH_FULL)
             return rc;
     }
-    atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
-    tmsg_destroy(sys, m);
-    return 0;
 }
 
 static int redirect(troupe_system *sys, actor *a, tmsg *m, int depth)

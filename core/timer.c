@@ -6,6 +6,11 @@
  * skipped when it comes up. The record's state word is gen << 32 | state,
  * and FIRING is held while the message is sent, so that troupe_timer_cancel
  * returning 0 means "it will not fire again".
+ *
+ * Deadlines saturate (deadline_add): a delay or an interval that carries
+ * past the end of time gives DEADLINE_NEVER, and such a timer stays pending
+ * (cancellable) but never enters the heap — it never fires, and the thread
+ * never wakes for it.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -121,8 +126,9 @@ static void fire_due_locked(timers *tm, uint64_t now)
         pthread_mutex_lock(&tm->lock);
         bool again = r->interval && rc != TROUPE_ENOACTOR && rc != TROUPE_ESHUTDOWN && !tm->stop;
         if (again) {
-            r->deadline += r->interval;
-            again = heap_push(tm, (hent){r->deadline, e.index, e.gen}) == 0;
+            r->deadline = deadline_add(r->deadline, r->interval);
+            if (r->deadline != DEADLINE_NEVER) /* else pending for ever */
+                again = heap_push(tm, (hent){r->deadline, e.index, e.gen}) == 0;
         }
         /* release: the record's fields before the state cancel reads. */
         atomic_store_explicit(&r->st, st_make(e.gen, again ? T_PENDING : T_DONE),
@@ -139,13 +145,18 @@ void timers_fire_due(timers *tm, uint64_t now)
     pthread_mutex_unlock(&tm->lock);
 }
 
+/* The longest sleep of the timer thread: a far deadline is waited for in
+ * such steps (a user clock may jump; mono_ns() + the rest could not fit). */
+#define WAIT_STEP_NS (3600ull * 1000000000ull)
+
 static void wait_until(timers *tm, uint64_t now)
 {
     if (!tm->n || clock_is_manual(tm->sys->clock)) {
         pthread_cond_wait(&tm->cond, &tm->lock);
         return;
     }
-    uint64_t abs = mono_ns() + (tm->heap[0].deadline - now);
+    uint64_t rest = tm->heap[0].deadline - now; /* > 0: the caller checked */
+    uint64_t abs = mono_ns() + (rest < WAIT_STEP_NS ? rest : WAIT_STEP_NS);
     struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
     pthread_cond_timedwait(&tm->cond, &tm->lock, &ts);
 }
@@ -243,12 +254,14 @@ static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t delay_n
     r->interval = tmpl->interval;
     r->fn = tmpl->fn;
     r->arg = tmpl->arg;
-    r->deadline = troupe_clock_now(sys->clock) + delay_ns;
+    r->deadline = deadline_add(troupe_clock_now(sys->clock), delay_ns);
     atomic_store_explicit(&r->st, st_make(gen, T_PENDING), memory_order_release);
     if (out) /* before the push: an internal fn may read it once due */
         out->id = ((uint64_t)gen << 32) | idx;
     bool top = !tm->n || r->deadline < tm->heap[0].deadline;
-    int rc = heap_push(tm, (hent){r->deadline, idx, gen});
+    int rc = 0;
+    if (r->deadline != DEADLINE_NEVER) /* else pending for ever, outside the heap */
+        rc = heap_push(tm, (hent){r->deadline, idx, gen});
     if (top)
         pthread_cond_signal(&tm->cond);
     pthread_mutex_unlock(&tm->lock);

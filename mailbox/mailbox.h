@@ -18,7 +18,12 @@
  *
  * Producer-written and consumer-written fields are on separate cache lines.
  *
- * Contract: mb_push_mpsc / mb_kick_mpsc / mb_steal_oldest_mpmc from any
+ * DROP_OLDEST mailboxes also have a pop lock, taken by their consumer
+ * (mb_pop), by a sender that finds the ring full (mb_push_evict_mpmc: it
+ * claims one slot over the capacity, then evicts the oldest before
+ * unlocking) and, as a barrier, by mb_close.
+ *
+ * Contract: mb_push_mpsc / mb_kick_mpsc / mb_push_evict_mpmc from any
  * thread; mb_pop, mb_try_idle, mb_try_unidle, mb_close only by the thread
  * running the actor; mb_open only before the actor is visible.
  */
@@ -124,9 +129,15 @@ void mb_fit_ring(struct troupe_system *sys, mailbox *mb, uint32_t cap);
 void mb_free_ring(struct troupe_system *sys, mailbox *mb);
 /* Clear IDLE after a lane push: true when the caller must schedule. */
 bool mb_kick_mpsc(mailbox *mb, uint32_t gen);
-/* DROP_OLDEST: take the oldest queued message away from the consumer.
- * MB_OK with *out, MB_EMPTY, MB_BUSY (oldest still being written). */
-int mb_steal_oldest_mpmc(mailbox *mb, tmsg *out);
+/* DROP_OLDEST, when the ring is full: under the pop lock, claim a slot
+ * for m (over the capacity by one) and write it, then take the oldest
+ * queued message out (*did_evict, *evicted: the caller destroys it; none
+ * when the ring had room after all). The incoming message always gets in;
+ * waits only for the oldest's sender to finish writing it. MB_OK (with
+ * *schedule as mb_push_mpsc), MB_GONE, or MB_FULL when the ring is not
+ * installed yet (use mb_push_mpsc). */
+int mb_push_evict_mpmc(mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule, tmsg *evicted,
+                       bool *did_evict);
 /* Consumer: next message. MB_OK, MB_EMPTY, MB_BUSY (claimed, unwritten). */
 int mb_pop(mailbox *mb, tmsg *out);
 /* Consumer: take the message at head without copying it: *out points into

@@ -228,11 +228,23 @@ static int published(mailbox *mb, uint64_t h, mb_slot **out)
     return MB_OK;
 }
 
+/* Spin a little, then give the core away: the one we wait for (a lock
+ * holder, a sender between its claim and its store) may be preempted. */
+static void backoff(unsigned *spins)
+{
+    if (++*spins < 64)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
 static void pop_lock(mailbox *mb)
 {
-    /* acquire/release spinlock: only DROP_OLDEST mailboxes take it. */
+    /* acquire: pairs with pop_unlock's release (a spinlock that only
+     * DROP_OLDEST mailboxes take: consumer, evicting senders, close). */
+    unsigned spins = 0;
     while (atomic_flag_test_and_set_explicit(&mb->pop_lock, memory_order_acquire))
-        cpu_relax();
+        backoff(&spins);
 }
 
 static void pop_unlock(mailbox *mb)
@@ -283,10 +295,78 @@ int mb_pop(mailbox *mb, tmsg *out)
     return rc;
 }
 
-int mb_steal_oldest_mpmc(mailbox *mb, tmsg *out)
+/* Under the pop lock: claim one slot even when the ring holds `cap`
+ * messages. Only the lock holder goes over, by one, and evicts before it
+ * unlocks; the ring has at least cap + 1 slots (ring_new), and the consumer
+ * of a DROP_OLDEST mailbox copies messages out (mb_pop), keeping no slot.
+ * MB_OK, MB_GONE, or MB_FULL when there is no ring yet (the plain push
+ * installs it). */
+static int claim_over(mailbox *mb, uint32_t gen, uint64_t *pos, bool *schedule)
 {
+    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    for (;;) {
+        if (tw_gen(t) != gen || (t & TW_CLOSED))
+            return MB_GONE;
+        /* acquire: pairs with install_ring's release. */
+        if (!atomic_load_explicit(&mb->ring, memory_order_acquire))
+            return MB_FULL;
+        if (t & TW_LOCK) {
+            cpu_relax();
+            t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+            continue;
+        }
+        uint64_t p = t & TW_POS_MASK;
+        /* acq_rel: as mb_reserve_mpsc's claim (IDLE cleared = schedule).
+         * head cannot move: we hold the pop lock. */
+        if (atomic_compare_exchange_weak_explicit(&mb->tail, &t,
+                                                  (t & TW_GEN_MASK) | ((p + 1) & TW_POS_MASK),
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
+            *schedule = (t & TW_IDLE) != 0;
+            *pos = p;
+            return MB_OK;
+        }
+    }
+}
+
+/* Under the pop lock, until the ring up to `end` holds at most `cap`:
+ * skip holes, and take the oldest message out (true, *out). A slot still
+ * being written is waited for: it is older than ours, and its sender is
+ * between its claim and its store. */
+static bool evict_oldest(mailbox *mb, uint64_t end, tmsg *out)
+{
+    unsigned spins = 0;
+    for (;;) {
+        uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+        if (pos_sub(end, h) <= mb_cap(mb))
+            return false; /* a hole made the room */
+        mb_slot *s;
+        if (published(mb, h, &s) != MB_OK) { /* BUSY: never EMPTY, ours is after it */
+            backoff(&spins);
+            continue;
+        }
+        bool hole = s->m.type == MSG_HOLE;
+        if (!hole)
+            *out = s->m;
+        /* release: the slot is free again (pairs with room()'s acquire). */
+        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
+        if (!hole)
+            return true;
+        atomic_store_explicit(&mb->holes, atomic_load_explicit(&mb->holes, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+}
+
+int mb_push_evict_mpmc(mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule, tmsg *evicted,
+                       bool *did_evict)
+{
+    uint64_t pos;
+    *did_evict = false;
     pop_lock(mb);
-    int rc = take(mb, out);
+    int rc = claim_over(mb, gen, &pos, schedule);
+    if (rc == MB_OK) {
+        mb_write(mb, pos, m);
+        *did_evict = evict_oldest(mb, (pos + 1) & TW_POS_MASK, evicted);
+    }
     pop_unlock(mb);
     return rc;
 }
@@ -324,6 +404,12 @@ static uint64_t close_word(mailbox *mb)
 uint64_t mb_close(troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *m), void *ud)
 {
     uint64_t end = close_word(mb) & TW_POS_MASK;
+    if (mb_policy(mb) == TROUPE_OVERFLOW_DROP_OLDEST) {
+        /* A barrier: an evicting sender that claimed before CLOSED is done
+         * moving head once we get the lock; later ones see CLOSED. */
+        pop_lock(mb);
+        pop_unlock(mb);
+    }
     uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
     uint64_t n = 0;
     while (h != end) {

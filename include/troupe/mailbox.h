@@ -31,7 +31,10 @@ typedef enum troupe_overflow {
     TROUPE_OVERFLOW_REJECT = 1,
     /* The incoming message is destroyed and counted; the send returns 0. */
     TROUPE_OVERFLOW_DROP_NEWEST = 2,
-    /* The oldest queued message is destroyed and counted to make room. */
+    /* The oldest queued message is destroyed and counted to make room;
+     * the incoming message always gets in (the send returns 0), however
+     * many senders race for the room. The send may wait only for the
+     * oldest's own sender to finish writing it. */
     TROUPE_OVERFLOW_DROP_OLDEST = 3,
     /* The message goes to another actor (the spawn option redirect_to, or
      * the system's dead-letter actor); counted as redirected. */

@@ -438,10 +438,10 @@ static void *blocker(void *p)
     return NULL;
 }
 
-Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
+static void block_until_the_gate_opens(uint64_t block_timeout_ns)
 {
     enum { C = 4, K = 20 };
-    troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
+    troupe_system *sys = sys_with(2, block_timeout_ns);
     shared sh;
     tt_tracker tr;
     troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_BLOCK);
@@ -468,6 +468,18 @@ Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
     cr_expect_eq(ms.rejected + ms.dropped, 0u);
     cr_expect_eq(tt_destroyed(&tr), 0);
     finish(sys, &sh, &tr);
+}
+
+Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
+{
+    block_until_the_gate_opens(HANG_LIMIT_NS);
+}
+
+/* block_timeout_ns = UINT64_MAX is forever (mono_ns() + it wrapped: every
+ * send to the full ring timed out at once). */
+Test(mailbox, block_timeout_of_forever_waits_for_room)
+{
+    block_until_the_gate_opens(UINT64_MAX);
 }
 
 /* ---- BLOCK from actor senders: parked, muted, never blocked ------------------------------ */
@@ -821,4 +833,136 @@ Test(mailbox, a_reused_slot_keeps_its_ring_and_counts_only_its_own)
         shared_fini(&sh);
     }
     troupe_system_destroy(sys);
+}
+
+/* ---- DROP_OLDEST under contention ------------------------------------------------------------ */
+
+enum { DO_SENDERS = 16, DO_CAP = 1 };
+#define DO_SPLIT 1000000000l /* value = sender * DO_SPLIT + seq */
+
+typedef struct do_arg {
+    troupe_system *sys;
+    troupe_ref to;
+    tt_tracker *tr;
+    int src;
+    long n;
+    long fails;
+} do_arg;
+
+static void *do_sender(void *p)
+{
+    do_arg *a = p;
+    for (long i = 0; i < a->n; i++) {
+        tt_item *it = tt_item_new(a->tr, a->src * DO_SPLIT + i);
+        if (troupe_tell_ptr(a->sys, a->to, M_PTR, it, tt_item_dtor) != 0) {
+            tt_item_free(it);
+            a->fails++;
+        }
+    }
+    return NULL;
+}
+
+/* Per sender: every dropped message is older than every kept one (the
+ * kept ones are a suffix of what it sent, in order). */
+static void expect_drops_older_than_kept(long *dropped, size_t nd, shared *sh, long n)
+{
+    long max_dropped[DO_SENDERS], min_kept[DO_SENDERS], last_kept[DO_SENDERS];
+    for (int s = 0; s < DO_SENDERS; s++)
+        max_dropped[s] = -1, min_kept[s] = n, last_kept[s] = -1;
+    for (size_t i = 0; i < nd; i++) {
+        int s = (int)(dropped[i] / DO_SPLIT);
+        long seq = dropped[i] % DO_SPLIT;
+        if (seq > max_dropped[s])
+            max_dropped[s] = seq;
+    }
+    for (size_t i = 0; i < tt_log_len(&sh->log); i++) {
+        long v = tt_log_at(&sh->log, i);
+        int s = (int)(v / DO_SPLIT);
+        long seq = v % DO_SPLIT;
+        cr_expect_gt(seq, last_kept[s], "sender %d: kept messages in order", s);
+        last_kept[s] = seq;
+        if (seq < min_kept[s])
+            min_kept[s] = seq;
+    }
+    for (int s = 0; s < DO_SENDERS; s++)
+        cr_expect_lt(max_dropped[s], min_kept[s],
+                     "sender %d: message %ld was dropped but the older %ld was kept", s,
+                     max_dropped[s], min_kept[s]);
+}
+
+/* Many threads hammer a tiny DROP_OLDEST mailbox whose receiver is held:
+ * every send gets in, and each makes room by destroying the oldest queued
+ * message — never the incoming one — so what is left at the end is the
+ * newest, and the counts are exact. */
+Test(mailbox, drop_oldest_under_contention_always_drops_the_oldest)
+{
+    troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
+    shared sh;
+    tt_tracker tr;
+    troupe_ref r = held_rx(sys, &sh, &tr, DO_CAP, TROUPE_OVERFLOW_DROP_OLDEST);
+    long n = tt_scaled(20000, 2000);
+    pthread_t th[DO_SENDERS];
+    do_arg a[DO_SENDERS];
+    for (int i = 0; i < DO_SENDERS; i++) {
+        a[i] = (do_arg){sys, r, &tr, i, n, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, do_sender, &a[i]), 0);
+    }
+    for (int i = 0; i < DO_SENDERS; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(a[i].fails, 0);
+    }
+    long total = DO_SENDERS * n;
+    troupe_mailbox_stats ms = tt_stats(sys, r);
+    cr_expect_eq(ms.accepted, (uint64_t)total + 1, "every send entered the ring (+ the gate)");
+    cr_expect_eq(ms.dropped, (uint64_t)(total - DO_CAP), "one oldest dropped per send past full");
+    cr_expect_eq(tt_destroyed(&tr), total - DO_CAP);
+    tt_gate_open(&sh.gate);
+    wait_until(tt_log_len(&sh.log) + (size_t)tt_destroyed(&tr) >= (size_t)total);
+    tt_probe(sys, r);
+    cr_expect_eq(tt_log_len(&sh.log), (size_t)DO_CAP, "the newest are kept");
+    ms = tt_stats(sys, r);
+    cr_expect_eq(ms.accepted, ms.handled + ms.dropped, "accepted = handled + dropped");
+    long *dropped;
+    size_t nd = tt_tracker_log(&tr, &dropped);
+    expect_drops_older_than_kept(dropped, nd, &sh, n);
+    free(dropped);
+    finish(sys, &sh, &tr);
+}
+
+/* The same with a receiver that keeps taking: nothing is lost or counted
+ * twice, and each sender's messages are handled in order. */
+Test(mailbox, drop_oldest_under_contention_counts_exactly_while_draining)
+{
+    troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
+    shared sh;
+    tt_tracker tr;
+    troupe_ref r = spawn_rx(sys, &sh, &tr, DO_CAP, TROUPE_OVERFLOW_DROP_OLDEST);
+    long n = tt_scaled(20000, 2000);
+    pthread_t th[DO_SENDERS];
+    do_arg a[DO_SENDERS];
+    for (int i = 0; i < DO_SENDERS; i++) {
+        a[i] = (do_arg){sys, r, &tr, i, n, 0};
+        cr_assert_eq(pthread_create(&th[i], NULL, do_sender, &a[i]), 0);
+    }
+    for (int i = 0; i < DO_SENDERS; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(a[i].fails, 0);
+    }
+    long total = DO_SENDERS * n;
+    wait_until(tt_log_len(&sh.log) + (size_t)tt_destroyed(&tr) >= (size_t)total);
+    tt_probe(sys, r);
+    troupe_mailbox_stats ms = tt_stats(sys, r);
+    cr_expect_eq(ms.accepted, (uint64_t)total + 1, "every send entered the ring (+ the probe)");
+    cr_expect_eq(tt_log_len(&sh.log) + (size_t)tt_destroyed(&tr), (size_t)total);
+    cr_expect_eq(ms.dropped, (uint64_t)tt_destroyed(&tr));
+    cr_expect_eq(ms.handled, (uint64_t)tt_log_len(&sh.log) + 1);
+    long last[DO_SENDERS];
+    for (int s = 0; s < DO_SENDERS; s++)
+        last[s] = -1;
+    for (size_t i = 0; i < tt_log_len(&sh.log); i++) {
+        long v = tt_log_at(&sh.log, i);
+        cr_expect_gt(v % DO_SPLIT, last[v / DO_SPLIT], "per-sender order");
+        last[v / DO_SPLIT] = v % DO_SPLIT;
+    }
+    finish(sys, &sh, &tr);
 }
