@@ -74,9 +74,11 @@ void sv_stop_child(sv *s, sv_child *c)
         mark_stopped(s, c);
         return;
     }
-    bool brutal = c->spec.brutal;
-    signal_child(s, c, brutal);
-    sv_set_deadline(s, c, sv_now(s) + (uint64_t)shutdown_of(c));
+    /* The timeout counts from the telling: the clock is read, and the kill
+     * armed, before the signal can be seen (a clock read after it could
+     * already be later than the child's view of when it was told). */
+    sv_set_deadline(s, c, sv_after(sv_now(s), (uint64_t)shutdown_of(c)));
+    signal_child(s, c, c->spec.brutal);
 }
 
 static uint32_t remaining(const sv_node *n)

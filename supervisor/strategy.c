@@ -215,7 +215,7 @@ static void group_ready(sv *s, sv_node *n)
     }
     lead->state = CH_BACKOFF;
     lead->lead = true;
-    sv_set_deadline(s, lead, sv_now(s) + delay);
+    sv_set_deadline(s, lead, sv_after(sv_now(s), delay));
 }
 
 static void start_group(sv *s, sv_node *n, sv_child *c, uint64_t delay)
@@ -288,7 +288,7 @@ static void handle_failure(sv *s, sv_node *n, sv_child *c, const sv_rec *r)
         sv_restart_now(s, &c, 1);
     } else {
         c->state = CH_BACKOFF;
-        sv_set_deadline(s, c, now + delay);
+        sv_set_deadline(s, c, sv_after(now, delay));
     }
 }
 

@@ -135,7 +135,11 @@ void sv_kick(sv *s);
 sv_node *sv_node_get(sv *s, troupe_sup id);
 sv_node *sv_node_new(sv *s, const troupe_sup_spec *spec);
 void sv_node_free(sv *s, sv_node *n);
+/* Set (at > 0) or clear (0) c's deadline, and arm the wake timer for it:
+ * from any thread, lock held. */
 void sv_set_deadline(sv *s, sv_child *c, uint64_t at);
+/* now + delay, saturated at UINT64_MAX (never due). */
+uint64_t sv_after(uint64_t now, uint64_t delay);
 /* The sibling list, in start order. */
 void sv_link_child(sv_node *n, sv_child *c);
 void sv_unlink_child(sv_child *c);
