@@ -312,6 +312,8 @@ void sv_link_child(sv_node *n, sv_child *c)
 void sv_unlink_child(sv_child *c)
 {
     sv_node *n = c->parent;
+    if (n->cursor == c) /* a stop phase resumes at its predecessor */
+        n->cursor = c->prev;
     if (c->prev)
         c->prev->next = c->next;
     else

@@ -85,7 +85,7 @@ struct sv_node {
     uint32_t stopped, forced;
     bool then_end;    /* shutdown: end the children for good after */
     bool for_parent;  /* its parent is stopping it: report there after */
-    bool seq;         /* stop one child at a time (shutdown, escalation) */
+    sv_child *cursor; /* the next child a stop phase looks at (reverse start order) */
     bool busy;        /* inside sv_stop_next (not reentrant) */
     uint64_t group_delay;
 };
@@ -173,7 +173,7 @@ void sv_node_exited(sv *s, sv_node *n);
 /* supervisor/stop.c — stopping children (lock held) */
 void sv_stop_child(sv *s, sv_child *c);
 void sv_child_stopped(sv *s, sv_child *c);
-void sv_stop_all(sv *s, sv_node *n, sv_child *from, bool seq);
+void sv_stop_all(sv *s, sv_node *n, sv_child *from);
 void sv_stop_next(sv *s, sv_node *n);
 void sv_report(sv *s, sv_node *n, bool done);
 void sv_terminate(sv *s, sv_child *c);

@@ -1,10 +1,12 @@
 /* tests/supervisor/test_stop.c — how children are told to stop and when a
- * deaf one is killed (issue 11, items 2, 3):
+ * deaf one is killed (issue 11, items 2, 3, 4):
  *   - a child that ignores its stop is killed at its shutdown timeout even
  *     when it is the only one stopping (terminate_child, sup_shutdown,
  *     system_shutdown), on the manual clock and on the real one;
  *   - on the manual clock exactly at (the time it was told + its timeout):
- *     alive 1 ns before, killed at it. */
+ *     alive 1 ns before, killed at it;
+ *   - a group restart stops the siblings one at a time in reverse start
+ *     order, each waited for, then restarts them in start order. */
 #include "sv_support.h"
 
 #define MS ((int64_t)MS_NS)
@@ -206,4 +208,132 @@ Test(stop, kill_deadline_exact_when_told_by_supervisor_thread, .timeout = 300)
     troupe_system_destroy(sys);
     troupe_clock_destroy(clk);
     env_fini(&ke);
+}
+
+/* ---- item 4: a group restart stops one child at a time, youngest first ------------ */
+
+/* A kid with a gate of its own, logging its id at init and at stop. */
+typedef struct gkid_arg {
+    tt_log *starts, *stops;
+    tt_gate *gate;
+    long id;
+} gkid_arg;
+
+static int gkid_init(troupe_ctx *ctx, void *state, const void *arg)
+{
+    (void)ctx;
+    const gkid_arg *a = *(gkid_arg *const *)arg;
+    *(const gkid_arg **)state = a;
+    tt_log_add(a->starts, a->id);
+    return 0;
+}
+
+static int gkid_handle(troupe_ctx *ctx, void *state, const troupe_msg *msg)
+{
+    const gkid_arg *a = *(const gkid_arg **)state;
+    if (tt_is_probe(ctx, msg))
+        return 0;
+    if (msg->type == K_HOLD)
+        tt_gate_wait(a->gate);
+    else if (msg->type == K_PANIC)
+        troupe_panic("boom");
+    return 0;
+}
+
+static void gkid_stop(troupe_ctx *ctx, void *state, troupe_failure_kind why)
+{
+    (void)ctx;
+    (void)why;
+    const gkid_arg *a = *(const gkid_arg **)state;
+    tt_log_add(a->stops, a->id);
+}
+
+static const troupe_behaviour gkid_beh = {.name = "gkid",
+                                          .state_size = sizeof(gkid_arg *),
+                                          .init = gkid_init,
+                                          .handle = gkid_handle,
+                                          .stop = gkid_stop};
+
+typedef struct group {
+    tt_log starts, stops;
+    tt_gate gates[4];
+    gkid_arg args[4];
+    gkid_arg *argp[4];
+    troupe_ref r[4];
+} group;
+
+static void group_start(troupe_system *sys, troupe_sup sup, group *g)
+{
+    tt_log_init(&g->starts);
+    tt_log_init(&g->stops);
+    for (int i = 0; i < 4; i++) {
+        tt_gate_init(&g->gates[i]);
+        g->args[i] = (gkid_arg){&g->starts, &g->stops, &g->gates[i], i};
+        g->argp[i] = &g->args[i];
+        troupe_child_spec s;
+        troupe_child_spec_defaults(&s);
+        s.beh = &gkid_beh;
+        s.arg = &g->argp[i];
+        s.arg_size = sizeof g->argp[i];
+        s.policy.kind = TROUPE_RESTART_ALWAYS;
+        g->r[i] = start_kid(sys, sup, &s);
+    }
+}
+
+static void group_fini(group *g)
+{
+    for (int i = 0; i < 4; i++)
+        tt_gate_destroy(&g->gates[i]);
+    tt_log_fini(&g->starts);
+    tt_log_fini(&g->stops);
+}
+
+/* Children 0-3; 2 and 3 busy in a handler on their own gates; 1 fails.
+ * Each stop waits for the one before: while 3 is being stopped, 2 has not
+ * been told (it is still RUNNING) and idle 0 has not stopped. */
+static void group_order_case(troupe_sup_strategy st)
+{
+    group g;
+    troupe_clock *clk; /* never advanced: no shutdown timeout expires */
+    troupe_system *sys = tt_system_manual(4, S_NS, &clk);
+    troupe_sup sup = start_sup(sys, root_of(sys), st, 10, TROUPE_PERMANENT);
+    group_start(sys, sup, &g);
+    bool all = st == TROUPE_ONE_FOR_ALL;
+    for (int i = 2; i < 4; i++) {
+        cr_assert_eq(troupe_tell(sys, g.r[i], K_HOLD, NULL, 0), 0);
+        wait_until(tt_gate_waiting(&g.gates[i]) == 1);
+    }
+    tell_ok(sys, g.r[1], K_PANIC);
+    wait_until(state_of(sys, g.r[3]) == TROUPE_CHILD_STOPPING);
+    cr_assert_eq(state_of(sys, g.r[2]), TROUPE_CHILD_RUNNING, "2 told before 3 stopped");
+    cr_assert_eq(tt_log_len(&g.stops), 1, "only the failed one stopped");
+    tt_gate_open(&g.gates[3]);
+    wait_until(state_of(sys, g.r[2]) == TROUPE_CHILD_STOPPING);
+    cr_assert_eq(tt_log_len(&g.stops), 2, "0 stopped before 2");
+    tt_gate_open(&g.gates[2]);
+    wait_until(tt_log_len(&g.starts) == (all ? 8u : 7u));
+    long stops_all[4] = {1, 3, 2, 0}, starts_all[4] = {0, 1, 2, 3};
+    size_t n = all ? 4 : 3;
+    const long *want_starts = all ? starts_all : starts_all + 1;
+    cr_assert_eq(tt_log_len(&g.stops), n);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(tt_log_at(&g.stops, i), stops_all[i], "stop %zu", i);
+        cr_assert_eq(tt_log_at(&g.starts, 4 + i), want_starts[i], "restart %zu", i);
+    }
+    for (int i = 0; i < 4; i++)
+        tt_probe(sys, g.r[i]);
+    cr_assert_eq(restarts_of(sys, g.r[0]), all ? 1 : 0);
+    troupe_system_destroy(sys);
+    troupe_clock_destroy(clk);
+    group_fini(&g);
+}
+
+Test(stop, one_for_all_stops_in_reverse_order_one_at_a_time, .timeout = 120)
+{
+    group_order_case(TROUPE_ONE_FOR_ALL);
+}
+
+Test(stop, rest_for_one_stops_in_reverse_order_one_at_a_time, .timeout = 120)
+{
+    group_order_case(TROUPE_REST_FOR_ONE);
 }
