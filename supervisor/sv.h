@@ -52,6 +52,8 @@ typedef struct sv_child {
     bool to_stop;        /* in the current stop phase of its parent */
     bool lead;           /* its deadline restarts its parent's group */
     uint64_t deadline;   /* restart or kill time; 0 = none */
+    uint64_t held_at;    /* its mailbox's claim position when it was held:
+                          * drop_pending drops the messages before it */
     struct sv_child *chain; /* the next child to re-init in the same run */
     sv_rec rec;
     /* restart tracking */

@@ -100,8 +100,10 @@ typedef struct troupe_child_spec {
      * callback, OTP's brutal_kill). */
     int64_t shutdown_ns;
     int brutal;
-    /* Drop the messages queued at a failure instead of handing them to the
-     * restarted incarnation (dropped ones are destroyed and counted). */
+    /* Drop the messages queued at a failure (or, in a group restart, when
+     * it stopped) instead of handing them to the restarted incarnation
+     * (dropped ones are destroyed and counted in messages_destroyed).
+     * Messages sent later, during a backoff, are kept and handled. */
     int drop_pending;
     troupe_spawn_opts opts; /* mailbox options (copied) */
     /* Health checks (troupe/observe.h): ping interval, 0 = the system's

@@ -1,12 +1,14 @@
 /* tests/supervisor/test_stop.c — how children are told to stop and when a
- * deaf one is killed (issue 11, items 2, 3, 4):
+ * deaf one is killed (issue 11, items 2, 3, 4, 6):
  *   - a child that ignores its stop is killed at its shutdown timeout even
  *     when it is the only one stopping (terminate_child, sup_shutdown,
  *     system_shutdown), on the manual clock and on the real one;
  *   - on the manual clock exactly at (the time it was told + its timeout):
  *     alive 1 ns before, killed at it;
  *   - a group restart stops the siblings one at a time in reverse start
- *     order, each waited for, then restarts them in start order. */
+ *     order, each waited for, then restarts them in start order;
+ *   - drop_pending drops what was queued at the failure, not what was sent
+ *     during the backoff. */
 #include "sv_support.h"
 
 #define MS ((int64_t)MS_NS)
@@ -336,4 +338,37 @@ Test(stop, one_for_all_stops_in_reverse_order_one_at_a_time, .timeout = 120)
 Test(stop, rest_for_one_stops_in_reverse_order_one_at_a_time, .timeout = 120)
 {
     group_order_case(TROUPE_REST_FOR_ONE);
+}
+
+/* ---- item 6: drop_pending drops only what was queued at the failure ---------------- */
+
+Test(stop, drop_pending_keeps_messages_sent_during_backoff, .timeout = 120)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_clock *clk;
+    troupe_system *sys = tt_system_manual(2, S_NS, &clk);
+    kid_arg a = {&e, 1};
+    troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_FIXED_DELAY);
+    s.policy.delay_ns = 100 * MS;
+    s.drop_pending = 1;
+    troupe_ref r = start_kid(sys, root_of(sys), &s);
+    tt_hold(sys, r, K_HOLD, &e.gate);
+    tell_ok(sys, r, K_PANIC);
+    for (int i = 0; i < 5; i++)
+        tell_ok(sys, r, K_COUNT); /* queued at the failure: dropped */
+    troupe_system_stats before = tt_sys_stats(sys);
+    tt_gate_open(&e.gate);
+    wait_until(state_of(sys, r) == TROUPE_CHILD_BACKOFF);
+    for (int i = 0; i < 3; i++)
+        tell_ok(sys, r, K_COUNT); /* sent during the backoff: kept */
+    cr_assert_eq(troupe_clock_advance(clk, 100 * MS_NS), 0);
+    wait_until(tt_log_len(&e.starts) == 2);
+    ping_ok(sys, r); /* behind whatever was kept */
+    cr_assert_eq(atomic_load(&e.counted), 3);
+    troupe_system_stats after = tt_sys_stats(sys);
+    cr_assert_eq(after.messages_destroyed - before.messages_destroyed, 5u);
+    troupe_system_destroy(sys);
+    troupe_clock_destroy(clk);
+    env_fini(&e);
 }
