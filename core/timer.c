@@ -254,7 +254,9 @@ static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t delay_n
     r->interval = tmpl->interval;
     r->fn = tmpl->fn;
     r->arg = tmpl->arg;
-    r->deadline = deadline_add(troupe_clock_now(sys->clock), delay_ns);
+    /* an internal timer may come with an absolute deadline */
+    r->deadline = tmpl->deadline ? tmpl->deadline
+                                 : deadline_add(troupe_clock_now(sys->clock), delay_ns);
     atomic_store_explicit(&r->st, st_make(gen, T_PENDING), memory_order_release);
     if (out) /* before the push: an internal fn may read it once due */
         out->id = ((uint64_t)gen << 32) | idx;
@@ -278,6 +280,13 @@ int timer_add_fn(troupe_system *sys, uint64_t delay_ns, timer_fn fn, uint64_t ar
 {
     timer_rec t = {.fn = fn, .arg = arg};
     return timer_add(sys, &t, delay_ns, out);
+}
+
+int timer_add_fn_at(troupe_system *sys, uint64_t at_ns, timer_fn fn, uint64_t arg,
+                    troupe_timer *out)
+{
+    timer_rec t = {.fn = fn, .arg = arg, .deadline = at_ns ? at_ns : 1};
+    return timer_add(sys, &t, 0, out);
 }
 
 static int add_msg_timer(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,

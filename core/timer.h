@@ -14,6 +14,12 @@ void timers_destroy(troupe_system *sys);
  * troupe_clock_advance) after delay_ns. */
 int timer_add_fn(troupe_system *sys, uint64_t delay_ns, timer_fn fn, uint64_t arg,
                  troupe_timer *out);
+/* The same at an absolute time of the system's clock (> 0): no clock read
+ * between the caller's and the deadline, so none can push it later. A time
+ * already past fires at once on the real clock, and at the next advance on
+ * a manual one (the caller checks the clock after adding). */
+int timer_add_fn_at(troupe_system *sys, uint64_t at_ns, timer_fn fn, uint64_t arg,
+                    troupe_timer *out);
 /* Fire every timer due at `now` (manual clocks). */
 void timers_fire_due(timers *tm, uint64_t now);
 

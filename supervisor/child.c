@@ -25,6 +25,11 @@ bool sv_supervised(actor *a) { return child_of(a) != NULL; }
 
 void sv_hold(troupe_system *sys, actor *a)
 {
+    /* relaxed: only a position is wanted (what was accepted by now); the
+     * messages before it are waited for at the drop if still unwritten.
+     * Published to the re-init by the hand-over (the exit record's push,
+     * or the supervisor's scheduling). */
+    child_of(a)->held_at = atomic_load_explicit(&a->mb.tail, memory_order_relaxed) & TW_POS_MASK;
     actor_free_state(sys, a);
     a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP)) | AF_HELD);
     a->stop_kind = 0;
@@ -80,14 +85,24 @@ static void drop_old_stops(troupe_system *sys, actor *a, uint64_t epoch)
     mb->sys_local = keep;
 }
 
-/* drop_pending: the queued user messages go, destroyed and counted. */
-static void drop_queued(troupe_system *sys, actor *a)
+/* drop_pending: the user messages queued when it was held (at its failure,
+ * or its stop in a group restart) go, destroyed and counted; those sent
+ * since, during a backoff, stay for the new incarnation. */
+static void drop_queued(troupe_system *sys, actor *a, uint64_t upto)
 {
+    mailbox *mb = &a->mb;
     tmsg m;
-    int rc;
-    while ((rc = mb_pop(&a->mb, &m)) != MB_EMPTY) {
+    for (;;) {
+        /* acquire: pairs with the release store of head in mb_front, also
+         * a DROP_OLDEST sender's that took the oldest away */
+        uint64_t left = pos_sub(upto, atomic_load_explicit(&mb->head, memory_order_acquire));
+        if (left == 0 || left > TW_POS_MASK / 2)
+            return; /* reached (or passed by a DROP_OLDEST sender) */
+        int rc = mb_pop(mb, &m);
         if (rc == MB_OK)
             actor_drop_msg(sys, &m);
+        else if (rc == MB_EMPTY)
+            return;
         else
             cpu_relax(); /* claimed, not yet written */
     }
@@ -100,7 +115,7 @@ static void reinit_one(troupe_system *sys, actor *a, sv_child *c)
      * only after this incarnation's exit: ours to read */
     drop_old_stops(sys, a, c->restarts);
     if (c->spec.drop_pending)
-        drop_queued(sys, a);
+        drop_queued(sys, a, c->held_at);
     int rc = actor_alloc_state(sys, a);
     if (rc == 0 && (a->beh->init || a->beh->persist))
         rc = actor_run_init(sys, a, c->arg_copy ? c->arg_copy : c->spec.arg);

@@ -1,6 +1,7 @@
 /* supervisor/stop.c — stopping a supervisor's children, one at a time in
- * reverse start order (shutdown, escalation) or all at once (the stop half
- * of a group restart), each within its shutdown timeout.
+ * reverse start order (shutdown, escalation, the stop half of a group
+ * restart, as OTP does), each waited for, up to its shutdown timeout,
+ * before the next is told.
  *
  * "Stopped" here means held: the actor has ended its incarnation and waits
  * for its supervisor, which then restarts it (group restart, a parent's
@@ -29,10 +30,10 @@ static void start_sub_stop(sv *s, sv_node *n, bool for_parent);
 static void mark_stopped(sv *s, sv_child *c);
 
 /* In a group restart, an idle sibling (nothing queued, not running) is
- * stopped here and now: claimed the way a sender that finds it idle claims
- * it, its stop callback run on this thread, then held. That saves a round
- * trip through a worker per sibling (one STOP signal, one run, one exit
- * record). Anything else gets the signal. */
+ * stopped here and now, in its turn: claimed the way a sender that finds it
+ * idle claims it, its stop callback run on this thread, then held. That
+ * saves a round trip through a worker per sibling (one STOP signal, one
+ * run, one exit record). Anything else gets the signal. */
 static bool stop_idle_now(sv *s, sv_child *c)
 {
     actor *a = c->a;
@@ -74,9 +75,11 @@ void sv_stop_child(sv *s, sv_child *c)
         mark_stopped(s, c);
         return;
     }
-    bool brutal = c->spec.brutal;
-    signal_child(s, c, brutal);
-    sv_set_deadline(s, c, sv_now(s) + (uint64_t)shutdown_of(c));
+    /* The timeout counts from the telling: the clock is read, and the kill
+     * armed, before the signal can be seen (a clock read after it could
+     * already be later than the child's view of when it was told). */
+    sv_set_deadline(s, c, sv_after(sv_now(s), (uint64_t)shutdown_of(c)));
+    signal_child(s, c, c->spec.brutal);
 }
 
 static uint32_t remaining(const sv_node *n)
@@ -97,19 +100,21 @@ void sv_report(sv *s, sv_node *n, bool done)
     n->cb(&r, n->cb_ud);
 }
 
-/* Stop the next children in reverse start order (one at a time when seq),
- * or end the phase. Not reentrant per node: a child that stops at once
- * inside the loop (held already, or a subtree of held children) is only
- * marked, and the loop goes on. Ending the phase is the last thing done:
- * it may free n. Only the child being stopped can be freed inside the
- * loop, so its predecessor stays valid. */
+/* Tell the next child to stop, in reverse start order, or end the phase
+ * when none is left. One at a time: the loop stops while a child is
+ * stopping; its stop calls back here. A child that stops at once (idle,
+ * held already, a subtree of held children) is only marked, and the loop
+ * goes on. The scan resumes at n->cursor, so a phase costs one pass over
+ * the children however many are busy. Not reentrant per node. Ending the
+ * phase is the last thing done: it may free n. Only the child being
+ * stopped can be freed inside the loop: the cursor has moved past it. */
 void sv_stop_next(sv *s, sv_node *n)
 {
     if (n->busy)
         return;
     n->busy = true;
-    for (sv_child *c = n->last, *p; c && !(n->seq && n->stopping); c = p) {
-        p = c->prev;
+    for (sv_child *c = n->cursor; c && !n->stopping; c = n->cursor) {
+        n->cursor = c->prev;
         if (c->to_stop)
             sv_stop_child(s, c);
     }
@@ -118,7 +123,7 @@ void sv_stop_next(sv *s, sv_node *n)
         sv_node_exited(s, n);
 }
 
-void sv_stop_all(sv *s, sv_node *n, sv_child *from, bool seq)
+void sv_stop_all(sv *s, sv_node *n, sv_child *from)
 {
     bool on = from == NULL;
     for (sv_child *c = n->first; c; c = c->next) {
@@ -129,7 +134,7 @@ void sv_stop_all(sv *s, sv_node *n, sv_child *from, bool seq)
         if (on)
             c->to_stop = true;
     }
-    n->seq = seq;
+    n->cursor = n->last;
     n->stopped = n->forced = 0;
     sv_stop_next(s, n);
 }
@@ -139,7 +144,7 @@ static void start_sub_stop(sv *s, sv_node *n, bool for_parent)
     n->state = SUP_SHUTTING;
     n->for_parent = for_parent;
     n->then_end = false;
-    sv_stop_all(s, n, NULL, true);
+    sv_stop_all(s, n, NULL);
 }
 
 /* A child we told to stop has stopped (or was given up on at its
@@ -148,13 +153,6 @@ void sv_child_stopped(sv *s, sv_child *c)
 {
     sv_node *n = c->parent;
     mark_stopped(s, c);
-    if (!n->seq) { /* all at once: every to_stop child was told when the
-                    * phase began, nothing to look for (a scan per stopped
-                    * child made a group restart quadratic) */
-        if (n->stopping == 0 && !n->busy)
-            sv_node_exited(s, n);
-        return;
-    }
     sv_stop_next(s, n);
 }
 
@@ -166,7 +164,7 @@ static void mark_stopped(sv *s, sv_child *c)
     c->state = CH_STOPPED;
     n->stopping--;
     n->stopped += !c->forced;
-    if (n->seq)
+    if (n->state == SUP_SHUTTING) /* reports are a shutdown's progress */
         sv_report(s, n, false);
     /* removed (terminate_child), or a shutdown: it ends for good now */
     if (c->remove || (n->state == SUP_SHUTTING && n->then_end))
@@ -187,7 +185,7 @@ void sv_shutdown_node(sv *s, sv_node *n, troupe_shutdown_cb cb, void *ud)
     n->state = SUP_SHUTTING;
     n->then_end = true;
     n->for_parent = false;
-    sv_stop_all(s, n, NULL, true);
+    sv_stop_all(s, n, NULL);
 }
 
 /* A stopping child's shutdown timeout passed. */

@@ -215,7 +215,7 @@ static void group_ready(sv *s, sv_node *n)
     }
     lead->state = CH_BACKOFF;
     lead->lead = true;
-    sv_set_deadline(s, lead, sv_now(s) + delay);
+    sv_set_deadline(s, lead, sv_after(sv_now(s), delay));
 }
 
 static void start_group(sv *s, sv_node *n, sv_child *c, uint64_t delay)
@@ -238,7 +238,7 @@ static void start_group(sv *s, sv_node *n, sv_child *c, uint64_t delay)
             x->to_stop = x->state != CH_STOPPING;
         }
     }
-    n->seq = false;
+    n->cursor = n->last; /* one at a time, youngest first, as OTP */
     sv_stop_next(s, n);
 }
 
@@ -256,7 +256,7 @@ static void escalate(sv *s, sv_node *n, sv_child *c, const sv_rec *r, const char
     n->state = SUP_ESCALATING;
     c->state = CH_STOPPED;
     n->cb = NULL;
-    sv_stop_all(s, n, NULL, true);
+    sv_stop_all(s, n, NULL);
 }
 
 static void handle_failure(sv *s, sv_node *n, sv_child *c, const sv_rec *r)
@@ -288,7 +288,7 @@ static void handle_failure(sv *s, sv_node *n, sv_child *c, const sv_rec *r)
         sv_restart_now(s, &c, 1);
     } else {
         c->state = CH_BACKOFF;
-        sv_set_deadline(s, c, now + delay);
+        sv_set_deadline(s, c, sv_after(now, delay));
     }
 }
 
@@ -317,8 +317,11 @@ void sv_on_exit(sv *s, sv_child *c, const sv_rec *r)
         sv_child_end(s, c, r->kind, r->reason);
         return;
     }
-    if (n->state == SUP_SHUTTING || n->state == SUP_ESCALATING) {
-        c->state = CH_STOPPED; /* ended on its own while its siblings stop */
+    /* Ended on its own while its siblings stop, or before its turn in a
+     * group restart: as OTP, that exit is its stop, not a new failure. */
+    if (n->state == SUP_SHUTTING || n->state == SUP_ESCALATING ||
+        (n->state == SUP_RESTARTING && c->to_stop)) {
+        c->state = CH_STOPPED; /* its turn in the stop phase marks it */
         return;
     }
     handle_failure(s, n, c, r);

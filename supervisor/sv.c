@@ -9,6 +9,11 @@
  * armed at the earliest, and only wakes the thread, which then compares
  * deadlines with the clock. A manual clock therefore drives every delay:
  * troupe_clock_advance fires the wake timer and the thread does the rest.
+ *
+ * Whoever sets a deadline arms the timer for it, on its own thread (the
+ * supervisor thread, or an API caller such as troupe_sup_terminate_child):
+ * the thread may sleep with nothing else to wake it. The timer is armed at
+ * the absolute deadline, so no later clock read can move it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +61,29 @@ static void wake_timer_fn(troupe_system *sys, uint64_t arg)
     sv_kick(sys->sv);
 }
 
+uint64_t sv_after(uint64_t now, uint64_t delay)
+{
+    return now + delay < now ? UINT64_MAX : now + delay; /* saturate: "never" */
+}
+
+/* Make sure the thread wakes by `at`. Any thread, lock held. If no timer
+ * can be had (no memory, the system stopping), nothing wakes it at `at`:
+ * its next pass fires what is due. */
+static void arm_wake(sv *s, uint64_t at)
+{
+    if (at == UINT64_MAX || (s->armed && s->armed <= at))
+        return; /* never due, or a timer comes no later */
+    if (timer_add_fn_at(s->sys, at, wake_timer_fn, 0, NULL) != 0)
+        return;
+    s->armed = at;
+    /* An advance of a manual clock fires only the timers already in the
+     * heap. One that passed `at` before ours got in stored its time before
+     * firing, and our add took the timer lock after that firing: this read
+     * sees it, and we wake the thread ourselves. */
+    if (sv_now(s) >= at)
+        sv_kick(s);
+}
+
 void sv_set_deadline(sv *s, sv_child *c, uint64_t at)
 {
     if (c->deadline && !at) { /* unlink */
@@ -74,6 +102,8 @@ void sv_set_deadline(sv *s, sv_child *c, uint64_t at)
         s->timed = c;
     }
     c->deadline = at;
+    if (at)
+        arm_wake(s, at);
 }
 
 /* Fire what is due; arm the wake timer for the earliest of the rest. */
@@ -93,9 +123,8 @@ static void run_deadlines(sv *s)
             next = c->deadline;
         }
     }
-    if (next && (!s->armed || next < s->armed) &&
-        timer_add_fn(s->sys, next - now, wake_timer_fn, 0, NULL) == 0)
-        s->armed = next;
+    if (next)
+        arm_wake(s, next);
 }
 
 static void apply_records(sv *s)
@@ -283,6 +312,8 @@ void sv_link_child(sv_node *n, sv_child *c)
 void sv_unlink_child(sv_child *c)
 {
     sv_node *n = c->parent;
+    if (n->cursor == c) /* a stop phase resumes at its predecessor */
+        n->cursor = c->prev;
     if (c->prev)
         c->prev->next = c->next;
     else

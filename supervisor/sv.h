@@ -52,6 +52,8 @@ typedef struct sv_child {
     bool to_stop;        /* in the current stop phase of its parent */
     bool lead;           /* its deadline restarts its parent's group */
     uint64_t deadline;   /* restart or kill time; 0 = none */
+    uint64_t held_at;    /* its mailbox's claim position when it was held:
+                          * drop_pending drops the messages before it */
     struct sv_child *chain; /* the next child to re-init in the same run */
     sv_rec rec;
     /* restart tracking */
@@ -85,7 +87,7 @@ struct sv_node {
     uint32_t stopped, forced;
     bool then_end;    /* shutdown: end the children for good after */
     bool for_parent;  /* its parent is stopping it: report there after */
-    bool seq;         /* stop one child at a time (shutdown, escalation) */
+    sv_child *cursor; /* the next child a stop phase looks at (reverse start order) */
     bool busy;        /* inside sv_stop_next (not reentrant) */
     uint64_t group_delay;
 };
@@ -135,7 +137,11 @@ void sv_kick(sv *s);
 sv_node *sv_node_get(sv *s, troupe_sup id);
 sv_node *sv_node_new(sv *s, const troupe_sup_spec *spec);
 void sv_node_free(sv *s, sv_node *n);
+/* Set (at > 0) or clear (0) c's deadline, and arm the wake timer for it:
+ * from any thread, lock held. */
 void sv_set_deadline(sv *s, sv_child *c, uint64_t at);
+/* now + delay, saturated at UINT64_MAX (never due). */
+uint64_t sv_after(uint64_t now, uint64_t delay);
 /* The sibling list, in start order. */
 void sv_link_child(sv_node *n, sv_child *c);
 void sv_unlink_child(sv_child *c);
@@ -169,7 +175,7 @@ void sv_node_exited(sv *s, sv_node *n);
 /* supervisor/stop.c — stopping children (lock held) */
 void sv_stop_child(sv *s, sv_child *c);
 void sv_child_stopped(sv *s, sv_child *c);
-void sv_stop_all(sv *s, sv_node *n, sv_child *from, bool seq);
+void sv_stop_all(sv *s, sv_node *n, sv_child *from);
 void sv_stop_next(sv *s, sv_node *n);
 void sv_report(sv *s, sv_node *n, bool done);
 void sv_terminate(sv *s, sv_child *c);

@@ -94,12 +94,16 @@ typedef struct troupe_child_spec {
     troupe_restart_type restart;
     troupe_restart_policy policy; /* kind DEFAULT = the system's */
     /* Shutdown: how long the child may take to stop once told (>= 0; 0 =
-     * TROUPE_SHUTDOWN_DEFAULT_NS), after which it is killed; brutal = 1 kills
-     * at once (no stop callback, OTP's brutal_kill). */
+     * TROUPE_SHUTDOWN_DEFAULT_NS), after which it is killed — at exactly
+     * (the time it was told + shutdown_ns) on the system's clock, also when
+     * it is the only child stopping; brutal = 1 kills at once (no stop
+     * callback, OTP's brutal_kill). */
     int64_t shutdown_ns;
     int brutal;
-    /* Drop the messages queued at a failure instead of handing them to the
-     * restarted incarnation (dropped ones are destroyed and counted). */
+    /* Drop the messages queued at a failure (or, in a group restart, when
+     * it stopped) instead of handing them to the restarted incarnation
+     * (dropped ones are destroyed and counted in messages_destroyed).
+     * Messages sent later, during a backoff, are kept and handled. */
     int drop_pending;
     troupe_spawn_opts opts; /* mailbox options (copied) */
     /* Health checks (troupe/observe.h): ping interval, 0 = the system's
@@ -110,6 +114,13 @@ typedef struct troupe_child_spec {
 /* PERMANENT, policy DEFAULT, shutdown default, opts defaults. */
 TROUPE_API void troupe_child_spec_defaults(troupe_child_spec *s);
 
+/* The order of a group restart (ONE_FOR_ALL, REST_FOR_ONE), as OTP: the
+ * children concerned are stopped one at a time in reverse start order —
+ * each is told to stop and waited for (up to its shutdown timeout, then
+ * killed) before the next is told — and then all of them, the one that
+ * ended included, are restarted in start order (one init after the other).
+ * A sibling that ends on its own before its turn counts as stopped, not as
+ * another failure. */
 typedef enum troupe_sup_strategy {
     TROUPE_ONE_FOR_ONE = 0,  /* restart the child that ended */
     TROUPE_ONE_FOR_ALL = 1,  /* stop all the others, restart all */
