@@ -6,6 +6,7 @@
 #include "core/system.h"
 #include "observe/obs.h"
 #include "persistence/pers.h"
+#include "troupe/registry.h"
 
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
 {
@@ -104,8 +105,8 @@ static int reset_ext(troupe_system *sys, actor *a, const troupe_spawn_opts *o,
 
 /* Everything but letting the actor go: see spawn_held. */
 static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
-                      const troupe_spawn_opts *opts, struct sv_child *child, uint16_t flags,
-                      actor **out_a)
+                      const troupe_spawn_opts *opts, struct sv_child *child, const char *name,
+                      uint16_t flags, actor **out_a)
 {
     uint32_t cap, batch, idx;
     uint8_t policy;
@@ -136,6 +137,12 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     mb_fit_ring(sys, &a->mb, cap);
     /* held (not idle): sends during init queue without scheduling it */
     mb_open(&a->mb, a->gen, cap, policy, false);
+    /* the name is the actor's before init runs, as in OTP: a taken one
+     * fails the spawn before any callback, a failed init releases it */
+    if (name && (rc = troupe_register(sys, name, ref_make(idx, a->gen)))) {
+        actor_finish(sys, a, TROUPE_EXIT_INIT);
+        return rc;
+    }
     if ((beh->init || beh->persist) && (rc = actor_run_init(sys, a, arg)) != 0) {
         actor_finish(sys, a, TROUPE_EXIT_INIT);
         return rc;
@@ -150,10 +157,11 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
 }
 
 int spawn_held(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
-               const troupe_spawn_opts *opts, struct sv_child *child, troupe_ref *out)
+               const troupe_spawn_opts *opts, struct sv_child *child, const char *name,
+               troupe_ref *out)
 {
     actor *a;
-    int rc = spawn_core(sys, beh, arg, opts, child, 0, &a);
+    int rc = spawn_core(sys, beh, arg, opts, child, name, 0, &a);
     if (rc == 0)
         *out = ref_make(a->index, a->gen);
     return rc;
@@ -163,7 +171,7 @@ static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const vo
                        const troupe_spawn_opts *opts, troupe_ref *out, uint16_t flags)
 {
     actor *a;
-    int rc = spawn_core(sys, beh, arg, opts, NULL, flags, &a);
+    int rc = spawn_core(sys, beh, arg, opts, NULL, NULL, flags, &a);
     if (rc)
         return rc;
     *out = ref_make(a->index, a->gen);

@@ -227,10 +227,12 @@ bool dead_letter_beh_is(const troupe_behaviour *beh);
 /* A runtime actor (AF_SYSTEM: not counted live, runs through shutdown). */
 int spawn_system(troupe_system *sys, const troupe_behaviour *beh, troupe_ref *out);
 /* troupe_spawn without letting the actor go: on success the caller holds it
- * (sends queue, nothing runs it) until actor_release. x_child (may be NULL)
- * is set in its ext before init runs. */
+ * (sends queue, nothing runs it) until actor_release. child (may be NULL)
+ * is set in its ext, and name (may be NULL) registered for it, before init
+ * runs: a taken name fails with TROUPE_EEXIST and no callback run. */
 int spawn_held(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
-               const troupe_spawn_opts *opts, struct sv_child *child, troupe_ref *out);
+               const troupe_spawn_opts *opts, struct sv_child *child, const char *name,
+               troupe_ref *out);
 void actor_release(troupe_system *sys, actor *a);
 int actor_alloc_state(troupe_system *sys, actor *a);
 void actor_free_state(troupe_system *sys, actor *a);

@@ -153,20 +153,3 @@ TROUPE_API int troupe_worker_info_get(troupe_system *sys, uint32_t index, troupe
     }
     return 0;
 }
-
-TROUPE_API int troupe_actor_restart(troupe_system *sys, troupe_ref ref)
-{
-    if (!sys)
-        return TROUPE_EINVAL;
-    sv *s = sys->sv;
-    pthread_mutex_lock(&s->lock);
-    sv_child *c = sv_child_by_ref(sys, ref);
-    int rc = c && c->parent && !c->remove ? 0 : TROUPE_ENOTFOUND;
-    pthread_mutex_unlock(&s->lock);
-    if (rc)
-        return rc;
-    /* ERROR on the system lane: core/run.c gives it the reason "restart
-     * requested"; the supervisor restarts per the child's policy */
-    tmsg m = {.type = SYSMSG_STOP, .corr = TROUPE_EXIT_ERROR};
-    return send_sys(sys, ref, &m);
-}

@@ -150,16 +150,19 @@ static void write_workers(pw *p, troupe_system *sys)
 
 static void write_supervision(pw *p, troupe_system *sys)
 {
-    uint64_t by[TROUPE_EXIT_KINDS], esc, unhealthy, failures;
+    uint64_t by[TROUPE_EXIT_KINDS], by_operator, esc, unhealthy, failures;
     uint32_t nsup, nact;
-    sv_totals(sys, by, &esc, &nsup, &nact);
+    sv_totals(sys, by, &by_operator, &esc, &nsup, &nact);
     health_totals(sys, &unhealthy, &failures);
-    pw_head(p, "troupe_restarts_total", "counter", "Restarts, by the kind of exit that caused them.");
+    pw_head(p, "troupe_restarts_total", "counter",
+            "Restarts, by the kind of exit that caused them, or operator (asked through the API).");
     for (int k = 0; k < TROUPE_EXIT_KINDS; k++) {
         const char *kind = troupe_failure_kind_name((troupe_failure_kind)k);
         if (strcmp(kind, "unknown") != 0)
             pw_sample1(p, "troupe_restarts_total", "reason", kind, (double)by[k]);
     }
+    /* asked by an operator (troupe_actor_restart): not a failure */
+    pw_sample1(p, "troupe_restarts_total", "reason", "operator", (double)by_operator);
     pw_head(p, "troupe_escalations_total", "counter", "Times a supervisor gave up.");
     pw_sample(p, "troupe_escalations_total", (double)esc);
     pw_head(p, "troupe_supervisors", "gauge", "Supervisors in the tree.");

@@ -1,10 +1,11 @@
 /* supervisor/api.c — the public supervision calls: specs and their checks,
- * building the tree, shutdown requests, and restart tracking queries. */
+ * building the tree, shutdown requests, and an operator's restart. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "supervisor/sv.h"
+#include "troupe/observe.h"
 #include "troupe/registry.h"
 
 #define MS 1000000ll
@@ -125,20 +126,18 @@ static int node_open(sv *s, troupe_sup id, sv_node **out)
     return 0;
 }
 
-/* Spawn held, name it, then link it: only a linked child is let go. */
+/* Spawn held, then link it: only a linked child is let go. The name is
+ * registered before init (spawn_held), as OTP does: a taken name runs no
+ * callback, and a failed init releases it. */
 static int start_actor(sv *s, troupe_sup parent, sv_child *c, troupe_ref *out)
 {
     troupe_ref ref;
-    int rc = spawn_held(s->sys, c->spec.beh, c->spec.arg, &c->spec.opts, c, &ref);
+    int rc = spawn_held(s->sys, c->spec.beh, c->spec.arg, &c->spec.opts, c, c->spec.name, &ref);
     if (rc)
         return rc;
     actor *a = actor_lookup(s->sys, ref);
     c->a = a;
     c->ref = ref;
-    if (c->spec.name && (rc = troupe_register(s->sys, c->spec.name, ref))) {
-        actor_end(s->sys, a, TROUPE_EXIT_SHUTDOWN, true, NULL);
-        return rc;
-    }
     sv_node *n;
     pthread_mutex_lock(&s->lock);
     if ((rc = node_open(s, parent, &n)) == 0) {
@@ -282,4 +281,24 @@ TROUPE_API int troupe_sup_terminate_child(troupe_system *sys, troupe_ref child)
         sv_terminate(s, c);
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+/* troupe/observe.h. The flag tells the supervisor thread that the ERROR
+ * exit this stop causes was asked for (strategy.c: by_operator). */
+TROUPE_API int troupe_actor_restart(troupe_system *sys, troupe_ref ref)
+{
+    if (!sys)
+        return TROUPE_EINVAL;
+    sv *s = sys->sv;
+    pthread_mutex_lock(&s->lock);
+    sv_child *c = sv_child_by_ref(sys, ref);
+    int rc = c && c->parent && !c->remove ? 0 : TROUPE_ENOTFOUND;
+    if (rc == 0)
+        c->op_asked = true;
+    pthread_mutex_unlock(&s->lock);
+    if (rc)
+        return rc;
+    /* core/run.c gives an ERROR stop the reason "restart requested" */
+    tmsg m = {.type = SYSMSG_STOP, .corr = TROUPE_EXIT_ERROR};
+    return send_sys(sys, ref, &m);
 }

@@ -59,6 +59,8 @@ TROUPE_API int troupe_sup_info_get(troupe_system *sys, troupe_sup sup, troupe_su
         out->strategy = n->spec.strategy;
         out->children = n->nchildren;
         out->restarts = n->restarts;
+        out->restart_decisions = n->decisions;
+        out->operator_restarts = n->op_restarts;
         out->escalations = n->escalations;
         out->shutting_down = n->state == SUP_SHUTTING || n->state == SUP_DOWN;
         memcpy(out->name, n->name, sizeof out->name);
@@ -90,13 +92,14 @@ TROUPE_API int troupe_sup_children(troupe_system *sys, troupe_sup sup, troupe_su
     return rc;
 }
 
-void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t *escalations,
-               uint32_t *supervisors, uint32_t *actors)
+void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t *by_operator,
+               uint64_t *escalations, uint32_t *supervisors, uint32_t *actors)
 {
     sv *s = sys->sv;
     *supervisors = *actors = 0;
     pthread_mutex_lock(&s->lock);
     memcpy(by_kind, s->restarts_by, sizeof s->restarts_by);
+    *by_operator = s->restarts_operator;
     *escalations = s->escalations_total;
     for (uint32_t i = 0; i < s->nnodes; i++) {
         sv_node *n = s->nodes[i];

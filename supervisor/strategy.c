@@ -131,16 +131,25 @@ static void zombie_exited(sv *s, sv_child *c, const sv_rec *r)
     sv_child_free(c);
 }
 
-/* fresh: restarted because its supervisor was (a new start: no backoff) */
-static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, bool fresh)
+/* How a restart counts toward the child's backoff and in the metrics. */
+typedef enum restart_how {
+    RS_FAILURE,  /* after its exit: one more since the reset */
+    RS_FRESH,    /* its supervisor was restarted: a new start, no backoff */
+    RS_OPERATOR, /* asked by an operator: the backoff is left as it was */
+} restart_how;
+
+static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, restart_how how)
 {
     c->state = CH_RUNNING;
     c->group = false;
     c->lead = false;
     c->restarts++;
-    if ((unsigned)c->last_kind < TROUPE_EXIT_KINDS)
+    if (how == RS_OPERATOR)
+        s->restarts_operator++;
+    else if ((unsigned)c->last_kind < TROUPE_EXIT_KINDS)
         s->restarts_by[c->last_kind]++;
-    c->since_reset = fresh ? 0 : c->since_reset + 1;
+    if (how != RS_OPERATOR)
+        c->since_reset = how == RS_FRESH ? 0 : c->since_reset + 1;
     memmove(c->hist + 1, c->hist, sizeof c->hist - sizeof c->hist[0]);
     c->hist[0] = now;
     c->nhist += c->nhist < TROUPE_RESTART_HISTORY;
@@ -150,7 +159,7 @@ static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, bool f
         sub->state = SUP_RUNNING;
         sub->rcount = sub->rhead = 0;
         for (sv_child *x = sub->first; x; x = x->next)
-            chain_add(s, x, now, tail, true);
+            chain_add(s, x, now, tail, RS_FRESH);
         return;
     }
     c->chain = NULL;
@@ -159,20 +168,25 @@ static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, bool f
 }
 
 /* Restart held children in this order: one worker re-inits them all. */
-void sv_restart_now(sv *s, sv_child **list, uint32_t cnt)
+static void restart_list(sv *s, sv_child **list, uint32_t cnt, restart_how how)
 {
     uint64_t now = sv_now(s);
     sv_child *head = NULL, **tail = &head;
     for (uint32_t i = 0; i < cnt; i++) {
         if (list[i]->parent)
             list[i]->parent->restarts++;
-        chain_add(s, list[i], now, &tail, false);
+        chain_add(s, list[i], now, &tail, how);
     }
     if (!head)
         return;
     /* we own the held actor: the scheduling publishes the flag (release) */
     head->a->flags |= AF_REINIT;
     sched_actor(s->sys, head->a);
+}
+
+void sv_restart_now(sv *s, sv_child **list, uint32_t cnt)
+{
+    restart_list(s, list, cnt, RS_FAILURE);
 }
 
 void sv_restart_group(sv *s, sv_node *n)
@@ -259,13 +273,43 @@ static void escalate(sv *s, sv_node *n, sv_child *c, const sv_rec *r, const char
     sv_stop_all(s, n, NULL);
 }
 
+/* A child up for the stable period before it ended: its last restart
+ * held, and its backoff starts over. */
+static void note_stable(sv *s, sv_child *c, uint64_t now)
+{
+    if (now - c->started_at >= (uint64_t)s->sys->cfg.stable_ns) {
+        c->stable += c->restarts > 0;
+        c->since_reset = 0;
+    }
+}
+
+/* The exit an operator's troupe_actor_restart caused: its stop signal is
+ * the only one of kind ERROR, and core/run.c reports a signal's stop with
+ * code 0 (a handler's error carries its negative code). */
+static bool by_operator(sv_child *c, const sv_rec *r)
+{
+    return c->op_asked && r->kind == TROUPE_EXIT_ERROR && r->code == 0;
+}
+
+/* As OTP's terminate_child + restart_child: the child alone, at once,
+ * whatever its restart type and policy, and neither its backoff nor its
+ * supervisor's intensity counts it. */
+static void operator_restart(sv *s, sv_node *n, sv_child *c, const sv_rec *r)
+{
+    c->op_asked = false;
+    note_stable(s, c, r->at_ns);
+    n->op_restarts++;
+    restart_list(s, &c, 1, RS_OPERATOR);
+}
+
 static void handle_failure(sv *s, sv_node *n, sv_child *c, const sv_rec *r)
 {
     uint64_t now = r->at_ns;
-    if (now - c->started_at >= (uint64_t)s->sys->cfg.stable_ns) {
-        c->stable += c->restarts > 0; /* that restart held */
-        c->since_reset = 0;
+    if (by_operator(c, r)) {
+        operator_restart(s, n, c, r);
+        return;
     }
+    note_stable(s, c, now);
     bool restart = c->spec.restart == TROUPE_PERMANENT ||
                    (c->spec.restart == TROUPE_TRANSIENT && abnormal(r->kind));
     if (!restart) {
@@ -281,6 +325,7 @@ static void handle_failure(sv *s, sv_node *n, sv_child *c, const sv_rec *r)
         escalate(s, n, c, r, "intensity");
         return;
     }
+    n->decisions++; /* as intensity counts: one per exit, a group is one */
     uint64_t delay = delay_of(s, c, &p);
     if (n->spec.strategy != TROUPE_ONE_FOR_ONE) {
         start_group(s, n, c, delay);

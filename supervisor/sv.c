@@ -249,6 +249,17 @@ void sv_node_free(sv *s, sv_node *n)
     free(n);
 }
 
+/* The jitter's seed, its own per system and per run (splitmix64 of the
+ * address and the time), so that restarts spread across processes; never 0
+ * (xorshift would stay there). */
+static uint64_t jitter_seed(const sv *s)
+{
+    uint64_t z = ((uint64_t)(uintptr_t)s ^ mono_ns()) + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (z ^ (z >> 31)) | 1;
+}
+
 int sv_create(troupe_system *sys)
 {
     sv *s = calloc(1, sizeof *s);
@@ -256,7 +267,7 @@ int sv_create(troupe_system *sys)
         return TROUPE_ENOMEM;
     sys->sv = s;
     s->sys = sys;
-    s->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)s;
+    s->rng = jitter_seed(s);
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

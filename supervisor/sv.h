@@ -51,6 +51,7 @@ typedef struct sv_child {
     bool forced;         /* killed at its timeout, exit not yet seen */
     bool to_stop;        /* in the current stop phase of its parent */
     bool lead;           /* its deadline restarts its parent's group */
+    bool op_asked;       /* an operator asked for a restart (troupe_actor_restart) */
     uint64_t deadline;   /* restart or kill time; 0 = none */
     uint64_t held_at;    /* its mailbox's claim position when it was held:
                           * drop_pending drops the messages before it */
@@ -79,7 +80,9 @@ struct sv_node {
     sv_child *failed;   /* the child whose exit started a group restart */
     uint64_t *rtimes;   /* ring of the last `intensity` restart times */
     uint32_t rhead, rcount;
-    uint64_t restarts, escalations;
+    /* children restarted (all causes); restart decisions after exits
+     * (what intensity counts); operators' restarts among the first */
+    uint64_t restarts, decisions, op_restarts, escalations;
     troupe_failure why; /* what made it escalate */
     /* shutdown bookkeeping */
     troupe_shutdown_cb cb;
@@ -113,14 +116,15 @@ typedef struct sv {
     uint64_t rng;
     /* totals for metrics, kept when children and supervisors go */
     uint64_t restarts_by[TROUPE_EXIT_KINDS]; /* by the kind of exit */
+    uint64_t restarts_operator;              /* asked by an operator, apart */
     uint64_t escalations_total;
     /* system shutdown waits on this */
     pthread_cond_t cond;
 } sv;
 
 /* supervisor/info.c: the tree's totals (metrics) */
-void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t *escalations,
-               uint32_t *supervisors, uint32_t *actors);
+void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t *by_operator,
+               uint64_t *escalations, uint32_t *supervisors, uint32_t *actors);
 /* Each actor child of a running supervisor: fn(ref, its health interval
  * (0 = the system's, < 0 = none), its restarts, whether it runs now, ud),
  * under the tree's lock (fn must not call into the tree). */

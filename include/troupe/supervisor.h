@@ -21,6 +21,32 @@
  * stop (troupe_stop, troupe_stop_self): a PERMANENT child is restarted even
  * then, as in OTP. To stop one for good, use troupe_sup_terminate_child.
  *
+ * What an exit leads to, in order (supervisor/strategy.c):
+ *  1. the restart type: a TEMPORARY child, or a TRANSIENT one after a
+ *     normal exit, ends for good — whatever its policy, nothing escalates;
+ *  2. the child's policy: NEVER, or a restart beyond max_restarts since the
+ *     last reset, escalates (below);
+ *  3. the supervisor's intensity: one restart more than `intensity` within
+ *     `period_ns` escalates;
+ *  4. otherwise the strategy restarts it (and its group), after the
+ *     policy's delay.
+ * To escalate, the supervisor stops its other children (reverse start
+ * order) and fails to its own parent with kind TROUPE_EXIT_ESCALATED; the
+ * parent applies its own type, policy, intensity and strategy to it (a
+ * restarted supervisor starts all its children again, their backoff
+ * reset). The root's escalation calls config.on_escalation, or shuts the
+ * system down. This is OTP's reading of "too many restarts": the failure
+ * moves up the tree. A child that should just stay dead after its exit is
+ * TEMPORARY (or TRANSIENT, for normal exits) — not NEVER.
+ *
+ * An operator's restart (troupe_actor_restart, troupe/observe.h: the HTTP
+ * API, the dashboard) is not a failure: as OTP's terminate_child followed
+ * by restart_child, it restarts that child alone, at once, whatever its
+ * restart type, policy and strategy, and counts neither toward the
+ * supervisor's intensity nor toward the child's max_restarts and backoff.
+ * It is counted: troupe_sup_info.operator_restarts, the child's restarts,
+ * and the metric troupe_restarts_total{reason="operator"}.
+ *
  * Thread safety: every call from any thread, including handlers. Calls that
  * change the tree take the tree's lock briefly; none waits for a child to
  * stop (shutdown is asynchronous and reports through a callback).
@@ -59,7 +85,11 @@ typedef enum troupe_restart_type {
 typedef enum troupe_restart_kind {
     TROUPE_RESTART_DEFAULT = -1,    /* the system config's policy */
     TROUPE_RESTART_ALWAYS = 0,      /* immediately */
-    TROUPE_RESTART_NEVER = 1,       /* a restartable exit escalates at once */
+    /* never restarted here: an exit its restart type would restart
+     * (PERMANENT: any; TRANSIENT: abnormal) escalates at once, as a
+     * supervisor past its intensity does (see the top of this file); other
+     * exits end the child alone */
+    TROUPE_RESTART_NEVER = 1,
     TROUPE_RESTART_EXPONENTIAL = 2, /* initial, ×multiplier, capped at max */
     TROUPE_RESTART_FIXED_DELAY = 3, /* delay */
 } troupe_restart_kind;
@@ -69,10 +99,16 @@ typedef struct troupe_restart_policy {
     int64_t initial_ns;    /* EXPONENTIAL: first delay (>= 0) */
     int64_t max_ns;        /* EXPONENTIAL: cap (>= initial) */
     double multiplier;     /* EXPONENTIAL: >= 1 */
-    double jitter;         /* EXPONENTIAL: 0..1, delay × (1 ± jitter·u) */
+    /* EXPONENTIAL: 0..1. The delay of the k-th restart since the reset is
+     * d = min(initial·multiplier^k, max), then × (1 + jitter·(2u − 1)) with
+     * u uniform in [0, 1): within [d·(1 − jitter), d·(1 + jitter)), so
+     * up to max·(1 + jitter). Each system seeds its own generator. */
+    double jitter;
     int64_t delay_ns;      /* FIXED_DELAY (>= 0) */
-    /* Restarts allowed since the last reset; one more escalates. 0 = no
-     * limit (the supervisor's intensity still applies). */
+    /* Restarts allowed since the last reset (a child up for
+     * config.stable_ns before it ends is reset); one more escalates the
+     * supervisor (not only this child). 0 = no limit (the supervisor's
+     * intensity still applies). Operators' restarts do not count. */
     uint32_t max_restarts;
 } troupe_restart_policy;
 
@@ -88,8 +124,10 @@ typedef struct troupe_child_spec {
      * itself is passed, borrowed: it must outlive the child. */
     const void *arg;
     size_t arg_size;
-    /* Optional registered name (copied; troupe/registry.h). A taken name
-     * fails the start with TROUPE_EEXIST. */
+    /* Optional registered name (copied; troupe/registry.h), the child's
+     * before its init runs (as in OTP): a taken name fails the start with
+     * TROUPE_EEXIST before init runs (no callback at all), and a failing
+     * init releases it. */
     const char *name;
     troupe_restart_type restart;
     troupe_restart_policy policy; /* kind DEFAULT = the system's */
@@ -129,9 +167,11 @@ typedef enum troupe_sup_strategy {
 
 typedef struct troupe_sup_spec {
     troupe_sup_strategy strategy;
-    /* At most `intensity` restarts in any `period_ns` (> 0); one more, or a
-     * child past its max_restarts, escalates: the supervisor stops its
-     * children (reverse start order) and fails to its parent. */
+    /* At most `intensity` restart decisions (troupe_sup_info) in any
+     * `period_ns` (> 0); one more, or a child past its max_restarts or
+     * under NEVER, escalates: the supervisor stops its children (reverse
+     * start order) and fails to its parent. A group restart is one
+     * decision; operators' restarts are none. */
     uint32_t intensity;
     int64_t period_ns;
     const char *name;            /* a label (copied), may be NULL */
@@ -153,8 +193,9 @@ typedef void (*troupe_escalation_hook)(troupe_system *sys, const troupe_failure 
 TROUPE_API int troupe_sup_root(troupe_system *sys, troupe_sup *out);
 
 /* Start an actor child under `parent`: init runs in the caller's thread
- * (as troupe_spawn). On success *out is its ref. Errors: TROUPE_EINVAL (a
- * bad spec: see the fields), TROUPE_EEXIST (name taken), TROUPE_ENOTFOUND
+ * (as troupe_spawn), with the name already registered. On success *out is
+ * its ref. Errors: TROUPE_EINVAL (a bad spec: see the fields),
+ * TROUPE_EEXIST (name taken: init and stop did not run), TROUPE_ENOTFOUND
  * (no such supervisor), TROUPE_ESHUTDOWN (it is shutting down),
  * TROUPE_ENOMEM, or init's own code. On error nothing is left running. */
 TROUPE_API int troupe_sup_start_child(troupe_system *sys, troupe_sup parent,
@@ -230,10 +271,21 @@ typedef struct troupe_sup_info {
     troupe_sup parent;         /* none for the root */
     troupe_sup_strategy strategy;
     uint32_t children;         /* actors and supervisors */
-    uint64_t restarts;         /* restarts it made */
+    /* Its children restarted, one per child each time, whatever the cause:
+     * a group restart of 3 adds 3; a child supervisor restarted after its
+     * escalation adds 1 (its own children are not counted here nor in it);
+     * operators' restarts are included. */
+    uint64_t restarts;
     uint64_t escalations;      /* times it gave up */
     int shutting_down;
     char name[64];
+    /* Times it decided to restart after a child's exit: one per exit,
+     * however many children the restart takes (a group restart of 3 adds
+     * 1). This is what its intensity counts. */
+    uint64_t restart_decisions;
+    /* Restarts operators asked for (troupe_actor_restart): in restarts,
+     * not in restart_decisions. */
+    uint64_t operator_restarts;
 } troupe_sup_info;
 
 TROUPE_API int troupe_sup_info_get(troupe_system *sys, troupe_sup sup, troupe_sup_info *out);

@@ -466,6 +466,32 @@ Test(http, restart_with_the_token)
     stop_env(&e);
 }
 
+/* Eleven operator restarts in a minute, one more than svc's intensity (10
+ * in 60 s): none counts toward it, so nothing escalates and svc lives on. */
+Test(http, operator_restarts_do_not_escalate)
+{
+    env e;
+    start_env(&e, TOKEN);
+    for (int i = 1; i <= 11; i++) {
+        hc_resp r = hc_request(e.port, "POST", "/api/actors/worker-1/restart",
+                               "Authorization: Bearer " TOKEN "\r\n");
+        cr_assert_eq(r.status, 200, "restart %d: %s", i, r.raw);
+        hc_free(&r);
+        wait_until(restarts_of(&e, "worker-1") == i);
+    }
+    troupe_sup_info si;
+    cr_assert_eq(troupe_sup_info_get(e.sys, e.group, &si), 0);
+    cr_expect_eq(si.escalations, 0);
+    cr_expect_eq(si.operator_restarts, 11);
+    cr_expect_eq(si.restart_decisions, 0);
+    cr_expect(troupe_alive(e.sys, e.worker));
+    cr_expect(troupe_alive(e.sys, e.loner), "the system was not shut down");
+    hc_resp r = hc_get(e.port, "/metrics");
+    cr_expect(strstr(r.body, "troupe_restarts_total{reason=\"operator\"} 11\n"), "%s", r.body);
+    hc_free(&r);
+    stop_env(&e);
+}
+
 Test(http, stop_with_the_token)
 {
     env e;
