@@ -5,7 +5,19 @@
 #define TROUPE_HTTP_INTERNAL_H
 
 #include "core/namespace.h"
+/* Internal names the HTTP layer added after core/namespace.h's list: the
+ * same rule (troupei_ at link level, checked by tests/symbols.sh). */
+#define http_reply_error troupei_http_reply_error
+#define http_hosts_init troupei_http_hosts_init
+#define http_hosts_free troupei_http_hosts_free
+#define http_host_ok troupei_http_host_ok
+#define hconns_create troupei_hconns_create
+#define hconns_destroy troupei_hconns_destroy
+#define hconns_notify troupei_hconns_notify
+#define hconns_request_started troupei_hconns_request_started
+#define hconns_request_done troupei_hconns_request_done
 
+#include <microhttpd.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,14 +45,20 @@ int hbuf_write_fn(void *ud, const char *data, size_t len);
 #define JW_DEPTH 64
 
 /* Writes one JSON document into a buffer: the writer puts the commas and
- * escapes strings. Nesting deeper than JW_DEPTH sets b.oom (callers bound
- * their recursion well below it). */
+ * escapes strings. Nesting deeper than JW_DEPTH is refused and sets
+ * too_deep (callers bound their recursion below it: a reply that hits it is
+ * a bug, answered 500 with its own message, not as out of memory). */
 typedef struct jw {
     hbuf b;
     int depth;
     int after_key;
+    int too_deep;
     uint8_t has_item[JW_DEPTH]; /* per open level: 1 once it has a member */
 } jw;
+
+/* Why the document w cannot be sent (too deep, out of memory), or NULL
+ * when it is complete. */
+const char *http_reply_error(const jw *w);
 
 void jw_obj(jw *w);
 void jw_obj_end(jw *w);
@@ -60,6 +78,44 @@ void jw_null(jw *w);
 /* A 64-bit id as a hex string: JavaScript numbers hold only 53 bits. */
 void jw_id(jw *w, uint64_t id);
 
+/* ---- the Host check (host.c) ------------------------------------------------ */
+
+/* The names a request's Host may carry (host.c says which and why). */
+typedef struct hhosts {
+    char *names;              /* allowed_hosts, normalised: "a\0b\0\0"; NULL = none */
+    int bind_family;          /* AF_INET or AF_INET6 */
+    unsigned char bind[16];   /* the bound address */
+    int bind_any;             /* bound to 0.0.0.0 or :: */
+} hhosts;
+
+/* From the bind address (an IP literal) and the allowed_hosts list (NULL =
+ * none). TROUPE_EINVAL for a bad list, TROUPE_ENOMEM. */
+int http_hosts_init(hhosts *h, const char *bind_addr, const char *allowed);
+void http_hosts_free(hhosts *h);
+/* 1 when a request whose Host header is `host` (NULL: none) may be served. */
+int http_host_ok(const hhosts *h, const char *host);
+
+/* ---- open connections (conn.c) ------------------------------------------------ */
+
+/* Every open connection with the start of its current request: a watcher
+ * thread closes the ones past the whole-request deadline, and a new
+ * connection beyond the cap closes the oldest one still waiting for its
+ * request (conn.c). */
+typedef struct hconns hconns;
+
+/* cap: connections served at once; deadline_s: the whole-request deadline.
+ * Starts the watcher thread. TROUPE_ENOMEM, TROUPE_ESYS. */
+int hconns_create(hconns **out, uint32_t cap, uint32_t deadline_s);
+/* After the daemon has stopped (no connection left). NULL is accepted. */
+void hconns_destroy(hconns *c);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the hconns). */
+void hconns_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                   enum MHD_ConnectionNotificationCode code);
+/* The request's headers are in: it is being served, not waited for. */
+void hconns_request_started(hconns *c, struct MHD_Connection *conn);
+/* The request is over: the next one on the connection starts its clock. */
+void hconns_request_done(hconns *c, struct MHD_Connection *conn);
+
 /* ---- one request (route.c) ------------------------------------------------- */
 
 typedef struct hsrv {
@@ -70,6 +126,8 @@ typedef struct hsrv {
     size_t max_body;
     int per_name;
     int port;
+    hhosts hosts;
+    hconns *conns;
 } hsrv;
 
 /* What a handler answers: a status, a body and its content type. */

@@ -2,10 +2,12 @@
  *
  * Actor and behaviour names are arbitrary bytes, so strings are escaped
  * byte by byte: quotes, backslashes and control characters get escapes,
- * well-formed UTF-8 is copied, and any other byte becomes U+FFFD. The
- * result is valid JSON whatever the input; a name that was not UTF-8 is
- * shown with replacement characters (lossy, but never broken). */
+ * well-formed UTF-8 is copied, and any other byte becomes U+FFFD
+ * (observe/utf8.h, shared with the Prometheus page). The result is valid
+ * JSON whatever the input; a name that was not UTF-8 is shown with
+ * replacement characters (lossy, but never broken). */
 #include "http/internal.h"
+#include "observe/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -80,7 +82,7 @@ static void jw_open(jw *w, char c)
 {
     jw_sep(w);
     if (w->depth == JW_DEPTH) {
-        w->b.oom = 1; /* refused, like running out of memory */
+        w->too_deep = 1; /* a bug of the caller's bounds: http_reply_error says so */
         return;
     }
     hbuf_put(&w->b, &c, 1);
@@ -92,6 +94,13 @@ static void jw_close(jw *w, char c)
     if (w->depth > 0)
         w->depth--;
     hbuf_put(&w->b, &c, 1);
+}
+
+const char *http_reply_error(const jw *w)
+{
+    if (w->too_deep)
+        return "reply nested too deep for the JSON writer";
+    return w->b.oom ? "out of memory" : NULL;
 }
 
 void jw_obj(jw *w) { jw_open(w, '{'); }
@@ -107,24 +116,6 @@ void jw_key(jw *w, const char *key)
 }
 
 /* ---- strings ----------------------------------------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence at s[0..n), or 0 if there is
- * none (overlong forms, surrogates and code points past U+10FFFF are not
- * well-formed: RFC 3629). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    if (c < 0xC2 || c > 0xF4 || n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
-        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-        return 0;
-    return len;
-}
 
 /* Escape for one ASCII byte, or NULL when it goes as it is. `tmp` holds
  * the \u00XX form of other control characters. */
@@ -154,7 +145,7 @@ void jw_strn(jw *w, const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         char tmp[8];
         const char *esc = u[i] < 0x80 ? ascii_escape(u[i], tmp) : NULL;
-        size_t len = u[i] < 0x80 ? 1 : utf8_len(u + i, n - i);
+        size_t len = utf8_seq_len(u + i, n - i);
         if (esc)
             hbuf_puts(&w->b, esc);
         else if (len)

@@ -19,22 +19,28 @@ typedef struct route {
     const char *method;
     handler_fn fn;
     int mutating;
+    int query_name;   /* the name is the query parameter "name" */
 } route;
 
 static void get_page(hreq *r);
 
 static const route routes[] = {
-    {"/", "GET", get_page, 0},
-    {"/metrics", "GET", api_metrics, 0},
-    {"/api/system", "GET", api_system, 0},
-    {"/api/tree", "GET", api_tree, 0},
-    {"/api/actors", "GET", api_actors, 0},
-    {"/api/actors/*", "GET", api_actor, 0},
-    {"/api/actors/*/restart", "POST", api_restart, 1},
-    {"/api/actors/*/stop", "POST", api_stop, 1},
-    {"/api/flags", "GET", api_flags, 0},
-    {"/api/flags/*", "POST", api_flag_set, 1},
-    {"/api/adapters", "GET", api_adapters, 0},
+    {"/", "GET", get_page, 0, 0},
+    {"/metrics", "GET", api_metrics, 0, 0},
+    {"/api/system", "GET", api_system, 0, 0},
+    {"/api/tree", "GET", api_tree, 0, 0},
+    {"/api/actors", "GET", api_actors, 0, 0},
+    {"/api/actors/*", "GET", api_actor, 0, 0},
+    {"/api/actors/*/restart", "POST", api_restart, 1, 0},
+    {"/api/actors/*/stop", "POST", api_stop, 1, 0},
+    /* The same with the name in the query: a browser resolves "." and ".."
+     * path segments (and %2E forms) before sending, a query it leaves be. */
+    {"/api/actor", "GET", api_actor, 0, 1},
+    {"/api/actor/restart", "POST", api_restart, 1, 1},
+    {"/api/actor/stop", "POST", api_stop, 1, 1},
+    {"/api/flags", "GET", api_flags, 0, 0},
+    {"/api/flags/*", "POST", api_flag_set, 1, 0},
+    {"/api/adapters", "GET", api_adapters, 0, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -170,8 +176,12 @@ static void dispatch(hreq *r, const route *rt, const char *star, size_t star_len
 {
     if (rt->mutating && authorize(r) < 0)
         return;
-    if (star) {
-        int n = http_unescape(r->name, sizeof r->name, star, star_len);
+    if (rt->query_name) {
+        star = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "name");
+        star_len = star ? strlen(star) : 0; /* still escaped: keep_escaped */
+    }
+    if (star || rt->query_name) {
+        int n = star ? http_unescape(r->name, sizeof r->name, star, star_len) : -1;
         if (n <= 0) {
             http_error(r, MHD_HTTP_BAD_REQUEST, "bad name (1..64 bytes, no NUL)");
             return;
@@ -210,3 +220,4 @@ static void get_page(hreq *r)
     r->out.fixed = page_html;
     r->out.fixed_len = page_html_len;
 }
+

@@ -14,13 +14,20 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_BODY_LIMIT (16u << 20)
-#define HEADER_ROOM 8192u /* per-connection memory beyond the body limit */
+#define HEADER_ROOM (16u << 10) /* per-connection memory beyond the body limit */
+#define REQUEST_TIMEOUT_DEFAULT 30u
+/* A request target longer than this, or with more query parameters, is
+ * answered 414 (see on_uri). Our longest legitimate one is a name escaped
+ * three bytes per byte: a few hundred bytes, two parameters. */
+#define URI_MAX 4096u
+#define QUERY_PARAMS_MAX 32u /* (on_headers's 414 message quotes both) */
 
 struct troupe_http {
     hsrv s;
@@ -35,6 +42,7 @@ TROUPE_API void troupe_http_config_defaults(troupe_http_config *cfg)
         .max_connections = 32,
         .max_request_bytes = 16u << 10,
         .timeout_s = 10,
+        .request_timeout_s = REQUEST_TIMEOUT_DEFAULT,
     };
 }
 
@@ -58,7 +66,7 @@ static int check_config(const troupe_http_config *c)
         return TROUPE_EINVAL;
     if (c->max_request_bytes == 0 || c->max_request_bytes > MAX_BODY_LIMIT)
         return TROUPE_EINVAL;
-    if (c->timeout_s == 0 || c->timeout_s > 3600)
+    if (c->timeout_s == 0 || c->timeout_s > 3600 || c->request_timeout_s > 3600)
         return TROUPE_EINVAL;
     if (c->token && !token_ok(c->token))
         return TROUPE_EINVAL;
@@ -178,7 +186,7 @@ static enum MHD_Result send_error(hsrv *s, struct MHD_Connection *conn, unsigned
 {
     hreq r = {.srv = s, .conn = conn};
     http_error(&r, status, msg);
-    if (r.out.w.b.oom) {
+    if (http_reply_error(&r.out.w)) {
         hbuf_free(&r.out.w.b);
         return MHD_NO;
     }
@@ -187,11 +195,14 @@ static enum MHD_Result send_error(hsrv *s, struct MHD_Connection *conn, unsigned
 
 /* ---- libmicrohttpd's callbacks ------------------------------------------------- */
 
-/* The body of one request: kept (NUL-terminated) up to the limit, for the
- * endpoints that take one (POST /api/flags/{name}). */
+/* One request, from its request line (on_uri) to its end (on_completed):
+ * its body, kept (NUL-terminated) up to the limit for the endpoints that
+ * take one (POST /api/flags/{name}), and what on_uri found. */
 typedef struct hbody {
     uint64_t bytes;
     char *data;
+    int started;     /* the handler has seen the headers */
+    int uri_too_big; /* answered 414 */
 } hbody;
 
 /* 0, or -1 when out of memory (the connection is then closed). */
@@ -219,13 +230,25 @@ static int declared_too_big(hsrv *s, struct MHD_Connection *conn)
     return errno != 0 || n > s->max_body;
 }
 
-/* The first call for a request: the headers are in, no body yet. */
-static enum MHD_Result on_headers(hsrv *s, struct MHD_Connection *conn, void **ctx)
+static enum MHD_Result refuse_host(hsrv *s, struct MHD_Connection *conn, const char *host)
 {
-    hbody *b = calloc(1, sizeof *b);
-    if (!b)
-        return MHD_NO;
-    *ctx = b;
+    char msg[200];
+    snprintf(msg, sizeof msg, "host \"%.100s\" not allowed (allowed_hosts lists more)", host);
+    return send_error(s, conn, MHD_HTTP_MISDIRECTED_REQUEST, msg);
+}
+
+/* The first call for a request: the headers are in, no body yet. The
+ * checks that refuse a request before any of it is served. */
+static enum MHD_Result on_headers(hsrv *s, struct MHD_Connection *conn, hbody *b)
+{
+    b->started = 1;
+    hconns_request_started(s->conns, conn);
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!http_host_ok(&s->hosts, host))
+        return refuse_host(s, conn, host);
+    if (b->uri_too_big)
+        return send_error(s, conn, MHD_HTTP_URI_TOO_LONG,
+                          "request target too long (at most 4096 bytes and 32 query parameters)");
     if (declared_too_big(s, conn))
         return send_error(s, conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
     return MHD_YES;
@@ -239,7 +262,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     hsrv *s = cls;
     hbody *b = *ctx;
     if (!b)
-        return on_headers(s, conn, ctx);
+        return MHD_NO; /* on_uri ran out of memory: close */
+    if (!b->started)
+        return on_headers(s, conn, b);
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -250,9 +275,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     hreq r = {.srv = s, .conn = conn, .body = b->data, .body_len = b->bytes};
     http_route(&r, method, url);
-    if (r.out.w.b.oom) {
+    const char *failed = http_reply_error(&r.out.w);
+    if (failed) {
         hbuf_free(&r.out.w.b);
-        return send_error(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return send_error(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, failed);
     }
     return send_reply(conn, &r.out);
 }
@@ -260,14 +286,48 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
                          enum MHD_RequestTerminationCode why)
 {
-    (void)cls;
-    (void)conn;
     (void)why;
+    hsrv *s = cls;
+    hconns_request_done(s->conns, conn);
     hbody *b = *ctx;
     if (b)
         free(b->data);
     free(b);
     *ctx = NULL;
+}
+
+static int uri_too_big(const char *uri)
+{
+    size_t n = strlen(uri), params = 1;
+    const char *q = strchr(uri, '?');
+    for (const char *p = q; p && *p; p++)
+        params += *p == '&';
+    return n > URI_MAX || (q && params > QUERY_PARAMS_MAX);
+}
+
+/* The request line is in: the request's context starts here (libmicrohttpd
+ * hands our return value to on_request as *ctx).
+ *
+ * libmicrohttpd 0.9.75 parses the query right after this call, one record
+ * per parameter in the connection's fixed memory; when they do not fit it
+ * queues its own 431, then loses it (the request line's state overwrites
+ * it) and closes without a word. So an oversized target's query is emptied
+ * here, in place: `uri` is libmicrohttpd's writable copy of the request
+ * line, its '?' already found, the parameters read only after we return.
+ * The request then reaches on_headers, which answers 414 in JSON. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    hbody *b = calloc(1, sizeof *b);
+    if (uri && uri_too_big(uri)) {
+        char *q = strchr(uri, '?');
+        if (q)
+            q[1] = '\0';
+        if (b)
+            b->uri_too_big = 1;
+    }
+    return b;
 }
 
 /* Leave the URL as it came: the router splits the path first and decodes
@@ -284,18 +344,22 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *conn, char *s)
 static struct MHD_Daemon *start_daemon(hsrv *s, int fd, const troupe_http_config *c)
 {
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
+    /* One more than the cap: the newcomer that makes conn.c evict. */
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s,
         MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections + 1,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)c->max_request_bytes + HEADER_ROOM,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, hconns_notify, s->conns,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, s,
         MHD_OPTION_END);
 }
 
-static int fill_server(hsrv *s, troupe_system *sys, const troupe_http_config *c)
+static int fill_server(hsrv *s, troupe_system *sys, const troupe_http_config *c,
+                       const char *addr)
 {
     s->sys = sys;
     s->max_body = c->max_request_bytes;
@@ -305,15 +369,20 @@ static int fill_server(hsrv *s, troupe_system *sys, const troupe_http_config *c)
         if (!(s->token = strdup(c->token)))
             return TROUPE_ENOMEM;
     }
-    return 0;
+    int rc = http_hosts_init(&s->hosts, addr, c->allowed_hosts);
+    if (rc == 0)
+        rc = hconns_create(&s->conns, c->max_connections,
+                           c->request_timeout_s ? c->request_timeout_s : REQUEST_TIMEOUT_DEFAULT);
+    return rc;
 }
 
 /* The server's state and its socket, listening; the daemon is not started. */
 static int prepare(hsrv *s, troupe_system *sys, const troupe_http_config *c, int *fd)
 {
-    int rc = fill_server(s, sys, c);
+    const char *addr = c->bind_addr ? c->bind_addr : "127.0.0.1";
+    int rc = fill_server(s, sys, c, addr);
     if (rc == 0)
-        rc = open_listener(c->bind_addr ? c->bind_addr : "127.0.0.1", c->port, fd);
+        rc = open_listener(addr, c->port, fd);
     if (rc == 0 && (s->port = bound_port(*fd)) < 0) {
         rc = s->port;
         close(*fd);
@@ -360,6 +429,8 @@ TROUPE_API void troupe_http_stop(troupe_http *srv)
         return;
     if (srv->s.daemon)
         MHD_stop_daemon(srv->s.daemon); /* joins its thread; closes the socket */
+    hconns_destroy(srv->s.conns);        /* no connection is left */
+    http_hosts_free(&srv->s.hosts);
     free(srv->s.token);
     free(srv);
 }

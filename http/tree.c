@@ -6,15 +6,30 @@
  * end), so each node is a snapshot of its own, and a child that ended
  * between the listing and its read is written as {"kind":"actor","gone":true}.
  * Bounds keep one reply finite whatever the tree: at most TREE_DEPTH
- * levels and TREE_FANOUT children per supervisor (with "children_total"
- * telling how many there were). */
+ * levels of supervisors below the root (a supervisor at that depth is
+ * written with "truncated": true instead of its children, and the document
+ * ends with "truncated" and "max_depth" so a client can tell without
+ * searching) and TREE_FANOUT children per supervisor (with
+ * "children_total" telling how many there were). */
 #include "http/internal.h"
 
 #include <stdlib.h>
 
-#define TREE_DEPTH 32
+#define TREE_DEPTH 24
 #define TREE_FANOUT 1000
 #define BREAKERS_MAX 256 /* circuits listed by /api/system ("breakers_total": all) */
+
+/* JSON levels: the document, then per supervisor level an object and its
+ * children array, then an actor and its inner objects (mailbox, health,
+ * child): 3 + 2 * TREE_DEPTH at the deepest. The writer must never be the
+ * one to cut the tree. */
+_Static_assert(3 + 2 * TREE_DEPTH <= JW_DEPTH, "the tree's bound must be below the writer's");
+
+typedef struct walk {
+    jw *w;
+    troupe_system *sys;
+    int truncated; /* some supervisor was cut at TREE_DEPTH */
+} walk;
 
 static const char *strategy_name(troupe_sup_strategy s)
 {
@@ -22,28 +37,29 @@ static const char *strategy_name(troupe_sup_strategy s)
     return (unsigned)s < 3 ? names[s] : "unknown";
 }
 
-static void write_sup(jw *w, troupe_system *sys, troupe_sup sup, int depth);
+static void write_sup(walk *k, troupe_sup sup, int depth);
 
-static void write_tree_actor(jw *w, troupe_system *sys, troupe_ref ref)
+static void write_tree_actor(walk *k, troupe_ref ref)
 {
     troupe_actor_info ai;
-    if (troupe_actor_info_get(sys, ref, &ai) == 0) {
-        api_write_actor(w, sys, &ai);
+    if (troupe_actor_info_get(k->sys, ref, &ai) == 0) {
+        api_write_actor(k->w, k->sys, &ai);
         return;
     }
-    jw_obj(w);
-    jw_key(w, "ref"), jw_id(w, ref.id);
-    jw_key(w, "gone"), jw_bool(w, 1);
-    jw_obj_end(w);
+    jw_obj(k->w);
+    jw_key(k->w, "ref"), jw_id(k->w, ref.id);
+    jw_key(k->w, "gone"), jw_bool(k->w, 1);
+    jw_obj_end(k->w);
 }
 
-static void write_children(jw *w, troupe_system *sys, troupe_sup sup, int depth)
+static void write_children(walk *k, troupe_sup sup, int depth)
 {
+    jw *w = k->w;
     size_t total = 0;
     troupe_sup_child *kids = calloc(TREE_FANOUT, sizeof *kids);
     if (!kids)
         w->b.oom = 1; /* the request fails with 500 */
-    else if (troupe_sup_children(sys, sup, kids, TREE_FANOUT, &total) < 0)
+    else if (troupe_sup_children(k->sys, sup, kids, TREE_FANOUT, &total) < 0)
         total = 0; /* the supervisor ended during the walk */
     size_t n = total < TREE_FANOUT ? total : TREE_FANOUT;
     jw_key(w, "children_total"), jw_u64(w, total);
@@ -51,35 +67,41 @@ static void write_children(jw *w, troupe_system *sys, troupe_sup sup, int depth)
     jw_arr(w);
     for (size_t i = 0; i < n; i++) {
         if (kids[i].sup.id)
-            write_sup(w, sys, kids[i].sup, depth + 1);
+            write_sup(k, kids[i].sup, depth + 1);
         else
-            write_tree_actor(w, sys, kids[i].ref);
+            write_tree_actor(k, kids[i].ref);
     }
     jw_arr_end(w);
     free(kids);
 }
 
-static void write_sup(jw *w, troupe_system *sys, troupe_sup sup, int depth)
+static void write_sup_fields(jw *w, const troupe_sup_info *si)
 {
+    jw_key(w, "name"), jw_str(w, si->name[0] ? si->name : NULL);
+    jw_key(w, "strategy"), jw_str(w, strategy_name(si->strategy));
+    jw_key(w, "restarts"), jw_u64(w, si->restarts);
+    jw_key(w, "escalations"), jw_u64(w, si->escalations);
+    jw_key(w, "shutting_down"), jw_bool(w, si->shutting_down);
+}
+
+static void write_sup(walk *k, troupe_sup sup, int depth)
+{
+    jw *w = k->w;
     troupe_sup_info si;
-    int rc = troupe_sup_info_get(sys, sup, &si);
+    int rc = troupe_sup_info_get(k->sys, sup, &si);
     jw_obj(w);
     jw_key(w, "kind"), jw_str(w, "supervisor");
     jw_key(w, "id"), jw_id(w, sup.id);
     if (rc < 0) { /* ended during the walk */
         jw_key(w, "gone"), jw_bool(w, 1);
-        jw_obj_end(w);
-        return;
-    }
-    jw_key(w, "name"), jw_str(w, si.name[0] ? si.name : NULL);
-    jw_key(w, "strategy"), jw_str(w, strategy_name(si.strategy));
-    jw_key(w, "restarts"), jw_u64(w, si.restarts);
-    jw_key(w, "escalations"), jw_u64(w, si.escalations);
-    jw_key(w, "shutting_down"), jw_bool(w, si.shutting_down);
-    if (depth < TREE_DEPTH) {
-        write_children(w, sys, sup, depth);
     } else {
-        jw_key(w, "truncated"), jw_bool(w, 1);
+        write_sup_fields(w, &si);
+        if (depth < TREE_DEPTH) {
+            write_children(k, sup, depth);
+        } else {
+            jw_key(w, "truncated"), jw_bool(w, 1);
+            k->truncated = 1;
+        }
     }
     jw_obj_end(w);
 }
@@ -92,11 +114,13 @@ void api_tree(hreq *r)
         http_error_code(r, rc);
         return;
     }
-    jw *w = &r->out.w;
-    jw_obj(w);
-    jw_key(w, "root");
-    write_sup(w, r->srv->sys, root, 0);
-    jw_obj_end(w);
+    walk k = {.w = &r->out.w, .sys = r->srv->sys};
+    jw_obj(k.w);
+    jw_key(k.w, "root");
+    write_sup(&k, root, 0);
+    jw_key(k.w, "truncated"), jw_bool(k.w, k.truncated);
+    jw_key(k.w, "max_depth"), jw_u64(k.w, TREE_DEPTH);
+    jw_obj_end(k.w);
 }
 
 /* ---- /api/system ------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include "observe/obs.h"
 #include "observe/prom.h"
+#include "observe/utf8.h"
 #include "supervisor/sv.h"
 
 const uint64_t obs_lat_bounds[LAT_BUCKETS - 1] = {
@@ -50,16 +51,25 @@ void pw_printf(pw *p, const char *fmt, ...)
         pw_put(p, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* A label value, escaped as the format asks: \\, \" and \n. */
+/* A label value, escaped as the format asks (\\, \" and \n), and UTF-8
+ * as the format requires: names are arbitrary bytes, and one that is not
+ * UTF-8 would make a scraper refuse the whole page, so each byte outside a
+ * well-formed sequence becomes U+FFFD, as in the HTTP API's JSON. */
 void pw_label(pw *p, const char *v)
 {
-    for (; v && *v; v++) {
-        if (*v == '\\' || *v == '"')
+    const unsigned char *u = (const unsigned char *)v;
+    size_t n = v ? strlen(v) : 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq_len(u + i, n - i);
+        if (u[i] == '\\' || u[i] == '"')
             pw_put(p, "\\", 1);
-        if (*v == '\n')
+        if (u[i] == '\n')
             pw_put(p, "\\n", 2);
+        else if (len)
+            pw_put(p, v + i, len);
         else
-            pw_put(p, v, 1);
+            pw_put(p, UTF8_REPLACEMENT, sizeof UTF8_REPLACEMENT - 1);
+        i += len ? len : 1;
     }
 }
 

@@ -57,6 +57,8 @@ typedef struct troupe_http troupe_http;
 
 /* Token length bound: it travels in a request header. */
 #define TROUPE_HTTP_TOKEN_MAX 256
+/* Length bound of troupe_http_config.allowed_hosts. */
+#define TROUPE_HTTP_HOSTS_MAX 4096
 
 typedef struct troupe_http_config {
     /* IPv4 or IPv6 literal to listen on (copied). NULL = "127.0.0.1": the
@@ -75,7 +77,19 @@ typedef struct troupe_http_config {
     uint32_t timeout_s;         /* idle connection closed after, 1..3600 (10) */
     /* /metrics also exports per-named-actor series (troupe_metrics_opts). */
     int metrics_per_name;
-    uint8_t reserved[32];
+    /* Host names the server answers to besides its default ones (copied): a
+     * comma-separated list such as "dash.example.org,10.0.0.5", at most
+     * TROUPE_HTTP_HOSTS_MAX bytes of letters, digits and ".-_:[]", each name
+     * compared without case and without a port. NULL = none. See "Host
+     * check" above. */
+    const char *allowed_hosts;
+    /* A whole request — from the connection's start, or the end of the
+     * previous request on it, to the last byte of its reply — must be done
+     * within this many seconds, 1..3600, or its connection is closed
+     * (timeout_s alone is an idle timeout: a client sending one byte at a
+     * time would never meet it). 0 = the default, 30. */
+    uint32_t request_timeout_s;
+    uint8_t reserved[20];
 } troupe_http_config;
 
 /* Fill *cfg with the defaults above. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 typedef struct hc_resp {
@@ -31,6 +32,10 @@ static inline void hc_free(hc_resp *r)
     memset(r, 0, sizeof *r);
 }
 
+/* A hang guard on every read: a server that never answers makes a read
+ * fail after this long (status 0) instead of blocking the test forever. */
+#define HC_RECV_TIMEOUT_S 30
+
 static inline int hc_connect(int port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -40,6 +45,9 @@ static inline int hc_connect(int port)
         close(fd);
         fd = -1;
     }
+    struct timeval tv = {.tv_sec = HC_RECV_TIMEOUT_S};
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
 }
 

@@ -505,7 +505,7 @@ Test(adapter, metrics_and_the_http_api_show_the_migration)
     const char *body = "{\"value\": \"actor\"}";
     char req[512];
     snprintf(req, sizeof req,
-             "POST /api/flags/adapter.store HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "POST /api/flags/adapter.store HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
              "Authorization: Bearer tk\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
     hc_resp r = hc_raw(port, req, strlen(req));
     cr_expect_eq(r.status, 200, "%s", r.raw);
