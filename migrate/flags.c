@@ -5,7 +5,8 @@
  * reload, set, clear, the first naming of a flag — hold flags.lock,
  * recompute a flag's value from its layers (env > runtime > file) and
  * publish it with one store. A flag left with no value and not bound by
- * troupe_flag_find is forgotten (flags_table.c). */
+ * troupe_flag_find is forgotten at the next load or reload, or when a new
+ * name needs its room (flags_table.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,8 +190,7 @@ TROUPE_API int troupe_flags_clear(troupe_system *sys, const char *name)
     int rc = fl && fl->has[LAYER_RUNTIME] ? 0 : TROUPE_ENOTFOUND;
     if (rc == 0) {
         fl->has[LAYER_RUNTIME] = false;
-        flag_publish__(f, fl);
-        flags_forget_unused__(f); /* no value left and not bound: forgotten */
+        flag_publish__(f, fl); /* forgotten at the next load, or when room is needed */
         atomic_fetch_add_explicit(&f->gen, 1, memory_order_relaxed); /* relaxed: a counter */
     }
     pthread_mutex_unlock(&f->lock);

@@ -3,8 +3,9 @@
  *
  * Flags come and go: a name no version of the file uses any more, with no
  * run-time or environment value and not bound by troupe_flag_find, is
- * forgotten (unlinked from its chain), so a file whose names change version
- * after version never fills the table. A forgotten struct is never freed
+ * forgotten (unlinked from its chain) when the next version is applied, or
+ * when a new name finds the table full (a cleared run-time value); so a
+ * file whose names change version after version never fills the table. A forgotten struct is never freed
  * while the system lives — a reader may still hold it — but kept on a spare
  * list and reused for the next new name. Its reuse rewrites the name, salt,
  * value and chain link under a sequence counter (flags.seq, a seqlock):
@@ -121,8 +122,11 @@ static void name_struct(flags *f, troupe_flag *fl, const char *name, size_t n, b
 troupe_flag *flag_create__(flags *f, const char *name, size_t n)
 {
     uint32_t idx = atomic_load_explicit(&f->n, memory_order_relaxed); /* relaxed: under the lock */
-    if (idx >= TROUPE_FLAGS_MAX)
-        return NULL;
+    if (idx >= TROUPE_FLAGS_MAX) { /* full: make room from the unused, if any */
+        flags_forget_unused__(f);
+        if ((idx = atomic_load_explicit(&f->n, memory_order_relaxed)) >= TROUPE_FLAGS_MAX)
+            return NULL; /* relaxed: under the lock */
+    }
     troupe_flag *fl = f->spare;
     bool reused = fl != NULL;
     if (reused)

@@ -45,12 +45,13 @@
  * the watcher never waits on it.
  *
  * Names come and go: a flag left with no value — gone from the file, its
- * run-time value cleared, no environment value — and never bound by
- * troupe_flag_find is forgotten: it reads as off, troupe_flags_get answers
- * TROUPE_ENOTFOUND, it is no longer listed and no longer counts toward
- * TROUPE_FLAGS_MAX. So a file whose names change from version to version
- * never fills the table. A flag bound by troupe_flag_find stays (unset,
- * off) until troupe_system_destroy.
+ * run-time value cleared, no environment value — reads as off at once, and
+ * unless troupe_flag_find bound it, it is forgotten at the next load or
+ * reload (or when a new name finds the table full): troupe_flags_get then
+ * answers TROUPE_ENOTFOUND, it is no longer listed and no longer counts
+ * toward TROUPE_FLAGS_MAX. So a file whose names change from version to
+ * version never fills the table. A flag bound by troupe_flag_find stays
+ * (unset, off) until troupe_system_destroy.
  *
  * Live reload: with a poll interval, a timer of the system's clock (so a
  * manual clock drives it in tests) checks the file's modification time,
