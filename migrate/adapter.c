@@ -429,7 +429,7 @@ int migrate_create(troupe_system *sys)
     if (!m)
         return TROUPE_ENOMEM;
     pthread_mutex_init(&m->lock, NULL);
-    pthread_mutex_init(&m->fl.lock, NULL);
+    flags_init(&m->fl);
     sys->mig = m;
     return 0;
 }

@@ -1,10 +1,12 @@
-/* migrate/flags.c — the system's flag table and its API.
+/* migrate/flags.c — the system's flags: their API.
  *
- * Readers never lock: a name is found in an insert-only open-addressing
- * table of flag pointers (a slot, once published, never changes), and a
- * flag's value is one 32-bit word. Writers — load, reload, set, clear,
- * the first naming of a flag — hold flags.lock, recompute a flag's value
- * from its layers (env > runtime > file) and publish it with one store. */
+ * Readers never lock: a name is found in the lock-free table of
+ * flags_table.c, and a flag's value is one 32-bit word. Writers — load,
+ * reload, set, clear, the first naming of a flag — hold flags.lock,
+ * recompute a flag's value from its layers (env > runtime > file) and
+ * publish it with one store. A flag left with no value and not bound by
+ * troupe_flag_find is forgotten at the next load or reload, or when a new
+ * name needs its room (flags_table.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,19 +15,6 @@
 #include "migrate/mig.h"
 
 static flags *flags_of(troupe_system *sys) { return &sys->mig->fl; }
-
-troupe_flag *flag_lookup(flags *f, const char *name, size_t n)
-{
-    for (uint64_t i = flag_hash(name, n);; i++) {
-        /* acquire: pairs with the release store in flag_create__, so the
-         * name and salt written before it are seen */
-        troupe_flag *fl = atomic_load_explicit(&f->tab[i % FTAB], memory_order_acquire);
-        if (!fl)
-            return NULL;
-        if (strncmp(fl->name, name, n) == 0 && fl->name[n] == '\0')
-            return fl;
-    }
-}
 
 /* The value in force and its source: the strongest layer that holds one. */
 static troupe_flag_value effective(const troupe_flag *fl, troupe_flag_source *src)
@@ -80,30 +69,6 @@ int flag_env__(flags *f, const char *name, troupe_flag_value *out, bool *found)
     return 0;
 }
 
-troupe_flag *flag_create__(flags *f, const char *name, size_t n)
-{
-    uint32_t idx = atomic_load_explicit(&f->n, memory_order_relaxed); /* relaxed: under the lock */
-    troupe_flag *fl = idx < TROUPE_FLAGS_MAX ? sys_calloc(1, sizeof *fl) : NULL;
-    if (!fl)
-        return NULL;
-    memcpy(fl->name, name, n);
-    fl->salt = flag_hash(name, n);
-    fl->index = idx;
-    bool found;
-    troupe_flag_value ev;
-    if (flag_env__(f, fl->name, &ev, &found) == 0 && found) /* a bad one fails the next load */
-        fl->has[LAYER_ENV] = true, fl->layer[LAYER_ENV] = ev;
-    flag_publish__(f, fl);
-    f->all[idx] = fl;
-    uint64_t i = fl->salt;
-    while (atomic_load_explicit(&f->tab[i % FTAB], memory_order_relaxed)) /* relaxed: under the lock */
-        i++;
-    /* release: pairs with the acquire in flag_lookup */
-    atomic_store_explicit(&f->tab[i % FTAB], fl, memory_order_release);
-    atomic_store_explicit(&f->n, idx + 1, memory_order_release); /* pairs with list readers' acquire */
-    return fl;
-}
-
 /* ---- reading ---------------------------------------------------------------------- */
 
 TROUPE_API troupe_flag_value troupe_flag_read(const troupe_flag *f)
@@ -114,39 +79,50 @@ TROUPE_API troupe_flag_value troupe_flag_read(const troupe_flag *f)
     return fv_unpack(atomic_load_explicit(&f->word, memory_order_acquire));
 }
 
-TROUPE_API int troupe_flag_on(const troupe_flag *f, uint64_t key)
+static int on_for(troupe_flag_value v, uint64_t salt, uint64_t key)
 {
-    troupe_flag_value v = troupe_flag_read(f);
     switch (v.kind) {
     case TROUPE_FLAG_ON:
     case TROUPE_FLAG_ACTOR: return 1;
     case TROUPE_FLAG_PERCENT:
-    case TROUPE_FLAG_CANARY: return flag_bucket_on(f->salt, v.percent, key);
+    case TROUPE_FLAG_CANARY: return flag_bucket_on(salt, v.percent, key);
     default: return 0;
     }
+}
+
+TROUPE_API int troupe_flag_on(const troupe_flag *f, uint64_t key)
+{
+    if (!f)
+        return 0;
+    /* relaxed: a bound flag's salt never changes (it is never reused) */
+    return on_for(troupe_flag_read(f), atomic_load_explicit(&f->salt, memory_order_relaxed), key);
 }
 
 TROUPE_API int troupe_flag_enabled(troupe_system *sys, const char *name, uint64_t key)
 {
     size_t n = name ? strlen(name) : 0;
-    if (!sys || !flag_name_ok(name, n))
+    uint32_t word;
+    uint64_t salt;
+    if (!sys || !flag_name_ok(name, n) || !flag_peek(flags_of(sys), name, n, &word, &salt))
         return 0;
-    return troupe_flag_on(flag_lookup(flags_of(sys), name, n), key);
+    return on_for(fv_unpack(word), salt, key);
 }
 
+/* Under the lock, so that the flag cannot be forgotten between the lookup
+ * and its binding: a bound flag lives as long as the system. */
 TROUPE_API int troupe_flag_find(troupe_system *sys, const char *name, const troupe_flag **out)
 {
     size_t n = name ? strlen(name) : 0;
     if (!sys || !out || !flag_name_ok(name, n))
         return TROUPE_EINVAL;
     flags *f = flags_of(sys);
-    troupe_flag *fl = flag_lookup(f, name, n);
-    if (!fl) {
-        pthread_mutex_lock(&f->lock);
-        if (!(fl = flag_lookup(f, name, n)))
-            fl = flag_create__(f, name, n);
-        pthread_mutex_unlock(&f->lock);
-    }
+    pthread_mutex_lock(&f->lock);
+    troupe_flag *fl = flag_lookup__(f, name, n);
+    if (!fl)
+        fl = flag_create__(f, name, n);
+    if (fl)
+        fl->pinned = true;
+    pthread_mutex_unlock(&f->lock);
     *out = fl;
     return fl ? 0 : TROUPE_ENOMEM;
 }
@@ -180,7 +156,7 @@ int flags_set_value(troupe_system *sys, const char *name, troupe_flag_value v)
     flags *f = flags_of(sys);
     pthread_mutex_lock(&f->lock);
     size_t n = strlen(name);
-    troupe_flag *fl = flag_lookup(f, name, n);
+    troupe_flag *fl = flag_lookup__(f, name, n);
     if (!fl && !(fl = flag_create__(f, name, n)))
         rc = TROUPE_ENOMEM;
     else if (fl->has[LAYER_ENV])
@@ -210,11 +186,11 @@ TROUPE_API int troupe_flags_clear(troupe_system *sys, const char *name)
         return TROUPE_EINVAL;
     flags *f = flags_of(sys);
     pthread_mutex_lock(&f->lock);
-    troupe_flag *fl = flag_lookup(f, name, n);
+    troupe_flag *fl = flag_lookup__(f, name, n);
     int rc = fl && fl->has[LAYER_RUNTIME] ? 0 : TROUPE_ENOTFOUND;
     if (rc == 0) {
         fl->has[LAYER_RUNTIME] = false;
-        flag_publish__(f, fl);
+        flag_publish__(f, fl); /* forgotten at the next load, or when room is needed */
         atomic_fetch_add_explicit(&f->gen, 1, memory_order_relaxed); /* relaxed: a counter */
     }
     pthread_mutex_unlock(&f->lock);
@@ -240,7 +216,7 @@ TROUPE_API int troupe_flags_get(troupe_system *sys, const char *name, troupe_fla
         return TROUPE_EINVAL;
     flags *f = flags_of(sys);
     pthread_mutex_lock(&f->lock);
-    troupe_flag *fl = flag_lookup(f, name, n);
+    troupe_flag *fl = flag_lookup__(f, name, n);
     if (fl)
         info_of(fl, out);
     pthread_mutex_unlock(&f->lock);

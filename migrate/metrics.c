@@ -83,7 +83,7 @@ static void flags_metrics(pw *p, troupe_system *sys)
     pw_head(p, "troupe_flags_loads_total", "counter", "Loads and reloads of the flags file.");
     pw_sample1(p, "troupe_flags_loads_total", "result", "ok", (double)ok);
     pw_sample1(p, "troupe_flags_loads_total", "result", "error", (double)bad);
-    pw_head(p, "troupe_flags", "gauge", "Flags named so far.");
+    pw_head(p, "troupe_flags", "gauge", "Flags in the table (holding a value, or bound by code).");
     pw_sample(p, "troupe_flags", n);
 }
 

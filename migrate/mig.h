@@ -17,19 +17,28 @@
 /* Layers of a flag's value, by source (troupe_flag_source). */
 enum { LAYER_FILE = 1, LAYER_RUNTIME = 2, LAYER_ENV = 3, NLAYER = 4 };
 
-/* One flag. The name and salt never change once it is published in the
- * name table; `word` is the value in force, packed (fv_pack). */
+/* One flag. Structs are type-stable: allocated once, freed with the
+ * system; a forgotten flag's struct (no value, not bound by
+ * troupe_flag_find) goes to the spare list and is reused for another name,
+ * under flags.seq (see flags.c), so a lock-free reader that still holds it
+ * reads valid memory and retries. `word` is the value in force, packed
+ * (fv_pack). */
+#define NAME_WORDS ((TROUPE_FLAG_NAME_MAX + 1) / 8)
 struct troupe_flag {
-    _Atomic uint32_t word; /* release-stored by writers (flags_publish), acquire-loaded by readers */
-    uint32_t index;        /* order of naming */
-    uint64_t salt;         /* hash of the name: the rollout's buckets */
-    char name[TROUPE_FLAG_NAME_MAX + 1];
+    _Atomic uint32_t word; /* release-stored by writers (flag_publish__), acquire-loaded by readers */
+    bool pinned;           /* handed out by troupe_flag_find: never forgotten (under the lock) */
+    bool in_file;          /* a load's scratch: named by the version being applied (under the lock) */
+    _Atomic uint64_t salt; /* hash of the name: the rollout's buckets (relaxed, under flags.seq) */
+    _Atomic(struct troupe_flag *) next; /* the bucket's chain (release store under the lock) */
+    _Atomic uint64_t key[NAME_WORDS];   /* the name, zero-padded: what lock-free lookups compare */
+    char name[TROUPE_FLAG_NAME_MAX + 1]; /* the same, for writers (under the lock) */
+    struct troupe_flag *spare;           /* the spare list (under the lock) */
     /* the layers, under flags.lock */
     bool has[NLAYER];
     troupe_flag_value layer[NLAYER];
 };
 
-#define FTAB (2 * TROUPE_FLAGS_MAX) /* name table: open addressing, at most half full */
+#define NBUCKET TROUPE_FLAGS_MAX /* name chains: one flag per bucket on average, at most */
 
 /* The identity of the file as last read: a change of any field reloads. */
 typedef struct fident {
@@ -38,21 +47,31 @@ typedef struct fident {
     int64_t mtime_ns;
 } fident;
 
+/* Two locks, so that no reader of the flags ever waits for the file:
+ * cfg_lock serialises loads, reloads and the watcher, and guards the
+ * configuration (path, poll, watch, the file's identity); the file is read
+ * and parsed under it alone. lock guards the table and the layers, the
+ * prefix, the error and the counters, and is held only to check and
+ * commit a version already parsed, or for a set, clear, get or list. Order:
+ * cfg_lock, then lock. */
 typedef struct flags {
-    pthread_mutex_t lock; /* writers; never readers */
-    /* insert-only: a slot, once set, never changes (release store under
-     * the lock, acquire load by lock-free readers) */
-    _Atomic(troupe_flag *) tab[FTAB];
-    troupe_flag *all[TROUPE_FLAGS_MAX]; /* by index, under the lock */
-    _Atomic uint32_t n;                 /* flags named (written under the lock) */
+    pthread_mutex_t cfg_lock;
+    pthread_mutex_t lock;
+    _Atomic(troupe_flag *) head[NBUCKET]; /* release store under the lock, acquire load */
+    /* Odd while a spare struct is rewritten for a new name (under the
+     * lock): a lookup that overlapped one retries. */
+    _Atomic uint64_t seq;
+    troupe_flag *all[TROUPE_FLAGS_MAX]; /* in the order they were named, under the lock */
+    _Atomic uint32_t n;                 /* flags in the table (written under the lock) */
+    troupe_flag *spare;                 /* forgotten structs, to reuse (under the lock) */
     _Atomic uint64_t gen;               /* changes published (relaxed counter) */
-    char *path;                         /* the file, NULL = none */
-    uint64_t poll_ns;
+    char *path;                         /* the file, NULL = none (cfg_lock) */
+    uint64_t poll_ns;                   /* cfg_lock */
     char prefix[33];
-    fident seen;
+    fident seen;                        /* cfg_lock */
     char error[320];
     uint64_t reloads, reload_failures;
-    troupe_ref watcher;
+    troupe_ref watcher;                 /* cfg_lock, from here on */
     troupe_timer timer;
     bool watching;
 } flags;
@@ -75,15 +94,20 @@ bool flag_bucket_on(uint64_t salt, uint32_t percent, uint64_t key);
 bool flag_name_ok(const char *s, size_t n);
 bool flag_name_is_adapter(const char *name);
 int value_parse(const char *s, size_t n, troupe_flag_value *out);
-troupe_flag *flag_lookup(flags *f, const char *name, size_t n);
+troupe_flag *flag_lookup__(flags *f, const char *name, size_t n); /* caller holds the lock */
 troupe_flag *flag_create__(flags *f, const char *name, size_t n); /* caller holds the lock */
 void flag_publish__(flags *f, troupe_flag *fl);
+void flags_forget_unused__(flags *f); /* caller holds the lock */
+/* Lock-free: the value word and salt of the flag `name`; false if none. */
+bool flag_peek(flags *f, const char *name, size_t n, uint32_t *word, uint64_t *salt);
+void flags_table_free(flags *f);
 int flag_env__(flags *f, const char *name, troupe_flag_value *out, bool *found);
 int flags_set_value(troupe_system *sys, const char *name, troupe_flag_value v);
 
 /* flags_file.c */
-int flags_reload__(troupe_system *sys, flags *f); /* caller holds the lock */
-int flags_watch_start(troupe_system *sys, flags *f);
+int flags_reload__(troupe_system *sys, flags *f); /* caller holds cfg_lock */
+int flags_watch_start(troupe_system *sys, flags *f); /* caller holds cfg_lock */
+void flags_init(flags *f);
 void flags_free(flags *f);
 
 /* ---- adapters ------------------------------------------------------------------- */

@@ -58,17 +58,24 @@ static bool word_is(const char *s, size_t n, const char *w)
     return strlen(w) == n && strncasecmp(s, w, n) == 0;
 }
 
-/* "NN%": 1..3 digits and a percent sign. */
+/* "NN%": digits and a percent sign. A number that is one, but not in
+ * 0..100 ("1000%", "-5%"), is VAL_RANGE, so the text says so. */
 static int percent_parse(const char *s, size_t n, uint32_t *out)
 {
-    if (n < 2 || n > 4 || s[n - 1] != '%')
+    bool neg = n > 0 && s[0] == '-';
+    if (neg)
+        s++, n--;
+    if (n < 2 || s[n - 1] != '%')
         return VAL_BAD;
     uint32_t v = 0;
     for (size_t i = 0; i + 1 < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return VAL_BAD;
-        v = v * 10 + (uint32_t)(s[i] - '0');
+        if (v <= 100) /* saturates: past 100 the value no longer matters */
+            v = v * 10 + (uint32_t)(s[i] - '0');
     }
+    if (neg)
+        return v > 0 ? VAL_RANGE : VAL_BAD;
     if (v > 100)
         return VAL_RANGE;
     *out = v;

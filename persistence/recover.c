@@ -7,6 +7,7 @@
  * pass through the behaviour's upgrade. Any error stops the recovery with a
  * reason naming the persistence id and the sequence number.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,18 @@ typedef struct rec_ctx {
     int failed_rc;
 } rec_ctx;
 
-static void set_reason(const pstate *p, uint64_t seq, const char *what)
+/* The reason recovery stopped: what happened, where (the seq is in the
+ * text, as the case has it), then the persistence id. */
+static void set_reason(const pstate *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_reason(const pstate *p, const char *fmt, ...)
 {
     /* the failure's reason is short (TROUPE_REASON_MAX): what comes first */
-    char buf[BACKEND_ERR_MAX + TROUPE_PERSIST_ID_MAX + 64];
-    snprintf(buf, sizeof buf, "%s (persistence id '%s', seq %llu)", what, p->pid,
-             (unsigned long long)seq);
+    char what[BACKEND_ERR_MAX + 64], buf[BACKEND_ERR_MAX + TROUPE_PERSIST_ID_MAX + 96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(buf, sizeof buf, "%s (persistence id '%s')", what, p->pid);
     size_t n = strlen(buf);
     if (n >= sizeof troupei_tls.panic_reason)
         n = sizeof troupei_tls.panic_reason - 1;
@@ -35,19 +42,24 @@ static void set_reason(const pstate *p, uint64_t seq, const char *what)
     journal_note_error(p->j, buf); /* the whole text, for troupe_journal_last_error */
 }
 
-/* Convert a row of an older schema; *buf is the converted copy to free. */
+/* Convert a row of an older schema; *buf is the converted copy to free.
+ * On failure, why (a phrase after "schema N") into why. */
 static int upgrade(const troupe_persistence *per, troupe_persist_kind kind, uint32_t schema,
-                   const void **data, size_t *len, void **buf)
+                   const void **data, size_t *len, void **buf, const char **why)
 {
     *buf = NULL;
     if (schema == per->schema)
         return 0;
-    if (schema > per->schema || !per->upgrade)
+    if (schema > per->schema || !per->upgrade) {
+        *why = schema > per->schema ? "is newer than the behaviour's" : "and no upgrade to";
         return TROUPE_ECORRUPT; /* written by a newer version, or no way to read it */
+    }
     size_t n = 0;
     int rc = per->upgrade(kind, schema, *data, *len, buf, &n);
-    if (rc < 0)
+    if (rc < 0) {
+        *why = "failed to upgrade to";
         return rc;
+    }
     *data = *buf;
     *len = n;
     return 0;
@@ -55,48 +67,60 @@ static int upgrade(const troupe_persistence *per, troupe_persist_kind kind, uint
 
 static int on_event(void *ud, uint64_t seq, uint32_t schema, const void *data, size_t len)
 {
-    rec_ctx *rc_ = ud;
-    const troupe_persistence *per = rc_->a->beh->persist;
-    void *buf;
-    int rc = upgrade(per, TROUPE_PERSIST_EVENT, schema, &data, &len, &buf);
-    if (rc == 0 && seq != rc_->seq + 1)
-        rc = TROUPE_ECORRUPT; /* a gap: an event is missing */
-    if (rc == 0)
-        rc = persist_apply(rc_->ctx, rc_->a, rc_->p, data, len);
-    free(buf);
-    if (rc < 0) {
-        set_reason(rc_->p, seq, rc == TROUPE_ECORRUPT ? "missing, newer or unreadable event"
-                                                      : "apply failed during recovery");
-        rc_->failed_rc = rc;
-        return rc;
+    rec_ctx *r = ud;
+    const troupe_persistence *per = r->a->beh->persist;
+    if (seq != r->seq + 1) { /* a gap: the next one expected is missing */
+        set_reason(r->p, "event seq %llu missing (the next stored is seq %llu)",
+                   (unsigned long long)(r->seq + 1), (unsigned long long)seq);
+        return r->failed_rc = TROUPE_ECORRUPT;
     }
-    rc_->seq = seq;
+    void *buf;
+    const char *why = "";
+    int rc = upgrade(per, TROUPE_PERSIST_EVENT, schema, &data, &len, &buf, &why);
+    if (rc < 0)
+        set_reason(r->p, "event seq %llu: schema %u %s schema %u", (unsigned long long)seq,
+                   schema, why, per->schema);
+    else if ((rc = persist_apply(r->ctx, r->a, r->p, data, len)) < 0)
+        set_reason(r->p, "event seq %llu: apply failed during recovery (%s)",
+                   (unsigned long long)seq, troupe_errname(rc));
+    free(buf);
+    if (rc < 0)
+        return r->failed_rc = rc;
+    r->seq = seq;
     return 0;
+}
+
+static int restore_from(rec_ctx *r, uint64_t seq, uint32_t schema, const void *d, size_t len)
+{
+    const troupe_persistence *per = r->a->beh->persist;
+    void *buf;
+    const char *why = "";
+    int rc = upgrade(per, TROUPE_PERSIST_SNAPSHOT, schema, &d, &len, &buf, &why);
+    if (rc < 0)
+        set_reason(r->p, "snapshot at seq %llu: schema %u %s schema %u", (unsigned long long)seq,
+                   schema, why, per->schema);
+    else if ((rc = per->restore(r->ctx, r->a->state, d, len)) < 0)
+        set_reason(r->p, "snapshot at seq %llu could not be restored (%s)",
+                   (unsigned long long)seq, troupe_errname(rc));
+    else
+        r->seq = r->p->snap_seq = seq;
+    free(buf);
+    return rc;
 }
 
 static int restore(rec_ctx *r, backend *b, char *err)
 {
-    const troupe_persistence *per = r->a->beh->persist;
     int found = 0;
     uint64_t seq = 0;
     uint32_t schema = 0;
-    void *data = NULL, *buf = NULL;
+    void *data = NULL;
     size_t len = 0;
     int rc = b->ops->load_snapshot(b, r->p->pid, &found, &seq, &schema, &data, &len, err);
-    if (rc == 0 && found && per->restore) {
-        const void *d = data;
-        rc = upgrade(per, TROUPE_PERSIST_SNAPSHOT, schema, &d, &len, &buf);
-        if (rc == 0)
-            rc = per->restore(r->ctx, r->a->state, d, len);
-        if (rc == 0)
-            r->seq = r->p->snap_seq = seq;
-        else
-            set_reason(r->p, seq, "snapshot could not be restored");
-    } else if (rc) {
-        set_reason(r->p, 0, err);
-    }
+    if (rc == 0 && found && r->a->beh->persist->restore)
+        rc = restore_from(r, seq, schema, data, len);
+    else if (rc)
+        set_reason(r->p, "loading the latest snapshot: %s", err);
     free(data);
-    free(buf);
     return rc < 0 ? rc : 0;
 }
 
@@ -120,13 +144,13 @@ int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx)
     char err[BACKEND_ERR_MAX] = "";
     backend *b = journal_reader(p->j, err);
     if (!b) {
-        set_reason(p, 0, err);
+        set_reason(p, "opening a connection to read: %s", err);
         return TROUPE_EIO;
     }
     rec_ctx r = {.ctx = ctx, .a = a, .p = p};
     int rc = restore(&r, b, err);
     if (rc == 0 && (rc = b->ops->read(b, p->pid, r.seq, on_event, &r, err)) < 0 && !r.failed_rc)
-        set_reason(p, r.seq + 1, err);
+        set_reason(p, "reading the events from seq %llu: %s", (unsigned long long)(r.seq + 1), err);
     journal_reader_put(p->j, b);
     p->seq = p->next_seq = r.seq;
     return rc < 0 ? rc : 0;

@@ -39,6 +39,19 @@
  * TROUPE_EINVAL and a text naming the line ("flags.conf:7: percentage
  * outside 0-100"), kept for troupe_flags_error; the flags in force before
  * stay in force. At most TROUPE_FLAGS_MAX flags per system, 64 KiB of file.
+ * The path must name a regular file (or a symbolic link to one): a FIFO,
+ * a directory or a device is refused with TROUPE_EINVAL ("...: not a
+ * regular file (a FIFO)") without being opened for reading, so a load or
+ * the watcher never waits on it.
+ *
+ * Names come and go: a flag left with no value — gone from the file, its
+ * run-time value cleared, no environment value — reads as off at once, and
+ * unless troupe_flag_find bound it, it is forgotten at the next load or
+ * reload (or when a new name finds the table full): troupe_flags_get then
+ * answers TROUPE_ENOTFOUND, it is no longer listed and no longer counts
+ * toward TROUPE_FLAGS_MAX. So a file whose names change from version to
+ * version never fills the table. A flag bound by troupe_flag_find stays
+ * (unset, off) until troupe_system_destroy.
  *
  * Live reload: with a poll interval, a timer of the system's clock (so a
  * manual clock drives it in tests) checks the file's modification time,
@@ -46,12 +59,17 @@
  * the file (what editors and `mv` do) always shows; so does an in-place
  * write that changes the size or the mtime.
  *
- * Reads are lock-free and wait-free: troupe_flag_find resolves a name once
- * to a flag that lives as long as the system, and troupe_flag_read is one
- * atomic load. Writers (load, reload, set, clear) are serialised by a
- * mutex no reader takes, and publish each flag's new value with one
- * atomic store: a reader sees the old or the new value of a flag, never a
- * mix; a reload that changes several flags publishes them one by one.
+ * Reads never lock: troupe_flag_find resolves a name once to a flag that
+ * lives as long as the system, and troupe_flag_read is one atomic load
+ * (wait-free). troupe_flag_enabled looks the name up without a lock; it
+ * tries again when a load reuses, at that moment, the memory of a
+ * forgotten flag (a few stores, under a sequence counter). Writers (load,
+ * reload, set, clear) are serialised by a mutex no reader takes, and
+ * publish each flag's new value with one atomic store: a reader sees the
+ * old or the new value of a flag, never a mix; a reload that changes
+ * several flags publishes them one by one. The file is read and parsed
+ * before that mutex is taken: troupe_flags_list, _get, _error and the HTTP
+ * API never wait for the file, whatever it is.
  *
  * Thread safety: every call from any thread, handlers included.
  * Ownership: names, values, the path and the prefix are copied in; a
@@ -132,7 +150,8 @@ TROUPE_API void troupe_flags_config_defaults(troupe_flags_config *cfg);
  * called again (another file replaces the first: its values, its watch).
  * Errors, after which the previous configuration and values stay:
  * TROUPE_EINVAL (NULL sys, a bad config, a malformed file or environment
- * value: troupe_flags_error says where), TROUPE_ENOTFOUND (no such file),
+ * value, a path that is not a regular file, more than TROUPE_FLAGS_MAX
+ * flags: troupe_flags_error says where), TROUPE_ENOTFOUND (no such file),
  * TROUPE_EIO (unreadable), TROUPE_ENOMEM, TROUPE_ESHUTDOWN. */
 TROUPE_API int troupe_flags_load(troupe_system *sys, const troupe_flags_config *cfg);
 
@@ -156,11 +175,12 @@ TROUPE_API int troupe_flags_set(troupe_system *sys, const char *name, const char
  * TROUPE_ENOTFOUND if the flag has no run-time value; as set otherwise. */
 TROUPE_API int troupe_flags_clear(troupe_system *sys, const char *name);
 
-/* One flag. TROUPE_ENOTFOUND if it was never named. */
+/* One flag. TROUPE_ENOTFOUND if it was never named or was forgotten. */
 TROUPE_API int troupe_flags_get(troupe_system *sys, const char *name, troupe_flag_info *out);
 
-/* Every flag named so far, in the order they were first named: the first
- * min(cap, *total) into out[], *total = how many. */
+/* Every flag in the table (holding a value, or bound by troupe_flag_find),
+ * in the order they were first named: the first min(cap, *total) into
+ * out[], *total = how many. */
 TROUPE_API int troupe_flags_list(troupe_system *sys, troupe_flag_info *out, size_t cap,
                                  size_t *total);
 

@@ -101,6 +101,14 @@ typedef enum troupe_sqlite_sync {
                                  (never on a process crash) */
 } troupe_sqlite_sync;
 
+/* Opening a journal returns 0 (and *out) or a negative code:
+ * TROUPE_EINVAL (bad arguments), TROUPE_EIO (the directory cannot be
+ * created, the file cannot be opened or written, the server cannot be
+ * reached), TROUPE_ECORRUPT (the file is not a usable database),
+ * TROUPE_ENOMEM, TROUPE_ESYS. The reason — the path or server and the
+ * database's own message — is then given by troupe_journal_open_error on
+ * the same thread. */
+
 /* SQLite: the database file `journal.db` under the directory `dir`
  * (created if missing), WAL mode. */
 TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sync,
@@ -124,8 +132,16 @@ typedef struct troupe_journal_stats {
 
 TROUPE_API int troupe_journal_stats_get(troupe_journal *j, troupe_journal_stats *out);
 
-/* The text of the journal's last error ("" if none), copied into buf. */
+/* The text of the journal's last error ("" if none), copied into buf
+ * (truncated to cap - 1 bytes). 0, or TROUPE_EINVAL (NULL j or buf, cap 0). */
 TROUPE_API int troupe_journal_last_error(troupe_journal *j, char *buf, size_t cap);
+
+/* Why the calling thread's last troupe_journal_open_* call failed, e.g.
+ * "sqlite open: corrupt database: file is not a database
+ * (/var/lib/app/journal.db)"; "" if it succeeded. Thread-local, like
+ * errno: kept until the thread's next open. Copied into buf (truncated to
+ * cap - 1 bytes); 0, or TROUPE_EINVAL (NULL buf, cap 0). */
+TROUPE_API int troupe_journal_open_error(char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
