@@ -80,12 +80,17 @@
 #define flag_env__ troupei_flag_env__
 #define flag_hash troupei_flag_hash
 #define flag_lookup troupei_flag_lookup
+#define flag_lookup__ troupei_flag_lookup__
 #define flag_name_is_adapter troupei_flag_name_is_adapter
 #define flag_name_ok troupei_flag_name_ok
+#define flag_peek troupei_flag_peek
 #define flag_publish__ troupei_flag_publish__
+#define flags_forget_unused__ troupei_flags_forget_unused__
 #define flags_free troupei_flags_free
+#define flags_init troupei_flags_init
 #define flags_reload__ troupei_flags_reload__
 #define flags_set_value troupei_flags_set_value
+#define flags_table_free troupei_flags_table_free
 #define flags_watch_start troupei_flags_watch_start
 #define futex_wait_u32 troupei_futex_wait_u32
 #define futex_wake_u32 troupei_futex_wake_u32
@@ -140,9 +145,9 @@
 #define mb_kick_mpsc troupei_mb_kick_mpsc
 #define mb_open troupei_mb_open
 #define mb_pop troupei_mb_pop
+#define mb_push_evict_mpmc troupei_mb_push_evict_mpmc
 #define mb_push_mpsc troupei_mb_push_mpsc
 #define mb_reserve_mpsc troupei_mb_reserve_mpsc
-#define mb_push_evict_mpmc troupei_mb_push_evict_mpmc
 #define mb_try_idle troupei_mb_try_idle
 #define mb_try_unidle troupei_mb_try_unidle
 #define mb_unreserve troupei_mb_unreserve
@@ -230,6 +235,7 @@
 #define sq_load_snapshot troupei_sq_load_snapshot
 #define sq_read troupei_sq_read
 #define sq_save_snapshot troupei_sq_save_snapshot
+#define sv_after troupei_sv_after
 #define sv_check_policy troupei_sv_check_policy
 #define sv_child_by_ref troupei_sv_child_by_ref
 #define sv_child_end troupei_sv_child_end
