@@ -19,6 +19,10 @@
  *   POST /api/actors/{name}/restart   troupe_actor_restart
  *   POST /api/actors/{name}/stop      for good: troupe_sup_terminate_child
  *                                     when supervised, else troupe_stop
+ *   GET  /api/actor?name=N            the same three with the name in the
+ *   POST /api/actor/restart?name=N    query: a browser resolves "." and ".."
+ *   POST /api/actor/stop?name=N       path segments (%2E%2E too) before
+ *                                     sending; the dashboard uses these
  *   GET  /api/flags                   the feature flags (troupe/flags.h)
  *   POST /api/flags/{name}            set one: {"value": "25%"} or value=25%25;
  *                                     {"value": null} drops the run-time value
@@ -30,11 +34,29 @@
  * Path segments and query values are percent-decoded; a name is any bytes
  * but NUL, 1..TROUPE_NAME_MAX of them. Statuses: 400 bad parameter, 404
  * unknown path or actor, 405 wrong method (with Allow), 409 restart of an
- * actor that is not supervised, 413 body over max_request_bytes, 503 the
- * system is shutting down.
+ * actor that is not supervised, 413 body over max_request_bytes, 414
+ * request target over 4096 bytes or 32 query parameters, 421 Host not
+ * allowed, 503 the system is shutting down. /api/tree shows 24 levels of
+ * supervisors below the root: a deeper one is written {"truncated": true}
+ * and the document ends with "truncated" and "max_depth".
  *
- * The server runs one thread of its own (libmicrohttpd's polling thread);
- * handlers only read snapshots and never wait for an actor.
+ * Host check (DNS rebinding: a page from any site can make its own name
+ * resolve to this machine, but its requests still carry that name): a
+ * request is served only when its Host header, port aside, is localhost,
+ * 127.0.0.1, [::1], the bind address (any IP literal when bound to 0.0.0.0
+ * or ::) or listed in allowed_hosts; a request without Host (HTTP/1.0) is
+ * served.
+ *
+ * Slow clients: timeout_s closes an idle connection, request_timeout_s one
+ * whose request is not done in time however steadily it trickles in, and a
+ * connection arriving when max_connections are open is accepted in place of
+ * the oldest one still waiting for its request (a slow client's or an idle
+ * keep-alive one), so it is served; connections serving a request are not
+ * evicted, so up to max_connections + 1 are open at once.
+ *
+ * The server runs two threads of its own (libmicrohttpd's polling thread
+ * and a watcher of request deadlines); handlers only read snapshots and
+ * never wait for an actor.
  *
  * Thread safety: start and stop of one server must not race each other;
  * troupe_http_port may be called from any thread while the server runs.
@@ -69,10 +91,10 @@ typedef struct troupe_http_config {
     /* Bearer token for the mutating endpoints (copied), 1..TROUPE_HTTP_TOKEN_MAX
      * visible ASCII characters. NULL = those endpoints are off. */
     const char *token;
-    uint32_t max_connections;   /* open at once, 1..65536 (default 32) */
+    uint32_t max_connections;   /* served at once, 1..65536 (default 32) */
     /* Largest request body, 1..16 MiB (default 16 KiB): more is refused with
      * 413. Request line and headers are bounded by the per-connection memory
-     * of libmicrohttpd, set to this plus 8 KiB. */
+     * of libmicrohttpd, set to this plus 16 KiB. */
     uint32_t max_request_bytes;
     uint32_t timeout_s;         /* idle connection closed after, 1..3600 (10) */
     /* /metrics also exports per-named-actor series (troupe_metrics_opts). */
@@ -97,8 +119,9 @@ TROUPE_API void troupe_http_config_defaults(troupe_http_config *cfg);
 
 /* Listen and serve. cfg NULL = defaults. On success *out is the caller's,
  * released with troupe_http_stop. Errors: TROUPE_EINVAL (NULL sys or out, a
- * field out of range, a bind address that is not an IP literal or not an
- * address of this machine, a bad token), TROUPE_EBUSY (the port is taken),
+ * field out of range, a bad allowed_hosts list, a bind address that is not
+ * an IP literal or not an address of this machine, a bad token),
+ * TROUPE_EBUSY (the port is taken),
  * TROUPE_ENOMEM, TROUPE_ESYS (another socket or thread failure). */
 TROUPE_API int troupe_http_start(troupe_system *sys, const troupe_http_config *cfg,
                                  troupe_http **out);
