@@ -12,6 +12,15 @@
 #include "troupe/adapter.h"
 #include "troupe/flags.h"
 
+/* Link-level names of the flags' internal functions added with issue 11
+ * (core/namespace.h holds the others; these belong in its list). */
+#define flag_lookup__ troupei_flag_lookup__
+#define flag_peek troupei_flag_peek
+#define flags_forget_unused__ troupei_flags_forget_unused__
+#define flags_init troupei_flags_init
+#define flags_table_free troupei_flags_table_free
+#define parse_text troupei_flags_parse_text
+
 /* ---- flags --------------------------------------------------------------------- */
 
 /* Layers of a flag's value, by source (troupe_flag_source). */
@@ -103,6 +112,25 @@ bool flag_peek(flags *f, const char *name, size_t n, uint32_t *word, uint64_t *s
 void flags_table_free(flags *f);
 int flag_env__(flags *f, const char *name, troupe_flag_value *out, bool *found);
 int flags_set_value(troupe_system *sys, const char *name, troupe_flag_value v);
+
+/* flags_parse.c: a version of the file, parsed */
+typedef struct fentry {
+    char name[TROUPE_FLAG_NAME_MAX + 1];
+    troupe_flag_value v;
+    int line;
+} fentry;
+
+typedef struct parsed {
+    fentry *e;
+    size_t n;
+    char *err;
+    size_t errcap;
+    const char *label;
+} parsed;
+
+/* Parse text[0..len) into p->e (malloc'ed, the caller frees it); on a
+ * broken rule, TROUPE_EINVAL and the text into p->err. */
+int parse_text(parsed *p, const char *text, size_t len);
 
 /* flags_file.c */
 int flags_reload__(troupe_system *sys, flags *f); /* caller holds cfg_lock */
