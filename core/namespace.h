@@ -79,7 +79,6 @@
 #define flag_create__ troupei_flag_create__
 #define flag_env__ troupei_flag_env__
 #define flag_hash troupei_flag_hash
-#define flag_lookup troupei_flag_lookup
 #define flag_lookup__ troupei_flag_lookup__
 #define flag_name_is_adapter troupei_flag_name_is_adapter
 #define flag_name_ok troupei_flag_name_ok
@@ -173,6 +172,7 @@
 #define park_flush troupei_park_flush
 #define park_move_in troupei_park_move_in
 #define park_msg troupei_park_msg
+#define parse_text troupei_flags_parse_text
 #define path_actor troupei_path_actor
 #define path_both troupei_path_both
 #define path_legacy troupei_path_legacy
@@ -305,5 +305,4 @@
 #define trace_record troupei_trace_record
 #define unmute_sender troupei_unmute_sender
 #define value_parse troupei_value_parse
-
 #endif

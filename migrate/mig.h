@@ -12,15 +12,6 @@
 #include "troupe/adapter.h"
 #include "troupe/flags.h"
 
-/* Link-level names of the flags' internal functions added with issue 11
- * (core/namespace.h holds the others; these belong in its list). */
-#define flag_lookup__ troupei_flag_lookup__
-#define flag_peek troupei_flag_peek
-#define flags_forget_unused__ troupei_flags_forget_unused__
-#define flags_init troupei_flags_init
-#define flags_table_free troupei_flags_table_free
-#define parse_text troupei_flags_parse_text
-
 /* ---- flags --------------------------------------------------------------------- */
 
 /* Layers of a flag's value, by source (troupe_flag_source). */
