@@ -78,7 +78,7 @@ static void killed_at_timeout(troupe_system *sys, troupe_clock *clk, troupe_ref 
 
 /* ---- item 2: a lone deaf child -------------------------------------------------- */
 
-Test(stop, lone_deaf_child_terminated_manual_clock, .timeout = 120)
+Test(stop, lone_deaf_child_terminated_manual_clock, .timeout = 60)
 {
     ear e = {0}, *ep = &e;
     troupe_clock *clk;
@@ -91,7 +91,7 @@ Test(stop, lone_deaf_child_terminated_manual_clock, .timeout = 120)
     troupe_clock_destroy(clk);
 }
 
-Test(stop, lone_deaf_child_sup_shutdown_manual_clock, .timeout = 120)
+Test(stop, lone_deaf_child_sup_shutdown_manual_clock, .timeout = 60)
 {
     ear e = {0}, *ep = &e;
     troupe_clock *clk;
@@ -118,7 +118,7 @@ static void *shutdown_thread(void *p)
     return NULL;
 }
 
-Test(stop, lone_deaf_child_system_shutdown_manual_clock, .timeout = 120)
+Test(stop, lone_deaf_child_system_shutdown_manual_clock, .timeout = 60)
 {
     ear e = {0}, *ep = &e;
     troupe_clock *clk;
@@ -136,7 +136,7 @@ Test(stop, lone_deaf_child_system_shutdown_manual_clock, .timeout = 120)
 }
 
 /* On the real clock: each wait below is a hang guard only. */
-Test(stop, lone_deaf_child_killed_real_clock, .timeout = 120)
+Test(stop, lone_deaf_child_killed_real_clock, .timeout = 60)
 {
     ear e = {0}, *ep = &e;
     troupe_system *sys = tt_system(2);
@@ -150,7 +150,9 @@ Test(stop, lone_deaf_child_killed_real_clock, .timeout = 120)
     r = start_ear(sys, root_of(sys), &ep);
     cr_assert_eq(troupe_system_shutdown(sys, HANG_LIMIT_NS), 0);
     cr_assert_eq(troupe_alive(sys, r), 0);
-    cr_assert_eq(atomic_load(&e.heard), 3);
+    /* each was told (the last one may also get the system's own stop,
+     * queued behind its kill) and killed, without its stop callback */
+    cr_assert_geq(atomic_load(&e.heard), 3);
     cr_assert_eq(atomic_load(&e.stops), 0);
     troupe_system_destroy(sys);
 }
@@ -171,10 +173,12 @@ static void start_crowd(troupe_system *sys, kid_env *ke, kid_arg *ka, long n)
     troupe_child_spec s = kid_spec(&kid_beh, ka, TROUPE_PERMANENT, TROUPE_RESTART_FIXED_DELAY);
     s.policy.delay_ns = 3600 * S_NS;
     troupe_ref last = TROUPE_REF_NONE;
-    for (long i = 0; i < n; i++) {
-        last = start_kid(sys, crowd, &s);
-        tell_ok(sys, last, K_PANIC);
-    }
+    int rc = 0;
+    /* one assertion at the end: each cr_assert is an event to the runner */
+    for (long i = 0; i < n && rc == 0; i++)
+        if ((rc = troupe_sup_start_child(sys, crowd, &s, &last)) == 0)
+            rc = troupe_tell(sys, last, K_PANIC, NULL, 0);
+    cr_assert_eq(rc, 0, "crowd: %s", troupe_errname(rc));
     wait_until(state_of(sys, last) == TROUPE_CHILD_BACKOFF);
 }
 
@@ -183,7 +187,7 @@ static void start_crowd(troupe_system *sys, kid_env *ke, kid_arg *ka, long n)
  * lands (spinning, not napping). Reading the clock after sending, or arming
  * the wake timer with a delay from a fresh clock read, made the kill late
  * in some rounds: it must come exactly at the deadline in every one. */
-Test(stop, kill_deadline_exact_when_told_by_supervisor_thread, .timeout = 300)
+Test(stop, kill_deadline_exact_when_told_by_supervisor_thread, .timeout = 60)
 {
     kid_env ke;
     env_init(&ke);
@@ -201,8 +205,9 @@ Test(stop, kill_deadline_exact_when_told_by_supervisor_thread, .timeout = 300)
         troupe_ref kid = start_kid(sys, sup, &ks);
         cr_assert_eq(troupe_sup_shutdown(sys, sup, NULL, NULL), 0);
         uint64_t t0 = tt_now_ns();
-        while (atomic_load(&e.heard) == 0)
-            cr_assert(tt_now_ns() - t0 < HANG_LIMIT_NS, "hang guard: never told to stop");
+        while (atomic_load(&e.heard) == 0) /* each cr_assert is an event: test, then fail */
+            if (tt_now_ns() - t0 > HANG_LIMIT_NS)
+                cr_assert_fail("hang guard: never told to stop");
         killed_at_timeout(sys, clk, deaf, &e);
         cr_assert_eq(troupe_alive(sys, kid), 0);
         wait_until(troupe_sup_info_get(sys, sup, &(troupe_sup_info){0}) == TROUPE_ENOTFOUND);
@@ -330,19 +335,19 @@ static void group_order_case(troupe_sup_strategy st)
     group_fini(&g);
 }
 
-Test(stop, one_for_all_stops_in_reverse_order_one_at_a_time, .timeout = 120)
+Test(stop, one_for_all_stops_in_reverse_order_one_at_a_time, .timeout = 60)
 {
     group_order_case(TROUPE_ONE_FOR_ALL);
 }
 
-Test(stop, rest_for_one_stops_in_reverse_order_one_at_a_time, .timeout = 120)
+Test(stop, rest_for_one_stops_in_reverse_order_one_at_a_time, .timeout = 60)
 {
     group_order_case(TROUPE_REST_FOR_ONE);
 }
 
 /* ---- item 6: drop_pending drops only what was queued at the failure ---------------- */
 
-Test(stop, drop_pending_keeps_messages_sent_during_backoff, .timeout = 120)
+Test(stop, drop_pending_keeps_messages_sent_during_backoff, .timeout = 60)
 {
     kid_env e;
     env_init(&e);
