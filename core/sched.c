@@ -53,6 +53,7 @@ void sched_notify(troupe_system *sys)
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&sys->n_parked, memory_order_relaxed) == 0)
         return;
+    /* a searcher takes the work or passes the duty on (search_end, park) */
     if (atomic_load_explicit(&sys->n_spinning, memory_order_relaxed) > 0)
         return;
     for (uint32_t i = 0; i < sys->nworkers; i++) {
