@@ -135,7 +135,8 @@ static void write_workers(pw *p, troupe_system *sys)
              {"troupe_worker_steals_total", "counter", "Actors stolen from other workers."},
              {"troupe_worker_parks_total", "counter", "Times the worker slept."},
              {"troupe_worker_runq_length", "gauge", "Runnable actors queued on the worker."},
-             {"troupe_worker_stalled", "gauge", "1 while a handler holds the worker past stall_ns."},
+             {"troupe_worker_stalled", "gauge",
+              "1 while a handler holds the worker past stall_ns."},
              {"troupe_worker_stranded", "gauge",
               "Runnable actors waiting behind a stalled worker (run queue and LIFO slot)."}};
     for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {

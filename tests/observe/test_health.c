@@ -249,8 +249,10 @@ static int strand_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
     return 0;
 }
 
-static const troupe_behaviour strand_beh = {
-    .name = "strand", .state_size = sizeof(strand_env *), .init = tt_init_arg, .handle = strand_handle};
+static const troupe_behaviour strand_beh = {.name = "strand",
+                                             .state_size = sizeof(strand_env *),
+                                             .init = tt_init_arg,
+                                             .handle = strand_handle};
 
 static int grab_text(void *ud, const char *d, size_t n)
 {
@@ -277,7 +279,9 @@ Test(health, stalled_worker_reports_what_waits_behind_it, .timeout = 120)
     troupe_clock *clk;
     troupe_system *sys = health_system(&clk, 0, 2 * SEC);
     troupe_ref stuck = tt_spawn(sys, &strand_beh, &e, NULL);
-    troupe_ref woken[2] = {tt_spawn(sys, &strand_beh, &e, NULL), tt_spawn(sys, &strand_beh, &e, NULL)};
+    troupe_ref woken[2];
+    for (int i = 0; i < 2; i++)
+        woken[i] = tt_spawn(sys, &strand_beh, &e, NULL);
     cr_assert_eq(troupe_tell(sys, stuck, S_WAKE_THEN_HOLD, woken, sizeof woken), 0);
     wait_until(tt_gate_waiting(&e.gate) == 1);
     uint32_t idx = 2;
