@@ -4,9 +4,10 @@
  * BLOCK messages into the ring while it has room, then handle up to
  * `batch` user messages — serving the system lane again between two of
  * them whenever something was pushed there (one relaxed load and compare
- * per message), so that a stop ends the actor before the next one. setjmp is taken once per run, not per message:
- * troupe_panic longjmps back here, the message being handled is destroyed
- * and counted, the failure is reported, and the actor ends.
+ * per message), so that a stop ends the actor before the next one.
+ * setjmp is taken once per run, not per message: troupe_panic longjmps
+ * back here, the message being handled is destroyed and counted, the
+ * failure is reported, and the actor ends.
  *
  * After the run the actor is, in this order of checks: finished (stop
  * requested or failed), suspended (muted by BLOCK: the receiver that takes

@@ -34,6 +34,18 @@
 
 TROUPE_TLS tls_state troupei_tls;
 
+/* The LIFO slot, owner only. relaxed: no other thread takes it; the stall
+ * watchdog only samples it. */
+static inline actor *lifo_get(worker *w)
+{
+    return atomic_load_explicit(&w->lifo, memory_order_relaxed);
+}
+
+static inline void lifo_set(worker *w, actor *a)
+{
+    atomic_store_explicit(&w->lifo, a, memory_order_relaxed);
+}
+
 void sched_notify(troupe_system *sys)
 {
     /* seq_cst fence: the push before it and the load of n_parked after it
@@ -41,6 +53,7 @@ void sched_notify(troupe_system *sys)
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&sys->n_parked, memory_order_relaxed) == 0)
         return;
+    /* a searcher takes the work or passes the duty on (search_end, park) */
     if (atomic_load_explicit(&sys->n_spinning, memory_order_relaxed) > 0)
         return;
     for (uint32_t i = 0; i < sys->nworkers; i++) {
@@ -101,9 +114,10 @@ void sched_actor(troupe_system *sys, actor *a)
 {
     worker *w = troupei_tls.w;
     if (w && troupei_tls.sys == sys) {
-        if (w->lifo)
-            push_local(w, w->lifo);
-        w->lifo = a;
+        actor *prev = lifo_get(w);
+        lifo_set(w, a);
+        if (unlikely(prev))
+            push_local(w, prev);
         return;
     }
     sched_inject(sys, a);
@@ -126,9 +140,9 @@ void sched_actor_spread(troupe_system *sys, actor *a)
  * it (which would cost a wake-up and move it off its warm cache). */
 void sched_requeue(worker *w, actor *a)
 {
-    if (!w->lifo && runq_empty(&w->q) &&
+    if (!lifo_get(w) && runq_empty(&w->q) &&
         !atomic_load_explicit(&w->sys->inj_len, memory_order_relaxed)) {
-        w->lifo = a;
+        lifo_set(w, a);
         return;
     }
     push_local(w, a);
@@ -149,9 +163,9 @@ static actor *steal(worker *w)
 
 static actor *find_work(worker *w)
 {
-    actor *a = w->lifo;
+    actor *a = lifo_get(w);
     if (a) {
-        w->lifo = NULL;
+        lifo_set(w, NULL);
         if (w->lifo_streak++ < LIFO_STREAK)
             return a;
         /* Fairness: after a streak, others waiting here go first. With
@@ -207,13 +221,13 @@ static bool search_begin(troupe_system *sys, bool woken)
  * may still wait, so a parked worker is woken for it. */
 static void search_end(troupe_system *sys, bool found)
 {
-    /* seq_cst RMW then seq_cst fence, against sched_notify's push, fence,
-     * load of n_spinning (store buffering): either the notifier sees the
-     * count drop and wakes, or we see its work below. */
+    /* seq_cst RMW before the loads of work_visible, against sched_notify's
+     * push, fence, load of n_spinning (store buffering, as park() does with
+     * n_parked): either the notifier sees the count drop and wakes, or we
+     * see its work below. */
     uint32_t was = atomic_fetch_sub_explicit(&sys->n_spinning, 1, memory_order_seq_cst);
     if (!found || was != 1)
         return; /* a quitter parks, and parking re-checks (park) */
-    atomic_thread_fence(memory_order_seq_cst);
     if (work_visible(sys))
         sched_notify(sys);
 }

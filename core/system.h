@@ -95,7 +95,10 @@ typedef struct worker {
     uint32_t pb_gen;
     tjmp_buf jb;
     troupe_system *sys;
-    actor *lifo; /* next to run, not stealable */
+    /* next to run, not stealable: the owner's alone (relaxed loads and
+     * stores, plain moves); the stall watchdog samples it to report what
+     * waits behind a stuck handler (observe/health.c) */
+    _Atomic(actor *) lifo;
     uint32_t lifo_streak;
     uint32_t index;
     uint32_t tick;

@@ -159,6 +159,7 @@ void obs_destroy(troupe_system *sys)
     free(o->wd_since);
     free((void *)o->stalled);
     free((void *)o->stalls);
+    free((void *)o->stranded);
     pthread_mutex_destroy(&o->out_lock);
     pthread_mutex_destroy(&o->hlock);
     free(o);

@@ -14,8 +14,10 @@
  * The watchdog is a timer function (the timer thread, or a manual clock's
  * advance): a worker whose running actor and run count have not changed
  * for stall_ns is stalled. The handler cannot be preempted; the other
- * workers steal what waits in its run queue, and the stuck actor gets the
- * same HEALTH stop, served when the handler returns at last.
+ * workers steal what waits in its run queue (the watchdog wakes one if
+ * none searches), the actors waiting behind it are reported (stranded:
+ * its run queue and its LIFO slot, which is not stealable), and the stuck
+ * actor gets the same HEALTH stop, served when the handler returns at last.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +307,22 @@ static void stalled(troupe_system *sys, uint32_t i, uint64_t ref)
     pthread_mutex_unlock(&o->hlock);
 }
 
+/* What waits behind stalled worker i, sampled each tick while it is stuck:
+ * the actor in its LIFO slot (not stealable: it waits for the handler to
+ * return) and its run queue. The rule of core/sched.c has already woken a
+ * worker for a queued one; a wake-up here costs nothing if one searches,
+ * and makes sure the queue is stolen if none does. */
+static void watch_stranded(troupe_system *sys, uint32_t i)
+{
+    worker *w = &sys->workers[i];
+    /* relaxed: samples of owner-written words, for a report */
+    uint32_t queued = runq_length(&w->q);
+    uint32_t n = queued + (atomic_load_explicit(&w->lifo, memory_order_relaxed) != NULL);
+    atomic_store_explicit(&sys->obs->stranded[i], n, memory_order_relaxed);
+    if (queued)
+        sched_notify(sys);
+}
+
 static void watch_worker(troupe_system *sys, uint32_t i, uint64_t now)
 {
     obs *o = sys->obs;
@@ -313,15 +331,18 @@ static void watch_worker(troupe_system *sys, uint32_t i, uint64_t now)
     uint64_t runs = atomic_load_explicit(&w->runs, memory_order_relaxed);
     uint64_t running = atomic_load_explicit(&w->running, memory_order_relaxed);
     if (running && runs == o->wd_runs[i] && running == o->wd_running[i]) {
-        if (now - o->wd_since[i] >= (uint64_t)sys->cfg.stall_ns &&
-            !atomic_load_explicit(&o->stalled[i], memory_order_relaxed))
+        if (now - o->wd_since[i] < (uint64_t)sys->cfg.stall_ns)
+            return;
+        if (!atomic_load_explicit(&o->stalled[i], memory_order_relaxed))
             stalled(sys, i, running);
+        watch_stranded(sys, i);
         return;
     }
     o->wd_runs[i] = runs;
     o->wd_running[i] = running;
     o->wd_since[i] = now;
     atomic_store_explicit(&o->stalled[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&o->stranded[i], 0, memory_order_relaxed);
 }
 
 static void watchdog(troupe_system *sys, uint64_t arg)
@@ -343,7 +364,9 @@ static int watchdog_start(troupe_system *sys)
     o->wd_since = sys_calloc(n, sizeof *o->wd_since);
     o->stalled = sys_calloc(n, sizeof *o->stalled);
     o->stalls = sys_calloc(n, sizeof *o->stalls);
-    if (!o->wd_runs || !o->wd_running || !o->wd_since || !o->stalled || !o->stalls)
+    o->stranded = sys_calloc(n, sizeof *o->stranded);
+    if (!o->wd_runs || !o->wd_running || !o->wd_since || !o->stalled || !o->stalls ||
+        !o->stranded)
         return TROUPE_ENOMEM;
     if (!sys->cfg.stall_ns)
         return 0;

@@ -148,6 +148,7 @@ TROUPE_API int troupe_worker_info_get(troupe_system *sys, uint32_t index, troupe
     if (o && o->stalled) {
         out->stalled = (int)atomic_load_explicit(&o->stalled[index], memory_order_relaxed);
         out->stalls = atomic_load_explicit(&o->stalls[index], memory_order_relaxed);
+        out->stranded = atomic_load_explicit(&o->stranded[index], memory_order_relaxed);
         if (out->stalled)
             out->stalled_actor.id = atomic_load_explicit(&w->running, memory_order_relaxed);
     }

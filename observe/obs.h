@@ -80,6 +80,8 @@ typedef struct obs {
     uint64_t *wd_runs, *wd_running, *wd_since;
     _Atomic uint32_t *stalled;
     _Atomic uint64_t *stalls;
+    /* runnable actors waiting behind a stalled worker, last sample */
+    _Atomic uint32_t *stranded;
     troupe_timer wd_timer;
     bool wd_on;
 } obs;

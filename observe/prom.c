@@ -145,14 +145,17 @@ static void write_workers(pw *p, troupe_system *sys)
              {"troupe_worker_steals_total", "counter", "Actors stolen from other workers."},
              {"troupe_worker_parks_total", "counter", "Times the worker slept."},
              {"troupe_worker_runq_length", "gauge", "Runnable actors queued on the worker."},
-             {"troupe_worker_stalled", "gauge", "1 while a handler holds the worker past stall_ns."}};
+             {"troupe_worker_stalled", "gauge",
+              "1 while a handler holds the worker past stall_ns."},
+             {"troupe_worker_stranded", "gauge",
+              "Runnable actors waiting behind a stalled worker (run queue and LIFO slot)."}};
     for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
         pw_head(p, m[k].name, m[k].type, m[k].help);
         for (uint32_t i = 0; i < sys->nworkers; i++) {
             troupe_worker_info wi;
             troupe_worker_info_get(sys, i, &wi);
             double v[] = {(double)wi.runs, (double)wi.steals, (double)wi.parks,
-                          (double)wi.runq_length, (double)wi.stalled};
+                          (double)wi.runq_length, (double)wi.stalled, (double)wi.stranded};
             pw_printf(p, "%s{worker=\"%u\"} %.17g\n", m[k].name, i, v[k]);
         }
     }

@@ -19,7 +19,8 @@
  * Stalls: a handler stuck in a loop cannot be preempted in C. A watchdog on
  * the timer thread notices a worker whose current run has not moved for
  * stall_ns: the worker is reported stalled (troupe_worker_info), the other
- * workers steal its queue, and the stuck actor's supervisor is told; when
+ * workers steal its queue, the actors waiting behind it are counted
+ * (stranded), and the stuck actor's supervisor is told; when
  * the handler returns at last, the actor ends with TROUPE_EXIT_HEALTH.
  */
 #ifndef TROUPE_OBSERVE_H
@@ -101,6 +102,11 @@ typedef struct troupe_worker_info {
     int stalled;          /* 1: its current run has not moved for stall_ns */
     troupe_ref stalled_actor; /* the actor it is stuck in, when stalled */
     uint64_t stalls;      /* times it was reported stalled */
+    /* While stalled: runnable actors waiting behind the stuck handler when
+     * the watchdog last looked — its run queue (other workers steal it) and
+     * the actor in its LIFO slot, woken by that handler, which waits for it
+     * to return. 0 when not stalled. */
+    uint32_t stranded;
 } troupe_worker_info;
 
 /* TROUPE_EINVAL when index >= troupe_system_workers(sys). */

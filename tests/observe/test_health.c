@@ -218,6 +218,100 @@ Test(health, stalled_worker_is_reported_and_others_carry_on, .timeout = 120)
     env_fini(&e);
 }
 
+/* What waits behind a stalled worker is reported: here the actor its stuck
+ * handler woke into the worker's LIFO slot (not stealable), which runs
+ * once the handler returns. (The last receiver it sent to is not counted:
+ * its schedule waits for the end of the handler, in the worker's open
+ * send reservation.) */
+typedef struct strand_env {
+    tt_gate gate;
+    atomic_int ran;
+} strand_env;
+
+enum { S_WAKE_THEN_HOLD = 1, S_RUN };
+
+static int strand_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
+{
+    strand_env *e = *(strand_env **)state;
+    if (tt_is_probe(ctx, m))
+        return 0;
+    if (m->type == S_WAKE_THEN_HOLD) {
+        troupe_ref to[2];
+        memcpy(to, m->data, sizeof to);
+        /* the first is scheduled (into the LIFO slot) when the second send
+         * flushes it; the second waits for the end of the handler */
+        for (int i = 0; i < 2; i++)
+            if (troupe_tell(troupe_ctx_system(ctx), to[i], S_RUN, NULL, 0) != 0)
+                tt_die("tell");
+        tt_gate_wait(&e->gate);
+    } else if (m->type == S_RUN)
+        atomic_fetch_add(&e->ran, 1);
+    return 0;
+}
+
+static const troupe_behaviour strand_beh = {.name = "strand",
+                                             .state_size = sizeof(strand_env *),
+                                             .init = tt_init_arg,
+                                             .handle = strand_handle};
+
+static int grab_text(void *ud, const char *d, size_t n)
+{
+    char *buf = ud;
+    size_t have = strlen(buf);
+    if (have + n >= 65536)
+        return TROUPE_ENOMEM;
+    memcpy(buf + have, d, n);
+    buf[have + n] = '\0';
+    return 0;
+}
+
+static troupe_worker_info worker_of(troupe_system *sys, uint32_t i)
+{
+    troupe_worker_info wi;
+    cr_assert_eq(troupe_worker_info_get(sys, i, &wi), 0);
+    return wi;
+}
+
+Test(health, stalled_worker_reports_what_waits_behind_it, .timeout = 120)
+{
+    static strand_env e;
+    tt_gate_init(&e.gate);
+    troupe_clock *clk;
+    troupe_system *sys = health_system(&clk, 0, 2 * SEC);
+    troupe_ref stuck = tt_spawn(sys, &strand_beh, &e, NULL);
+    troupe_ref woken[2];
+    for (int i = 0; i < 2; i++)
+        woken[i] = tt_spawn(sys, &strand_beh, &e, NULL);
+    cr_assert_eq(troupe_tell(sys, stuck, S_WAKE_THEN_HOLD, woken, sizeof woken), 0);
+    wait_until(tt_gate_waiting(&e.gate) == 1);
+    uint32_t idx = 2;
+    for (int n = 0; idx == 2; n++) {
+        cr_assert_lt(n, 100, "no worker was reported stalled");
+        advance(clk, SEC / 2);
+        for (uint32_t i = 0; i < 2; i++)
+            if (worker_of(sys, i).stalled)
+                idx = i;
+    }
+    troupe_worker_info wi = worker_of(sys, idx);
+    cr_assert_eq(wi.stalled_actor.id, stuck.id);
+    cr_assert_eq(wi.stranded, 1, "the actor in the stuck worker's LIFO slot");
+    cr_assert_eq(worker_of(sys, 1 - idx).stranded, 0);
+    cr_assert_eq(atomic_load(&e.ran), 0, "the LIFO slot is not stolen");
+    static char text[65536];
+    text[0] = '\0';
+    cr_assert_eq(troupe_metrics_write(sys, NULL, grab_text, text), 0);
+    char line[64];
+    snprintf(line, sizeof line, "troupe_worker_stranded{worker=\"%u\"} 1\n", idx);
+    cr_assert_not_null(strstr(text, line), "metric line %s", line);
+    tt_gate_open(&e.gate);
+    wait_until(atomic_load(&e.ran) == 2);
+    advance_until(clk, SEC / 2, worker_of(sys, idx).stalled == 0);
+    cr_assert_eq(worker_of(sys, idx).stranded, 0);
+    troupe_system_destroy(sys);
+    troupe_clock_destroy(clk);
+    tt_gate_destroy(&e.gate);
+}
+
 Test(health, config_is_validated)
 {
     troupe_config cfg;
