@@ -45,7 +45,9 @@
  * restart type, policy and strategy, and counts neither toward the
  * supervisor's intensity nor toward the child's max_restarts and backoff.
  * It is counted: troupe_sup_info.operator_restarts, the child's restarts,
- * and the metric troupe_restarts_total{reason="operator"}.
+ * and the metric troupe_restarts_total{reason="operator"}. (A child waiting
+ * out a restart delay is restarted at once instead: its failure's restart,
+ * counted as such, only sooner.)
  *
  * Thread safety: every call from any thread, including handlers. Calls that
  * change the tree take the tree's lock briefly; none waits for a child to

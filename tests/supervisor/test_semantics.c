@@ -466,3 +466,69 @@ Test(operator, restarts_do_not_count_toward_intensity, .timeout = 60)
     troupe_clock_destroy(clk);
     env_fini(&e);
 }
+
+/* A child waiting out its backoff is restarted at once: the failure's own
+ * restart, sooner (it counts toward the backoff as before), and not a
+ * second time when the delay would have ended. */
+Test(operator, restart_during_backoff_is_now, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_clock *clk;
+    troupe_system *sys = tt_system_manual(2, S_NS, &clk);
+    troupe_sup sup = start_sup(sys, root_of(sys), TROUPE_ONE_FOR_ONE, 100, TROUPE_PERMANENT);
+    kid_arg a = {&e, 1}, b = {&e, 2};
+    troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_FIXED_DELAY);
+    s.policy.delay_ns = 100 * MS;
+    troupe_ref r = start_kid(sys, sup, &s);
+    troupe_child_spec ps = kid_spec(&kid_beh, &b, TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
+    troupe_ref probe = start_kid(sys, sup, &ps);
+    tell_ok(sys, r, K_PANIC);
+    wait_until(state_of(sys, r) == TROUPE_CHILD_BACKOFF);
+    cr_assert_eq(troupe_actor_restart(sys, r), 0);
+    cr_assert_eq(restarts_of(sys, r), 1, "restarted by the call, no clock moved");
+    wait_until(tt_log_len(&e.starts) == 3);
+    ping_ok(sys, r);
+    cr_assert_eq(troupe_clock_advance(clk, 100 * MS_NS), 0);
+    sync_supervisor(sys, probe);
+    cr_assert_eq(restarts_of(sys, r), 1, "restarted again when the delay ended");
+    troupe_child_info ci = info_of(sys, r);
+    cr_assert_eq(ci.restarts_since_reset, 1);
+    cr_assert_eq(ci.last_kind, TROUPE_EXIT_PANIC);
+    troupe_sup_info si = sup_info(sys, sup);
+    cr_assert_eq(si.operator_restarts, 0);
+    cr_assert_eq(si.restart_decisions, 2, "the panic and the probe's");
+    troupe_system_destroy(sys);
+    troupe_clock_destroy(clk);
+    env_fini(&e);
+}
+
+/* Whatever the restart type and policy, an operator's restart restarts the
+ * child: a TEMPORARY child under NEVER comes back, nothing escalates. */
+Test(operator, restarts_any_type_and_policy, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_system *sys = tt_system(2);
+    troupe_sup sup = start_sup(sys, root_of(sys), TROUPE_ONE_FOR_ALL, 0, TROUPE_PERMANENT);
+    kid_arg a = {&e, 1}, b = {&e, 2};
+    troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_TEMPORARY, TROUPE_RESTART_NEVER);
+    troupe_ref r = start_kid(sys, sup, &s);
+    s = kid_spec(&kid_beh, &b, TROUPE_PERMANENT, TROUPE_RESTART_NEVER);
+    troupe_ref sib = start_kid(sys, sup, &s);
+    for (int i = 1; i <= 3; i++) {
+        cr_assert_eq(troupe_actor_restart(sys, r), 0);
+        wait_until(restarts_of(sys, r) == i && state_of(sys, r) == TROUPE_CHILD_RUNNING);
+        cr_assert_eq(troupe_actor_restart(sys, sib), 0);
+        wait_until(restarts_of(sys, sib) == i && state_of(sys, sib) == TROUPE_CHILD_RUNNING);
+    }
+    ping_ok(sys, r);
+    ping_ok(sys, sib);
+    troupe_sup_info si = sup_info(sys, sup);
+    cr_assert_eq(si.escalations, 0);
+    cr_assert_eq(si.restarts, 6, "one_for_all: each alone, no sibling restarted");
+    cr_assert_eq(si.operator_restarts, 6);
+    cr_assert_eq(tt_log_len(&e.starts), 2 + 6);
+    troupe_system_destroy(sys);
+    env_fini(&e);
+}
