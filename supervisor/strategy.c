@@ -13,6 +13,8 @@
  *      REST_FOR_ONE stop the siblings concerned, then restart the group in
  *      start order in one worker run (a chain of re-inits).
  * A child up for the stable period before it ended has its backoff reset.
+ * An operator's restart (troupe_actor_restart) skips all four: the child
+ * alone, at once, counted in the metrics as "operator" only.
  */
 #include <math.h>
 #include <stdio.h>
