@@ -88,7 +88,7 @@ static void jitter_run(int *steps)
 /* Every restart lands within [nominal x (1 - jitter), nominal x (1 +
  * jitter)] (the cap applies before the jitter); the draws spread over the
  * window, and differ from one system to the next (each seeds its own). */
-Test(jitter, restarts_stay_within_bounds, .timeout = 240)
+Test(jitter, restarts_stay_within_bounds, .timeout = 60)
 {
     int steps[J_SYSTEMS][J_ROUNDS];
     bool hit[J_STEPS + 1] = {0};
