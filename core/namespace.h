@@ -253,6 +253,7 @@
 #define sv_node_free troupei_sv_node_free
 #define sv_node_get troupei_sv_node_get
 #define sv_node_new troupei_sv_node_new
+#define sv_operator_restart troupei_sv_operator_restart
 #define sv_now troupei_sv_now
 #define sv_on_deadline troupei_sv_on_deadline
 #define sv_on_exit troupei_sv_on_exit

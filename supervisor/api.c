@@ -283,8 +283,9 @@ TROUPE_API int troupe_sup_terminate_child(troupe_system *sys, troupe_ref child)
     return rc;
 }
 
-/* troupe/observe.h. The flag tells the supervisor thread that the ERROR
- * exit this stop causes was asked for (strategy.c: by_operator). */
+/* troupe/observe.h. A running child is marked, so that the supervisor
+ * thread knows the ERROR exit its stop causes was asked for (strategy.c:
+ * by_operator); one waiting out a backoff is restarted here. */
 TROUPE_API int troupe_actor_restart(troupe_system *sys, troupe_ref ref)
 {
     if (!sys)
@@ -292,12 +293,10 @@ TROUPE_API int troupe_actor_restart(troupe_system *sys, troupe_ref ref)
     sv *s = sys->sv;
     pthread_mutex_lock(&s->lock);
     sv_child *c = sv_child_by_ref(sys, ref);
-    int rc = c && c->parent && !c->remove ? 0 : TROUPE_ENOTFOUND;
-    if (rc == 0)
-        c->op_asked = true;
+    int rc = c && c->parent && !c->remove ? sv_operator_restart(s, c) : TROUPE_ENOTFOUND;
     pthread_mutex_unlock(&s->lock);
     if (rc)
-        return rc;
+        return rc > 0 ? 0 : rc;
     /* core/run.c gives an ERROR stop the reason "restart requested" */
     tmsg m = {.type = SYSMSG_STOP, .corr = TROUPE_EXIT_ERROR};
     return send_sys(sys, ref, &m);

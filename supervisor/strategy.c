@@ -13,6 +13,8 @@
  *      REST_FOR_ONE stop the siblings concerned, then restart the group in
  *      start order in one worker run (a chain of re-inits).
  * A child up for the stable period before it ended has its backoff reset.
+ * An operator's restart (troupe_actor_restart) skips all four: the child
+ * alone, at once, counted in the metrics as "operator" only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -300,6 +302,26 @@ static void operator_restart(sv *s, sv_node *n, sv_child *c, const sv_rec *r)
     note_stable(s, c, r->at_ns);
     n->op_restarts++;
     restart_list(s, &c, 1, RS_OPERATOR);
+}
+
+/* troupe_actor_restart, lock held: 0 when c runs (it is marked and gets
+ * the stop), 1 when it was waiting out a backoff and is restarted now (the
+ * failure's restart, only sooner: it counts as before), TROUPE_EBUSY when
+ * its supervisor is stopping or restarting it already. */
+int sv_operator_restart(sv *s, sv_child *c)
+{
+    int ps = c->parent->state;
+    if (c->to_stop || (ps != SUP_RUNNING && ps != SUP_RESTARTING))
+        return TROUPE_EBUSY;
+    if (c->state == CH_RUNNING) {
+        c->op_asked = true;
+        return 0;
+    }
+    if (c->state != CH_BACKOFF || c->lead)
+        return TROUPE_EBUSY;
+    sv_set_deadline(s, c, 0);
+    sv_restart_now(s, &c, 1);
+    return 1;
 }
 
 static void handle_failure(sv *s, sv_node *n, sv_child *c, const sv_rec *r)

@@ -175,6 +175,7 @@ void sv_restart_group(sv *s, sv_node *n);
 uint64_t sv_next_delay(sv *s, const sv_child *c);
 void sv_child_end(sv *s, sv_child *c, troupe_failure_kind why, const char *reason);
 void sv_node_exited(sv *s, sv_node *n);
+int sv_operator_restart(sv *s, sv_child *c);
 
 /* supervisor/stop.c — stopping children (lock held) */
 void sv_stop_child(sv *s, sv_child *c);

@@ -120,8 +120,11 @@ TROUPE_API int troupe_worker_info_get(troupe_system *sys, uint32_t index, troupe
  * in the child's restarts, troupe_sup_info.operator_restarts and
  * troupe_restarts_total{reason="operator"} (troupe/supervisor.h). An actor
  * that traps stops (TROUPE_BEH_TRAP_STOP) gets the stop as a message and
- * decides. Returns at once; TROUPE_ENOTFOUND if the actor is not
- * supervised. */
+ * decides. A child waiting out a restart delay is restarted now instead
+ * (that restart is its failure's, only sooner, and counts as such).
+ * Returns at once; TROUPE_ENOTFOUND if the actor is not supervised,
+ * TROUPE_EBUSY if its supervisor is stopping or restarting it already
+ * (shutdown, escalation, a group restart). */
 TROUPE_API int troupe_actor_restart(troupe_system *sys, troupe_ref ref);
 
 /* Metrics. The writer gets the text in pieces; a negative return from it

@@ -23,11 +23,12 @@
  *
  * What an exit leads to, in order (supervisor/strategy.c):
  *  1. the restart type: a TEMPORARY child, or a TRANSIENT one after a
- *     normal exit, ends for good — whatever its policy, nothing escalates;
+ *     normal or shutdown exit, ends for good — whatever its policy; nothing
+ *     escalates;
  *  2. the child's policy: NEVER, or a restart beyond max_restarts since the
  *     last reset, escalates (below);
- *  3. the supervisor's intensity: one restart more than `intensity` within
- *     `period_ns` escalates;
+ *  3. the supervisor's intensity: one restart decision more than
+ *     `intensity` within `period_ns` escalates;
  *  4. otherwise the strategy restarts it (and its group), after the
  *     policy's delay.
  * To escalate, the supervisor stops its other children (reverse start
@@ -45,7 +46,9 @@
  * restart type, policy and strategy, and counts neither toward the
  * supervisor's intensity nor toward the child's max_restarts and backoff.
  * It is counted: troupe_sup_info.operator_restarts, the child's restarts,
- * and the metric troupe_restarts_total{reason="operator"}.
+ * and the metric troupe_restarts_total{reason="operator"}. (A child waiting
+ * out a restart delay is restarted at once instead: its failure's restart,
+ * counted as such, only sooner.)
  *
  * Thread safety: every call from any thread, including handlers. Calls that
  * change the tree take the tree's lock briefly; none waits for a child to
@@ -99,10 +102,11 @@ typedef struct troupe_restart_policy {
     int64_t initial_ns;    /* EXPONENTIAL: first delay (>= 0) */
     int64_t max_ns;        /* EXPONENTIAL: cap (>= initial) */
     double multiplier;     /* EXPONENTIAL: >= 1 */
-    /* EXPONENTIAL: 0..1. The delay of the k-th restart since the reset is
-     * d = min(initial·multiplier^k, max), then × (1 + jitter·(2u − 1)) with
-     * u uniform in [0, 1): within [d·(1 − jitter), d·(1 + jitter)), so
-     * up to max·(1 + jitter). Each system seeds its own generator. */
+    /* EXPONENTIAL: 0..1. After k restarts since the last reset, the next
+     * delay is d × (1 + jitter·(2u − 1)) with d = min(initial·multiplier^k,
+     * max) and u uniform in [0, 1): within [d·(1 − jitter), d·(1 + jitter)),
+     * so up to max·(1 + jitter) (the cap comes first). Each system seeds its
+     * own generator. troupe_child_info.next_delay_ns shows d. */
     double jitter;
     int64_t delay_ns;      /* FIXED_DELAY (>= 0) */
     /* Restarts allowed since the last reset (a child up for
@@ -273,7 +277,8 @@ typedef struct troupe_sup_info {
     uint32_t children;         /* actors and supervisors */
     /* Its children restarted, one per child each time, whatever the cause:
      * a group restart of 3 adds 3; a child supervisor restarted after its
-     * escalation adds 1 (its own children are not counted here nor in it);
+     * escalation adds 1 (its own children count neither here nor in its
+     * own restarts);
      * operators' restarts are included. */
     uint64_t restarts;
     uint64_t escalations;      /* times it gave up */
