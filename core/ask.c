@@ -108,16 +108,17 @@ static int send_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void
     return rc;
 }
 
-/* Block until the reply or the deadline; 0 when the reply is in. */
+/* Block until the reply or the deadline (none when it does not fit: a
+ * timeout that large means forever); 0 when the reply is in. */
 static int wait_reply(ask_rec *r, uint64_t id, uint64_t timeout_ns)
 {
-    uint64_t deadline = mono_ns() + timeout_ns;
+    uint64_t deadline = deadline_add(mono_ns(), timeout_ns);
     /* acquire: pairs with the replier's release of fut. */
     while (!atomic_load_explicit(&r->fut, memory_order_acquire)) {
         uint64_t now = mono_ns();
-        if (now >= deadline)
+        if (now >= deadline && deadline != DEADLINE_NEVER)
             break;
-        futex_wait_u32(&r->fut, 0, deadline - now);
+        futex_wait_u32(&r->fut, 0, deadline == DEADLINE_NEVER ? 0 : deadline - now);
     }
     if (atomic_load_explicit(&r->fut, memory_order_acquire))
         return 0;
@@ -183,7 +184,9 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
     int rc = ask_new(sys, troupe_self(ctx), &r, &id);
     if (rc)
         return rc;
-    if ((rc = timer_add_fn(sys, timeout_ns, ask_timeout_fn, id, &r->timer))) {
+    /* saturating: a timeout that does not fit never comes */
+    uint64_t deadline = deadline_add(troupe_clock_now(sys->clock), timeout_ns);
+    if ((rc = timer_add_fn_at(sys, deadline, ask_timeout_fn, id, &r->timer))) {
         ask_free(sys, r, id);
         return rc;
     }

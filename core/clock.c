@@ -70,7 +70,8 @@ TROUPE_API int troupe_clock_advance(troupe_clock *clk, uint64_t delta_ns)
     if (!clk || !clk->manual)
         return TROUPE_EINVAL;
     pthread_mutex_lock(&clk->lock);
-    uint64_t now = atomic_load_explicit(&clk->now, memory_order_relaxed) + delta_ns;
+    /* saturates: a manual clock stops at the end of time, never wraps */
+    uint64_t now = deadline_add(atomic_load_explicit(&clk->now, memory_order_relaxed), delta_ns);
     atomic_store_explicit(&clk->now, now, memory_order_release);
     for (size_t i = 0; i < clk->nregs; i++)
         timers_fire_due(clk->regs[i], now);

@@ -62,6 +62,16 @@ static inline uint32_t next_pow2_u32(uint32_t v)
     return 1u << (32 - __builtin_clz(v - 1));
 }
 
+/* A deadline `delta` ns after `now`, saturating: a sum that does not fit
+ * is DEADLINE_NEVER, which no clock reading reaches in practice and which
+ * timers and waits treat as "forever" (never fired, never timed out). */
+#define DEADLINE_NEVER UINT64_MAX
+static inline uint64_t deadline_add(uint64_t now, uint64_t delta)
+{
+    uint64_t d;
+    return __builtin_add_overflow(now, delta, &d) ? DEADLINE_NEVER : d;
+}
+
 /* Monotonic time in ns (the real clock, for spinning and blocking). */
 uint64_t mono_ns(void);
 

@@ -284,6 +284,7 @@
 #define tfree troupei_tfree
 #define tfree_aligned troupei_tfree_aligned
 #define timer_add_fn troupei_timer_add_fn
+#define timer_add_fn_at troupei_timer_add_fn_at
 #define timers_create troupei_timers_create
 #define timers_destroy troupei_timers_destroy
 #define timers_fire_due troupei_timers_fire_due

@@ -66,7 +66,7 @@ static bool is_muted_on(const troupe_ctx *c, const actor *a)
  * system's block timeout. */
 static int block_wait(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
 {
-    uint64_t deadline = mono_ns() + sys->cfg.block_timeout_ns;
+    uint64_t deadline = deadline_add(mono_ns(), sys->cfg.block_timeout_ns);
     uint64_t pause_ns = 1000;
     for (;;) {
         int rc = push_one(sys, a, gen, m);

@@ -161,12 +161,13 @@ void system_begin_shutdown(troupe_system *sys)
 
 static int wait_live_zero(troupe_system *sys, uint64_t timeout_ns)
 {
-    uint64_t abs = mono_ns() + timeout_ns;
+    uint64_t abs = deadline_add(mono_ns(), timeout_ns); /* NEVER: no timeout */
     struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
     int rc = 0;
     pthread_mutex_lock(&sys->live_lock);
     while (atomic_load_explicit(&sys->live, memory_order_acquire) > 0 && rc == 0)
-        rc = pthread_cond_timedwait(&sys->live_cond, &sys->live_lock, &ts);
+        rc = abs == DEADLINE_NEVER ? pthread_cond_wait(&sys->live_cond, &sys->live_lock)
+                                   : pthread_cond_timedwait(&sys->live_cond, &sys->live_lock, &ts);
     bool done = atomic_load_explicit(&sys->live, memory_order_acquire) == 0;
     pthread_mutex_unlock(&sys->live_lock);
     return done ? 0 : TROUPE_ETIMEDOUT;

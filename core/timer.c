@@ -6,6 +6,11 @@
  * skipped when it comes up. The record's state word is gen << 32 | state,
  * and FIRING is held while the message is sent, so that troupe_timer_cancel
  * returning 0 means "it will not fire again".
+ *
+ * Deadlines saturate (deadline_add): a delay or an interval that carries
+ * past the end of time gives DEADLINE_NEVER, and such a timer stays pending
+ * (cancellable) but never enters the heap — it never fires, and the thread
+ * never wakes for it.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -121,8 +126,9 @@ static void fire_due_locked(timers *tm, uint64_t now)
         pthread_mutex_lock(&tm->lock);
         bool again = r->interval && rc != TROUPE_ENOACTOR && rc != TROUPE_ESHUTDOWN && !tm->stop;
         if (again) {
-            r->deadline += r->interval;
-            again = heap_push(tm, (hent){r->deadline, e.index, e.gen}) == 0;
+            r->deadline = deadline_add(r->deadline, r->interval);
+            if (r->deadline != DEADLINE_NEVER) /* else pending for ever */
+                again = heap_push(tm, (hent){r->deadline, e.index, e.gen}) == 0;
         }
         /* release: the record's fields before the state cancel reads. */
         atomic_store_explicit(&r->st, st_make(e.gen, again ? T_PENDING : T_DONE),
@@ -139,13 +145,18 @@ void timers_fire_due(timers *tm, uint64_t now)
     pthread_mutex_unlock(&tm->lock);
 }
 
+/* The longest sleep of the timer thread: a far deadline is waited for in
+ * such steps (a user clock may jump; mono_ns() + the rest could not fit). */
+#define WAIT_STEP_NS (3600ull * 1000000000ull)
+
 static void wait_until(timers *tm, uint64_t now)
 {
     if (!tm->n || clock_is_manual(tm->sys->clock)) {
         pthread_cond_wait(&tm->cond, &tm->lock);
         return;
     }
-    uint64_t abs = mono_ns() + (tm->heap[0].deadline - now);
+    uint64_t rest = tm->heap[0].deadline - now; /* > 0: the caller checked */
+    uint64_t abs = mono_ns() + (rest < WAIT_STEP_NS ? rest : WAIT_STEP_NS);
     struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
     pthread_cond_timedwait(&tm->cond, &tm->lock, &ts);
 }
@@ -223,7 +234,20 @@ void timers_destroy(troupe_system *sys)
     sys->tm = NULL;
 }
 
-static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t delay_ns,
+/* How timer_add turns `when` into a deadline, reading the clock under the
+ * lock (so that a concurrent troupe_clock_advance either sees the timer or
+ * ran before the reading). */
+enum { AT_AFTER_SAT, AT_AFTER_MOD, AT_ABS };
+
+static uint64_t deadline_of(troupe_system *sys, uint64_t when, int how)
+{
+    if (how == AT_ABS)
+        return when;
+    uint64_t now = troupe_clock_now(sys->clock);
+    return how == AT_AFTER_SAT ? deadline_add(now, when) : now + when;
+}
+
+static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t when, int how,
                      troupe_timer *out)
 {
     timers *tm = sys->tm;
@@ -243,12 +267,14 @@ static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t delay_n
     r->interval = tmpl->interval;
     r->fn = tmpl->fn;
     r->arg = tmpl->arg;
-    r->deadline = troupe_clock_now(sys->clock) + delay_ns;
+    r->deadline = deadline_of(sys, when, how);
     atomic_store_explicit(&r->st, st_make(gen, T_PENDING), memory_order_release);
     if (out) /* before the push: an internal fn may read it once due */
         out->id = ((uint64_t)gen << 32) | idx;
     bool top = !tm->n || r->deadline < tm->heap[0].deadline;
-    int rc = heap_push(tm, (hent){r->deadline, idx, gen});
+    int rc = 0;
+    if (r->deadline != DEADLINE_NEVER) /* else pending for ever, outside the heap */
+        rc = heap_push(tm, (hent){r->deadline, idx, gen});
     if (top)
         pthread_cond_signal(&tm->cond);
     pthread_mutex_unlock(&tm->lock);
@@ -264,7 +290,16 @@ int timer_add_fn(troupe_system *sys, uint64_t delay_ns, timer_fn fn, uint64_t ar
                  troupe_timer *out)
 {
     timer_rec t = {.fn = fn, .arg = arg};
-    return timer_add(sys, &t, delay_ns, out);
+    /* modulo 2^64, as it always was: supervisor/sv.c passes `next - now`,
+     * which may have gone below zero (then due at once) */
+    return timer_add(sys, &t, delay_ns, AT_AFTER_MOD, out);
+}
+
+int timer_add_fn_at(troupe_system *sys, uint64_t deadline, timer_fn fn, uint64_t arg,
+                    troupe_timer *out)
+{
+    timer_rec t = {.fn = fn, .arg = arg};
+    return timer_add(sys, &t, deadline, AT_ABS, out);
 }
 
 static int add_msg_timer(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
@@ -276,7 +311,7 @@ static int add_msg_timer(troupe_system *sys, troupe_ref to, uint32_t type, const
     timer_rec t = {.to = to, .type = type, .len = (uint32_t)len, .interval = interval_ns};
     if (len)
         memcpy(t.data, data, len);
-    return timer_add(sys, &t, delay_ns, out);
+    return timer_add(sys, &t, delay_ns, AT_AFTER_SAT, out);
 }
 
 TROUPE_API int troupe_send_after(troupe_system *sys, troupe_ref to, uint32_t type,

@@ -11,9 +11,15 @@ int timers_create(troupe_system *sys);
 void timers_stop(troupe_system *sys);
 void timers_destroy(troupe_system *sys);
 /* An internal timer: calls fn(sys, arg) on the timer thread (or inside
- * troupe_clock_advance) after delay_ns. */
+ * troupe_clock_advance) after delay_ns, taken modulo 2^64 (a `deadline -
+ * now` that went below zero is due at once; a caller with a deadline
+ * should rather use timer_add_fn_at). */
 int timer_add_fn(troupe_system *sys, uint64_t delay_ns, timer_fn fn, uint64_t arg,
                  troupe_timer *out);
+/* The same at an absolute deadline on the system's clock; DEADLINE_NEVER
+ * (core/common.h) never fires (the timer stays pending until canceled). */
+int timer_add_fn_at(troupe_system *sys, uint64_t deadline, timer_fn fn, uint64_t arg,
+                    troupe_timer *out);
 /* Fire every timer due at `now` (manual clocks). */
 void timers_fire_due(timers *tm, uint64_t now);
 

@@ -126,7 +126,7 @@ static void ping(troupe_system *sys, obs *o, health_rec *h, uint64_t now)
         return; /* gone, or no memory: the next sweep sees */
     h->seq = o->seq;
     h->sent_at = now;
-    h->next_ping = now + h->info.interval_ns;
+    h->next_ping = deadline_add(now, h->info.interval_ns);
     h->info.pings++;
 }
 

@@ -38,7 +38,8 @@ TROUPE_API void troupe_clock_destroy(troupe_clock *clk);
 /* Current time in ns. NULL means the monotonic clock. */
 TROUPE_API uint64_t troupe_clock_now(const troupe_clock *clk);
 
-/* Manual clocks only (else TROUPE_EINVAL): add `delta_ns`, then fire every
+/* Manual clocks only (else TROUPE_EINVAL): add `delta_ns` (saturating at
+ * UINT64_MAX, where "never" deadlines still do not fire), then fire every
  * timer now due, in deadline order, in every system using this clock. */
 TROUPE_API int troupe_clock_advance(troupe_clock *clk, uint64_t delta_ns);
 

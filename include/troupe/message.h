@@ -55,7 +55,8 @@ TROUPE_API void *troupe_msg_take(troupe_ctx *ctx);
  * NULL) and its type into *reply_type (may be NULL).
  * Errors: as troupe_tell, plus TROUPE_ETIMEDOUT (the late reply is dropped
  * and counted), TROUPE_ESTATE when called from a handler (use
- * troupe_ask_async there: a worker never blocks). */
+ * troupe_ask_async there: a worker never blocks). A timeout whose deadline
+ * does not fit in 64 bits (UINT64_MAX) waits for ever. */
 TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
                           size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
                           size_t reply_cap, size_t *reply_len);
@@ -63,7 +64,8 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
 /* Ask from a handler without blocking: the reply comes back to the running
  * actor as a message (its type is the replier's, msg->corr = *ask_id), or,
  * after timeout_ns, a TROUPE_MSG_ASK_TIMEOUT message with corr = *ask_id.
- * Exactly one of the two arrives. *ask_id may be NULL.
+ * Exactly one of the two arrives; a timeout whose deadline does not fit in
+ * 64 bits (UINT64_MAX) never comes. *ask_id may be NULL.
  * Errors: as troupe_tell; TROUPE_ESTATE outside a handler. */
 TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, const void *data,
                                 size_t len, uint64_t timeout_ns, uint64_t *ask_id);

@@ -43,7 +43,8 @@ typedef struct troupe_config {
     troupe_overflow overflow;
     /* Messages an actor handles per scheduling (100), 1..TROUPE_MAX_BATCH. */
     uint32_t batch;
-    /* How long a plain thread blocks on a full BLOCK mailbox (5 s). */
+    /* How long a plain thread blocks on a full BLOCK mailbox (5 s);
+     * UINT64_MAX: for ever. */
     uint64_t block_timeout_ns;
     /* Spinning before an idle worker parks, in ns (50 µs). */
     uint64_t spin_ns;
@@ -107,7 +108,8 @@ TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cf
  * its stop, and wait up to timeout_ns for them to stop. Remaining queued
  * messages are destroyed and counted. Idempotent. TROUPE_ETIMEDOUT if some
  * actor was still running at the timeout (it is stopped at destroy). Must
- * not be called from a handler (TROUPE_ESTATE). */
+ * not be called from a handler (TROUPE_ESTATE). UINT64_MAX (any timeout
+ * whose deadline does not fit) waits for ever. */
 TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns);
 
 /* Shut down (if not yet), join the threads and free every actor, message

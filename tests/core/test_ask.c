@@ -534,3 +534,66 @@ Test(ask, reply_reaches_a_full_mailbox)
     cr_expect_eq(tt_sys_stats(sys).late_replies, 0u);
     finish(sys, clk, &ss, &cs);
 }
+
+/* ---- a timeout of UINT64_MAX: forever ------------------------------------------------ */
+
+static void *open_once_waiting(void *p)
+{
+    server_sh *ss = p;
+    while (tt_gate_waiting(&ss->gate) != 1) /* bounded by the test's own hang guard */
+        tt_sleep_ns(100000);
+    tt_gate_open(&ss->gate);
+    return NULL;
+}
+
+/* mono_ns() + UINT64_MAX wrapped: the ask timed out after 0 ms. */
+Test(ask, a_timeout_of_forever_waits_for_the_reply)
+{
+    troupe_system *sys = tt_system(2);
+    server_sh ss;
+    troupe_ref s = spawn_server(sys, &ss);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, open_once_waiting, &ss), 0);
+    char buf[8] = {0};
+    uint32_t type = 0;
+    size_t len = 0;
+    int rc = troupe_ask(sys, s, M_HOLD, NULL, 0, UINT64_MAX, &type, buf, sizeof buf, &len);
+    pthread_join(th, NULL);
+    cr_expect_eq(rc, 0, "ask: %s", troupe_errname(rc));
+    cr_expect_eq(type, M_HOLD_R);
+    cr_expect_eq(len, 4u);
+    cr_expect_arr_eq(buf, "late", 4);
+    cr_expect_eq(tt_sys_stats(sys).late_replies, 0u);
+    finish(sys, NULL, &ss, NULL);
+}
+
+/* An async ask with timeout UINT64_MAX: its timer's deadline saturates,
+ * so no advance of the manual clock, however large, times it out, and the
+ * reply (sent once the test lets the server go) is delivered. */
+Test(ask, async_timeout_of_forever_survives_any_clock_advance)
+{
+    troupe_clock *clk;
+    troupe_system *sys = tt_system_manual(2, 1000, &clk);
+    server_sh ss;
+    client_sh cs;
+    troupe_ref s = spawn_server(sys, &ss);
+    troupe_ref c = spawn_client(sys, &cs, NULL);
+    go(sys, c, s, M_HOLD, "", UINT64_MAX, 0);
+    wait_until(tt_gate_waiting(&ss.gate) == 1);
+    tt_probe(sys, c);
+    cr_assert_eq(atomic_load(&cs.ask_rc), 0);
+    cr_assert_eq(troupe_clock_advance(clk, 1), 0);
+    cr_assert_eq(troupe_clock_advance(clk, UINT64_MAX / 2), 0);
+    cr_assert_eq(troupe_clock_advance(clk, UINT64_MAX), 0);
+    tt_probe(sys, c);
+    cr_expect_eq(atomic_load(&cs.timeouts), 0, "forever timed out");
+    tt_gate_open(&ss.gate);
+    wait_until(atomic_load(&ss.hold_done) == 1);
+    tt_probe(sys, c); /* the reply was sent before hold_done */
+    cr_expect_eq(atomic_load(&cs.replies), 1, "the reply is delivered");
+    cr_expect_eq(atomic_load(&cs.reply_type), M_HOLD_R);
+    cr_expect_eq(atomic_load(&cs.reply_corr), atomic_load(&cs.ask_id[0]));
+    cr_expect_eq(atomic_load(&cs.timeouts), 0);
+    cr_expect_eq(tt_sys_stats(sys).late_replies, 0u);
+    finish(sys, clk, &ss, &cs);
+}

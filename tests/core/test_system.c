@@ -412,6 +412,40 @@ Test(system, shutdown_times_out_on_a_blocked_handler)
     tt_gate_destroy(&sh.gate);
 }
 
+typedef struct opener {
+    troupe_system *sys;
+    tt_gate *gate;
+} opener;
+
+/* Open the gate once the system is shutting down (a tell fails with
+ * ESHUTDOWN before it looks at the ref). */
+static void *open_gate_once_shutting(void *p)
+{
+    opener *o = p;
+    while (troupe_tell(o->sys, TROUPE_REF_NONE, M_PING, NULL, 0) != TROUPE_ESHUTDOWN)
+        tt_sleep_ns(100000); /* bounded by the test's own hang guard */
+    tt_gate_open(o->gate);
+    return NULL;
+}
+
+/* A timeout of UINT64_MAX means forever: shutdown waits for the blocked
+ * handler (mono_ns() + UINT64_MAX wrapped: it returned ETIMEDOUT at once). */
+Test(system, shutdown_with_a_timeout_of_forever_waits)
+{
+    troupe_system *sys = tt_system(2);
+    shared sh;
+    troupe_ref r = spawn_basic(sys, &sh);
+    tt_hold(sys, r, M_GATE, &sh.gate);
+    opener o = {sys, &sh.gate};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, open_gate_once_shutting, &o), 0);
+    cr_expect_eq(troupe_system_shutdown(sys, UINT64_MAX), 0);
+    pthread_join(th, NULL);
+    cr_expect_eq(atomic_load(&sh.stops), 1);
+    troupe_system_destroy(sys);
+    tt_gate_destroy(&sh.gate);
+}
+
 /* ---- stats and context ------------------------------------------------------- */
 
 Test(system, stats_count_spawned_and_live)

@@ -403,3 +403,65 @@ Test(timer, shutdown_ends_interval_timers)
     cr_expect_eq(atomic_load(&f.sh.count), 1);
     fx_fini(&f);
 }
+
+/* ---- deadlines past the end of time: "forever" ------------------------------------- */
+
+/* now + delay does not fit in 64 bits: the deadline saturates and the
+ * timer never fires, however far the (saturating) manual clock goes. */
+Test(timer, a_delay_past_the_end_of_time_never_fires)
+{
+    fixture f;
+    fx_init(&f);
+    int64_t v = 1;
+    troupe_timer t;
+    cr_assert_eq(troupe_send_after(f.sys, f.r, M_TICK, &v, sizeof v, UINT64_MAX - 10, &t), 0);
+    advance(&f, 1);
+    cr_expect_eq(count_now(&f), 0, "a wrapped deadline fired at once");
+    advance(&f, UINT64_MAX / 2);
+    advance(&f, UINT64_MAX / 2);
+    advance(&f, UINT64_MAX);
+    cr_expect_eq(troupe_clock_now(f.clk), UINT64_MAX, "the manual clock saturates");
+    cr_expect_eq(count_now(&f), 0, "forever never comes");
+    cr_expect_eq(troupe_timer_cancel(f.sys, t), 0, "still pending");
+    fx_fini(&f);
+}
+
+/* deadline += interval does not fit: it fired once, and never again. */
+Test(timer, an_interval_past_the_end_of_time_fires_once)
+{
+    fixture f;
+    fx_init(&f);
+    troupe_timer t;
+    cr_assert_eq(troupe_send_interval(f.sys, f.r, M_TICK, NULL, 0, 10, UINT64_MAX - 100, &t), 0);
+    advance(&f, 10);
+    cr_expect_eq(count_now(&f), 1, "one fire, not a wrapped run of them");
+    advance(&f, UINT64_MAX / 2);
+    advance(&f, UINT64_MAX);
+    cr_expect_eq(count_now(&f), 1);
+    cr_expect_eq(troupe_timer_cancel(f.sys, t), 0, "an interval timer stays pending");
+    fx_fini(&f);
+}
+
+/* On the real clock the timer thread fired a wrapped interval again and
+ * again without end (and a marker timer due later never came): now it
+ * fires once, and the marker arrives right after. The sink drops what
+ * does not fit, so the failure mode is a hang guard, not a flood. */
+Test(timer, a_huge_interval_on_the_real_clock_fires_once)
+{
+    troupe_system *sys = tt_system(2);
+    sink_sh sh;
+    sink_init(&sh);
+    troupe_spawn_opts o = tt_opts(4, TROUPE_OVERFLOW_DROP_NEWEST);
+    troupe_ref r = tt_spawn(sys, &sink, &sh, &o);
+    int64_t one = 1, two = 2;
+    troupe_timer t;
+    cr_assert_eq(troupe_send_interval(sys, r, M_TICK, &one, sizeof one, 0, UINT64_MAX, &t), 0);
+    wait_until(atomic_load(&sh.count) >= 1);
+    cr_assert_eq(troupe_send_after(sys, r, M_TICK, &two, sizeof two, 0, NULL), 0);
+    wait_until(tt_log_len(&sh.log) >= 2 && tt_log_at(&sh.log, tt_log_len(&sh.log) - 1) == 2);
+    tt_probe(sys, r);
+    cr_expect_eq(tt_log_len(&sh.log), 2u, "the interval fired once, then the marker");
+    cr_expect_eq(troupe_timer_cancel(sys, t), 0);
+    troupe_system_destroy(sys);
+    tt_log_fini(&sh.log);
+}

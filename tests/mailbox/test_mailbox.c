@@ -438,10 +438,10 @@ static void *blocker(void *p)
     return NULL;
 }
 
-Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
+static void block_until_the_gate_opens(uint64_t block_timeout_ns)
 {
     enum { C = 4, K = 20 };
-    troupe_system *sys = sys_with(2, HANG_LIMIT_NS);
+    troupe_system *sys = sys_with(2, block_timeout_ns);
     shared sh;
     tt_tracker tr;
     troupe_ref r = held_rx(sys, &sh, &tr, C, TROUPE_OVERFLOW_BLOCK);
@@ -468,6 +468,18 @@ Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
     cr_expect_eq(ms.rejected + ms.dropped, 0u);
     cr_expect_eq(tt_destroyed(&tr), 0);
     finish(sys, &sh, &tr);
+}
+
+Test(mailbox, block_from_a_thread_succeeds_once_the_gate_opens)
+{
+    block_until_the_gate_opens(HANG_LIMIT_NS);
+}
+
+/* block_timeout_ns = UINT64_MAX is forever (mono_ns() + it wrapped: every
+ * send to the full ring timed out at once). */
+Test(mailbox, block_timeout_of_forever_waits_for_room)
+{
+    block_until_the_gate_opens(UINT64_MAX);
 }
 
 /* ---- BLOCK from actor senders: parked, muted, never blocked ------------------------------ */
