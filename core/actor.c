@@ -163,7 +163,7 @@ int spawn_held(troupe_system *sys, const troupe_behaviour *beh, const void *arg,
     actor *a;
     int rc = spawn_core(sys, beh, arg, opts, child, name, 0, &a);
     if (rc == 0)
-        *out = ref_make(a->index, a->gen);
+        *out = ref_make(sys, a->index, a->gen);
     return rc;
 }
 
@@ -174,7 +174,7 @@ static int spawn_actor(troupe_system *sys, const troupe_behaviour *beh, const vo
     int rc = spawn_core(sys, beh, arg, opts, NULL, NULL, flags, &a);
     if (rc)
         return rc;
-    *out = ref_make(a->index, a->gen);
+    *out = ref_make(sys, a->index, a->gen);
     actor_release(sys, a);
     return 0;
 }
@@ -320,7 +320,7 @@ TROUPE_API int troupe_actor_stats(troupe_system *sys, troupe_ref ref, troupe_mai
 
 TROUPE_API troupe_ref troupe_self(const troupe_ctx *ctx)
 {
-    return ctx && ctx->a ? ref_make(ctx->a->index, ctx->a->gen) : TROUPE_REF_NONE;
+    return ctx && ctx->a ? ref_make(ctx->sys, ctx->a->index, ctx->a->gen) : TROUPE_REF_NONE;
 }
 
 TROUPE_API troupe_system *troupe_ctx_system(const troupe_ctx *ctx) { return ctx ? ctx->sys : NULL; }
@@ -333,7 +333,7 @@ TROUPE_API uint32_t troupe_ctx_worker(const troupe_ctx *ctx)
 TROUPE_API troupe_ref troupe_current(void)
 {
     troupe_ctx *c = troupei_tls.ctx;
-    return c && c->a ? ref_make(c->a->index, c->a->gen) : TROUPE_REF_NONE;
+    return c && c->a ? ref_make(c->sys, c->a->index, c->a->gen) : TROUPE_REF_NONE;
 }
 
 TROUPE_API int troupe_panic(const char *reason)

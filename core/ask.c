@@ -184,7 +184,9 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
     int rc = ask_new(sys, troupe_self(ctx), &r, &id);
     if (rc)
         return rc;
-    if ((rc = timer_add_fn(sys, timeout_ns, ask_timeout_fn, id, &r->timer))) {
+    /* saturating: a timeout that does not fit never comes */
+    uint64_t deadline = deadline_add(troupe_clock_now(sys->clock), timeout_ns);
+    if ((rc = timer_add_fn_at(sys, deadline, ask_timeout_fn, id, &r->timer))) {
         ask_free(sys, r, id);
         return rc;
     }

@@ -161,7 +161,7 @@ void ext_on_finish(troupe_system *sys, actor *a, troupe_failure_kind why, const 
     pthread_mutex_unlock(&x->lock);
     if (reg)
         registry_forget(sys, reg);
-    troupe_ref self = ref_make(a->index, a->gen);
+    troupe_ref self = ref_make(sys, a->index, a->gen);
     for (uint32_t i = 0; i < n; i++)
         send_down(sys, mons[i].watcher, self, mons[i].id, why, reason);
     free(mons);

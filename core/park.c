@@ -86,7 +86,7 @@ int park_msg(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
     troupe_ctx *c = troupei_tls.ctx;
     bool mine = c && c->sys == sys;
     actor *self = mine && c->a != a ? c->a : NULL; /* a self-send mutes no one */
-    uint64_t muted = self ? ref_make(self->index, self->gen).id : 0;
+    uint64_t muted = self ? ref_make(sys, self->index, self->gen).id : 0;
     worker *w = mine && c->w && c == &c->w->ctx ? c->w : NULL;
     if (!w) { /* the timer thread, an init or stop callback: a block of one, now */
         pblock *pb = pblock_new(sys, 1, muted);

@@ -38,7 +38,7 @@ static void report_failure(worker *w, actor *a, troupe_failure_kind kind, int co
                            const char *reason)
 {
     troupe_system *sys = w ? w->sys : NULL;
-    troupe_failure f = {.actor = ref_make(a->index, a->gen),
+    troupe_failure f = {.actor = ref_make(sys, a->index, a->gen),
                         .behaviour = a->beh->name,
                         .kind = kind,
                         .code = code,

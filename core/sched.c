@@ -293,7 +293,7 @@ static void *worker_main(void *arg)
         woken = false;
         atomic_fetch_add_explicit(&w->runs, 1, memory_order_relaxed);
         /* relaxed: read by the stall watchdog only, as a sample */
-        atomic_store_explicit(&w->running, ref_make(a->index, a->gen).id, memory_order_relaxed);
+        atomic_store_explicit(&w->running, ref_make(sys, a->index, a->gen).id, memory_order_relaxed);
         run_actor(w, a);
         atomic_store_explicit(&w->running, 0, memory_order_relaxed);
     }

@@ -33,7 +33,7 @@ static inline uint64_t sender_ref(troupe_system *sys)
 {
     troupe_ctx *c = troupei_tls.ctx;
     if (c && c->a && c->sys == sys)
-        return ref_make(c->a->index, c->a->gen).id;
+        return ref_make(sys, c->a->index, c->a->gen).id;
     return 0;
 }
 

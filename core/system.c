@@ -75,6 +75,45 @@ static int init_workers(troupe_system *sys)
     return topo_plan(sys);
 }
 
+/* ---- ref tags: which system a ref belongs to ------------------------------------- */
+
+#define NTAGS (1u << REF_TAG_BITS)
+
+static pthread_mutex_t tags_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t tags_live[NTAGS / 64]; /* bit t: a live system holds tag t */
+static uint32_t tags_last;             /* the tag handed out last */
+
+/* The next tag after the last one handed out that no live system holds
+ * (never 0): two live systems always differ, and a destroyed system's tag
+ * comes back as late as possible. TROUPE_EBUSY with NTAGS - 1 live. */
+static int ref_tag_take(uint64_t *out)
+{
+    int rc = TROUPE_EBUSY;
+    pthread_mutex_lock(&tags_lock);
+    for (uint32_t i = 1; i <= NTAGS; i++) {
+        uint32_t t = (tags_last + i) % NTAGS;
+        if (t == 0 || (tags_live[t / 64] >> (t % 64) & 1))
+            continue;
+        tags_live[t / 64] |= 1ull << (t % 64);
+        tags_last = t;
+        *out = (uint64_t)t << REF_TAG_SHIFT;
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&tags_lock);
+    return rc;
+}
+
+static void ref_tag_give(uint64_t tag)
+{
+    uint32_t t = (uint32_t)(tag >> REF_TAG_SHIFT);
+    if (!t)
+        return; /* create failed before it had one */
+    pthread_mutex_lock(&tags_lock);
+    tags_live[t / 64] &= ~(1ull << (t % 64));
+    pthread_mutex_unlock(&tags_lock);
+}
+
 static int system_init(troupe_system *sys, const troupe_config *cfg)
 {
     sys->cfg = *cfg;
@@ -89,7 +128,8 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     pthread_cond_init(&sys->live_cond, &ca);
     pthread_condattr_destroy(&ca);
     int rc;
-    if ((rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
+    if ((rc = ref_tag_take(&sys->ref_tag)) ||
+        (rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
         return rc;
     if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)) ||
         (rc = sv_create(sys)))
@@ -144,7 +184,7 @@ static void stop_all(troupe_system *sys, troupe_failure_kind why)
         if ((t & TW_CLOSED) || tw_gen(t) == 0)
             continue;
         tmsg m = {.type = SYSMSG_STOP, .corr = why};
-        if (send_sys(sys, ref_make(i, tw_gen(t)), &m) == TROUPE_ENOMEM &&
+        if (send_sys(sys, ref_make(sys, i, tw_gen(t)), &m) == TROUPE_ENOMEM &&
             (mb_kick_mpsc(&a->mb, tw_gen(t)) || mute_take_suspended(a)))
             sched_actor(sys, a);
     }
@@ -239,6 +279,7 @@ TROUPE_API void troupe_system_destroy(troupe_system *sys)
     pthread_mutex_destroy(&sys->inj_lock);
     pthread_mutex_destroy(&sys->live_lock);
     pthread_cond_destroy(&sys->live_cond);
+    ref_tag_give(sys->ref_tag);
     tfree_aligned(0, sys, sizeof *sys);
 }
 

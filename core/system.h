@@ -130,6 +130,9 @@ struct troupe_system {
     uint32_t nworkers;
     worker *workers;
     table actors;
+    /* this system's tag, in place (REF_TAG_MASK bits, never 0): in every
+     * ref it makes, checked by every lookup; constant after create */
+    uint64_t ref_tag;
     /* injector: runnable actors from plain threads and overflow */
     pthread_mutex_t inj_lock;
     actor *inj_head, *inj_tail;
@@ -165,18 +168,30 @@ typedef struct tls_state {
 
 extern TROUPE_TLS tls_state troupei_tls;
 
-/* refs */
-static inline troupe_ref ref_make(uint32_t index, uint32_t gen)
+/* refs (include/troupe/types.h): bits 0..31 the table index (TABLE_MAX
+ * bounds it: the bits above 26 are always 0), 32..53 the generation
+ * (TW_GEN_BITS), 54..63 the system's tag (core/system.c: never 0, and two
+ * live systems never share one). */
+#define REF_TAG_SHIFT (32 + TW_GEN_BITS)
+#define REF_TAG_BITS (64 - REF_TAG_SHIFT)
+#define REF_TAG_MASK (((1ull << REF_TAG_BITS) - 1) << REF_TAG_SHIFT)
+_Static_assert(REF_TAG_BITS == 10, "the ref's layout (types.h) changed");
+
+static inline troupe_ref ref_make(const troupe_system *sys, uint32_t index, uint32_t gen)
 {
-    return (troupe_ref){((uint64_t)gen << 32) | index};
+    return (troupe_ref){sys->ref_tag | ((uint64_t)gen << 32) | index};
 }
 static inline uint32_t ref_index(troupe_ref r) { return (uint32_t)r.id; }
 static inline uint32_t ref_gen(troupe_ref r) { return (uint32_t)(r.id >> 32) & GEN_MASK; }
 
-/* The actor a ref names if its generation is still current (the memory is
- * always valid; the generation is re-checked by every operation). */
+/* The actor a ref names if it is this system's (its tag; a ref of another
+ * system, or with bits no ref has, names nothing here) and its generation
+ * is still current (the memory is always valid; the generation is
+ * re-checked by every operation). */
 static inline actor *actor_lookup(troupe_system *sys, troupe_ref r)
 {
+    if (unlikely((r.id & REF_TAG_MASK) != sys->ref_tag))
+        return NULL;
     actor *a = table_get(&sys->actors, ref_index(r));
     if (unlikely(!a || ref_gen(r) == 0))
         return NULL;

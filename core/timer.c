@@ -234,7 +234,20 @@ void timers_destroy(troupe_system *sys)
     sys->tm = NULL;
 }
 
-static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t delay_ns,
+/* How timer_add turns `when` into a deadline, reading the clock under the
+ * lock (so that a concurrent troupe_clock_advance either sees the timer or
+ * ran before the reading). */
+enum { AT_AFTER_SAT, AT_AFTER_MOD, AT_ABS };
+
+static uint64_t deadline_of(troupe_system *sys, uint64_t when, int how)
+{
+    if (how == AT_ABS)
+        return when;
+    uint64_t now = troupe_clock_now(sys->clock);
+    return how == AT_AFTER_SAT ? deadline_add(now, when) : now + when;
+}
+
+static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t when, int how,
                      troupe_timer *out)
 {
     timers *tm = sys->tm;
@@ -254,9 +267,7 @@ static int timer_add(troupe_system *sys, const timer_rec *tmpl, uint64_t delay_n
     r->interval = tmpl->interval;
     r->fn = tmpl->fn;
     r->arg = tmpl->arg;
-    /* an internal timer may come with an absolute deadline */
-    r->deadline = tmpl->deadline ? tmpl->deadline
-                                 : deadline_add(troupe_clock_now(sys->clock), delay_ns);
+    r->deadline = deadline_of(sys, when, how);
     atomic_store_explicit(&r->st, st_make(gen, T_PENDING), memory_order_release);
     if (out) /* before the push: an internal fn may read it once due */
         out->id = ((uint64_t)gen << 32) | idx;
@@ -279,14 +290,16 @@ int timer_add_fn(troupe_system *sys, uint64_t delay_ns, timer_fn fn, uint64_t ar
                  troupe_timer *out)
 {
     timer_rec t = {.fn = fn, .arg = arg};
-    return timer_add(sys, &t, delay_ns, out);
+    /* modulo 2^64, as it always was: supervisor/sv.c passes `next - now`,
+     * which may have gone below zero (then due at once) */
+    return timer_add(sys, &t, delay_ns, AT_AFTER_MOD, out);
 }
 
-int timer_add_fn_at(troupe_system *sys, uint64_t at_ns, timer_fn fn, uint64_t arg,
+int timer_add_fn_at(troupe_system *sys, uint64_t deadline, timer_fn fn, uint64_t arg,
                     troupe_timer *out)
 {
-    timer_rec t = {.fn = fn, .arg = arg, .deadline = at_ns ? at_ns : 1};
-    return timer_add(sys, &t, 0, out);
+    timer_rec t = {.fn = fn, .arg = arg};
+    return timer_add(sys, &t, deadline, AT_ABS, out);
 }
 
 static int add_msg_timer(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
@@ -298,7 +311,7 @@ static int add_msg_timer(troupe_system *sys, troupe_ref to, uint32_t type, const
     timer_rec t = {.to = to, .type = type, .len = (uint32_t)len, .interval = interval_ns};
     if (len)
         memcpy(t.data, data, len);
-    return timer_add(sys, &t, delay_ns, out);
+    return timer_add(sys, &t, delay_ns, AT_AFTER_SAT, out);
 }
 
 TROUPE_API int troupe_send_after(troupe_system *sys, troupe_ref to, uint32_t type,

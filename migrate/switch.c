@@ -80,7 +80,8 @@ static int sync_abandon(adapter *ad, uint64_t seq, int rc)
         return rc;
     /* acquire: pairs with the actor's release store of DONE. Bounded: a
      * load or store that panicked never says DONE (its handler is over). */
-    uint64_t until = mono_ns() + 4 * ad->cfg.timeout_ns;
+    uint64_t t = ad->cfg.timeout_ns;
+    uint64_t until = deadline_add(mono_ns(), t > UINT64_MAX / 4 ? UINT64_MAX : 4 * t);
     while (atomic_load_explicit(&ad->ticket, memory_order_acquire) != (seq << 2 | TK_DONE)) {
         if (mono_ns() > until) {
             fprintf(stderr, "troupe: adapter %s: a sync claimed by the actor never ended\n",

@@ -248,7 +248,7 @@ void health_answer(troupe_system *sys, actor *a, const tmsg *ping)
     }
     tmsg p = {.type = SYSMSG_PONG,
               .flags_size = sizeof verdict,
-              .sender = ref_make(a->index, a->gen).id,
+              .sender = ref_make(sys, a->index, a->gen).id,
               .corr = ping->corr};
     memcpy(p.u.inl, &verdict, sizeof verdict);
     (void)send_sys(sys, (troupe_ref){ping->sender}, &p); /* lost: counted a miss */

@@ -33,7 +33,6 @@ TROUPE_API const char *troupe_actor_state_name(troupe_actor_state s)
 
 const troupe_behaviour *obs_live_beh(troupe_system *sys, actor *a, uint64_t *ref)
 {
-    (void)sys;
     /* acquire: pairs with mb_open's release, which follows spawn's store
      * of beh; the second load tells whether the slot was reused meanwhile */
     uint64_t t = atomic_load_explicit(&a->mb.tail, memory_order_acquire);
@@ -44,7 +43,7 @@ const troupe_behaviour *obs_live_beh(troupe_system *sys, actor *a, uint64_t *ref
     uint64_t t2 = atomic_load_explicit(&a->mb.tail, memory_order_relaxed);
     if ((t2 & TW_CLOSED) || tw_gen(t2) != tw_gen(t))
         return NULL;
-    *ref = ref_make(a->index, tw_gen(t)).id;
+    *ref = ref_make(sys, a->index, tw_gen(t)).id;
     return b;
 }
 

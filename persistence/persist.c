@@ -161,7 +161,7 @@ void persist_flush(troupe_system *sys, troupe_ctx *ctx, actor *a, int rc)
     while (r) {
         jreq *next = r->next;
         r->sys = sys;
-        r->ref = ref_make(a->index, a->gen);
+        r->ref = ref_make(sys, a->index, a->gen);
         r->epoch = p->epoch;
         r->seq = ++p->next_seq;
         p->pending++;

@@ -63,7 +63,7 @@ static void wake_timer_fn(troupe_system *sys, uint64_t arg)
 
 uint64_t sv_after(uint64_t now, uint64_t delay)
 {
-    return now + delay < now ? UINT64_MAX : now + delay; /* saturate: "never" */
+    return deadline_add(now, delay); /* saturate: "never" (core/common.h) */
 }
 
 /* Make sure the thread wakes by `at`. Any thread, lock held. If no timer
@@ -377,7 +377,7 @@ int sv_shutdown_root(troupe_system *sys, uint64_t timeout_ns)
 {
     sv *s = sys->sv;
     sv_node *root = s->root;
-    uint64_t abs = mono_ns() + timeout_ns;
+    uint64_t abs = deadline_add(mono_ns(), timeout_ns); /* UINT64_MAX: wait for ever */
     struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
     int rc = 0;
     pthread_mutex_lock(&s->lock);

@@ -20,7 +20,7 @@ extern "C" {
     X(OK, 0, "success")                                                       \
     X(EINVAL, -1, "invalid argument")                                         \
     X(ENOMEM, -2, "out of memory")                                            \
-    X(ENOACTOR, -3, "no such actor (stopped, or a stale reference)")          \
+    X(ENOACTOR, -3, "no such actor (stopped, stale, or another system's ref)") \
     X(EFULL, -4, "mailbox full")                                              \
     X(ETIMEDOUT, -5, "timed out")                                             \
     X(ESHUTDOWN, -6, "the system is shutting down")                           \

@@ -101,7 +101,9 @@ TROUPE_API void troupe_config_defaults(troupe_config *cfg);
 /* Create and start a system. cfg NULL = defaults. On success *out is owned
  * by the caller and released with troupe_system_destroy(). Errors:
  * TROUPE_EINVAL (a zero or absurd worker count, capacity or batch, an
- * unknown policy, a CPU the machine lacks), TROUPE_ENOMEM, TROUPE_ESYS. */
+ * unknown policy, a CPU the machine lacks), TROUPE_ENOMEM, TROUPE_ESYS,
+ * TROUPE_EBUSY when 1023 systems are alive already (each has its own ref
+ * tag: types.h). */
 TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg);
 
 /* Stop accepting messages (sends return TROUPE_ESHUTDOWN), send every actor

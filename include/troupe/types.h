@@ -9,11 +9,15 @@
 extern "C" {
 #endif
 
-/* A reference to an actor: a small value (slot index + generation), never a
- * pointer. Copy it freely. Once its actor stops, every use fails with
- * TROUPE_ENOACTOR; it never reaches another actor that reuses the slot
- * (the generation has 22 bits: a ref would alias only after 4 M reuses of
- * one slot). The zero value is TROUPE_REF_NONE. */
+/* A reference to an actor: a small value, never a pointer. Copy it freely.
+ * Once its actor stops, every use fails with TROUPE_ENOACTOR; it never
+ * reaches another actor that reuses the slot (the generation has 22 bits: a
+ * ref would alias only after 4 M reuses of one slot). It names an actor of
+ * one system only: used with another system (or with any bit changed) it
+ * fails the same way, TROUPE_ENOACTOR (or the call's own "not found").
+ * The zero value is TROUPE_REF_NONE. Layout, for logs only: bits 0..31 the
+ * slot index, 32..53 the generation, 54..63 the system's tag (nonzero; two
+ * live systems never share one). */
 typedef struct troupe_ref {
     uint64_t id;
 } troupe_ref;

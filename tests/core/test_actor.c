@@ -37,6 +37,7 @@ typedef struct shared {
     atomic_uint_least64_t blob_sum;
     atomic_uint blob_size;
     tt_gate *gate;
+    atomic_int downs; /* TROUPE_MSG_DOWN received */
 } shared;
 
 typedef struct st {
@@ -136,6 +137,9 @@ static int h_main(troupe_ctx *ctx, void *state, const troupe_msg *m)
         atomic_store(&sh->blob_size, m->size);
         break;
     }
+    case TROUPE_MSG_DOWN:
+        atomic_fetch_add(&sh->downs, 1);
+        break;
     case M_TAKE_NONE:
         atomic_store(&sh->take_none_ok, troupe_msg_take(ctx) == NULL && m->ptr == NULL);
         break;
@@ -769,5 +773,82 @@ Test(actor, per_sender_fifo_from_actors)
         wait_until(atomic_load(&sh.seq_next[i]) == n);
     tt_probe(sys, r);
     cr_expect_eq(atomic_load(&sh.seq_errors), 0, "per-sender order broken");
+    troupe_system_destroy(sys);
+}
+
+/* ---- a ref names an actor of one system ------------------------------------------------- */
+
+#define REF_LOW54 ((1ull << 54) - 1) /* index and generation: the rest is the tag */
+
+/* Every call that takes a ref, given system A's ref in system B, where an
+ * actor sits in the same slot with the same generation: each fails as for
+ * a stopped actor, and B's actor sees nothing. (Before: the tell returned 0
+ * and B's actor handled it; info described it; stop stopped it.) */
+Test(actor, a_ref_of_another_system_names_nothing_there)
+{
+    troupe_system *a_sys = tt_system(1), *b_sys = tt_system(1);
+    shared sa, sb;
+    troupe_ref ra = spawn_main(a_sys, &sa, NULL), rb = spawn_main(b_sys, &sb, NULL);
+    cr_assert_eq(ra.id & REF_LOW54, rb.id & REF_LOW54, "premise: same slot, same generation");
+    cr_expect_neq(ra.id, rb.id, "two live systems tag their refs apart");
+
+    cr_expect_eq(troupe_tell(b_sys, ra, M_COUNT, NULL, 0), TROUPE_ENOACTOR);
+    tt_item *it = tt_item_new(NULL, 1);
+    cr_expect_eq(troupe_tell_ptr(b_sys, ra, M_PTR, it, NULL), TROUPE_ENOACTOR);
+    tt_item_free(it);
+    cr_expect_eq(troupe_ask(b_sys, ra, M_GET, NULL, 0, ASK_FOREVER_NS, NULL, NULL, 0, NULL),
+                 TROUPE_ENOACTOR);
+    cr_expect_eq(troupe_alive(b_sys, ra), 0);
+    troupe_mailbox_stats ms;
+    cr_expect_eq(troupe_actor_stats(b_sys, ra, &ms), TROUPE_ENOACTOR);
+    troupe_actor_info info;
+    cr_expect_eq(troupe_actor_info_get(b_sys, ra, &info), TROUPE_ENOACTOR);
+    cr_expect_eq(troupe_register(b_sys, "foreign", ra), TROUPE_ENOACTOR);
+    uint64_t mon = 0;
+    cr_expect_eq(troupe_monitor(b_sys, ra, rb, &mon), TROUPE_ENOACTOR, "a foreign watcher");
+    /* a foreign target is "already gone": DOWN (noproc) to the watcher, and
+     * no monitor on B's actor in that slot */
+    cr_expect_eq(troupe_monitor(b_sys, rb, ra, &mon), 0);
+    cr_expect_eq(troupe_demonitor(b_sys, rb, mon), TROUPE_ENOTFOUND, "B's actor was monitored");
+    cr_expect_eq(troupe_stop(b_sys, ra), TROUPE_ENOACTOR);
+
+    wait_until(atomic_load(&sb.downs) == 1); /* the noproc DOWN */
+    tt_probe(b_sys, rb);
+    cr_expect_eq(atomic_load(&sb.count), 0, "B's actor handled a message sent to A's");
+    cr_expect_eq(atomic_load(&sb.ptr_seen), 0);
+    cr_expect_eq(atomic_load(&sb.stops), 0, "B's actor was stopped by A's ref");
+    cr_expect_eq(troupe_alive(b_sys, rb), 1);
+    troupe_ref named;
+    cr_expect_eq(troupe_whereis(b_sys, "foreign", &named), TROUPE_ENOTFOUND);
+    /* and each still works in its own system */
+    cr_expect_eq(troupe_tell(a_sys, ra, M_COUNT, NULL, 0), 0);
+    tt_probe(a_sys, ra);
+    cr_expect_eq(atomic_load(&sa.count), 1);
+    troupe_system_destroy(b_sys);
+    troupe_system_destroy(a_sys);
+}
+
+/* A ref with any bit outside its index and generation changed (the tag,
+ * or the index's bits the table never uses) names nothing. */
+Test(actor, a_ref_with_flipped_bits_names_nothing)
+{
+    troupe_system *sys = tt_system(1);
+    shared sh;
+    troupe_ref r = spawn_main(sys, &sh, NULL);
+    const int bits[] = {26, 29, 31, 54, 55, 60, 62, 63};
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        troupe_ref bad = {r.id ^ (1ull << bits[i])};
+        cr_expect_eq(troupe_tell(sys, bad, M_COUNT, NULL, 0), TROUPE_ENOACTOR, "bit %d", bits[i]);
+        cr_expect_eq(troupe_alive(sys, bad), 0, "bit %d", bits[i]);
+        cr_expect_eq(troupe_stop(sys, bad), TROUPE_ENOACTOR, "bit %d", bits[i]);
+    }
+    troupe_ref untagged = {r.id & REF_LOW54};
+    cr_expect_eq(troupe_tell(sys, untagged, M_COUNT, NULL, 0), TROUPE_ENOACTOR, "no tag");
+    tt_probe(sys, r);
+    cr_expect_eq(atomic_load(&sh.count), 0);
+    cr_expect_eq(atomic_load(&sh.stops), 0);
+    cr_expect_eq(troupe_tell(sys, r, M_COUNT, NULL, 0), 0, "the ref itself still works");
+    tt_probe(sys, r);
+    cr_expect_eq(atomic_load(&sh.count), 1);
     troupe_system_destroy(sys);
 }
