@@ -139,7 +139,7 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     mb_open(&a->mb, a->gen, cap, policy, false);
     /* the name is the actor's before init runs, as in OTP: a taken one
      * fails the spawn before any callback, a failed init releases it */
-    if (name && (rc = troupe_register(sys, name, ref_make(idx, a->gen)))) {
+    if (name && (rc = troupe_register(sys, name, ref_make(sys, idx, a->gen)))) {
         actor_finish(sys, a, TROUPE_EXIT_INIT);
         return rc;
     }
