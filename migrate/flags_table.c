@@ -79,7 +79,7 @@ bool flag_peek(flags *f, const char *name, size_t n, uint32_t *word, uint64_t *s
         bool lost = false;
         troupe_flag *fl = (s & 1) ? NULL : peek_once(f, key, n, h, word, salt, &lost);
         /* acquire fence: the loads above come before the second read of
-         * seq; pairs with the release fence after seq turns odd (reuse) */
+         * seq; pairs with name_struct's release stores of the fields (reuse) */
         atomic_thread_fence(memory_order_acquire);
         if (!(s & 1) && !lost && atomic_load_explicit(&f->seq, memory_order_relaxed) == s)
             return fl != NULL;
@@ -97,17 +97,16 @@ static void name_struct(flags *f, troupe_flag *fl, const char *name, size_t n, b
     uint64_t key[NAME_WORDS], h = flag_hash(name, n);
     name_key(name, n, key);
     uint64_t s = atomic_load_explicit(&f->seq, memory_order_relaxed); /* relaxed: under the lock */
-    if (reused) {
+    if (reused) /* relaxed: the release stores below carry it */
         atomic_store_explicit(&f->seq, s + 1, memory_order_relaxed);
-        /* release fence: the odd seq is seen before any field below;
-         * pairs with the acquire fence in flag_peek */
-        atomic_thread_fence(memory_order_release);
-    }
+    /* release (not a release fence, which gcc's TSan cannot model): a
+     * reader whose loads see any field below, then its acquire fence in
+     * flag_peek, also sees the odd seq stored before it and retries */
     for (int i = 0; i < NAME_WORDS; i++)
-        atomic_store_explicit(&fl->key[i], key[i], memory_order_relaxed); /* under seq */
-    atomic_store_explicit(&fl->salt, h, memory_order_relaxed);            /* under seq */
+        atomic_store_explicit(&fl->key[i], key[i], memory_order_release);
+    atomic_store_explicit(&fl->salt, h, memory_order_release);
     atomic_store_explicit(&fl->word, fv_pack((troupe_flag_value){TROUPE_FLAG_OFF, 0}),
-                          memory_order_relaxed); /* under seq; published below */
+                          memory_order_release); /* published below */
     /* relaxed: the release store to the bucket (or to seq) publishes it */
     atomic_store_explicit(&fl->next, atomic_load_explicit(bucket(f, h), memory_order_relaxed),
                           memory_order_relaxed);
