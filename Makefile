@@ -9,6 +9,7 @@
 #   make bench [ARGS=0.1] [REPS=3]   troupe vs Erlang/OTP vs CAF, tables + charts in bench/results/
 #   make bench-quick                 instruction-count gate + short core cases (< 2 min)
 #   make build                       configure and build build/release only
+#   make deps [DEPS_GROUP=test]      install a group's packages only (default: build)
 #   make clean                       remove build/
 #
 # CI=true adds -Dwerror=true to every build.
