@@ -1,12 +1,15 @@
 # troupe — a thin wrapper over meson so that `make demo` and `make test`
-# work on a fresh Debian machine: every target first installs what is
-# missing (scripts/deps.sh, about a second when nothing is).
+# work on a fresh Debian machine: every target first installs what it lacks
+# of its own group of packages (scripts/deps.sh GROUP, groups at its top; a
+# fraction of a second when nothing is missing): `make build` only the build
+# dependencies, `make test` the test tools too, `make bench` the peers.
 #
 #   make demo [ARGS="--seconds 3"]   build release, run the migration showcase (examples/chain)
 #   make test                        release + asan/ubsan suites, tsan concurrency suites
 #   make bench [ARGS=0.1] [REPS=3]   troupe vs Erlang/OTP vs CAF, tables + charts in bench/results/
 #   make bench-quick                 instruction-count gate + short core cases (< 2 min)
 #   make build                       configure and build build/release only
+#   make deps [DEPS_GROUP=test]      install a group's packages only (default: build)
 #   make clean                       remove build/
 #
 # CI=true adds -Dwerror=true to every build.
@@ -50,23 +53,41 @@ TSAN_WRAP := $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo "setar
 
 # configure DIR OPTIONS: set DIR up, or reconfigure it when OPTIONS changed
 # since last time (a stamp keeps them), so that flipping CI or an option
-# never leaves a stale build around.
+# never leaves a stale build around; and when the packages scripts/deps.sh
+# knows changed since DIR was configured (a second stamp keeps their
+# versions): meson looks for optional tools and peers (valgrind, node, CAF)
+# only when it configures, so a later target that installed them (`make
+# test` after `make build`, `make bench` after `make test`) would not see
+# them otherwise.
 define configure
 	@want='$(strip $(2))'; stamp='$(1)/.troupe-options'; \
+	pkgs="$$(scripts/deps.sh --fingerprint)"; pstamp='$(1)/.troupe-packages'; \
 	if [ ! -f '$(1)/build.ninja' ]; then \
 		echo "meson setup $(1) $$want"; \
 		$(MESON) setup '$(1)' $$want; \
 	elif [ "$$(cat "$$stamp" 2>/dev/null)" != "$$want" ]; then \
 		echo "meson setup --reconfigure $(1) $$want"; \
 		$(MESON) setup --reconfigure '$(1)' $$want; \
+	elif [ "$$(cat "$$pstamp" 2>/dev/null)" != "$$pkgs" ]; then \
+		echo "meson setup --reconfigure $(1) $$want (installed packages changed)"; \
+		$(MESON) setup --reconfigure '$(1)' $$want; \
 	fi; \
-	printf '%s' "$$want" > "$$stamp"
+	printf '%s' "$$want" > "$$stamp"; printf '%s' "$$pkgs" > "$$pstamp"
 endef
+
+# The package group each target installs (scripts/deps.sh GROUP). A
+# target-specific value holds for the target's prerequisites too, so the
+# `deps` that `build` runs for `make test` installs the test group.
+DEPS_GROUP = build
+demo: DEPS_GROUP = demo
+test test-release test-asan test-tsan: DEPS_GROUP = test
+bench-quick: DEPS_GROUP = gate
+bench: DEPS_GROUP = bench
 
 .PHONY: deps build build-asan build-tsan demo test test-release test-asan test-tsan bench bench-quick clean
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh $(DEPS_GROUP)
 
 build: deps
 	$(call configure,$(B)/release,$(RELEASE_OPTS))
@@ -121,13 +142,12 @@ bench-quick: build
 
 # troupe and its peers (Erlang/OTP, CAF) side by side, A B A B over REPS
 # repetitions: tables, JSON and charts in bench/results/ (scripts/bench_all.py).
+# The peers' packages may come after build/release was configured: the
+# configure step then reconfigures it (see configure above), and the CAF
+# probe (bench/peers/caf/meson.build) records no "not found" that would
+# outlive the install.
 REPS ?= 3
-bench:
-	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory build
-	@# the peers' packages may have come after the build dir was configured
-	$(MESON) setup --reconfigure $(B)/release >/dev/null
-	ninja -C $(B)/release
+bench: build
 	$(if $(strip $(ARGS)),TROUPE_BENCH_SCALE='$(ARGS)') \
 		python3 scripts/bench_all.py $(B)/release --reps $(REPS)
 

@@ -1,50 +1,101 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [GROUP] — install the Debian packages troupe needs that are
+# scripts/deps.sh [GROUP] — install the Debian packages of GROUP that are
 # missing. Idempotent: when everything is present it only asks dpkg-query
-# (about a second), so every Makefile target can call it unconditionally.
+# (one call), so every Makefile target calls it with its own group.
 #
-# GROUP selects extra packages: "bench" adds the peers troupe is measured
-# against (Erlang/OTP, CAF 0.17 and a C++ compiler for it) and gnuplot for
-# the charts; "test" (and "all") add valgrind for the instruction-count
-# regression gate (make bench-quick), and Debian's prometheus server and
-# promtool (with python3-yaml) for the 'deploy' suite (tests/deploy/), and
-# Chromium, Node.js and npm for the dashboard's browser test (tests/browser/;
-# libmicrohttpd, for the HTTP API, is a base package), and Debian's
-# PostgreSQL server, which the persistence suite starts on its own
-# (tests/persistence/run_pg.sh; libsqlite3 and libpq are base packages). The
-# sanitizer runtimes (libasan, libubsan, libtsan) come with gcc 12 through
-# build-essential.
+#   scripts/deps.sh GROUP              install what GROUP lacks (sudo when not root)
+#   scripts/deps.sh --list GROUP       print GROUP's packages, one a line
+#   scripts/deps.sh --dry-run GROUP    print what would be installed; install nothing
+#   scripts/deps.sh --fingerprint      name, status and version of every package of
+#                                      every group (the Makefile reconfigures a build
+#                                      dir when this changed since it was configured)
+#
+# Groups (a group lists the ones it includes first):
+#   build  `make build`, `make build-asan`, `make build-tsan`: the compiler
+#          (build-essential: gcc 12 with its sanitizer runtimes, g++, make),
+#          meson, ninja-build, pkg-config, and the -dev packages the library
+#          links: liburcu, jemalloc, hwloc, libmicrohttpd (the HTTP API),
+#          SQLite and libpq (the journals). Also libcriterion-dev: a build
+#          dir compiles the Criterion suites too (-Dtests=true, the default).
+#   demo   `make demo`: build. The showcase needs nothing more at run time
+#          (its journal is SQLite, its dashboard is compiled in).
+#   gate   `make bench-quick`: build + valgrind (callgrind counts the gate's
+#          instructions, scripts/bench_gate.py).
+#   test   `make test`: build + demo + gate (the release build's 'gate'
+#          suite) + what the suites start: postgresql, the server the
+#          persistence suite runs on its own (tests/persistence/run_pg.sh);
+#          prometheus (with promtool) and python3-yaml for the 'deploy' suite
+#          (tests/deploy/); chromium, fonts-dejavu-core, nodejs and npm for the
+#          dashboard's browser test (tests/browser/; npm only when nodejs does
+#          not bring it: NodeSource's does, Debian's does not).
+#   bench  `make bench`: build + the peers troupe is measured against,
+#          erlang-nox (Erlang/OTP) and libcaf-dev (CAF 0.17, built with g++),
+#          and gnuplot-nox for the charts (scripts/bench_all.py).
+#   all    every group (the default when no GROUP is given).
+# The build group holds no test or bench tool (tests/scripts/test_deps.sh
+# checks it): `make build` on a fresh machine installs no browser, database
+# server or Prometheus.
 set -euo pipefail
 
-group="${1:-all}"
+build=(build-essential meson ninja-build pkg-config
+       liburcu-dev libjemalloc-dev libhwloc-dev libmicrohttpd-dev
+       libsqlite3-dev libpq-dev libcriterion-dev)
+demo=()
+gate=(valgrind)
+test_tools=(postgresql prometheus python3-yaml chromium fonts-dejavu-core nodejs npm)
+bench=(erlang-nox libcaf-dev gnuplot-nox)
+groups="build, demo, gate, test, bench, all"
 
-base=(build-essential meson ninja-build pkg-config
-      liburcu-dev libjemalloc-dev libcriterion-dev libhwloc-dev libmicrohttpd-dev
-      libsqlite3-dev libpq-dev)
-extra=()
-case "$group" in
-    build|demo) ;;
-    all|test) extra=(valgrind prometheus python3-yaml chromium fonts-dejavu-core nodejs
-                     postgresql) ;;
-    bench) extra=(valgrind erlang-nox libcaf-dev g++ gnuplot-nox) ;;
-    *) echo "deps.sh: unknown group '$group' (all, build, test, demo, bench)" >&2
-       exit 2 ;;
+# packages_of GROUP: the group's packages, one a line, in install order.
+packages_of() {
+    local p
+    case "$1" in
+        build) p=("${build[@]}") ;;
+        demo)  p=("${build[@]}" "${demo[@]}") ;;
+        gate)  p=("${build[@]}" "${gate[@]}") ;;
+        test)  p=("${build[@]}" "${demo[@]}" "${gate[@]}" "${test_tools[@]}") ;;
+        bench) p=("${build[@]}" "${bench[@]}") ;;
+        all)   p=("${build[@]}" "${demo[@]}" "${gate[@]}" "${test_tools[@]}" "${bench[@]}") ;;
+        *) echo "deps.sh: unknown group '$1' ($groups)" >&2
+           return 2 ;;
+    esac
+    printf '%s\n' "${p[@]}" | awk '!seen[$0]++' | needed_npm
+}
+
+# The browser test runs npm; drop it when nodejs (NodeSource's) brought it.
+needed_npm() {
+    if command -v npm >/dev/null; then grep -vx npm || true; else cat; fi
+}
+
+# missing_of GROUP: the group's packages dpkg does not call "install ok
+# installed" (a half-configured or removed-but-config-kept package is
+# reinstalled).
+missing_of() {
+    local pkgs p s1 s2 s3
+    pkgs=$(packages_of "$1") || return
+    local -A ok=()
+    while read -r p s1 s2 s3; do
+        if [ "$s1 $s2 $s3" = "install ok installed" ]; then ok[$p]=1; fi
+    done < <(dpkg-query -W -f='${Package} ${Status}\n' $pkgs 2>/dev/null || true)
+    for p in $pkgs; do
+        [ -n "${ok[$p]:-}" ] || echo "$p"
+    done
+}
+
+case "${1:-}" in
+    --list)        packages_of "${2:-all}"; exit ;;
+    --dry-run)     missing=$(missing_of "${2:-all}")
+                   [ -z "$missing" ] || echo "deps.sh: would install" $missing
+                   exit 0 ;;
+    --fingerprint) # shellcheck disable=SC2046
+                   dpkg-query -W -f='${Package} ${Status} ${Version}\n' \
+                       $(packages_of all; echo npm) 2>/dev/null | LC_ALL=C sort || true
+                   exit 0 ;;
+    -*)            echo "deps.sh: unknown option '$1'" >&2; exit 2 ;;
 esac
 
-# The browser test runs npm; NodeSource's nodejs ships it, Debian's does not.
-if [[ " ${extra[*]} " == *" nodejs "* ]] && ! command -v npm >/dev/null; then
-    extra+=(npm)
-fi
-
-# A package counts as present only when dpkg says "install ok installed";
-# a half-configured or removed-but-config-kept package must be reinstalled.
-missing=()
-for p in "${base[@]}" "${extra[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [ "$status" = "install ok installed" ] || missing+=("$p")
-done
-
-if [ ${#missing[@]} -eq 0 ]; then
+missing=$(missing_of "${1:-all}")
+if [ -z "$missing" ]; then
     exit 0
 fi
 
@@ -53,9 +104,10 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo=(sudo)
 fi
 
-echo "deps.sh: installing ${missing[*]}"
+echo "deps.sh: installing" $missing
 export DEBIAN_FRONTEND=noninteractive
 # The package lists are refreshed only when something is missing: an update
 # costs tens of seconds and needs the network.
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# shellcheck disable=SC2086
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends $missing
