@@ -7,7 +7,12 @@
 Runs bench/gate.c under valgrind --tool=callgrind, collecting only inside one
 function per case (--collect-atstart=no --toggle-collect=FN), and divides the
 instructions by the messages: instructions per message of the hot paths.
-Instruction counts repeat on a noisy machine where times do not. A case more
+Instruction counts repeat on a noisy machine where times do not, as long as
+the workload does not depend on timing: bench/gate.c queues each workload's
+messages while its one worker is held, so that how the threads interleave
+(which the load decides) changes nothing. The machine still matters a
+little: the CPUs the process may use change jemalloc's one-off costs (about
+1 instruction per message on 1 CPU against 2). A case more
 than 10 % above its baseline fails the gate; updating the baseline is an
 explicit commit that says why. Prints one SUMMARY line per case.
 """
