@@ -3,6 +3,11 @@
  * A counter actor adds the numbers it is told and answers "get" asks.
  * Its state lives in the runtime and is touched by one worker at a time,
  * so the handler needs no lock. The README shows this same program.
+ *
+ * It is C11 and C++17 at once (tests/meson.build builds both, with
+ * -std=c11 -pedantic and no _GNU_SOURCE, and with -std=c++17): hence the
+ * cast of state, which C++ does not make implicitly. The designated
+ * initializers are C++20; g++ takes them in C++17 as an extension.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,7 +22,7 @@ typedef struct counter {
 
 static int counter_handle(troupe_ctx *ctx, void *state, const troupe_msg *msg)
 {
-    counter *c = state;
+    counter *c = (counter *)state;
     switch (msg->type) {
     case MSG_ADD:
         c->total += *(const int64_t *)msg->data;

@@ -208,6 +208,7 @@ static void adapter_init(adapter *ad, troupe_system *sys, const troupe_adapter_d
                          const troupe_adapter_config *cfg, const troupe_flag *flag, uint32_t gen)
 {
     ad->def = def, ad->cfg = *cfg, ad->sys = sys, ad->flag = flag;
+    ad->lock = (pthread_rwlock_t *)cfg->lock; /* documented as one in troupe/adapter.h */
     snprintf(ad->name, sizeof ad->name, "%s", def->name);
     /* relaxed: nobody reaches the slot's new generation before the state
      * store below. The in-flight bits of `word` are left alone: a stale

@@ -170,6 +170,7 @@ typedef struct adapter {
     _Atomic(struct troupe_adapter_trace *) rec;
     const troupe_adapter_def *def;
     troupe_adapter_config cfg;
+    pthread_rwlock_t *lock;    /* cfg.lock, typed (the API keeps it void *) */
     troupe_system *sys;
     uint32_t index;
     char name[TROUPE_ADAPTER_NAME_MAX + 1];

@@ -21,9 +21,9 @@ static void count_error(adapter *ad)
 static void lock_op(adapter *ad, const troupe_adapter_op *op)
 {
     if (op->access == TROUPE_ADAPTER_WRITE)
-        pthread_rwlock_wrlock(ad->cfg.lock);
+        pthread_rwlock_wrlock(ad->lock);
     else
-        pthread_rwlock_rdlock(ad->cfg.lock);
+        pthread_rwlock_rdlock(ad->lock);
 }
 
 static void put_result(const acall *c, const void *data, size_t n)
@@ -41,7 +41,7 @@ int path_legacy(adapter *ad, acall *c, bool timed)
     size_t n = 0;
     lock_op(ad, op);
     int rc = op->legacy(ad->cfg.obj, c->arg, c->len, c->res, c->cap, &n);
-    pthread_rwlock_unlock(ad->cfg.lock);
+    pthread_rwlock_unlock(ad->lock);
     if (timed)
         lat_add(ad, PATH_LEGACY, mono_ns() - t0);
     if (c->res_len)
@@ -166,7 +166,7 @@ static int both_under_lock(adapter *ad, const acall *c, troupe_adapter_result *l
     l->rc = op->legacy(ad->cfg.obj, c->arg, c->len, lb, op->result_max, &l->len);
     uint64_t t1 = mono_ns();
     int r = ask_op(ad, op, c, ab, op->result_max, &a->len, &a->rc);
-    pthread_rwlock_unlock(ad->cfg.lock);
+    pthread_rwlock_unlock(ad->lock);
     ns[0] = t1 - t0, ns[1] = mono_ns() - t1;
     if (r) {
         a->rc = r, a->len = 0;

@@ -121,9 +121,9 @@ static int sync_copies(adapter *ad, uint32_t from, uint32_t to)
                                                                 : 0;
     if (!dir)
         return 0;
-    pthread_rwlock_wrlock(ad->cfg.lock);
+    pthread_rwlock_wrlock(ad->lock);
     int rc = sync_ask(ad, dir);
-    pthread_rwlock_unlock(ad->cfg.lock);
+    pthread_rwlock_unlock(ad->lock);
     return rc;
 }
 

@@ -53,7 +53,7 @@
 #ifndef TROUPE_ADAPTER_H
 #define TROUPE_ADAPTER_H
 
-#include <pthread.h>
+#include <pthread.h> /* for the caller's lock; this header needs no name from it */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -154,7 +154,12 @@ typedef struct troupe_adapter_mismatch {
 
 typedef struct troupe_adapter_config {
     void *obj;                 /* the legacy object (borrowed) */
-    pthread_rwlock_t *lock;    /* its lock (borrowed) */
+    /* Its lock (borrowed): a pthread_rwlock_t *. Declared void * because
+     * glibc's <pthread.h> names pthread_rwlock_t only under POSIX feature
+     * macros (_POSIX_C_SOURCE >= 200112L, _XOPEN_SOURCE, _GNU_SOURCE), which
+     * a program built with -std=c11 alone does not define: the header must
+     * not depend on them. `cfg.lock = &lock;` reads the same in C and C++. */
+    void *lock;
     troupe_ref actor;          /* the actor with the other copy; its handler
                                   calls troupe_adapter_serve */
     uint64_t timeout_ns;       /* per ask, > 0 (5 s) */
