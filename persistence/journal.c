@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alloc.h"
 #include "persistence/pers.h"
 
 #define MAX_BATCH 8192
@@ -63,16 +64,16 @@ static int open_backend(troupe_journal *j, backend **out, char *err)
     }
 }
 
-backend *journal_reader(troupe_journal *j, char *err)
+int journal_reader(troupe_journal *j, backend **out, char *err)
 {
     backend *b = NULL;
     pthread_mutex_lock(&j->lock);
     if (j->nreaders)
         b = j->readers[--j->nreaders];
     pthread_mutex_unlock(&j->lock);
-    if (!b && open_backend(j, &b, err) != 0)
-        return NULL;
-    return b;
+    int rc = b ? 0 : open_backend(j, &b, err);
+    *out = rc ? NULL : b;
+    return rc;
 }
 
 void journal_reader_put(troupe_journal *j, backend *b)
@@ -293,7 +294,7 @@ static int open_failed(int rc, const char *fmt, ...)
 static int journal_start(troupe_journal *j, troupe_journal **out)
 {
     int rc = open_backend(j, &j->w, j->err);
-    if (rc == 0 && !(j->b = malloc(sizeof *j->b)))
+    if (rc == 0 && !(j->b = sys_malloc(sizeof *j->b)))
         rc = open_failed(TROUPE_ENOMEM, "journal: out of memory");
     else if (rc == 0 && pthread_create(&j->thread, NULL, writer_main, j) != 0)
         rc = open_failed(TROUPE_ESYS, "journal: cannot start the writer thread");
@@ -318,7 +319,7 @@ TROUPE_API int troupe_journal_open_error(char *buf, size_t cap)
 
 static troupe_journal *journal_new(int kind)
 {
-    troupe_journal *j = calloc(1, sizeof *j);
+    troupe_journal *j = sys_calloc(1, sizeof *j);
     if (!j)
         return NULL;
     j->kind = kind;
@@ -357,7 +358,7 @@ TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sy
     if (!j)
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     size_t n = strlen(dir) + sizeof "/journal.db";
-    if (!(j->path = malloc(n))) {
+    if (!(j->path = sys_malloc(n))) {
         journal_free(j);
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     }
@@ -375,7 +376,7 @@ TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal
     troupe_journal *j = journal_new(JK_PG);
     if (!j)
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    if (!(j->conninfo = strdup(conninfo))) {
+    if (!(j->conninfo = sys_strdup(conninfo))) {
         journal_free(j);
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     }

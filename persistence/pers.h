@@ -72,7 +72,8 @@ void journal_submit(troupe_journal *j, jreq *r);
 void journal_flush_wait(troupe_journal *j);
 /* The journal's last error (troupe_journal_last_error). */
 void journal_note_error(troupe_journal *j, const char *err);
-backend *journal_reader(troupe_journal *j, char *err);
+/* A connection to read with: 0, or the backend's open error (ENOMEM, EIO). */
+int journal_reader(troupe_journal *j, backend **out, char *err);
 void journal_reader_put(troupe_journal *j, backend *b);
 void jreq_free(void *r);
 
