@@ -372,6 +372,8 @@ void sv_destroy(troupe_system *sys)
 int sv_shutdown_root(troupe_system *sys, uint64_t timeout_ns)
 {
     sv *s = sys->sv;
+    if (!s || !s->root) /* a system whose creation failed before the root existed */
+        return 0;
     sv_node *root = s->root;
     uint64_t abs = deadline_add(mono_ns(), timeout_ns); /* UINT64_MAX: wait for ever */
     struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
