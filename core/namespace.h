@@ -226,6 +226,7 @@
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
 #define send_sys troupei_send_sys
+#define send_sys_env troupei_send_sys_env
 #define spawn_held troupei_spawn_held
 #define spawn_system troupei_spawn_system
 #define sq_abort troupei_sq_abort

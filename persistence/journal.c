@@ -49,6 +49,8 @@ void jreq_free(void *p)
 {
     jreq *r = p;
     if (r) {
+        if (r->ack_env)
+            tfree(r->sys->alloc_mode, r->ack_env, sizeof *r->ack_env);
         jreq_free(r->reply);
         free(r->data);
         free(r);
@@ -137,9 +139,13 @@ static void deliver(jreq *r, uint32_t type)
     m.u.p.ptr = r;
     m.u.p.dtor = jreq_free;
     troupe_system *sys = r->sys;
-    troupe_ref to = r->ref;
-    if (send_sys(sys, to, &m) != 0)
+    envelope *e = r->ack_env;
+    r->ack_env = NULL; /* the envelope carries r now */
+    e->m = m;
+    if (send_sys_env(sys, r->ref, e) != 0) { /* the actor is gone */
+        tfree(sys->alloc_mode, e, sizeof *e);
         jreq_free(r);
+    }
 }
 
 /* After a batch's acks: wake each actor of the batch parked on them. */

@@ -62,6 +62,10 @@ typedef struct jreq {
     uint32_t ask_type, ask_flags;
     struct jreq *reply;   /* a reply payload to send after apply (type in
                              its ask_type, bytes in its data) */
+    /* An event's ack envelope, allocated with the event (talloc of sys's
+     * alloc_mode): the writer's ack cannot fail for memory, so an actor
+     * never waits forever for an ack that was lost. */
+    struct envelope *ack_env;
     char pid[TROUPE_PERSIST_ID_MAX + 1];
     char err[TROUPE_REASON_MAX];
 } jreq;

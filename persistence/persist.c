@@ -90,8 +90,11 @@ TROUPE_API int troupe_persist(troupe_ctx *ctx, const void *event, size_t len)
     if (!p || p->applying)
         return TROUPE_ESTATE;
     jreq *r = sys_calloc(1, sizeof *r);
-    if (!r || (len && !(r->data = sys_malloc(len)))) {
-        free(r);
+    if (r)
+        r->sys = ctx->sys;
+    if (!r || (len && !(r->data = sys_malloc(len))) ||
+        !(r->ack_env = talloc(ctx->sys->alloc_mode, sizeof *r->ack_env))) {
+        jreq_free(r);
         return TROUPE_ENOMEM;
     }
     if (len)
