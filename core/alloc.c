@@ -26,8 +26,62 @@ bool alloc_inject_fail(void)
     return v == 0;
 }
 
+void *sys_malloc(size_t size) { return alloc_inject_fail() ? NULL : malloc(size); }
 void *sys_calloc(size_t n, size_t size) { return alloc_inject_fail() ? NULL : calloc(n, size); }
 void *sys_realloc(void *p, size_t size) { return alloc_inject_fail() ? NULL : realloc(p, size); }
+
+char *sys_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = sys_malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
+
+/* The capacity after doubling from `first` until need fits, saturated at
+ * max items; 0 when need itself is beyond max. */
+static size_t grown_cap(size_t cap, size_t need, size_t first, size_t max)
+{
+    if (need > max)
+        return 0;
+    size_t c = cap ? cap : (first ? first : 1);
+    while (c < need)
+        c = c > max / 2 ? max : c * 2;
+    return c > max ? max : c;
+}
+
+/* *p is read and written as bytes: callers pass the address of a typed
+ * pointer (sv_node **, trow *, ...), which memcpy may access. */
+static int grow_to(void **p, size_t *cap, size_t need, size_t elem, size_t first, size_t max)
+{
+    if (need <= *cap)
+        return 0;
+    size_t lim = elem ? SIZE_MAX / elem : SIZE_MAX;
+    size_t c = grown_cap(*cap, need, first, max < lim ? max : lim);
+    if (!c)
+        return TROUPE_ENOMEM;
+    void *old, *q;
+    memcpy(&old, p, sizeof old);
+    if (!(q = sys_realloc(old, c * elem)))
+        return TROUPE_ENOMEM;
+    memcpy(p, &q, sizeof q);
+    *cap = c;
+    return 0;
+}
+
+int tr_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    return grow_to(p, cap, need, elem, first, SIZE_MAX);
+}
+
+int tr_grow32(void **p, uint32_t *cap, size_t need, size_t elem, size_t first)
+{
+    size_t c = *cap;
+    int rc = grow_to(p, &c, need, elem, first, UINT32_MAX);
+    *cap = (uint32_t)c;
+    return rc;
+}
 
 #if TROUPE_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>

@@ -12,6 +12,7 @@
 #define TROUPE_CORE_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/common.h"
 
@@ -26,10 +27,22 @@ void tfree(int mode, void *p, size_t size);
 void tfree_aligned(int mode, void *p, size_t size);
 /* 1 when the arena is usable (jemalloc build and arena created). */
 int alloc_arena_available(void);
-/* The runtime's other allocations (tables, heaps, bookkeeping): libc,
- * with the same fault injection. */
+/* The runtime's other allocations (tables, heaps, bookkeeping, every
+ * feature folder): libc malloc, with the same fault injection, released
+ * with free() -- so a block may be handed to a library that frees it
+ * itself (libmicrohttpd's MHD_RESPMEM_MUST_FREE). sys_calloc checks n *
+ * size for overflow; sys_strdup(NULL) is NULL. */
+void *sys_malloc(size_t size);
 void *sys_calloc(size_t n, size_t size);
 void *sys_realloc(void *p, size_t size);
+char *sys_strdup(const char *s);
+
+/* The one growth step for arrays: makes *p (an array of *cap items of
+ * elem bytes, from sys_*) hold at least need items, doubling from `first`
+ * (saturating: never past what size_t, or for tr_grow32 a uint32_t count,
+ * can hold). 0, or TROUPE_ENOMEM with *p and *cap unchanged. */
+int tr_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+int tr_grow32(void **p, uint32_t *cap, size_t need, size_t elem, size_t first);
 
 /* Fault injection, for the out-of-memory tests: after `n` more
  * allocations every allocation of the runtime fails (n < 0: off, the

@@ -84,17 +84,7 @@ int clock_register(troupe_clock *clk, timers *tm)
     if (!clk)
         return 0;
     pthread_mutex_lock(&clk->lock);
-    int rc = 0;
-    if (clk->nregs == clk->capregs) {
-        size_t ncap = clk->capregs ? clk->capregs * 2 : 4;
-        timers **n = sys_realloc(clk->regs, ncap * sizeof *n);
-        if (n) {
-            clk->regs = n;
-            clk->capregs = ncap;
-        } else {
-            rc = TROUPE_ENOMEM;
-        }
-    }
+    int rc = tr_grow((void **)&clk->regs, &clk->capregs, clk->nregs + 1, sizeof *clk->regs, 4);
     if (!rc)
         clk->regs[clk->nregs++] = tm;
     pthread_mutex_unlock(&clk->lock);

@@ -78,14 +78,9 @@ static int add_monitor_locked(actor_ext *x, uint32_t gen, uint64_t watcher, uint
         x->nmons = 0;
         x->mon_gen = gen;
     }
-    if (x->nmons == x->capmons) {
-        uint32_t cap = x->capmons ? x->capmons * 2 : 4;
-        monitor *m = realloc(x->mons, cap * sizeof *m);
-        if (!m)
-            return TROUPE_ENOMEM;
-        x->mons = m;
-        x->capmons = cap;
-    }
+    if (x->nmons == x->capmons &&
+        tr_grow32((void **)&x->mons, &x->capmons, x->nmons + 1, sizeof *x->mons, 4))
+        return TROUPE_ENOMEM;
     x->mons[x->nmons++] = (monitor){.watcher = watcher, .id = id};
     return 0;
 }

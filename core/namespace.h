@@ -226,6 +226,7 @@
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
 #define send_sys troupei_send_sys
+#define send_sys_env troupei_send_sys_env
 #define spawn_held troupei_spawn_held
 #define spawn_system troupei_spawn_system
 #define sq_abort troupei_sq_abort
@@ -277,7 +278,9 @@
 #define switch_drain troupei_switch_drain
 #define switch_wait troupei_switch_wait
 #define sys_calloc troupei_sys_calloc
+#define sys_malloc troupei_sys_malloc
 #define sys_realloc troupei_sys_realloc
+#define sys_strdup troupei_sys_strdup
 #define system_begin_shutdown troupei_system_begin_shutdown
 #define table_alloc troupei_table_alloc
 #define table_destroy troupei_table_destroy
@@ -290,6 +293,8 @@
 #define tcalloc_aligned troupei_tcalloc_aligned
 #define tfree troupei_tfree
 #define tfree_aligned troupei_tfree_aligned
+#define tr_grow troupei_tr_grow
+#define tr_grow32 troupei_tr_grow32
 #define timer_add_fn troupei_timer_add_fn
 #define timer_add_fn_at troupei_timer_add_fn_at
 #define timers_create troupei_timers_create

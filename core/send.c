@@ -268,6 +268,20 @@ int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
     return 0;
 }
 
+int send_sys_env(troupe_system *sys, troupe_ref to, envelope *e)
+{
+    actor *a = actor_lookup(sys, to);
+    if (!a)
+        return TROUPE_ENOACTOR;
+    if (!e->m.sender)
+        e->m.sender = sender_ref(sys);
+    if (lane_push_mpsc(&a->mb.sys, ref_gen(to), (lane_node *)e) < 0)
+        return TROUPE_ENOACTOR;
+    if (mb_kick_mpsc(&a->mb, ref_gen(to)) || mute_take_suspended(a))
+        sched_actor(sys, a);
+    return 0;
+}
+
 TROUPE_API int troupe_tell(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
                            size_t len)
 {

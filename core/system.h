@@ -218,6 +218,12 @@ void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_
 /* core/send.c */
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m);
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m);
+/* send_sys with an envelope allocated beforehand (talloc(sys->alloc_mode)),
+ * for a message that must not be lost to a failed allocation (the
+ * journal's acks: an actor waits for them). 0: the envelope is the
+ * receiver's; TROUPE_ENOACTOR: it stays the caller's. */
+struct envelope;
+int send_sys_env(troupe_system *sys, troupe_ref to, struct envelope *e);
 struct troupe_ctx;
 void note_muted(struct troupe_ctx *c, actor *a);
 

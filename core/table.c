@@ -68,15 +68,10 @@ int table_alloc(table *t, uint32_t *idx, void **obj)
 void table_free(table *t, uint32_t idx)
 {
     pthread_mutex_lock(&t->lock);
-    if (t->nfreed == t->capfreed) {
-        uint32_t ncap = t->capfreed ? t->capfreed * 2 : 1024;
-        uint32_t *nf = sys_realloc(t->freed, ncap * sizeof *nf);
-        if (!nf) { /* the index is leaked for reuse, never the object */
-            pthread_mutex_unlock(&t->lock);
-            return;
-        }
-        t->freed = nf;
-        t->capfreed = ncap;
+    if (t->nfreed == t->capfreed &&
+        tr_grow32((void **)&t->freed, &t->capfreed, t->nfreed + 1, sizeof *t->freed, 1024)) {
+        pthread_mutex_unlock(&t->lock); /* the index is leaked for reuse, never the object */
+        return;
     }
     t->freed[t->nfreed++] = idx;
     pthread_mutex_unlock(&t->lock);

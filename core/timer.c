@@ -60,14 +60,8 @@ static void heap_swap(hent *h, size_t a, size_t b)
 
 static int heap_push(timers *tm, hent e)
 {
-    if (tm->n == tm->cap) {
-        size_t ncap = tm->cap ? tm->cap * 2 : 64;
-        hent *nh = sys_realloc(tm->heap, ncap * sizeof *nh);
-        if (!nh)
-            return TROUPE_ENOMEM;
-        tm->heap = nh;
-        tm->cap = ncap;
-    }
+    if (tm->n == tm->cap && tr_grow((void **)&tm->heap, &tm->cap, tm->n + 1, sizeof *tm->heap, 64))
+        return TROUPE_ENOMEM;
     size_t i = tm->n++;
     tm->heap[i] = e;
     while (i && tm->heap[(i - 1) / 2].deadline > tm->heap[i].deadline) {

@@ -5,6 +5,7 @@
  * supervisor.h, registry.h), so the HTTP layer sees nothing the
  * application could not, and a slow client never holds a runtime lock: the
  * whole reply is built in memory before libmicrohttpd sends a byte. */
+#include "core/alloc.h"
 #include "http/internal.h"
 
 #include <errno.h>
@@ -218,7 +219,7 @@ void api_actors(hreq *r)
                    bad ? "bad query parameter" : "limit must be an integer in 1..10000");
         return;
     }
-    troupe_ref *refs = malloc((size_t)limit * sizeof *refs);
+    troupe_ref *refs = sys_calloc((size_t)limit, sizeof *refs);
     size_t total = 0;
     int rc = refs ? troupe_actor_list(r->srv->sys, t && *t ? t : NULL, refs, (size_t)limit, &total)
                   : TROUPE_ENOMEM;

@@ -19,6 +19,7 @@
  * unlinked under the lock by the CLOSED notification, which libmicrohttpd
  * makes before it closes the socket: the watcher never shuts down a file
  * descriptor that could already belong to something else. */
+#include "core/alloc.h"
 #include "http/internal.h"
 
 #include <pthread.h>
@@ -138,7 +139,7 @@ static int init_sync(hconns *c)
 
 int hconns_create(hconns **out, uint32_t cap, uint32_t deadline_s)
 {
-    hconns *c = calloc(1, sizeof *c);
+    hconns *c = sys_calloc(1, sizeof *c);
     if (!c)
         return TROUPE_ENOMEM;
     c->list.next = c->list.prev = &c->list;
@@ -179,7 +180,7 @@ static void conn_started(hconns *c, struct MHD_Connection *conn, void **socket_c
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    hconn *e = ci ? calloc(1, sizeof *e) : NULL;
+    hconn *e = ci ? sys_calloc(1, sizeof *e) : NULL;
     if (!e) { /* untracked, it would escape the deadline: refuse it */
         if (ci)
             shutdown(ci->connect_fd, SHUT_RDWR);

@@ -5,6 +5,7 @@
  * only (troupe/flags.h, troupe/adapter.h). A POST body is either JSON,
  * {"value": "25%"} ({"value": null} drops the run-time value), or a form,
  * value=25%25 (value= with nothing drops it). */
+#include "core/alloc.h"
 #include "http/internal.h"
 
 #include <microhttpd.h>
@@ -41,7 +42,7 @@ static void write_flag(jw *w, const troupe_flag_info *f)
 void api_flags(hreq *r)
 {
     troupe_system *sys = r->srv->sys;
-    troupe_flag_info *v = malloc(TROUPE_FLAGS_MAX * sizeof *v);
+    troupe_flag_info *v = sys_calloc(TROUPE_FLAGS_MAX, sizeof *v);
     size_t n = 0;
     char err[320];
     int rc = v ? troupe_flags_list(sys, v, TROUPE_FLAGS_MAX, &n) : TROUPE_ENOMEM;
@@ -212,7 +213,7 @@ static void write_adapter(jw *w, const troupe_adapter_info *a)
 
 void api_adapters(hreq *r)
 {
-    troupe_adapter_info *v = malloc(TROUPE_ADAPTERS_MAX * sizeof *v);
+    troupe_adapter_info *v = sys_calloc(TROUPE_ADAPTERS_MAX, sizeof *v);
     size_t n = 0;
     int rc = v ? troupe_adapter_list(r->srv->sys, v, TROUPE_ADAPTERS_MAX, &n) : TROUPE_ENOMEM;
     if (rc < 0) {

@@ -12,6 +12,7 @@
  * may put the server behind another one. A request without Host (HTTP/1.0;
  * libmicrohttpd refuses an HTTP/1.1 one) is accepted: browsers always send
  * it. */
+#include "core/alloc.h"
 #include "http/internal.h"
 
 #include <arpa/inet.h>
@@ -49,7 +50,7 @@ static int parse_list(hhosts *h, const char *list)
     size_t len = strlen(list);
     if (len == 0 || len > TROUPE_HTTP_HOSTS_MAX)
         return TROUPE_EINVAL;
-    char *out = malloc(len + 2), *o = out;
+    char *out = sys_malloc(len + 2), *o = out;
     if (!out)
         return TROUPE_ENOMEM;
     for (const char *p = list;; p++) {

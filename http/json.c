@@ -6,6 +6,7 @@
  * (observe/utf8.h, shared with the Prometheus page). The result is valid
  * JSON whatever the input; a name that was not UTF-8 is shown with
  * replacement characters (lossy, but never broken). */
+#include "core/alloc.h"
 #include "http/internal.h"
 #include "observe/utf8.h"
 
@@ -20,19 +21,9 @@ static int hbuf_reserve(hbuf *b, size_t n)
 {
     if (b->oom)
         return -1;
-    if (b->cap - b->len > n)
-        return 0;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap - b->len <= n) {
-        if (cap > SIZE_MAX / 2)
-            return b->oom = 1, -1;
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p)
+    /* sys_realloc is libc's: libmicrohttpd frees the buffer (MUST_FREE) */
+    if (n > SIZE_MAX - 1 - b->len || tr_grow((void **)&b->p, &b->cap, b->len + n + 1, 1, 1024))
         return b->oom = 1, -1;
-    b->p = p;
-    b->cap = cap;
     return 0;
 }
 

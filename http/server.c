@@ -7,6 +7,7 @@
  * taken port is told apart from a bad address, and the chosen ephemeral
  * port is one getsockname away. The daemon runs one internal polling
  * thread; our handlers never block, so one is enough. */
+#include "core/alloc.h"
 #include "http/internal.h"
 
 #include <arpa/inet.h>
@@ -201,6 +202,7 @@ static enum MHD_Result send_error(hsrv *s, struct MHD_Connection *conn, unsigned
 typedef struct hbody {
     uint64_t bytes;
     char *data;
+    size_t cap; /* of data */
     int started;     /* the handler has seen the headers */
     int uri_too_big; /* answered 414 */
 } hbody;
@@ -208,13 +210,11 @@ typedef struct hbody {
 /* 0, or -1 when out of memory (the connection is then closed). */
 static int body_append(hbody *b, const char *p, size_t n)
 {
-    char *d = realloc(b->data, b->bytes + n + 1);
-    if (!d)
+    if (tr_grow((void **)&b->data, &b->cap, b->bytes + n + 1, 1, 256))
         return -1;
-    memcpy(d + b->bytes, p, n);
-    b->data = d;
+    memcpy(b->data + b->bytes, p, n);
     b->bytes += n;
-    d[b->bytes] = '\0';
+    b->data[b->bytes] = '\0';
     return 0;
 }
 
@@ -319,7 +319,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
     (void)conn;
-    hbody *b = calloc(1, sizeof *b);
+    hbody *b = sys_calloc(1, sizeof *b);
     if (uri && uri_too_big(uri)) {
         char *q = strchr(uri, '?');
         if (q)
@@ -366,7 +366,7 @@ static int fill_server(hsrv *s, troupe_system *sys, const troupe_http_config *c,
     s->per_name = c->metrics_per_name != 0;
     if (c->token) {
         s->token_len = strlen(c->token);
-        if (!(s->token = strdup(c->token)))
+        if (!(s->token = sys_strdup(c->token)))
             return TROUPE_ENOMEM;
     }
     int rc = http_hosts_init(&s->hosts, addr, c->allowed_hosts);
@@ -400,7 +400,7 @@ TROUPE_API int troupe_http_start(troupe_system *sys, const troupe_http_config *c
         return TROUPE_EINVAL;
     *out = NULL;
     int rc = check_config(c), fd = -1;
-    troupe_http *h = rc < 0 ? NULL : calloc(1, sizeof *h);
+    troupe_http *h = rc < 0 ? NULL : sys_calloc(1, sizeof *h);
     if (rc == 0 && !h)
         rc = TROUPE_ENOMEM;
     if (rc == 0)

@@ -11,6 +11,7 @@
  * ends with "truncated" and "max_depth" so a client can tell without
  * searching) and TREE_FANOUT children per supervisor (with
  * "children_total" telling how many there were). */
+#include "core/alloc.h"
 #include "http/internal.h"
 
 #include <stdlib.h>
@@ -56,7 +57,7 @@ static void write_children(walk *k, troupe_sup sup, int depth)
 {
     jw *w = k->w;
     size_t total = 0;
-    troupe_sup_child *kids = calloc(TREE_FANOUT, sizeof *kids);
+    troupe_sup_child *kids = sys_calloc(TREE_FANOUT, sizeof *kids);
     if (!kids)
         w->b.oom = 1; /* the request fails with 500 */
     else if (troupe_sup_children(k->sys, sup, kids, TREE_FANOUT, &total) < 0)
@@ -187,7 +188,7 @@ static void write_breaker(jw *w, const troupe_breaker_info *b)
 static void write_breakers(jw *w, troupe_system *sys)
 {
     size_t total = 0;
-    troupe_breaker_info *bi = calloc(BREAKERS_MAX, sizeof *bi);
+    troupe_breaker_info *bi = sys_calloc(BREAKERS_MAX, sizeof *bi);
     if (!bi)
         w->b.oom = 1;
     else if (troupe_breaker_list(sys, bi, BREAKERS_MAX, &total) < 0)

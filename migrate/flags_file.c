@@ -107,7 +107,7 @@ static int read_file(const char *path, char **text, size_t *len, fident *id, cha
     int fd = open_regular(path, &st, id, err, cap);
     if (fd < 0)
         return fd;
-    char *buf = malloc(FILE_MAX + 1);
+    char *buf = sys_malloc(FILE_MAX + 1);
     int rc = buf ? read_fd(fd, buf, FILE_MAX + 1, len) : TROUPE_ENOMEM;
     close(fd);
     if (rc == 0 && *len > FILE_MAX) { /* it grew since fstat */
@@ -320,7 +320,7 @@ TROUPE_API int troupe_flags_load(troupe_system *sys, const troupe_flags_config *
     const troupe_flags_config *c = cfg ? cfg : &def;
     if (!sys || check_config(c))
         return TROUPE_EINVAL;
-    fconf nc = {.path = c->path ? strdup(c->path) : NULL, .poll_ns = c->poll_ns};
+    fconf nc = {.path = sys_strdup(c->path), .poll_ns = c->poll_ns};
     if (c->path && !nc.path)
         return TROUPE_ENOMEM;
     flags *f = &sys->mig->fl;

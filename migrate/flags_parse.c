@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "migrate/mig.h"
 
 static int fail(parsed *p, int line, const char *what)
@@ -69,7 +70,7 @@ int parse_text(parsed *p, const char *text, size_t len)
     size_t lines = 1;
     for (size_t i = 0; i < len; i++)
         lines += text[i] == '\n';
-    if (!(p->e = malloc(lines * sizeof *p->e)))
+    if (!(p->e = sys_calloc(lines, sizeof *p->e)))
         return TROUPE_ENOMEM;
     if (memchr(text, '\0', len))
         return fail(p, 1, "the file holds a NUL byte");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/system.h"
 #include "migrate/mig.h"
 
@@ -24,7 +25,7 @@ TROUPE_API int troupe_adapter_trace_create(troupe_adapter_trace **out)
 {
     if (!out)
         return TROUPE_EINVAL;
-    *out = calloc(1, sizeof **out);
+    *out = sys_calloc(1, sizeof **out);
     return *out ? 0 : TROUPE_ENOMEM;
 }
 
@@ -37,28 +38,13 @@ TROUPE_API void troupe_adapter_trace_destroy(troupe_adapter_trace *t)
     free(t);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * size);
-    if (!q)
-        return TROUPE_ENOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 TROUPE_API int troupe_adapter_trace_add(troupe_adapter_trace *t, uint32_t op, uint64_t key,
                                         const void *arg, size_t arg_len)
 {
     if (!t || (!arg && arg_len) || arg_len > TROUPE_COPY_MAX)
         return TROUPE_EINVAL;
-    if (grow((void **)&t->calls, &t->cap, t->n + 1, sizeof *t->calls) ||
-        grow((void **)&t->data, &t->room, t->used + arg_len, 1))
+    if (tr_grow((void **)&t->calls, &t->cap, t->n + 1, sizeof *t->calls, 16) ||
+        tr_grow((void **)&t->data, &t->room, t->used + arg_len, 1, 16))
         return TROUPE_ENOMEM;
     if (arg_len)
         memcpy(t->data + t->used, arg, arg_len);
@@ -137,7 +123,7 @@ static void replay_one(adapter *ad, const troupe_adapter_trace *t, size_t i,
     const tcall *tc = &t->calls[i];
     size_t cap = ad->def->ops[tc->op].result_max, len = 0;
     char small[256];
-    void *res = cap <= sizeof small ? small : malloc(cap);
+    void *res = cap <= sizeof small ? small : sys_malloc(cap);
     acall c = {tc->op, tc->key, t->data + tc->off, tc->len, res, res ? cap : 0, &len, -1};
     bothout o = {{0, 0}, false, 0};
     int rc = path_both(ad, &c, false, false, &o);
@@ -153,7 +139,7 @@ static void replay_one(adapter *ad, const troupe_adapter_trace *t, size_t i,
 
 static int replay_all(adapter *ad, const troupe_adapter_trace *t, troupe_replay_report *r)
 {
-    uint64_t *ln = malloc((t->n + 1) * sizeof *ln), *an = malloc((t->n + 1) * sizeof *an);
+    uint64_t *ln = sys_calloc(t->n + 1, sizeof *ln), *an = sys_calloc(t->n + 1, sizeof *an);
     int rc = ln && an ? 0 : TROUPE_ENOMEM;
     for (size_t i = 0; rc == 0 && i < t->n; i++)
         replay_one(ad, t, i, r, ln, an);

@@ -3,6 +3,7 @@
  * docs/METRICS.md. */
 #include <stdlib.h>
 
+#include "core/alloc.h"
 #include "core/system.h"
 #include "migrate/mig.h"
 #include "observe/prom.h"
@@ -92,7 +93,7 @@ void prom_adapters(pw *p, troupe_system *sys)
     if (!sys->mig)
         return;
     flags_metrics(p, sys);
-    troupe_adapter_info *v = malloc(TROUPE_ADAPTERS_MAX * sizeof *v);
+    troupe_adapter_info *v = sys_calloc(TROUPE_ADAPTERS_MAX, sizeof *v);
     size_t n = 0;
     if (!v || troupe_adapter_list(sys, v, TROUPE_ADAPTERS_MAX, &n) || n == 0) {
         free(v);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "migrate/mig.h"
 
 #define SMALL 256
@@ -18,7 +19,7 @@ static int serve_op(troupe_ctx *ctx, const troupe_adapter_op *op, void *state,
 {
     size_t cap = op->result_max;
     char small[sizeof(int32_t) + SMALL];
-    char *buf = cap <= SMALL ? small : malloc(sizeof(int32_t) + cap);
+    char *buf = cap <= SMALL ? small : sys_malloc(sizeof(int32_t) + cap);
     if (!buf) {
         reply_code(ctx, msg->type, TROUPE_ENOMEM);
         return 1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/system.h"
 #include "migrate/mig.h"
 
@@ -56,7 +57,7 @@ int ask_op(adapter *ad, const troupe_adapter_op *op, const acall *c, void *buf, 
            size_t *len, int *rc)
 {
     char small[sizeof(int32_t) + SMALL];
-    char *rb = cap <= SMALL ? small : malloc(sizeof(int32_t) + cap);
+    char *rb = cap <= SMALL ? small : sys_malloc(sizeof(int32_t) + cap);
     if (!rb)
         return TROUPE_ENOMEM;
     size_t n = 0;
@@ -182,7 +183,7 @@ int path_both(adapter *ad, acall *c, bool serve_actor, bool timed, bothout *out)
 {
     size_t cap = ad->def->ops[c->op].result_max;
     char ls[SMALL], as[SMALL];
-    void *lb = cap <= SMALL ? ls : malloc(cap), *ab = cap <= SMALL ? as : malloc(cap);
+    void *lb = cap <= SMALL ? ls : sys_malloc(cap), *ab = cap <= SMALL ? as : sys_malloc(cap);
     int rc = TROUPE_ENOMEM;
     if (lb && ab) {
         troupe_adapter_result l = {0}, a = {0};

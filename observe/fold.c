@@ -95,14 +95,8 @@ int rows_add(type_row **rows, uint32_t *n, uint32_t *cap, const troupe_behaviour
                 (*rows)[i].c[k] += c[k];
             return 0;
         }
-    if (*n == *cap) {
-        uint32_t ncap = *cap ? *cap * 2 : 16;
-        type_row *nr = sys_realloc(*rows, ncap * sizeof *nr);
-        if (!nr)
-            return TROUPE_ENOMEM;
-        *rows = nr;
-        *cap = ncap;
-    }
+    if (tr_grow32((void **)rows, cap, (size_t)*n + 1, sizeof **rows, 16))
+        return TROUPE_ENOMEM;
     (*rows)[*n].beh = beh;
     memcpy((*rows)[*n].c, c, sizeof(uint64_t) * TC_N);
     (*n)++;

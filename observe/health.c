@@ -45,15 +45,9 @@ static uint64_t now_ns(troupe_system *sys) { return troupe_clock_now(sys->clock)
 static void collect(troupe_ref r, int64_t interval, uint64_t restarts, bool running, void *ud)
 {
     seen_list *l = ud;
-    if (l->n == l->cap) {
-        uint32_t ncap = l->cap ? l->cap * 2 : 32;
-        seen_child *nv = sys_realloc(l->v, ncap * sizeof *nv);
-        if (!nv) {
-            l->nomem = true;
-            return;
-        }
-        l->v = nv;
-        l->cap = ncap;
+    if (tr_grow32((void **)&l->v, &l->cap, (size_t)l->n + 1, sizeof *l->v, 32)) {
+        l->nomem = true;
+        return;
     }
     l->v[l->n++] = (seen_child){r.id, interval, restarts, running};
 }
@@ -73,14 +67,8 @@ static health_rec *rec_find(obs *o, uint64_t ref)
 
 static health_rec *rec_insert(obs *o, uint64_t ref)
 {
-    if (o->nrecs == o->caprecs) {
-        uint32_t ncap = o->caprecs ? o->caprecs * 2 : 32;
-        health_rec *nr = sys_realloc(o->recs, ncap * sizeof *nr);
-        if (!nr)
-            return NULL;
-        o->recs = nr;
-        o->caprecs = ncap;
-    }
+    if (tr_grow32((void **)&o->recs, &o->caprecs, (size_t)o->nrecs + 1, sizeof *o->recs, 32))
+        return NULL;
     uint32_t i = 0;
     while (i < o->nrecs && o->recs[i].ref < ref)
         i++;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "observe/obs.h"
 #include "observe/prom.h"
 #include "observe/utf8.h"
@@ -198,7 +199,7 @@ TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opt
         troupe_metrics_opts_defaults(&def);
         opts = &def;
     }
-    pw *p = calloc(1, sizeof *p);
+    pw *p = sys_calloc(1, sizeof *p);
     if (!p)
         return TROUPE_ENOMEM;
     p->fn = write;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "observe/prom.h"
 #include "troupe/breaker.h"
 
@@ -29,14 +30,8 @@ static trow *tset_get(tset *t, const char *name)
     for (uint32_t i = 0; i < t->n; i++)
         if (strcmp(t->v[i].name, name) == 0)
             return &t->v[i];
-    if (t->n == t->cap) {
-        uint32_t ncap = t->cap ? t->cap * 2 : 16;
-        trow *nv = realloc(t->v, ncap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        t->v = nv;
-        t->cap = ncap;
-    }
+    if (tr_grow32((void **)&t->v, &t->cap, (size_t)t->n + 1, sizeof *t->v, 16))
+        return NULL;
     memset(&t->v[t->n], 0, sizeof *t->v);
     t->v[t->n].name = name;
     return &t->v[t->n++];
@@ -96,17 +91,11 @@ static last_row *last_get(obs *o, const char *name)
     for (uint32_t k = 0; k < o->nlast; k++)
         if (strcmp(o->last[k].name, name) == 0)
             return &o->last[k];
-    if (o->nlast == o->caplast) {
-        uint32_t ncap = o->caplast ? o->caplast * 2 : 16;
-        last_row *nv = realloc(o->last, ncap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        o->last = nv;
-        o->caplast = ncap;
-    }
+    if (tr_grow32((void **)&o->last, &o->caplast, (size_t)o->nlast + 1, sizeof *o->last, 16))
+        return NULL;
     last_row *l = &o->last[o->nlast];
     memset(l, 0, sizeof *l);
-    if (!(l->name = strdup(name)))
+    if (!(l->name = sys_strdup(name)))
         return NULL;
     o->nlast++;
     return l;
@@ -246,12 +235,12 @@ static int collect_named(troupe_system *sys, int per_name, troupe_actor_info **o
     size_t total = 0, cap = 0;
     troupe_ref *refs = NULL;
     int rc = troupe_actor_list(sys, NULL, NULL, 0, &total);
-    if (rc == 0 && total && !(refs = malloc(total * sizeof *refs)))
+    if (rc == 0 && total && !(refs = sys_calloc(total, sizeof *refs)))
         rc = TROUPE_ENOMEM;
     if (rc == 0 && total)
         rc = troupe_actor_list(sys, NULL, refs, total, &cap);
     *n = 0;
-    *out = rc == 0 && total ? malloc(total * sizeof **out) : NULL;
+    *out = rc == 0 && total ? sys_calloc(total, sizeof **out) : NULL;
     if (rc == 0 && total && !*out)
         rc = TROUPE_ENOMEM;
     for (size_t i = 0; rc == 0 && i < total && i < cap; i++) {
@@ -290,7 +279,7 @@ void prom_breakers(pw *p, troupe_system *sys)
     size_t total = 0, n = 0;
     troupe_breaker_info *v = NULL;
     if (troupe_breaker_list(sys, NULL, 0, &total) || !total ||
-        !(v = malloc(total * sizeof *v)) || troupe_breaker_list(sys, v, total, &n)) {
+        !(v = sys_calloc(total, sizeof *v)) || troupe_breaker_list(sys, v, total, &n)) {
         free(v);
         return;
     }

@@ -1,6 +1,7 @@
 /* persistence/backend.c — what every backend checks before it touches its
  * store, and how it words an error: one place, so that the three answer
  * the same bad input with the same code and text. */
+#include "core/alloc.h"
 #include "persistence/backend.h"
 
 #include <stdarg.h>
@@ -71,7 +72,7 @@ int backend_check_events(const backend *b, const pevent *ev, size_t n, char *err
 
 int backend_take(const prow *r, uint64_t *seq, uint32_t *schema, void **data, size_t *len)
 {
-    void *d = malloc(r->len ? r->len : 1); /* never NULL, also for 0 bytes */
+    void *d = sys_malloc(r->len ? r->len : 1); /* never NULL, also for 0 bytes */
     if (!d)
         return TROUPE_ENOMEM;
     if (r->len)

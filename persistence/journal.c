@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/alloc.h"
 #include "persistence/pers.h"
 
 #define MAX_BATCH 8192
@@ -48,6 +49,8 @@ void jreq_free(void *p)
 {
     jreq *r = p;
     if (r) {
+        if (r->ack_env)
+            tfree(r->sys->alloc_mode, r->ack_env, sizeof *r->ack_env);
         jreq_free(r->reply);
         free(r->data);
         free(r);
@@ -63,16 +66,16 @@ static int open_backend(troupe_journal *j, backend **out, char *err)
     }
 }
 
-backend *journal_reader(troupe_journal *j, char *err)
+int journal_reader(troupe_journal *j, backend **out, char *err)
 {
     backend *b = NULL;
     pthread_mutex_lock(&j->lock);
     if (j->nreaders)
         b = j->readers[--j->nreaders];
     pthread_mutex_unlock(&j->lock);
-    if (!b && open_backend(j, &b, err) != 0)
-        return NULL;
-    return b;
+    int rc = b ? 0 : open_backend(j, &b, err);
+    *out = rc ? NULL : b;
+    return rc;
 }
 
 void journal_reader_put(troupe_journal *j, backend *b)
@@ -136,9 +139,13 @@ static void deliver(jreq *r, uint32_t type)
     m.u.p.ptr = r;
     m.u.p.dtor = jreq_free;
     troupe_system *sys = r->sys;
-    troupe_ref to = r->ref;
-    if (send_sys(sys, to, &m) != 0)
+    envelope *e = r->ack_env;
+    r->ack_env = NULL; /* the envelope carries r now */
+    e->m = m;
+    if (send_sys_env(sys, r->ref, e) != 0) { /* the actor is gone */
+        tfree(sys->alloc_mode, e, sizeof *e);
         jreq_free(r);
+    }
 }
 
 /* After a batch's acks: wake each actor of the batch parked on them. */
@@ -293,7 +300,7 @@ static int open_failed(int rc, const char *fmt, ...)
 static int journal_start(troupe_journal *j, troupe_journal **out)
 {
     int rc = open_backend(j, &j->w, j->err);
-    if (rc == 0 && !(j->b = malloc(sizeof *j->b)))
+    if (rc == 0 && !(j->b = sys_malloc(sizeof *j->b)))
         rc = open_failed(TROUPE_ENOMEM, "journal: out of memory");
     else if (rc == 0 && pthread_create(&j->thread, NULL, writer_main, j) != 0)
         rc = open_failed(TROUPE_ESYS, "journal: cannot start the writer thread");
@@ -318,7 +325,7 @@ TROUPE_API int troupe_journal_open_error(char *buf, size_t cap)
 
 static troupe_journal *journal_new(int kind)
 {
-    troupe_journal *j = calloc(1, sizeof *j);
+    troupe_journal *j = sys_calloc(1, sizeof *j);
     if (!j)
         return NULL;
     j->kind = kind;
@@ -357,7 +364,7 @@ TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sy
     if (!j)
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     size_t n = strlen(dir) + sizeof "/journal.db";
-    if (!(j->path = malloc(n))) {
+    if (!(j->path = sys_malloc(n))) {
         journal_free(j);
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     }
@@ -375,7 +382,7 @@ TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal
     troupe_journal *j = journal_new(JK_PG);
     if (!j)
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    if (!(j->conninfo = strdup(conninfo))) {
+    if (!(j->conninfo = sys_strdup(conninfo))) {
         journal_free(j);
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     }

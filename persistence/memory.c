@@ -4,6 +4,7 @@
  * appended a recovery reader sees, as with a database. It keeps the
  * checksums as the others do and verifies them on read, and tests can
  * corrupt a row (backend_memory_corrupt) to see recovery refuse it. */
+#include "core/alloc.h"
 #include "persistence/backend.h"
 
 #include <pthread.h>
@@ -62,7 +63,7 @@ static mstream *stream_find(mstore *s, const char *pid, int create)
     for (mstream *m = *head; m; m = m->next)
         if (strcmp(m->pid, pid) == 0)
             return m;
-    mstream *m = create ? calloc(1, sizeof *m) : NULL;
+    mstream *m = create ? sys_calloc(1, sizeof *m) : NULL;
     if (m) {
         strcpy(m->pid, pid); /* checked: at most TROUPE_PERSIST_ID_MAX bytes */
         m->next = *head;
@@ -88,7 +89,7 @@ static size_t lower_bound(const mstream *m, uint64_t seq)
 static int row_fill(mrow *r, const char *pid, uint64_t seq, uint32_t schema, const void *data,
                     size_t len)
 {
-    if (!(r->data = malloc(len ? len : 1)))
+    if (!(r->data = sys_malloc(len ? len : 1)))
         return TROUPE_ENOMEM;
     if (len)
         memcpy(r->data, data, len);
@@ -106,15 +107,7 @@ static int stream_reserve(mstream *m)
         m->n -= m->head;
         m->head = 0;
     }
-    if (m->n < m->cap)
-        return 0;
-    size_t cap = m->cap ? 2 * m->cap : 16;
-    mrow *ev = realloc(m->ev, cap * sizeof *ev);
-    if (!ev)
-        return TROUPE_ENOMEM;
-    m->ev = ev;
-    m->cap = cap;
-    return 0;
+    return tr_grow((void **)&m->ev, &m->cap, m->n + 1, sizeof *m->ev, 16);
 }
 
 static int insert_one(mstore *s, const pevent *e, char *err)
@@ -172,13 +165,8 @@ static int mem_append(backend *b, const pevent *ev, size_t n, char *err)
 
 static int buf_copy(mbackend *mb, const mrow *r)
 {
-    if (r->len > mb->buf_cap) {
-        unsigned char *p = realloc(mb->buf, r->len);
-        if (!p)
-            return TROUPE_ENOMEM;
-        mb->buf = p;
-        mb->buf_cap = r->len;
-    }
+    if (tr_grow((void **)&mb->buf, &mb->buf_cap, r->len, 1, r->len) < 0)
+        return TROUPE_ENOMEM;
     if (r->len)
         memcpy(mb->buf, r->data, r->len);
     return 0;
@@ -364,7 +352,7 @@ int backend_memory_open(void *store, backend **out, char *err)
         backend_errf(err, "memory: open: %s is NULL", store ? "out" : "store");
         return TROUPE_EINVAL;
     }
-    mbackend *mb = calloc(1, sizeof *mb);
+    mbackend *mb = sys_calloc(1, sizeof *mb);
     if (!mb) {
         backend_errf(err, "memory: out of memory opening a backend");
         return TROUPE_ENOMEM;
@@ -377,7 +365,7 @@ int backend_memory_open(void *store, backend **out, char *err)
 
 void *backend_memory_store_new(void)
 {
-    mstore *s = calloc(1, sizeof *s);
+    mstore *s = sys_calloc(1, sizeof *s);
     if (s && pthread_mutex_init(&s->mu, NULL) != 0) {
         free(s);
         s = NULL;

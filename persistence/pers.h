@@ -62,6 +62,10 @@ typedef struct jreq {
     uint32_t ask_type, ask_flags;
     struct jreq *reply;   /* a reply payload to send after apply (type in
                              its ask_type, bytes in its data) */
+    /* An event's ack envelope, allocated with the event (talloc of sys's
+     * alloc_mode): the writer's ack cannot fail for memory, so an actor
+     * never waits forever for an ack that was lost. */
+    struct envelope *ack_env;
     char pid[TROUPE_PERSIST_ID_MAX + 1];
     char err[TROUPE_REASON_MAX];
 } jreq;
@@ -72,7 +76,8 @@ void journal_submit(troupe_journal *j, jreq *r);
 void journal_flush_wait(troupe_journal *j);
 /* The journal's last error (troupe_journal_last_error). */
 void journal_note_error(troupe_journal *j, const char *err);
-backend *journal_reader(troupe_journal *j, char *err);
+/* A connection to read with: 0, or the backend's open error (ENOMEM, EIO). */
+int journal_reader(troupe_journal *j, backend **out, char *err);
 void journal_reader_put(troupe_journal *j, backend *b);
 void jreq_free(void *r);
 

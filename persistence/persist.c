@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "persistence/pers.h"
 #include "supervisor/sv.h"
 
@@ -61,7 +62,7 @@ int persist_attach(troupe_system *sys, actor *a, const troupe_spawn_opts *opts)
     size_t n = pid ? strlen(pid) : 0;
     if (n == 0 || n > TROUPE_PERSIST_ID_MAX)
         return TROUPE_EINVAL;
-    pstate *p = calloc(1, sizeof *p);
+    pstate *p = sys_calloc(1, sizeof *p);
     if (!p)
         return TROUPE_ENOMEM;
     memcpy(p->pid, pid, n + 1);
@@ -88,9 +89,12 @@ TROUPE_API int troupe_persist(troupe_ctx *ctx, const void *event, size_t len)
     pstate *p = ctx->a && ctx->msg ? pstate_of(ctx->a) : NULL;
     if (!p || p->applying)
         return TROUPE_ESTATE;
-    jreq *r = calloc(1, sizeof *r);
-    if (!r || (len && !(r->data = malloc(len)))) {
-        free(r);
+    jreq *r = sys_calloc(1, sizeof *r);
+    if (r)
+        r->sys = ctx->sys;
+    if (!r || (len && !(r->data = sys_malloc(len))) ||
+        !(r->ack_env = talloc(ctx->sys->alloc_mode, sizeof *r->ack_env))) {
+        jreq_free(r);
         return TROUPE_ENOMEM;
     }
     if (len)
@@ -114,8 +118,8 @@ TROUPE_API int troupe_persist_reply(troupe_ctx *ctx, uint32_t type, const void *
     pstate *p = pstate_of(ctx->a);
     if (!p || !(ctx->a->flags & AF_PBUF) || p->reply)
         return troupe_reply(ctx, type, data, len); /* nothing to wait for */
-    jreq *r = calloc(1, sizeof *r);
-    if (!r || (len && !(r->data = malloc(len)))) {
+    jreq *r = sys_calloc(1, sizeof *r);
+    if (!r || (len && !(r->data = sys_malloc(len)))) {
         free(r);
         return TROUPE_ENOMEM;
     }
@@ -186,7 +190,7 @@ static void maybe_snapshot(troupe_system *sys, troupe_ctx *ctx, actor *a, pstate
     uint32_t every = per->snapshot_every ? per->snapshot_every : 100;
     if (!per->snapshot || p->seq - p->snap_seq < every)
         return;
-    jreq *r = calloc(1, sizeof *r);
+    jreq *r = sys_calloc(1, sizeof *r);
     if (!r)
         return; /* the next event tries again */
     p->applying = true;

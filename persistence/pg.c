@@ -16,6 +16,7 @@
  * is the application's), created on first use under an advisory lock so
  * that two connections opening at once do not race on the catalog.
  */
+#include "core/alloc.h"
 #include "persistence/backend.h"
 
 #include <stdlib.h>
@@ -238,7 +239,7 @@ int backend_pg_open(const char *conninfo, backend **out, char *err)
         backend_errf(err, "postgres open: %s is NULL", conninfo ? "out" : "conninfo");
         return TROUPE_EINVAL;
     }
-    pgb *p = calloc(1, sizeof *p);
+    pgb *p = sys_calloc(1, sizeof *p);
     if (!p) {
         backend_errf(err, "postgres open: out of memory");
         return TROUPE_ENOMEM;

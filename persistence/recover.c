@@ -142,13 +142,14 @@ int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx)
     a->flags &= (uint16_t)~(AF_PWAIT | AF_PBUF);
     journal_flush_wait(p->j);
     char err[BACKEND_ERR_MAX] = "";
-    backend *b = journal_reader(p->j, err);
-    if (!b) {
+    backend *b;
+    int rc = journal_reader(p->j, &b, err);
+    if (rc < 0) { /* ENOMEM stays ENOMEM: the backend's code, not a read error */
         set_reason(p, "opening a connection to read: %s", err);
-        return TROUPE_EIO;
+        return rc == TROUPE_ENOMEM ? rc : TROUPE_EIO;
     }
     rec_ctx r = {.ctx = ctx, .a = a, .p = p};
-    int rc = restore(&r, b, err);
+    rc = restore(&r, b, err);
     if (rc == 0 && (rc = b->ops->read(b, p->pid, r.seq, on_event, &r, err)) < 0 && !r.failed_rc)
         set_reason(p, "reading the events from seq %llu: %s", (unsigned long long)(r.seq + 1), err);
     journal_reader_put(p->j, b);

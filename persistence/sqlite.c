@@ -12,6 +12,7 @@
  * range scan. Snapshots, which can be large, live in an ordinary table
  * (SQLite advises rowid tables for big rows).
  */
+#include "core/alloc.h"
 #include "persistence/backend.h"
 
 #include <sqlite3.h>
@@ -276,8 +277,8 @@ int backend_sqlite_open(const sqlite_opts *o, backend **out, char *err)
     int rc = sq_check_opts(o, out, err);
     if (rc < 0)
         return rc;
-    sqb *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(o->path))) {
+    sqb *s = sys_calloc(1, sizeof *s);
+    if (!s || !(s->path = sys_strdup(o->path))) {
         free(s);
         backend_errf(err, "sqlite open: out of memory");
         return TROUPE_ENOMEM;

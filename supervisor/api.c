@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "supervisor/sv.h"
 #include "troupe/observe.h"
 #include "troupe/registry.h"
@@ -95,17 +96,17 @@ TROUPE_API int troupe_sup_root(troupe_system *sys, troupe_sup *out)
 
 static sv_child *child_new(const troupe_child_spec *spec)
 {
-    sv_child *c = calloc(1, sizeof *c);
+    sv_child *c = sys_calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->spec = *spec;
     if (spec->arg_size) {
-        if (!(c->arg_copy = malloc(spec->arg_size)))
+        if (!(c->arg_copy = sys_malloc(spec->arg_size)))
             goto fail;
         memcpy(c->arg_copy, spec->arg, spec->arg_size);
         c->spec.arg = c->arg_copy;
     }
-    if (spec->name && !(c->spec.name = c->name_copy = strdup(spec->name)))
+    if (spec->name && !(c->spec.name = c->name_copy = sys_strdup(spec->name)))
         goto fail;
     return c;
 fail:
@@ -192,7 +193,7 @@ TROUPE_API int troupe_sup_start_supervisor(troupe_system *sys, troupe_sup parent
         return rc;
     sv *s = sys->sv;
     sv_node *pn, *n = NULL;
-    sv_child *c = calloc(1, sizeof *c);
+    sv_child *c = sys_calloc(1, sizeof *c);
     if (!c)
         return TROUPE_ENOMEM;
     pthread_mutex_lock(&s->lock);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "supervisor/sv.h"
 
 static bool abnormal(troupe_failure_kind k)
@@ -202,7 +203,7 @@ void sv_restart_group(sv *s, sv_node *n)
     uint32_t cnt = 0, i = 0;
     for (sv_child *x = n->first; x; x = x->next)
         cnt += x->group;
-    sv_child **list = malloc((cnt ? cnt : 1) * sizeof *list);
+    sv_child **list = sys_malloc((cnt ? cnt : 1) * sizeof *list);
     if (!list) { /* no memory for the list: restart them one by one */
         for (sv_child *x = n->first; x; x = x->next)
             if (x->group)

@@ -198,19 +198,15 @@ static int node_slot(sv *s, uint32_t *out)
             *out = i;
             return 0;
         }
-    if (s->nnodes == s->capnodes) {
-        uint32_t cap = s->capnodes ? s->capnodes * 2 : 16;
-        sv_node **n = realloc(s->nodes, cap * sizeof *n);
-        if (!n)
-            return TROUPE_ENOMEM;
-        s->nodes = n;
-        uint32_t *g = realloc(s->node_gen, cap * sizeof *g);
-        if (!g)
-            return TROUPE_ENOMEM;
-        s->node_gen = g;
-        memset(g + s->capnodes, 0, (cap - s->capnodes) * sizeof *g);
-        s->capnodes = cap;
-    }
+    /* the two arrays grow together; when the second fails the first is
+     * just larger than capnodes says, and is grown again next time */
+    size_t need = s->nnodes + (s->nnodes ? 1 : 2); /* index 0 is never used */
+    uint32_t capn = s->capnodes, capg = s->capnodes;
+    if (tr_grow32((void **)&s->nodes, &capn, need, sizeof *s->nodes, 16) ||
+        tr_grow32((void **)&s->node_gen, &capg, need, sizeof *s->node_gen, 16))
+        return TROUPE_ENOMEM;
+    memset(s->node_gen + s->capnodes, 0, (capg - s->capnodes) * sizeof *s->node_gen);
+    s->capnodes = capg;
     if (s->nnodes == 0)
         s->nodes[s->nnodes++] = NULL; /* index 0 is never used */
     s->nodes[s->nnodes] = NULL;
@@ -221,12 +217,12 @@ static int node_slot(sv *s, uint32_t *out)
 sv_node *sv_node_new(sv *s, const troupe_sup_spec *spec)
 {
     uint32_t idx;
-    sv_node *n = calloc(1, sizeof *n);
+    sv_node *n = sys_calloc(1, sizeof *n);
     if (!n || node_slot(s, &idx)) {
         free(n);
         return NULL;
     }
-    n->rtimes = calloc(spec->intensity ? spec->intensity : 1, sizeof *n->rtimes);
+    n->rtimes = sys_calloc(spec->intensity ? spec->intensity : 1, sizeof *n->rtimes);
     if (!n->rtimes) {
         free(n);
         return NULL;
@@ -262,7 +258,7 @@ static uint64_t jitter_seed(const sv *s)
 
 int sv_create(troupe_system *sys)
 {
-    sv *s = calloc(1, sizeof *s);
+    sv *s = sys_calloc(1, sizeof *s);
     if (!s)
         return TROUPE_ENOMEM;
     sys->sv = s;
@@ -376,6 +372,8 @@ void sv_destroy(troupe_system *sys)
 int sv_shutdown_root(troupe_system *sys, uint64_t timeout_ns)
 {
     sv *s = sys->sv;
+    if (!s || !s->root) /* a system whose creation failed before the root existed */
+        return 0;
     sv_node *root = s->root;
     uint64_t abs = deadline_add(mono_ns(), timeout_ns); /* UINT64_MAX: wait for ever */
     struct timespec ts = {(time_t)(abs / 1000000000ull), (long)(abs % 1000000000ull)};
