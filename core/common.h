@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/assert.h"
 #include "troupe/troupe.h"
 
 #define CACHELINE 64

@@ -15,6 +15,8 @@ bool runq_push_owner(runq *q, struct actor *a)
     /* acquire: a slot below head has been read by its popper (the
      * popper's CAS is acq_rel), so it can be overwritten. */
     uint32_t h = atomic_load_explicit(&q->head, memory_order_acquire);
+    /* poppers never pass the tail, which only the owner moves */
+    TR_ASSERT(t - h <= RUNQ_SIZE);
     if (t - h >= RUNQ_SIZE)
         return false;
     /* relaxed: published by the release store of tail below. */

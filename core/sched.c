@@ -43,6 +43,7 @@ static inline actor *lifo_get(worker *w)
 
 static inline void lifo_set(worker *w, actor *a)
 {
+    TR_ASSERT(w == troupei_tls.w);
     atomic_store_explicit(&w->lifo, a, memory_order_relaxed);
 }
 
@@ -103,6 +104,7 @@ static actor *inj_pop(troupe_system *sys)
 
 static void push_local(worker *w, actor *a)
 {
+    TR_ASSERT(w == troupei_tls.w); /* runq_push_owner: the owning worker only */
     if (!runq_push_owner(&w->q, a)) {
         sched_inject(w->sys, a);
         return;

@@ -12,6 +12,7 @@ static size_t ring_bytes(uint32_t n) { return sizeof(mb_ring) + (size_t)n * size
 static mb_ring *ring_new(int mode, uint32_t cap)
 {
     uint32_t n = next_pow2_u32(cap + 1);
+    TR_ASSERT(n > cap && (n & (n - 1)) == 0); /* the mask, and the in-place slot */
     /* Zeroed: seq = 0 never equals a first-lap "published" value (i + 1),
      * and zeroed fresh pages are not touched, so a big ring that holds few
      * messages costs little resident memory. */
@@ -340,7 +341,9 @@ static bool evict_oldest(mailbox *mb, uint64_t end, tmsg *out)
         if (pos_sub(end, h) <= mb_cap(mb))
             return false; /* a hole made the room */
         mb_slot *s;
-        if (published(mb, h, &s) != MB_OK) { /* BUSY: never EMPTY, ours is after it */
+        int rc = published(mb, h, &s);
+        if (rc != MB_OK) {
+            TR_ASSERT(rc == MB_BUSY); /* never EMPTY: ours is after it */
             backoff(&spins);
             continue;
         }

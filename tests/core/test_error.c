@@ -187,3 +187,17 @@ Test(error, null_safety)
     uint64_t b = troupe_clock_now(NULL);
     cr_expect_geq(b, a);
 }
+
+/* TR_ASSERT (core/assert.h) must be live where our sanitizer suites run,
+ * or a broken invariant goes unnoticed there; a passing one is silent. */
+#include "core/assert.h"
+
+Test(debug_assert, on_in_sanitizer_builds)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    cr_assert_eq(TR_ASSERT_ON, 1, "sanitizer build without TROUPE_DEBUG_ASSERT");
+#endif
+    int evaluated = 0;
+    TR_ASSERT(++evaluated == 1);
+    cr_assert_eq(evaluated, TR_ASSERT_ON, "the condition runs only when assertions are on");
+}
