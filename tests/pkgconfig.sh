@@ -21,13 +21,13 @@ case $cflags in
 *postgresql* | *p11-kit*) echo "FAIL: --cflags leaks a private dependency's include path"; exit 1 ;;
 esac
 libdir=$(pc_run --variable=libdir)
-# shellcheck disable=SC2086 # word splitting of pkg-config output is intended
+# shellcheck disable=SC2086,SC2046 # word splitting of pkg-config output is intended
 "$cc" -std=c11 -o "$root/hello-shared" "$hello" $cflags $(pc_run --libs) -Wl,-rpath,"$libdir"
 "$root/hello-shared"
 echo "shared link: ok"
 # libtroupe.a by file name (-l:), the private libraries as the system has them.
 static_libs=$(pc_run --static --libs | sed 's/-ltroupe\b/-l:libtroupe.a/')
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 "$cc" -std=c11 -o "$root/hello-static" "$hello" $cflags $static_libs
 if ldd "$root/hello-static" | grep -q libtroupe; then
     echo "FAIL: the static link used libtroupe.so"; exit 1
