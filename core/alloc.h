@@ -16,6 +16,11 @@
 
 #include "core/common.h"
 
+/* The mode a system allocates with (its alloc_mode). A function, so that
+ * mailbox/ can free and install rings without seeing core/system.h. */
+struct troupe_system;
+int alloc_mode_of(const struct troupe_system *sys);
+
 /* mode: 0 = libc, 1 = the troupe arena. NULL on failure. */
 void *talloc(int mode, size_t size);
 void *tcalloc(int mode, size_t size);

@@ -25,6 +25,7 @@
 #define adapter_shard troupei_adapter_shard
 #define adapter_use troupei_adapter_use
 #define alloc_arena_available troupei_alloc_arena_available
+#define alloc_mode_of troupei_alloc_mode_of
 #define alloc_inject_fail troupei_alloc_inject_fail
 #define api_actor troupei_api_actor
 #define api_actors troupei_api_actors

@@ -190,6 +190,11 @@ static void stop_all(troupe_system *sys, troupe_failure_kind why)
     }
 }
 
+int alloc_mode_of(const struct troupe_system *sys)
+{
+    return sys->alloc_mode;
+}
+
 void system_begin_shutdown(troupe_system *sys)
 {
     int expect = SYS_RUNNING;

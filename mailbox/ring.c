@@ -2,7 +2,6 @@
 #include <sched.h>
 
 #include "core/alloc.h"
-#include "core/system.h"
 #include "mailbox/mailbox.h"
 
 static size_t ring_bytes(uint32_t n) { return sizeof(mb_ring) + (size_t)n * sizeof(mb_slot); }
@@ -23,6 +22,13 @@ static mb_ring *ring_new(int mode, uint32_t cap)
     return r;
 }
 
+/* Once per slot, not per send: out of line, so that the senders' claim
+ * loop (which inlines install_ring) does not carry the call. */
+__attribute__((noinline, cold)) static mb_ring *ring_new_for(struct troupe_system *sys, uint32_t cap)
+{
+    return ring_new(alloc_mode_of(sys), cap);
+}
+
 void mb_free_ring(struct troupe_system *sys, mailbox *mb)
 {
     /* relaxed: only the slot's owner (a spawn, or destroy) gets here; a
@@ -30,7 +36,7 @@ void mb_free_ring(struct troupe_system *sys, mailbox *mb)
     mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_relaxed);
     if (r) {
         atomic_store_explicit(&mb->ring, NULL, memory_order_relaxed);
-        tfree_aligned(sys->alloc_mode, r, ring_bytes(r->mask + 1));
+        tfree_aligned(alloc_mode_of(sys), r, ring_bytes(r->mask + 1));
     }
 }
 
@@ -75,7 +81,7 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle)
 /* The first send installs the ring while holding LOCK, so that a failed
  * allocation can return ENOMEM before any slot is claimed. Returns MB_OK to
  * retry the claim (with *t reloaded). */
-static int install_ring(troupe_system *sys, mailbox *mb, uint64_t *t)
+static int install_ring(struct troupe_system *sys, mailbox *mb, uint64_t *t)
 {
     /* acquire: pairs with the release unlock of an earlier installer. */
     if (!atomic_compare_exchange_strong_explicit(&mb->tail, t, *t | TW_LOCK,
@@ -83,7 +89,7 @@ static int install_ring(troupe_system *sys, mailbox *mb, uint64_t *t)
         return MB_OK;
     int rc = MB_OK;
     if (!atomic_load_explicit(&mb->ring, memory_order_relaxed)) {
-        mb_ring *r = ring_new(sys->alloc_mode, mb_cap(mb));
+        mb_ring *r = ring_new_for(sys, mb_cap(mb));
         if (r)
             /* release: slot init visible to senders/consumer (acquire). */
             atomic_store_explicit(&mb->ring, r, memory_order_release);
@@ -112,7 +118,7 @@ static uint64_t room(mailbox *mb, uint64_t pos)
     return used < cap ? cap - used : 0;
 }
 
-int mb_reserve_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, uint32_t want, uint64_t *pos,
+int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32_t want, uint64_t *pos,
                     uint32_t *got, bool *schedule)
 {
     uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
@@ -178,7 +184,7 @@ void mb_fill_holes(mailbox *mb, uint64_t pos, uint64_t n)
         mb_write(mb, (pos + i) & TW_POS_MASK, &hole);
 }
 
-int mb_push_mpsc(troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule)
+int mb_push_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule)
 {
     uint64_t pos;
     uint32_t got;
@@ -404,7 +410,7 @@ static uint64_t close_word(mailbox *mb)
     }
 }
 
-uint64_t mb_close(troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *m), void *ud)
+uint64_t mb_close(struct troupe_system *sys, mailbox *mb, void (*drop)(void *ud, tmsg *m), void *ud)
 {
     uint64_t end = close_word(mb) & TW_POS_MASK;
     if (mb_policy(mb) == TROUPE_OVERFLOW_DROP_OLDEST) {
