@@ -37,7 +37,11 @@ TSAN_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=thread \
 	-Djemalloc=disabled -Dbench=false $(WERROR)
 
 # Sanitizer runtime options: stop at the first report, with a stack.
-export ASAN_OPTIONS := halt_on_error=1:print_stacktrace=1:detect_leaks=1:abort_on_error=0
+# max_malloc_fill_size: ASan fills new blocks with 0xbe, by default only
+# their first 4 KiB; filling up to 1 MiB makes a read of a field never
+# written fail deterministically in big structs too (the journal's batch
+# count sat 512 KiB in, zero on a fresh heap and garbage on a reused one).
+export ASAN_OPTIONS := halt_on_error=1:print_stacktrace=1:detect_leaks=1:abort_on_error=0:max_malloc_fill_size=1048576
 export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS := halt_on_error=1:second_deadlock_stack=1
 

@@ -300,7 +300,7 @@ static int open_failed(int rc, const char *fmt, ...)
 static int journal_start(troupe_journal *j, troupe_journal **out)
 {
     int rc = open_backend(j, &j->w, j->err);
-    if (rc == 0 && !(j->b = sys_malloc(sizeof *j->b)))
+    if (rc == 0 && !(j->b = sys_calloc(1, sizeof *j->b))) /* n = 0 */
         rc = open_failed(TROUPE_ENOMEM, "journal: out of memory");
     else if (rc == 0 && pthread_create(&j->thread, NULL, writer_main, j) != 0)
         rc = open_failed(TROUPE_ESYS, "journal: cannot start the writer thread");
