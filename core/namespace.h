@@ -14,6 +14,9 @@
 #define actor_end troupei_actor_end
 #define actor_finish troupei_actor_finish
 #define actor_free_state troupei_actor_free_state
+#define actor_hold troupei_actor_hold
+#define actor_reinit troupei_actor_reinit
+#define actor_reinit_schedule troupei_actor_reinit_schedule
 #define actor_release troupei_actor_release
 #define actor_run_init troupei_actor_run_init
 #define actor_stop_cb troupei_actor_stop_cb
