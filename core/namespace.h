@@ -243,13 +243,14 @@
 #define sv_after troupei_sv_after
 #define sv_check_policy troupei_sv_check_policy
 #define sv_child_by_ref troupei_sv_child_by_ref
+#define sv_child_name troupei_sv_child_name
+#define sv_child_query troupei_sv_child_query
 #define sv_child_end troupei_sv_child_end
 #define sv_child_exited troupei_sv_child_exited
 #define sv_child_free troupei_sv_child_free
 #define sv_child_stopped troupei_sv_child_stopped
 #define sv_create troupei_sv_create
 #define sv_destroy troupei_sv_destroy
-#define sv_each_child troupei_sv_each_child
 #define sv_hold troupei_sv_hold
 #define sv_kick troupei_sv_kick
 #define sv_link_child troupei_sv_link_child
@@ -278,6 +279,7 @@
 #define sv_terminate troupei_sv_terminate
 #define sv_totals troupei_sv_totals
 #define sv_unlink_child troupei_sv_unlink_child
+#define sv_visit_children troupei_sv_visit_children
 #define switch_copies troupei_switch_copies
 #define switch_drain troupei_switch_drain
 #define switch_wait troupei_switch_wait
