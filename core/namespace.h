@@ -155,6 +155,7 @@
 #define mb_try_unidle troupei_mb_try_unidle
 #define mb_unreserve troupei_mb_unreserve
 #define mb_write troupei_mb_write
+#define mig_metrics_register troupei_mig_metrics_register
 #define mig_now troupei_mig_now
 #define migrate_create troupei_migrate_create
 #define migrate_destroy troupei_migrate_destroy
@@ -166,6 +167,7 @@
 #define obs_destroy troupei_obs_destroy
 #define obs_fold troupei_obs_fold
 #define obs_lat_bounds troupei_obs_lat_bounds
+#define obs_metrics_register troupei_obs_metrics_register
 #define obs_live_beh troupei_obs_live_beh
 #define obs_read_counters troupei_obs_read_counters
 #define obs_runtime_beh troupei_obs_runtime_beh
@@ -196,8 +198,6 @@
 #define pg_read troupei_pg_read
 #define pg_ready troupei_pg_ready
 #define pg_save_snapshot troupei_pg_save_snapshot
-#define prom_adapters troupei_prom_adapters
-#define prom_breakers troupei_prom_breakers
 #define prom_named troupei_prom_named
 #define prom_types troupei_prom_types
 #define pw_flush troupei_pw_flush
