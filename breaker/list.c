@@ -1,11 +1,55 @@
 /* breaker/list.c — the system's list of breakers, for troupe_breaker_list
- * (metrics, the dashboard). Lock order: the list's lock, then a stripe's;
+ * (metrics, the dashboard), and the breakers' metric families, which it
+ * registers with observe. Lock order: the list's lock, then a stripe's;
  * acquire and record never take the list's lock. */
 #include <stdlib.h>
 
 #include "breaker/breaker.h"
 #include "core/alloc.h"
 #include "core/system.h"
+#include "observe/prom.h"
+
+static void breaker_labels(pw *p, const char *metric, const troupe_breaker_info *b)
+{
+    pw_printf(p, "%s{breaker=\"", metric);
+    pw_label(p, b->name);
+    pw_printf(p, "\",key=\"%llu\"", (unsigned long long)b->key);
+}
+
+/* The breakers' families in /metrics: observe calls it (registered at
+ * create), under its lock of metrics writers. */
+static void write_metrics(pw *p, troupe_system *sys, void *ud)
+{
+    (void)ud;
+    size_t total = 0, n = 0;
+    troupe_breaker_info *v = NULL;
+    if (troupe_breaker_list(sys, NULL, 0, &total) || !total ||
+        !(v = sys_calloc(total, sizeof *v)) || troupe_breaker_list(sys, v, total, &n)) {
+        free(v);
+        return;
+    }
+    n = n < total ? n : total;
+    pw_head(p, "troupe_breaker_state", "gauge", "0 closed, 1 open, 2 half-open.");
+    for (size_t i = 0; i < n; i++) {
+        breaker_labels(p, "troupe_breaker_state", &v[i]);
+        pw_printf(p, "} %d\n", (int)v[i].state);
+    }
+    pw_head(p, "troupe_breaker_transitions_total", "counter", "Transitions into each state.");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t to[3] = {v[i].closed, v[i].opened, v[i].half_opened};
+        for (int s = 0; s < 3; s++) {
+            breaker_labels(p, "troupe_breaker_transitions_total", &v[i]);
+            pw_printf(p, ",to=\"%s\"} %llu\n", troupe_breaker_state_name((troupe_breaker_state)s),
+                      (unsigned long long)to[s]);
+        }
+    }
+    pw_head(p, "troupe_breaker_rejected_total", "counter", "Calls refused with TROUPE_ECIRCUIT.");
+    for (size_t i = 0; i < n; i++) {
+        breaker_labels(p, "troupe_breaker_rejected_total", &v[i]);
+        pw_printf(p, "} %llu\n", (unsigned long long)v[i].rejected);
+    }
+    free(v);
+}
 
 int breakers_create(troupe_system *sys)
 {
@@ -13,8 +57,8 @@ int breakers_create(troupe_system *sys)
     if (!l)
         return TROUPE_ENOMEM;
     pthread_mutex_init(&l->lock, NULL);
-    sys->brk = l;
-    return 0;
+    sys->brk = l; /* freed by breakers_destroy, also when this fails */
+    return obs_metrics_register(sys, "breaker", write_metrics, NULL);
 }
 
 /* After the workers stopped: free the breakers nobody destroyed. */

@@ -89,6 +89,106 @@ void actor_release(troupe_system *sys, actor *a)
     sched_actor(sys, a);
 }
 
+/* A supervised actor's exit, on the thread that ended it: free the state
+ * and hold the actor (not idle, on no run queue, its mailbox open), so
+ * that sends queue under its policy and nothing runs it until
+ * actor_reinit or actor_end. The stop signals and the queued messages stay
+ * for actor_reinit to sort. Returns the mailbox's claim position now. */
+uint64_t actor_hold(troupe_system *sys, actor *a)
+{
+    /* relaxed: only a position is wanted (what was accepted by now); the
+     * messages before it are waited for at the drop if still unwritten.
+     * The caller publishes it to the re-init with the hand-over (the exit
+     * record's push, or the supervisor's scheduling). */
+    uint64_t at = atomic_load_explicit(&a->mb.tail, memory_order_relaxed) & TW_POS_MASK;
+    actor_free_state(sys, a);
+    a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP)) | AF_HELD);
+    a->stop_kind = 0;
+    return at;
+}
+
+/* The supervisor's stop and kill signals meant for an earlier incarnation
+ * must not stop this one. A signal it sent after deciding this restart
+ * carries the new epoch and stays (the supervisor may stop a child between
+ * scheduling its re-init and the re-init). */
+static bool old_stop(const tmsg *m, uint64_t epoch)
+{
+    return (m->type == SYSMSG_STOP || m->type == SYSMSG_KILL) && (m->corr & STOP_FROM_SV) &&
+           (m->corr >> STOP_EPOCH_SHIFT) < epoch;
+}
+
+/* The system lane, taken whole into sys_local, less the old stops: the
+ * rest is served by the new incarnation's first run. */
+static void drop_old_stops(troupe_system *sys, actor *a, uint64_t epoch)
+{
+    mailbox *mb = &a->mb;
+    envelope *keep = NULL, **tail = &keep;
+    envelope *e = mb->sys_local;
+    if (lane_maybe_nonempty(&mb->sys)) {
+        envelope *more = (envelope *)lane_take(&mb->sys, a->gen);
+        envelope **end = &e;
+        while (*end)
+            end = &(*end)->next;
+        *end = more;
+    }
+    while (e) {
+        envelope *next = e->next;
+        if (old_stop(&e->m, epoch)) {
+            tfree(sys->alloc_mode, e, sizeof *e);
+        } else {
+            e->next = NULL;
+            *tail = e;
+            tail = &e->next;
+        }
+        e = next;
+    }
+    mb->sys_local = keep;
+}
+
+/* The user messages accepted before position upto go, destroyed and
+ * counted; those sent since (during a backoff) stay. */
+static void drop_queued(troupe_system *sys, actor *a, uint64_t upto)
+{
+    mailbox *mb = &a->mb;
+    tmsg m;
+    for (;;) {
+        /* acquire: pairs with the release store of head in mb_front, also
+         * a DROP_OLDEST sender's that took the oldest away */
+        uint64_t left = pos_sub(upto, atomic_load_explicit(&mb->head, memory_order_acquire));
+        if (left == 0 || left > TW_POS_MASK / 2)
+            return; /* reached (or passed by a DROP_OLDEST sender) */
+        int rc = mb_pop(mb, &m);
+        if (rc == MB_OK)
+            actor_drop_msg(sys, &m);
+        else if (rc == MB_EMPTY)
+            return;
+        else
+            cpu_relax(); /* claimed, not yet written */
+    }
+}
+
+void actor_reinit_schedule(troupe_system *sys, actor *a)
+{
+    /* the caller owns the held actor: the scheduling publishes the flag
+     * (release) to the worker that runs it */
+    a->flags |= AF_REINIT;
+    sched_actor(sys, a);
+}
+
+int actor_reinit(troupe_system *sys, actor *a, const actor_reinit_spec *r)
+{
+    a->flags &= (uint16_t)~(AF_REINIT | AF_FAILED | AF_STOP_REQ | AF_KILL | AF_HELD);
+    drop_old_stops(sys, a, r->epoch);
+    if (r->drop_queued)
+        drop_queued(sys, a, r->held_at);
+    int rc = actor_alloc_state(sys, a);
+    if (rc == 0 && (a->beh->init || a->beh->persist))
+        rc = actor_run_init(sys, a, r->arg);
+    if (rc == 0)
+        actor_release(sys, a);
+    return rc;
+}
+
 /* The slot's ext of an earlier incarnation is reused: clear what was its. */
 static int reset_ext(troupe_system *sys, actor *a, const troupe_spawn_opts *o,
                      struct sv_child *child)

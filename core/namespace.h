@@ -14,6 +14,9 @@
 #define actor_end troupei_actor_end
 #define actor_finish troupei_actor_finish
 #define actor_free_state troupei_actor_free_state
+#define actor_hold troupei_actor_hold
+#define actor_reinit troupei_actor_reinit
+#define actor_reinit_schedule troupei_actor_reinit_schedule
 #define actor_release troupei_actor_release
 #define actor_run_init troupei_actor_run_init
 #define actor_stop_cb troupei_actor_stop_cb
@@ -152,6 +155,7 @@
 #define mb_try_unidle troupei_mb_try_unidle
 #define mb_unreserve troupei_mb_unreserve
 #define mb_write troupei_mb_write
+#define mig_metrics_register troupei_mig_metrics_register
 #define mig_now troupei_mig_now
 #define migrate_create troupei_migrate_create
 #define migrate_destroy troupei_migrate_destroy
@@ -163,6 +167,7 @@
 #define obs_destroy troupei_obs_destroy
 #define obs_fold troupei_obs_fold
 #define obs_lat_bounds troupei_obs_lat_bounds
+#define obs_metrics_register troupei_obs_metrics_register
 #define obs_live_beh troupei_obs_live_beh
 #define obs_read_counters troupei_obs_read_counters
 #define obs_runtime_beh troupei_obs_runtime_beh
@@ -193,8 +198,6 @@
 #define pg_read troupei_pg_read
 #define pg_ready troupei_pg_ready
 #define pg_save_snapshot troupei_pg_save_snapshot
-#define prom_adapters troupei_prom_adapters
-#define prom_breakers troupei_prom_breakers
 #define prom_named troupei_prom_named
 #define prom_types troupei_prom_types
 #define pw_flush troupei_pw_flush
@@ -240,13 +243,14 @@
 #define sv_after troupei_sv_after
 #define sv_check_policy troupei_sv_check_policy
 #define sv_child_by_ref troupei_sv_child_by_ref
+#define sv_child_name troupei_sv_child_name
+#define sv_child_query troupei_sv_child_query
 #define sv_child_end troupei_sv_child_end
 #define sv_child_exited troupei_sv_child_exited
 #define sv_child_free troupei_sv_child_free
 #define sv_child_stopped troupei_sv_child_stopped
 #define sv_create troupei_sv_create
 #define sv_destroy troupei_sv_destroy
-#define sv_each_child troupei_sv_each_child
 #define sv_hold troupei_sv_hold
 #define sv_kick troupei_sv_kick
 #define sv_link_child troupei_sv_link_child
@@ -275,6 +279,7 @@
 #define sv_terminate troupei_sv_terminate
 #define sv_totals troupei_sv_totals
 #define sv_unlink_child troupei_sv_unlink_child
+#define sv_visit_children troupei_sv_visit_children
 #define switch_copies troupei_switch_copies
 #define switch_drain troupei_switch_drain
 #define switch_wait troupei_switch_wait

@@ -134,7 +134,8 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)) ||
         (rc = sv_create(sys)))
         return rc;
-    if ((rc = registry_create(sys)) || (rc = breakers_create(sys)) || (rc = obs_create(sys)) ||
+    /* observe before the features that register their metrics with it */
+    if ((rc = registry_create(sys)) || (rc = obs_create(sys)) || (rc = breakers_create(sys)) ||
         (rc = migrate_create(sys)))
         return rc;
     if ((rc = dead_letter_spawn(sys)))

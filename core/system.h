@@ -263,6 +263,28 @@ void actor_free_state(troupe_system *sys, actor *a);
 int actor_run_init(troupe_system *sys, actor *a, const void *arg);
 void actor_stop_cb(troupe_system *sys, actor *a, troupe_failure_kind why);
 void actor_drop_msg(troupe_system *sys, tmsg *m); /* destroy + count */
+/* Hand-over and re-init of a supervised actor (supervisor/child.c asks):
+ * actor_hold frees the state and holds the actor (sends queue, nothing
+ * runs it), returning its mailbox's claim position; actor_reinit, on the
+ * worker the held actor was scheduled on (AF_REINIT), drops the stop
+ * signals of earlier incarnations and optionally the messages queued
+ * before the hold, allocates a fresh state, runs init (panics caught) and
+ * lets the actor go. On failure it returns the code and the actor stays
+ * held, its reason in troupei_tls.panic_reason after a panic or a
+ * recovery's failure. Ref, generation, mailbox and name are unchanged.
+ * The caller owns the held actor throughout (its supervisor's thread, or
+ * the worker running the re-init). */
+typedef struct actor_reinit_spec {
+    const void *arg; /* init's argument */
+    uint64_t epoch;  /* the new incarnation: stops (STOP_FROM_SV) of older ones go */
+    bool drop_queued; /* drop the user messages accepted before held_at */
+    uint64_t held_at; /* actor_hold's answer */
+} actor_reinit_spec;
+uint64_t actor_hold(troupe_system *sys, actor *a);
+int actor_reinit(troupe_system *sys, actor *a, const actor_reinit_spec *r);
+/* Have a held actor re-initialised: the worker that runs it next calls
+ * its supervisor's re-init (AF_REINIT), which calls actor_reinit. */
+void actor_reinit_schedule(troupe_system *sys, actor *a);
 
 /* internal system message types (system lane) */
 #define SYSMSG_FIRST (TROUPE_MSG_SYSTEM + 0x100u) /* internal from here on */

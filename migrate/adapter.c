@@ -431,8 +431,8 @@ int migrate_create(troupe_system *sys)
         return TROUPE_ENOMEM;
     pthread_mutex_init(&m->lock, NULL);
     flags_init(&m->fl);
-    sys->mig = m;
-    return 0;
+    sys->mig = m; /* freed by migrate_destroy, also when this fails */
+    return mig_metrics_register(sys);
 }
 
 /* After the workers stopped: free every slot and every flag. */

@@ -1,6 +1,6 @@
-/* migrate/metrics.c — the adapters and flags in the Prometheus text
- * (called from observe/prom.c's troupe_metrics_write). Names in
- * docs/METRICS.md. */
+/* migrate/metrics.c — the adapters and flags in the Prometheus text: a
+ * writer registered with observe at migrate_create, which
+ * troupe_metrics_write calls. Names in docs/METRICS.md. */
 #include <stdlib.h>
 
 #include "core/alloc.h"
@@ -88,9 +88,10 @@ static void flags_metrics(pw *p, troupe_system *sys)
     pw_sample(p, "troupe_flags", n);
 }
 
-void prom_adapters(pw *p, troupe_system *sys)
+static void write_metrics(pw *p, troupe_system *sys, void *ud)
 {
-    if (!sys->mig)
+    (void)ud;
+    if (!sys->mig) /* destroyed already */
         return;
     flags_metrics(p, sys);
     troupe_adapter_info *v = sys_calloc(TROUPE_ADAPTERS_MAX, sizeof *v);
@@ -108,4 +109,9 @@ void prom_adapters(pw *p, troupe_system *sys)
         histogram(p, v[i].name, "actor", &v[i].actor);
     }
     free(v);
+}
+
+int mig_metrics_register(troupe_system *sys)
+{
+    return obs_metrics_register(sys, "migrate", write_metrics, NULL);
 }

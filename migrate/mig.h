@@ -271,6 +271,9 @@ void trace_record(adapter *ad, const acall *c);
 
 /* system hooks (core/system.c) */
 int migrate_create(troupe_system *sys);
+/* migrate/metrics.c: register the adapters' and flags' metric families
+ * with observe (from migrate_create). */
+int mig_metrics_register(troupe_system *sys);
 void migrate_destroy(troupe_system *sys);
 
 uint64_t mig_now(troupe_system *sys);

@@ -147,6 +147,7 @@ void obs_destroy(troupe_system *sys)
     for (uint32_t i = 0; i < o->nlast; i++)
         free(o->last[i].name);
     free(o->last);
+    free(o->writers);
     free(o->recs);
     free(o->wd_runs);
     free(o->wd_running);

@@ -27,29 +27,23 @@
 #include "observe/obs.h"
 #include "supervisor/sv.h"
 
-typedef struct seen_child {
-    uint64_t ref;
-    int64_t interval;
-    uint64_t restarts;
-    bool running;
-} seen_child;
-
+/* The supervised children, as the supervisor listed them at a sweep. */
 typedef struct seen_list {
-    seen_child *v;
+    sv_child_view *v;
     uint32_t n, cap;
     bool nomem;
 } seen_list;
 
 static uint64_t now_ns(troupe_system *sys) { return troupe_clock_now(sys->clock); }
 
-static void collect(troupe_ref r, int64_t interval, uint64_t restarts, bool running, void *ud)
+static void collect(const sv_child_view *c, void *ud)
 {
     seen_list *l = ud;
     if (tr_grow32((void **)&l->v, &l->cap, (size_t)l->n + 1, sizeof *l->v, 32)) {
         l->nomem = true;
         return;
     }
-    l->v[l->n++] = (seen_child){r.id, interval, restarts, running};
+    l->v[l->n++] = *c;
 }
 
 static health_rec *rec_find(obs *o, uint64_t ref)
@@ -121,14 +115,14 @@ static void ping(troupe_system *sys, obs *o, health_rec *h, uint64_t now)
 }
 
 /* One child as the tree lists it now. */
-static void sweep_one(troupe_system *sys, obs *o, const seen_child *c, uint64_t now)
+static void sweep_one(troupe_system *sys, obs *o, const sv_child_view *c, uint64_t now)
 {
-    health_rec *h = rec_find(o, c->ref);
-    if (!h && !(h = rec_insert(o, c->ref)))
+    health_rec *h = rec_find(o, c->ref.id);
+    if (!h && !(h = rec_insert(o, c->ref.id)))
         return;
     h->seen = true;
-    h->info.interval_ns =
-        c->interval < 0 ? 0 : c->interval ? (uint64_t)c->interval : (uint64_t)sys->cfg.health_interval_ns;
+    int64_t iv = c->health_interval;
+    h->info.interval_ns = iv < 0 ? 0 : iv ? (uint64_t)iv : (uint64_t)sys->cfg.health_interval_ns;
     if (h->restarts != c->restarts)
         rec_reset(h, c->restarts);
     if (!c->running || !h->info.interval_ns)
@@ -143,7 +137,7 @@ static void sweep(troupe_system *sys)
 {
     obs *o = sys->obs;
     seen_list l = {0};
-    sv_each_child(sys, collect, &l);
+    (void)sv_visit_children(sys, (troupe_sup){0}, collect, &l); /* the whole tree */
     uint64_t now = now_ns(sys);
     pthread_mutex_lock(&o->hlock);
     for (uint32_t i = 0; i < o->nrecs; i++)
@@ -274,17 +268,13 @@ static void stalled(troupe_system *sys, uint32_t i, uint64_t ref)
     /* relaxed: flags for readers; nothing is published through them */
     atomic_store_explicit(&o->stalled[i], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&o->stalls[i], 1, memory_order_relaxed);
-    pthread_mutex_lock(&sys->sv->lock);
-    sv_child *c = sv_child_by_ref(sys, (troupe_ref){ref});
-    bool supervised = c != NULL;
-    uint64_t restarts = c ? c->restarts : 0;
-    pthread_mutex_unlock(&sys->sv->lock);
-    if (!supervised)
+    sv_child_view c;
+    if (!sv_child_query(sys, (troupe_ref){ref}, &c))
         return;
     pthread_mutex_lock(&o->hlock);
     health_rec *h = rec_find(o, ref);
     if (!h && (h = rec_insert(o, ref)))
-        h->restarts = restarts;
+        h->restarts = c.restarts;
     if (h) {
         h->info.missed = sys->cfg.health_misses;
         report(sys, h);

@@ -94,19 +94,17 @@ static void name_of(actor *a, troupe_ref r, char *out, size_t cap)
     pthread_mutex_unlock(&x->lock);
 }
 
+/* The supervisor's part: asked of it (a copy made under its lock). */
 static void sv_part(troupe_system *sys, troupe_ref r, troupe_actor_info *out)
 {
-    sv *s = sys->sv;
-    pthread_mutex_lock(&s->lock);
-    sv_child *c = sv_child_by_ref(sys, r);
-    if (c) {
-        out->supervised = 1;
-        out->parent.id = c->parent ? c->parent->id : 0;
-        out->restarts = c->restarts;
-        if (c->state != CH_RUNNING)
-            out->state = TROUPE_ACTOR_RESTARTING;
-    }
-    pthread_mutex_unlock(&s->lock);
+    sv_child_view c;
+    if (!sv_child_query(sys, r, &c))
+        return;
+    out->supervised = 1;
+    out->parent = c.parent;
+    out->restarts = c.restarts;
+    if (!c.running)
+        out->state = TROUPE_ACTOR_RESTARTING;
 }
 
 TROUPE_API int troupe_actor_info_get(troupe_system *sys, troupe_ref ref, troupe_actor_info *out)

@@ -60,6 +60,15 @@ typedef struct health_rec {
     bool seen;             /* still in the tree at the last sweep */
 } health_rec;
 
+/* A metrics writer a feature registered (observe/prom.h). */
+struct pw;
+typedef void (*obs_metrics_fn)(struct pw *p, troupe_system *sys, void *ud);
+typedef struct obs_writer {
+    const char *name;
+    obs_metrics_fn fn;
+    void *ud;
+} obs_writer;
+
 typedef struct obs {
     obs_shard *shards;
     uint32_t nshards;
@@ -69,6 +78,9 @@ typedef struct obs {
     pthread_mutex_t out_lock;
     struct last_row *last;
     uint32_t nlast, caplast;
+    /* the features' metrics writers, in registration order: out_lock */
+    obs_writer *writers;
+    uint32_t nwriters, capwriters;
     /* health */
     troupe_ref monitor;    /* the health monitor actor */
     pthread_mutex_t hlock;

@@ -3,7 +3,11 @@
  * Everything is summed at read time from where it is kept (observe/obs.h).
  * Output goes through a small buffer to the caller's writer. Writers of
  * metrics are serialised by obs->out_lock, which also guards the last
- * exported per-type totals (the clamp that keeps counters monotonic).
+ * exported per-type totals (the clamp that keeps counters monotonic) and
+ * the table of the features' writers (obs_metrics_register): observe
+ * writes the system's, the actors', the workers' and — asking the
+ * supervisor (sv_totals), which lies below it — the tree's families, and
+ * names no feature above it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,6 +193,35 @@ static void write_supervision(pw *p, troupe_system *sys)
     pw_sample(p, "troupe_health_failures_total", (double)failures);
 }
 
+int obs_metrics_register(troupe_system *sys, const char *name, obs_metrics_fn fn, void *ud)
+{
+    if (!sys || !name || !fn)
+        return TROUPE_EINVAL;
+    obs *o = sys->obs;
+    if (!o)
+        return TROUPE_ESTATE;
+    int rc = 0;
+    pthread_mutex_lock(&o->out_lock);
+    for (uint32_t i = 0; i < o->nwriters && rc == 0; i++)
+        if (strcmp(o->writers[i].name, name) == 0)
+            rc = TROUPE_EEXIST;
+    if (rc == 0)
+        rc = tr_grow32((void **)&o->writers, &o->capwriters, (size_t)o->nwriters + 1,
+                       sizeof *o->writers, 4);
+    if (rc == 0)
+        o->writers[o->nwriters++] = (obs_writer){name, fn, ud};
+    pthread_mutex_unlock(&o->out_lock);
+    return rc;
+}
+
+/* The features' families, after observe's own (out_lock held). */
+static void write_registered(pw *p, troupe_system *sys)
+{
+    obs *o = sys->obs;
+    for (uint32_t i = 0; i < o->nwriters; i++)
+        o->writers[i].fn(p, sys, o->writers[i].ud);
+}
+
 TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opts *opts,
                                     troupe_write_fn write, void *ud)
 {
@@ -212,8 +245,7 @@ TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opt
     write_latency(p, sys);
     write_supervision(p, sys);
     write_workers(p, sys);
-    prom_breakers(p, sys);
-    prom_adapters(p, sys);
+    write_registered(p, sys);
     pthread_mutex_unlock(&sys->obs->out_lock);
     if (rc == 0)
         rc = pw_flush(p);

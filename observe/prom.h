@@ -23,8 +23,19 @@ int pw_flush(pw *p);
 /* observe/prom_types.c */
 int prom_types(pw *p, troupe_system *sys);
 int prom_named(pw *p, troupe_system *sys, int per_name);
-void prom_breakers(pw *p, troupe_system *sys);
-/* migrate/metrics.c: adapters and flags */
-void prom_adapters(pw *p, troupe_system *sys);
+
+/* observe/prom.c — a feature above observe (breaker/, migrate/) writes its
+ * own metric families: it registers a writer at its create, and
+ * troupe_metrics_write calls each after observe's own families, in
+ * registration order, under obs->out_lock (so serialised with every
+ * other writer of metrics), with the p it writes into. name (a string
+ * that outlives the system: a literal) must be unique; the writer stays
+ * until the system is destroyed, and must cope with its feature's part
+ * of the system already freed (NULL), since destroy frees the features
+ * before observe. Registration takes out_lock too: safe against a
+ * concurrent scrape, at any time. observe must exist already (created
+ * before the features that register: TROUPE_ESTATE otherwise).
+ * 0, TROUPE_EINVAL, TROUPE_EEXIST (a name taken) or TROUPE_ENOMEM. */
+int obs_metrics_register(troupe_system *sys, const char *name, obs_metrics_fn fn, void *ud);
 
 #endif

@@ -1,4 +1,4 @@
-/* observe/prom_types.c — the metrics by actor type, by name, by breaker.
+/* observe/prom_types.c — the metrics by actor type and by name.
  *
  * By type: the live actors' counters (a walk of the actor table) plus the
  * ended ones' (fold.c), grouped by behaviour name. An actor that ends while
@@ -11,7 +11,6 @@
 
 #include "core/alloc.h"
 #include "observe/prom.h"
-#include "troupe/breaker.h"
 
 typedef struct trow {
     const char *name;
@@ -265,43 +264,4 @@ int prom_named(pw *p, troupe_system *sys, int per_name)
     }
     free(v);
     return rc;
-}
-
-static void breaker_labels(pw *p, const char *metric, const troupe_breaker_info *b)
-{
-    pw_printf(p, "%s{breaker=\"", metric);
-    pw_label(p, b->name);
-    pw_printf(p, "\",key=\"%llu\"", (unsigned long long)b->key);
-}
-
-void prom_breakers(pw *p, troupe_system *sys)
-{
-    size_t total = 0, n = 0;
-    troupe_breaker_info *v = NULL;
-    if (troupe_breaker_list(sys, NULL, 0, &total) || !total ||
-        !(v = sys_calloc(total, sizeof *v)) || troupe_breaker_list(sys, v, total, &n)) {
-        free(v);
-        return;
-    }
-    n = n < total ? n : total;
-    pw_head(p, "troupe_breaker_state", "gauge", "0 closed, 1 open, 2 half-open.");
-    for (size_t i = 0; i < n; i++) {
-        breaker_labels(p, "troupe_breaker_state", &v[i]);
-        pw_printf(p, "} %d\n", (int)v[i].state);
-    }
-    pw_head(p, "troupe_breaker_transitions_total", "counter", "Transitions into each state.");
-    for (size_t i = 0; i < n; i++) {
-        uint64_t to[3] = {v[i].closed, v[i].opened, v[i].half_opened};
-        for (int s = 0; s < 3; s++) {
-            breaker_labels(p, "troupe_breaker_transitions_total", &v[i]);
-            pw_printf(p, ",to=\"%s\"} %llu\n", troupe_breaker_state_name((troupe_breaker_state)s),
-                      (unsigned long long)to[s]);
-        }
-    }
-    pw_head(p, "troupe_breaker_rejected_total", "counter", "Calls refused with TROUPE_ECIRCUIT.");
-    for (size_t i = 0; i < n; i++) {
-        breaker_labels(p, "troupe_breaker_rejected_total", &v[i]);
-        pw_printf(p, "} %llu\n", (unsigned long long)v[i].rejected);
-    }
-    free(v);
 }

@@ -39,12 +39,11 @@ static int check_persistence(const troupe_persistence *p)
 }
 
 /* The persistence id: the spawn option, else the supervised child's name. */
-static const char *pid_for(actor_ext *x, const troupe_spawn_opts *opts)
+static const char *pid_for(const actor *a, const troupe_spawn_opts *opts)
 {
     if (opts && opts->persistence_id)
         return opts->persistence_id;
-    sv_child *c = atomic_load_explicit(&x->child, memory_order_relaxed);
-    return c ? c->spec.name : NULL;
+    return sv_child_name(a);
 }
 
 int persist_attach(troupe_system *sys, actor *a, const troupe_spawn_opts *opts)
@@ -58,7 +57,7 @@ int persist_attach(troupe_system *sys, actor *a, const troupe_spawn_opts *opts)
     actor_ext *x = ext_get(sys, a);
     if (!x)
         return TROUPE_ENOMEM;
-    const char *pid = pid_for(x, opts);
+    const char *pid = pid_for(a, opts);
     size_t n = pid ? strlen(pid) : 0;
     if (n == 0 || n > TROUPE_PERSIST_ID_MAX)
         return TROUPE_EINVAL;

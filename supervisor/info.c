@@ -1,5 +1,7 @@
-/* supervisor/info.c — restart tracking and the tree, as the API shows them.
- * Every query takes the tree's lock for the copy only. */
+/* supervisor/info.c — restart tracking and the tree, as the API shows them,
+ * and the questions other folders ask about the children (observe/,
+ * persistence/): every query takes the tree's lock for the copy only, and
+ * hands out copies, never the tree's structs. */
 #include <string.h>
 
 #include "supervisor/sv.h"
@@ -112,23 +114,61 @@ void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t
     pthread_mutex_unlock(&s->lock);
 }
 
-static void each_child(sv_node *n, sv_child_fn fn, void *ud)
+static void view_of(const sv_child *c, sv_child_view *out)
+{
+    *out = (sv_child_view){.ref = c->ref,
+                           .parent = {c->parent ? c->parent->id : 0},
+                           .health_interval = c->spec.health_interval_ns,
+                           .restarts = c->restarts,
+                           .running = c->state == CH_RUNNING};
+}
+
+bool sv_child_query(troupe_system *sys, troupe_ref ref, sv_child_view *out)
+{
+    sv *s = sys->sv;
+    pthread_mutex_lock(&s->lock);
+    sv_child *c = sv_child_by_ref(sys, ref);
+    if (c)
+        view_of(c, out);
+    pthread_mutex_unlock(&s->lock);
+    return c != NULL;
+}
+
+static void visit(sv_node *n, sv_child_fn fn, void *ud)
 {
     if (n->state != SUP_RUNNING)
         return;
     for (sv_child *c = n->first; c; c = c->next) {
-        if (c->sup)
-            each_child(c->sup, fn, ud);
-        else if (!c->remove)
-            fn(c->ref, c->spec.health_interval_ns, c->restarts, c->state == CH_RUNNING, ud);
+        sv_child_view v;
+        if (c->sup) {
+            visit(c->sup, fn, ud);
+        } else if (!c->remove) {
+            view_of(c, &v);
+            fn(&v, ud);
+        }
     }
 }
 
-void sv_each_child(troupe_system *sys, sv_child_fn fn, void *ud)
+int sv_visit_children(troupe_system *sys, troupe_sup sup, sv_child_fn fn, void *ud)
 {
     sv *s = sys->sv;
+    int rc = 0;
     pthread_mutex_lock(&s->lock);
-    if (s->root)
-        each_child(s->root, fn, ud);
+    sv_node *n = sup.id ? sv_node_get(s, sup) : s->root;
+    if (n)
+        visit(n, fn, ud);
+    else
+        rc = sup.id ? TROUPE_ENOTFOUND : 0; /* no root: create failed early */
     pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* The name a persistent child is journalled under: its spec's (copied at
+ * start, kept until the entry is freed, after the actor has ended). */
+const char *sv_child_name(const actor *a)
+{
+    actor_ext *x = ext_peek(a);
+    /* relaxed: set in the ext before init runs, on this thread */
+    sv_child *c = x ? atomic_load_explicit(&x->child, memory_order_relaxed) : NULL;
+    return c ? c->spec.name : NULL;
 }

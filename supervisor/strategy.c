@@ -182,9 +182,7 @@ static void restart_list(sv *s, sv_child **list, uint32_t cnt, restart_how how)
     }
     if (!head)
         return;
-    /* we own the held actor: the scheduling publishes the flag (release) */
-    head->a->flags |= AF_REINIT;
-    sched_actor(s->sys, head->a);
+    actor_reinit_schedule(s->sys, head->a); /* we own the held actor */
 }
 
 void sv_restart_now(sv *s, sv_child **list, uint32_t cnt)

@@ -122,15 +122,33 @@ typedef struct sv {
     pthread_cond_t cond;
 } sv;
 
-/* supervisor/info.c: the tree's totals (metrics) */
+/* supervisor/info.c — what the supervisor answers about its tree to the
+ * folders above it (observe/, persistence/). They ask these and get
+ * copies; they never take sv->lock nor read an sv_child or sv_node. */
+/* The tree's totals (metrics). */
 void sv_totals(troupe_system *sys, uint64_t by_kind[TROUPE_EXIT_KINDS], uint64_t *by_operator,
                uint64_t *escalations, uint32_t *supervisors, uint32_t *actors);
-/* Each actor child of a running supervisor: fn(ref, its health interval
- * (0 = the system's, < 0 = none), its restarts, whether it runs now, ud),
- * under the tree's lock (fn must not call into the tree). */
-typedef void (*sv_child_fn)(troupe_ref r, int64_t interval, uint64_t restarts, bool running,
-                            void *ud);
-void sv_each_child(troupe_system *sys, sv_child_fn fn, void *ud);
+/* One actor child, as a copy made under the tree's lock. */
+typedef struct sv_child_view {
+    troupe_ref ref;
+    troupe_sup parent;       /* its supervisor */
+    int64_t health_interval; /* its spec's: 0 = the system's, < 0 = none */
+    uint64_t restarts;       /* its incarnation (restarts so far) */
+    bool running;            /* not in backoff, stopping or stopped */
+} sv_child_view;
+/* The supervised actor ref, copied into out: false when ref names no
+ * supervised actor (not supervised, or not this incarnation). */
+bool sv_child_query(troupe_system *sys, troupe_ref ref, sv_child_view *out);
+/* Each actor child of sup's subtree (sup.id 0: the whole tree) whose
+ * supervisor runs, depth first in start order: fn gets a copy, called
+ * under the tree's lock (fn must not call into the tree). 0, or
+ * TROUPE_ENOTFOUND for an unknown sup. */
+typedef void (*sv_child_fn)(const sv_child_view *c, void *ud);
+int sv_visit_children(troupe_system *sys, troupe_sup sup, sv_child_fn fn, void *ud);
+/* A supervised actor's child name (its spec's, stable while the actor
+ * lives), or NULL: from a thread that owns the actor (its spawn: the
+ * persistence id, before init runs). */
+const char *sv_child_name(const actor *a);
 
 /* supervisor/sv.c */
 int sv_create(troupe_system *sys);

@@ -17,14 +17,15 @@ import re
 import sys
 
 # Bottom first. Folders on one line share a layer and may not include
-# each other (observe and breaker are independent features).
+# each other.
 LAYERS = [
     ['include'],                # the public API: troupe/*.h, and the generated troupe_config.h
     ['mailbox'],
     ['core'],
     ['registry'],
     ['supervisor'],
-    ['observe', 'breaker'],
+    ['observe'],
+    ['breaker'],                # registers its metrics with observe
     ['persistence'],
     ['migrate'],
     ['http'],

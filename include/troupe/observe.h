@@ -112,20 +112,8 @@ typedef struct troupe_worker_info {
 /* TROUPE_EINVAL when index >= troupe_system_workers(sys). */
 TROUPE_API int troupe_worker_info_get(troupe_system *sys, uint32_t index, troupe_worker_info *out);
 
-/* An operator's restart: a supervised actor is stopped (its stop callback
- * runs) with kind TROUPE_EXIT_ERROR and reason "restart requested", and its
- * supervisor restarts it alone, at once, whatever its restart type and
- * policy. Not a failure: it counts neither toward the supervisor's
- * intensity nor toward the child's max_restarts and backoff; it is counted
- * in the child's restarts, troupe_sup_info.operator_restarts and
- * troupe_restarts_total{reason="operator"} (troupe/supervisor.h). An actor
- * that traps stops (TROUPE_BEH_TRAP_STOP) gets the stop as a message and
- * decides. A child waiting out a restart delay is restarted now instead
- * (that restart is its failure's, only sooner, and counts as such).
- * Returns at once; TROUPE_ENOTFOUND if the actor is not supervised,
- * TROUPE_EBUSY if its supervisor is stopping or restarting it already
- * (shutdown, escalation, a group restart). */
-TROUPE_API int troupe_actor_restart(troupe_system *sys, troupe_ref ref);
+/* An operator's restart of a supervised actor: troupe_actor_restart, in
+ * troupe/supervisor.h (included above). */
 
 /* Metrics. The writer gets the text in pieces; a negative return from it
  * stops the walk and is returned. */

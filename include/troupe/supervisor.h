@@ -40,8 +40,8 @@
  * moves up the tree. A child that should just stay dead after its exit is
  * TEMPORARY (or TRANSIENT, for normal exits) — not NEVER.
  *
- * An operator's restart (troupe_actor_restart, troupe/observe.h: the HTTP
- * API, the dashboard) is not a failure: as OTP's terminate_child followed
+ * An operator's restart (troupe_actor_restart, below: the HTTP API, the
+ * dashboard) is not a failure: as OTP's terminate_child followed
  * by restart_child, it restarts that child alone, at once, whatever its
  * restart type, policy and strategy, and counts neither toward the
  * supervisor's intensity nor toward the child's max_restarts and backoff.
@@ -238,6 +238,21 @@ TROUPE_API int troupe_sup_shutdown(troupe_system *sys, troupe_sup sup, troupe_sh
 /* Stop one actor child for good (its shutdown timeout applies) and remove it.
  * Returns at once. TROUPE_ENOTFOUND if ref is not a child of a supervisor. */
 TROUPE_API int troupe_sup_terminate_child(troupe_system *sys, troupe_ref child);
+
+/* An operator's restart: a supervised actor is stopped (its stop callback
+ * runs) with kind TROUPE_EXIT_ERROR and reason "restart requested", and its
+ * supervisor restarts it alone, at once, whatever its restart type and
+ * policy. Not a failure: it counts neither toward the supervisor's
+ * intensity nor toward the child's max_restarts and backoff; it is counted
+ * in the child's restarts, troupe_sup_info.operator_restarts and the
+ * metric troupe_restarts_total{reason="operator"}. An actor
+ * that traps stops (TROUPE_BEH_TRAP_STOP) gets the stop as a message and
+ * decides. A child waiting out a restart delay is restarted now instead
+ * (that restart is its failure's, only sooner, and counts as such).
+ * Returns at once; TROUPE_ENOTFOUND if the actor is not supervised,
+ * TROUPE_EBUSY if its supervisor is stopping or restarting it already
+ * (shutdown, escalation, a group restart). */
+TROUPE_API int troupe_actor_restart(troupe_system *sys, troupe_ref ref);
 
 typedef enum troupe_child_state {
     TROUPE_CHILD_RUNNING = 0,

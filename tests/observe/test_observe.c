@@ -1,8 +1,13 @@
 /* tests/observe/test_observe.c — introspection (actors, workers) and the
- * Prometheus metrics, through the public API. */
+ * Prometheus metrics, through the public API; and, white-box, the two
+ * seams observe uses: the metrics writers features register
+ * (obs_metrics_register) and the supervisor's query functions. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 
 #include "../supervisor/sv_support.h"
+#include "observe/prom.h"
+#include "supervisor/sv.h"
 
 /* A growing buffer the metrics writer appends to. */
 typedef struct textbuf {
@@ -324,4 +329,182 @@ Test(observe, names_of_states_and_health)
     cr_assert_str_eq(troupe_health_name((troupe_health)77), "unknown");
     cr_assert_str_eq(troupe_actor_state_name(TROUPE_ACTOR_RESTARTING), "restarting");
     cr_assert_str_eq(troupe_actor_state_name((troupe_actor_state)9), "unknown");
+}
+
+/* A feature's writer, as breaker/ and migrate/ register theirs. */
+static void test_writer(pw *p, troupe_system *sys, void *ud)
+{
+    (void)sys;
+    pw_head(p, (const char *)ud, "gauge", "Written by a test's registered writer.");
+    pw_sample(p, (const char *)ud, 42);
+}
+
+static const char *after(const char *text, const char *a, const char *b)
+{
+    const char *x = strstr(text, a), *y = strstr(text, b);
+    return x && y && x < y ? y : NULL;
+}
+
+Test(observe, registered_writers_follow_observe_and_features, .timeout = 60)
+{
+    troupe_system *sys = tt_system(1);
+    troupe_breaker *b;
+    cr_assert_eq(troupe_breaker_create(sys, "brk", NULL, &b), 0);
+    troupe_breaker_permit pm;
+    cr_assert_eq(troupe_breaker_acquire(b, 7, &pm), 0);
+    cr_assert_eq(obs_metrics_register(sys, "test", test_writer, "test_metric"), 0);
+    cr_assert_eq(obs_metrics_register(sys, "test", test_writer, "x"), TROUPE_EEXIST);
+    cr_assert_eq(obs_metrics_register(sys, "breaker", test_writer, "x"), TROUPE_EEXIST);
+    cr_assert_eq(obs_metrics_register(NULL, "t2", test_writer, "x"), TROUPE_EINVAL);
+    cr_assert_eq(obs_metrics_register(sys, NULL, test_writer, "x"), TROUPE_EINVAL);
+    cr_assert_eq(obs_metrics_register(sys, "t2", NULL, "x"), TROUPE_EINVAL);
+    char *t = metrics(sys, 0);
+    cr_assert_eq(sample(t, "test_metric"), 42);
+    cr_assert_eq(sample(t, "troupe_breaker_state{breaker=\"brk\",key=\"7\"}"), 0);
+    /* observe's families, then the features' in the order they registered
+     * at create (breaker, migrate), then the test's */
+    cr_assert_not_null(after(t, "# HELP troupe_worker_stranded", "# HELP troupe_breaker_state"));
+    cr_assert_not_null(after(t, "# HELP troupe_breaker_rejected_total", "# HELP troupe_flags_loads_total"));
+    cr_assert_not_null(after(t, "# HELP troupe_flags ", "# HELP test_metric"));
+    free(t);
+    troupe_breaker_cancel(b, &pm);
+    troupe_breaker_destroy(b);
+    troupe_system_destroy(sys);
+}
+
+typedef struct scraper {
+    troupe_system *sys;
+    atomic_bool stop;
+    long scrapes;
+} scraper;
+
+static void *scrape_loop(void *arg)
+{
+    scraper *s = arg;
+    do {
+        textbuf b = {0};
+        cr_assert_eq(troupe_metrics_write(s->sys, NULL, tb_write, &b), 0);
+        free(b.p);
+        s->scrapes++;
+    } while (!atomic_load(&s->stop));
+    return NULL;
+}
+
+/* Registration takes the writers' lock: a scrape on another thread sees a
+ * writer whole or not at all (TSan checks the table's accesses). */
+Test(observe, registration_is_safe_against_a_concurrent_scrape, .timeout = 60)
+{
+    static const char *names[] = {"reg_a", "reg_b", "reg_c", "reg_d", "reg_e", "reg_f",
+                                  "reg_g", "reg_h", "reg_i", "reg_j", "reg_k", "reg_l"};
+    enum { N = sizeof names / sizeof names[0] };
+    troupe_system *sys = tt_system(1);
+    scraper s = {.sys = sys};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, scrape_loop, &s), 0);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(obs_metrics_register(sys, names[i], test_writer, (void *)names[i]), 0);
+    atomic_store(&s.stop, true);
+    pthread_join(th, NULL);
+    cr_assert_geq(s.scrapes, 1);
+    char *t = metrics(sys, 0);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(sample(t, names[i]), 42, "%s", names[i]);
+    for (int i = 1; i < N; i++) /* in registration order */
+        cr_assert_lt(strstr(t, names[i - 1]), strstr(t, names[i]));
+    free(t);
+    troupe_system_destroy(sys);
+}
+
+/* What the supervisor answers observe about its children, while they
+ * restart: copies that always name its children, with restarts that only
+ * grow, and the same answers through troupe_actor_info_get. */
+typedef struct seen {
+    troupe_ref refs[4];
+    uint64_t restarts[4];
+    troupe_sup sup;
+    int n, bad;
+} seen;
+
+static void check_view(const sv_child_view *c, void *ud)
+{
+    seen *s = ud;
+    int k = 0;
+    while (k < 4 && !troupe_ref_eq(s->refs[k], c->ref))
+        k++;
+    if (k == 4 || c->parent.id != s->sup.id || c->restarts < s->restarts[k])
+        s->bad++;
+    else
+        s->restarts[k] = c->restarts;
+    s->n++;
+}
+
+typedef struct panicker {
+    troupe_system *sys;
+    troupe_ref *refs;
+    int rounds;
+} panicker;
+
+static void *panic_loop(void *arg)
+{
+    panicker *p = arg;
+    for (int i = 0; i < p->rounds; i++)
+        while (troupe_tell(p->sys, p->refs[i % 4], K_PANIC, NULL, 0) == TROUPE_EFULL)
+            tt_sleep_ns(100000);
+    return NULL;
+}
+
+static long restarts_sum(troupe_system *sys, const troupe_ref *r)
+{
+    long n = 0;
+    for (int k = 0; k < 4; k++)
+        n += restarts_of(sys, r[k]);
+    return n;
+}
+
+Test(observe, supervisor_queries_while_children_restart, .timeout = 60)
+{
+    kid_env e;
+    env_init(&e);
+    troupe_system *sys = tt_system(2);
+    seen s = {.sup = start_sup(sys, root_of(sys), TROUPE_ONE_FOR_ONE, 1000000, TROUPE_PERMANENT)};
+    kid_arg a[4];
+    for (int k = 0; k < 4; k++) {
+        a[k] = (kid_arg){&e, k + 1};
+        troupe_child_spec cs = kid_spec(&kid_beh, &a[k], TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
+        cs.policy.max_restarts = 0;
+        s.refs[k] = start_kid(sys, s.sup, &cs);
+    }
+    panicker p = {sys, s.refs, (int)tt_scaled(400, 40)};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, panic_loop, &p), 0);
+    for (int i = 0; i < 200; i++) {
+        s.n = 0;
+        cr_assert_eq(sv_visit_children(sys, s.sup, check_view, &s), 0);
+        cr_assert_eq(s.n, 4);
+        cr_assert_eq(s.bad, 0);
+        sv_child_view v;
+        cr_assert(sv_child_query(sys, s.refs[i % 4], &v));
+        cr_assert_eq(v.parent.id, s.sup.id);
+        troupe_actor_info ai;
+        cr_assert_eq(troupe_actor_info_get(sys, s.refs[i % 4], &ai), 0);
+        cr_assert_eq(ai.supervised, 1);
+        cr_assert_eq(ai.parent.id, s.sup.id);
+    }
+    pthread_join(th, NULL);
+    wait_until(restarts_sum(sys, s.refs) == p.rounds); /* every panic, one restart */
+    for (int k = 0; k < 4; k++)
+        ping_ok(sys, s.refs[k]);
+    s.n = 0; /* the whole tree holds the same four */
+    cr_assert_eq(sv_visit_children(sys, (troupe_sup){0}, check_view, &s), 0);
+    cr_assert_eq(s.n, 4);
+    cr_assert_eq(s.bad, 0);
+    for (int k = 0; k < 4; k++)
+        cr_assert_eq((long)s.restarts[k], restarts_of(sys, s.refs[k]));
+    cr_assert_eq(sv_visit_children(sys, (troupe_sup){12345}, check_view, &s), TROUPE_ENOTFOUND);
+    sv_child_view v;
+    troupe_ref plain = tt_spawn(sys, &kid_beh, &a[0], NULL);
+    cr_assert_not(sv_child_query(sys, plain, &v));
+    cr_assert(sv_child_query(sys, s.refs[0], &v) && v.running);
+    troupe_system_destroy(sys);
+    env_fini(&e);
 }
