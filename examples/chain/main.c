@@ -375,6 +375,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     static show s; /* large (the audit's table): not on the stack */
+    troupe_journal *scratch = compare_open_journal(o.data);
     setup(&s, &o);
     printf("chain demo: %d producers + %d importers (plain threads) -> ChainAdapter, "
            "EngineAdapter; %u workers; %s\n",
@@ -386,7 +387,8 @@ int main(int argc, char **argv)
     double window = compare_window(&o);
     printf("[%5.1f s] the same load on each path alone, %.1f s each, on fresh copies:\n", since(&s),
            window);
-    compare_run(o.data, window, &cmp);
+    compare_run(scratch, window, &cmp);
+    compare_close_journal(o.data, scratch);
     FILE *sum = open_summary(o.summary);
     int bad = report(&s, secs, o.data, &cmp, sum);
     if (sum && sum != stdout && fclose(sum) != 0)

@@ -94,8 +94,9 @@ audit_report audit_check(const audit *a, uint64_t base_tip, uint64_t height, uin
 
 /* compare.c: the same load, path by path, each on fresh copies in a
  * system of its own, for `window` seconds: the legacy structs and the
- * in-memory actors (like with like), then the persistent actors on a
- * scratch SQLite journal under data_dir (durability, apart). */
+ * in-memory actors (like with like), then the persistent actors on the
+ * scratch SQLite journal (durability, apart), which compare_open_journal
+ * opens under data_dir at start-up and compare_close_journal removes. */
 enum { CMP_LEGACY, CMP_ACTOR_MEM, CMP_ACTOR_DURABLE, NCMP };
 
 typedef struct path_figure {
@@ -110,7 +111,9 @@ typedef struct compare_result {
     path_figure path[NCMP];
 } compare_result;
 
-void compare_run(const char *data_dir, double window, compare_result *out);
+troupe_journal *compare_open_journal(const char *data_dir);
+void compare_close_journal(const char *data_dir, troupe_journal *j);
+void compare_run(troupe_journal *scratch, double window, compare_result *out);
 extern const char *const compare_label[NCMP];
 
 /* report.c: 0 if every check held. SUMMARY lines go to `summary` (NULL:
