@@ -221,9 +221,10 @@ static void scratch_path(const char *data_dir, char *buf, size_t cap)
 }
 
 /* Opened at start-up, before the run has freed anything: a journal
- * opened late in a process that freed large blocks crashed at its first
- * commit here (its writer's batch is not zeroed: see the report of issue
- * 13's bench work). NULL on failure (the durable path then says why). */
+ * opened late, in a process that had freed large blocks, crashed at its
+ * first commit (persistence/journal.c's journal_start takes the writer's
+ * batch from sys_malloc and never sets its count; reported with issue 13).
+ * NULL on failure (the durable path then says why). */
 troupe_journal *compare_open_journal(const char *data_dir)
 {
     char scratch[1024];
