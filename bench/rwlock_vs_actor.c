@@ -1,50 +1,60 @@
-/* bench/rwlock_vs_actor.c — the "current system" comparison: a struct
- * guarded by a pthread_rwlock against the same struct owned by an actor.
+/* bench/rwlock_vs_actor.c — the migration's matrix (issue 13): a struct
+ * guarded by a pthread_rwlock against the same struct owned by an actor,
+ * called from plain threads.
  *
- * The struct (an account: count, sum, max, the last sequence number of each
- * thread) gets the same update in every case, from T = 1, 2 and 4 plain
- * threads started together:
- *   rwlock_update_T  (impl=rwlock) each thread: write-lock, update, unlock;
- *                    the threads share 4,000,000 updates (times the scale)
- *   actor_tell_T     each thread tells the update to one actor that owns
- *                    the struct (a mailbox of CAPACITY: plain threads back
- *                    off only when it is full); 4,000,000 updates shared;
- *                    the run ends when the actor has applied the last one
- *   actor_ask_T      each thread asks the actor to apply the update and
- *                    waits for its reply (the new count); 200,000 asks
- *                    shared (times the scale): a round trip costs ~100x a
- *                    lock, so fewer keep the run short
- * Metrics per case: throughput (updates per second, ops/s) and the latency
- * of one call as its caller sees it — lock + update + unlock, troupe_tell,
- * troupe_ask — p50 and p99 in ns. For rwlock and tell every SAMPLE-th call
- * is timed (timing each would double their cost); every ask is timed. A
- * timed call includes one clock read (~20 ns here): the floor of p50. Then
- *   actor_vs_rwlock_T  tell_ratio and ask_ratio: the actor's throughput over
- *                      the rwlock's (x; above 1 the actor is faster)
- * With 4 threads the 2-core machine is oversubscribed (4 callers and, for
- * the actor, 2 workers): lock holders and the actor get preempted.
+ * The struct (an account: count, sum, max, each thread's last sequence
+ * number) is called by T = 1, 2, 4 and 8 plain threads started together,
+ * each running for a fixed time (CASE_MS x the scale), with an operation
+ * mix of
+ *   w100  every call a write (an update)
+ *   w50   half writes, half reads
+ *   r90   one write in ten, nine reads
+ *   r100  every call a read (the count)
+ * (call k of a thread is a write when k % 10 < the mix's writes in ten).
+ * Each path is one row of IMPLS:
+ *   rwlock     write-lock, update, unlock; read-lock, read, unlock
+ *   actor_ask  troupe_ask to the actor that owns the struct: the update
+ *              (its reply: the new count) or the read (its reply: the count)
+ *   actor_tell troupe_tell of the update (w100 only: a read needs a reply);
+ *              the case ends when the actor has applied the last one
+ * Adding a path (a synchronous call that runs the handler on the calling
+ * thread, an async ask with 64 in flight per thread, a read of a published
+ * view) is a row: open / op / close functions, or a thread function of its
+ * own for a path that keeps many calls in flight.
  *
- * Checks: after each case the struct's count and sum are those of the
- * updates made and each thread's last sequence number is its last update
- * (and for the actor, each thread's updates were applied in the order
- * sent); every ask's reply is a count no thread saw before.
+ * Printed per case (bench=rwlock_matrix.<mix>.t<T>):
+ *   impl=<path> metric=ops unit=ops/s             calls of every thread / time
+ *   impl=<path> metric=ratio_vs_rwlock unit=x     that over the rwlock's, same
+ *                                                 run (above 1: faster than the lock)
+ * and a table on stderr. With 4 and 8 threads the 2-core machine is
+ * oversubscribed: lock holders and the actor get preempted.
+ *
+ * Checks: after each case the struct's count, sum and max are those of the
+ * writes made, each thread's last sequence number is its last write, and
+ * (for the actors) each thread's writes were applied in the order sent;
+ * the counts a thread reads or is answered never go down, and a write's
+ * answer is above the thread's previous one.
+ *
+ *   bench_rwlock_vs_actor [SCALE]   (or TROUPE_BENCH_SCALE): case time
+ *   x SCALE; at 1 the matrix takes about 20 s (4 x 4 cases of two paths,
+ *   4 of tell); SCALE 4 runs 2 s per case.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 
-#define MAX_THREADS 4
-#define BASE_UPDATES 4000000ull
-#define BASE_ASKS 200000ull
-#define SAMPLE 16
+#define MAX_THREADS 8
+#define CASE_MS 500.0
 #define CAPACITY 65536
+#define NONE UINT64_MAX /* an op that saw no count (a tell) */
+#define SEC_NS 1000000000ull
 
-enum { MSG_UPDATE = 1, MSG_ASK_UPDATE = 2, MSG_GET = 3 };
-enum { MODE_RWLOCK, MODE_TELL, MODE_ASK };
+enum { MSG_UPDATE = 1, MSG_ASK_UPDATE = 2, MSG_READ = 3, MSG_GET = 4 };
 
 typedef struct account {
     uint64_t count, sum, max;
@@ -73,17 +83,85 @@ static inline uint64_t value_of(uint32_t thread, uint64_t seq)
     return seq * 7 + thread;
 }
 
-/* ---- the actor ------------------------------------------------------------- */
+/* ---- a case, and the table of paths ---------------------------------------------------- */
 
-static atomic_int g_done;
-static _Atomic uint64_t g_progress;
-static uint64_t g_expect, g_end_ns;
+typedef struct run {
+    const struct impl *im;
+    uint32_t threads, wtenths; /* writes in ten calls */
+    troupe_system *sys;        /* the actor paths' */
+    troupe_ref owner;
+    pthread_rwlock_t lock;     /* the rwlock path's */
+    account shared;
+    atomic_int ready, go, stop;
+    _Atomic uint64_t bad;
+} run;
+
+typedef struct thr {
+    run *r;
+    uint32_t id;
+    uint64_t ops, writes; /* calls made, of which writes */
+    uint64_t seen;        /* the last count seen */
+    uint64_t t0, t1;
+} thr;
+
+typedef struct impl {
+    const char *name;  /* impl= */
+    int writes_only;   /* only in the w100 mix */
+    void (*open)(run *r);
+    /* One call: u is the write to make, NULL a read. Returns the count
+     * the call saw (NONE if it sees none). */
+    uint64_t (*op)(thr *t, const update *u);
+    /* After the threads are joined: the final state into *out, end time
+     * of the case into *t1 if later than the threads' (0: theirs), free
+     * what open made. */
+    void (*close)(run *r, account *out, uint64_t *t1);
+    /* NULL: the default thread (one call at a time, the mix's ops). */
+    void *(*thread)(void *thr);
+} impl;
+
+/* ---- the rwlock path ------------------------------------------------------------------- */
+
+static void rwlock_open(run *r)
+{
+    pthread_rwlock_init(&r->lock, NULL);
+}
+
+static uint64_t rwlock_op(thr *t, const update *u)
+{
+    run *r = t->r;
+    uint64_t c;
+    if (u) {
+        pthread_rwlock_wrlock(&r->lock);
+        apply(&r->shared, u);
+        c = r->shared.count;
+    } else {
+        pthread_rwlock_rdlock(&r->lock);
+        c = r->shared.count;
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return c;
+}
+
+static void rwlock_close(run *r, account *out, uint64_t *t1)
+{
+    (void)t1;
+    *out = r->shared;
+    pthread_rwlock_destroy(&r->lock);
+}
+
+/* ---- the actor that owns the account ---------------------------------------------------- */
+
+static uint64_t g_get_ns; /* when the actor answered MSG_GET (read after the ask) */
 
 static int owner_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
 {
     account *a = st;
-    if (msg->type == MSG_GET)
+    if (msg->type == MSG_GET) {
+        g_get_ns = bench_now_ns();
         return troupe_reply(ctx, MSG_GET, a, sizeof *a);
+    }
+    if (msg->type == MSG_READ)
+        return troupe_reply(ctx, MSG_READ, &a->count, sizeof a->count);
     if ((msg->type != MSG_UPDATE && msg->type != MSG_ASK_UPDATE) || msg->size != sizeof(update))
         return -1;
     update u;
@@ -93,95 +171,120 @@ static int owner_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
     apply(a, &u);
     if (msg->type == MSG_ASK_UPDATE)
         return troupe_reply(ctx, MSG_ASK_UPDATE, &a->count, sizeof a->count);
-    if ((a->count & 4095) == 0)
-        atomic_store_explicit(&g_progress, a->count, memory_order_relaxed);
-    if (a->count == g_expect) {
-        g_end_ns = bench_now_ns();
-        atomic_store_explicit(&g_done, 1, memory_order_release);
-    }
     return 0;
 }
 
 static const troupe_behaviour owner_beh = {
     .name = "rwlock_vs_actor.owner", .state_size = sizeof(account), .handle = owner_handle};
 
-/* ---- the threads ------------------------------------------------------------ */
+static void actor_open(run *r)
+{
+    r->sys = bench_system(1);
+    troupe_spawn_opts opts;
+    troupe_spawn_opts_defaults(&opts);
+    opts.capacity = CAPACITY;
+    bench_check(troupe_spawn(r->sys, &owner_beh, NULL, &opts, &r->owner), "spawn owner");
+}
 
-typedef struct run {
-    int mode;
-    uint32_t threads;
-    troupe_system *sys;
-    troupe_ref owner;
-    pthread_rwlock_t lock;
-    account shared; /* MODE_RWLOCK */
-    atomic_int ready, go;
-    _Atomic uint64_t bad;
-} run;
+/* The ask is queued behind every tell the threads made (they returned
+ * before the join): its answer is the final state, and its time the end
+ * of a tell case. */
+static void actor_close(run *r, account *out, uint64_t *t1)
+{
+    bench_ask(r->sys, r->owner, MSG_GET, out, sizeof *out);
+    *t1 = g_get_ns;
+    troupe_system_destroy(r->sys);
+    r->sys = NULL;
+}
 
-typedef struct thr {
-    run *r;
-    uint32_t id;
-    uint64_t ops;     /* calls to make */
-    uint64_t *lat;    /* sampled latencies */
-    uint64_t nlat;
-    uint64_t t0, t1;
-    uint64_t last_reply;
-} thr;
+static uint64_t ask_op(thr *t, const update *u)
+{
+    uint64_t count = 0;
+    size_t len = 0;
+    uint32_t type = u ? MSG_ASK_UPDATE : MSG_READ;
+    bench_check(troupe_ask(t->r->sys, t->r->owner, type, u, u ? sizeof *u : 0, 10 * SEC_NS, NULL,
+                           &count, sizeof count, &len),
+                "troupe_ask");
+    if (len != sizeof count)
+        bench_fail("a reply of %zu bytes", len);
+    return count;
+}
+
+static uint64_t tell_op(thr *t, const update *u)
+{
+    bench_check(troupe_tell(t->r->sys, t->r->owner, MSG_UPDATE, u, sizeof *u), "troupe_tell");
+    return NONE;
+}
+
+static void ask_close(run *r, account *out, uint64_t *t1)
+{
+    actor_close(r, out, t1);
+    *t1 = 0; /* the threads' own end: every ask was answered */
+}
+
+static const impl IMPLS[] = {
+    {"rwlock", 0, rwlock_open, rwlock_op, rwlock_close, NULL},
+    {"actor_ask", 0, actor_open, ask_op, ask_close, NULL},
+    {"actor_tell", 1, actor_open, tell_op, actor_close, NULL},
+};
+#define NIMPLS (sizeof IMPLS / sizeof IMPLS[0])
+
+/* ---- the threads ------------------------------------------------------------------------ */
+
+static void seen(thr *t, int write, uint64_t c)
+{
+    if (c == NONE)
+        return;
+    if (c < t->seen || (write && c == t->seen))
+        atomic_fetch_add_explicit(&t->r->bad, 1, memory_order_relaxed);
+    t->seen = c;
+}
+
+static void wait_go(run *r)
+{
+    atomic_fetch_add(&r->ready, 1);
+    /* acquire: pairs with main's release store of go */
+    while (!atomic_load_explicit(&r->go, memory_order_acquire))
+        sched_yield();
+}
 
 static void *caller(void *p)
 {
     thr *t = p;
     run *r = t->r;
-    atomic_fetch_add(&r->ready, 1);
-    while (!atomic_load_explicit(&r->go, memory_order_acquire))
-        sched_yield();
+    wait_go(r);
     t->t0 = bench_now_ns();
-    for (uint64_t k = 0; k < t->ops; k++) {
-        update u = {value_of(t->id, k), k, t->id, 0};
-        int timed = r->mode == MODE_ASK || k % SAMPLE == 0;
-        uint64_t a = timed ? bench_now_ns() : 0;
-        if (r->mode == MODE_RWLOCK) {
-            pthread_rwlock_wrlock(&r->lock);
-            apply(&r->shared, &u);
-            pthread_rwlock_unlock(&r->lock);
-        } else if (r->mode == MODE_TELL) {
-            bench_check(troupe_tell(r->sys, r->owner, MSG_UPDATE, &u, sizeof u), "troupe_tell");
+    uint64_t k = 0;
+    /* relaxed: stop carries no data; a call or two more does not matter */
+    for (; !atomic_load_explicit(&r->stop, memory_order_relaxed); k++) {
+        if (k % 10 < r->wtenths) {
+            update u = {value_of(t->id, t->writes), t->writes, t->id, 0};
+            seen(t, 1, r->im->op(t, &u));
+            t->writes++;
         } else {
-            uint64_t count = 0;
-            size_t len = 0;
-            bench_check(troupe_ask(r->sys, r->owner, MSG_ASK_UPDATE, &u, sizeof u,
-                                   10ull * 1000000000ull, NULL, &count, sizeof count, &len),
-                        "troupe_ask");
-            /* the counts a thread sees only grow */
-            if (len != sizeof count || count <= t->last_reply)
-                atomic_fetch_add(&r->bad, 1);
-            t->last_reply = count;
+            seen(t, 0, r->im->op(t, NULL));
         }
-        if (timed)
-            t->lat[t->nlat++] = bench_now_ns() - a;
     }
+    t->ops = k;
     t->t1 = bench_now_ns();
     return NULL;
 }
 
-typedef struct result {
-    double throughput;
-    uint64_t p50, p99;
-} result;
+/* ---- one case --------------------------------------------------------------------------- */
 
 static void check_account(const account *a, const thr *t, uint32_t threads, const char *what)
 {
     uint64_t count = 0, sum = 0, max = 0;
     for (uint32_t i = 0; i < threads; i++) {
-        count += t[i].ops;
-        for (uint64_t k = 0; k < t[i].ops; k++) {
+        count += t[i].writes;
+        for (uint64_t k = 0; k < t[i].writes; k++) {
             uint64_t v = value_of(i, k);
             sum += v;
             max = v > max ? v : max;
         }
-        if (a->last[i] != t[i].ops)
-            bench_fail("%s: thread %u's last update is %llu of %llu", what, i,
-                       (unsigned long long)a->last[i], (unsigned long long)t[i].ops);
+        if (a->last[i] != t[i].writes)
+            bench_fail("%s: thread %u's last write is %llu of %llu", what, i,
+                       (unsigned long long)a->last[i], (unsigned long long)t[i].writes);
     }
     if (a->count != count || a->sum != sum || a->max != max || a->out_of_order != 0)
         bench_fail("%s: count %llu (want %llu), sum %llu (want %llu), max %llu (want %llu), "
@@ -192,113 +295,106 @@ static void check_account(const account *a, const thr *t, uint32_t threads, cons
                    (unsigned long long)a->out_of_order);
 }
 
-static void diag(void *ud)
+static void sleep_ns(uint64_t ns)
 {
-    run *r = ud;
-    bench_print_stats(r->sys, "owner", r->owner);
+    struct timespec ts = {(time_t)(ns / SEC_NS), (long)(ns % SEC_NS)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
-static result measure(int mode, uint32_t threads, uint64_t total, const char *what)
+/* Runs one path for case_ns; returns its calls per second. */
+static double measure(const impl *im, uint32_t wtenths, uint32_t threads, uint64_t case_ns,
+                      const char *what)
 {
-    static run r; /* large enough to keep off the stack; one at a time */
+    static run r; /* one at a time */
     memset(&r, 0, sizeof r);
-    r.mode = mode;
-    r.threads = threads;
-    pthread_rwlock_init(&r.lock, NULL);
-    if (mode != MODE_RWLOCK) {
-        r.sys = bench_system(1);
-        troupe_spawn_opts opts;
-        troupe_spawn_opts_defaults(&opts);
-        opts.capacity = CAPACITY;
-        bench_check(troupe_spawn(r.sys, &owner_beh, NULL, &opts, &r.owner), "spawn owner");
-    }
-    g_expect = total;
-    atomic_store(&g_done, 0);
-    atomic_store(&g_progress, 0);
-
+    r.im = im, r.threads = threads, r.wtenths = wtenths;
+    im->open(&r);
     pthread_t th[MAX_THREADS];
     thr t[MAX_THREADS];
-    uint64_t nsamples = 0;
     for (uint32_t i = 0; i < threads; i++) {
-        uint64_t ops = total / threads + (i < total % threads);
-        t[i] = (thr){.r = &r, .id = i, .ops = ops};
-        t[i].lat = malloc((ops / (mode == MODE_ASK ? 1 : SAMPLE) + 1) * sizeof(uint64_t));
-        if (!t[i].lat)
-            bench_fail("out of memory");
-        if (pthread_create(&th[i], NULL, caller, &t[i]) != 0)
+        t[i] = (thr){.r = &r, .id = i};
+        if (pthread_create(&th[i], NULL, im->thread ? im->thread : caller, &t[i]) != 0)
             bench_fail("pthread_create");
     }
     while (atomic_load(&r.ready) < (int)threads)
         sched_yield();
-    atomic_store_explicit(&r.go, 1, memory_order_release);
-    uint64_t t0 = UINT64_MAX, t1 = 0;
+    atomic_store_explicit(&r.go, 1, memory_order_release); /* pairs with wait_go */
+    sleep_ns(case_ns);
+    atomic_store_explicit(&r.stop, 1, memory_order_relaxed);
+    uint64_t t0 = UINT64_MAX, t1 = 0, ops = 0, end = 0;
     for (uint32_t i = 0; i < threads; i++) {
         pthread_join(th[i], NULL);
         t0 = t[i].t0 < t0 ? t[i].t0 : t0;
         t1 = t[i].t1 > t1 ? t[i].t1 : t1;
-        nsamples += t[i].nlat;
+        ops += t[i].ops;
     }
-
     account a;
-    if (mode == MODE_RWLOCK) {
-        a = r.shared;
-    } else {
-        if (mode == MODE_TELL) { /* done when the actor has applied the last update */
-            bench_wait(&g_done, &g_progress, what, diag, &r);
-            t1 = g_end_ns;
-        }
-        bench_ask(r.sys, r.owner, MSG_GET, &a, sizeof a);
-    }
+    im->close(&r, &a, &end);
+    t1 = end > t1 ? end : t1;
     check_account(&a, t, threads, what);
     if (atomic_load(&r.bad) != 0)
-        bench_fail("%s: %llu replies out of order", what, (unsigned long long)atomic_load(&r.bad));
-
-    uint64_t *all = malloc((nsamples + 1) * sizeof *all), n = 0;
-    if (!all)
-        bench_fail("out of memory");
-    for (uint32_t i = 0; i < threads; i++) {
-        memcpy(all + n, t[i].lat, t[i].nlat * sizeof *all);
-        n += t[i].nlat;
-        free(t[i].lat);
-    }
-    bench_sort_u64(all, n);
-    result res = {(double)total / ((double)(t1 - t0) / 1e9), bench_pct(all, n, 0.5),
-                  bench_pct(all, n, 0.99)};
-    free(all);
-    if (r.sys)
-        troupe_system_destroy(r.sys);
-    pthread_rwlock_destroy(&r.lock);
-    return res;
+        bench_fail("%s: %llu counts went backwards", what, (unsigned long long)atomic_load(&r.bad));
+    return (double)ops / ((double)(t1 - t0) / 1e9);
 }
 
-static void print(const char *prefix, const char *impl, uint32_t threads, const result *res)
+/* ---- the matrix ------------------------------------------------------------------------- */
+
+static const struct mix {
+    const char *name;
+    uint32_t wtenths;
+} MIXES[] = {{"w100", 10}, {"w50", 5}, {"r90", 1}, {"r100", 0}};
+#define NMIXES (sizeof MIXES / sizeof MIXES[0])
+#define NCOUNTS 4
+static const uint32_t COUNTS[NCOUNTS] = {1, 2, 4, 8};
+
+static double g_ops[NMIXES][NCOUNTS][NIMPLS]; /* 0: not run */
+
+static void one_case(size_t m, size_t c, uint64_t case_ns)
 {
-    char bench[48];
-    snprintf(bench, sizeof bench, "%s_%u", prefix, threads);
-    bench_summary_impl(bench, impl, "throughput", res->throughput, "ops/s");
-    bench_summary_impl(bench, impl, "p50", (double)res->p50, "ns");
-    bench_summary_impl(bench, impl, "p99", (double)res->p99, "ns");
+    char bench[64];
+    snprintf(bench, sizeof bench, "rwlock_matrix.%s.t%u", MIXES[m].name, COUNTS[c]);
+    for (size_t i = 0; i < NIMPLS; i++) {
+        if (IMPLS[i].writes_only && MIXES[m].wtenths != 10)
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "%s %s", bench, IMPLS[i].name);
+        g_ops[m][c][i] = measure(&IMPLS[i], MIXES[m].wtenths, COUNTS[c], case_ns, what);
+        bench_summary_impl(bench, IMPLS[i].name, "ops", g_ops[m][c][i], "ops/s");
+    }
+    for (size_t i = 1; i < NIMPLS; i++) /* IMPLS[0] is the rwlock */
+        if (g_ops[m][c][i] > 0.0)
+            bench_summary_impl(bench, IMPLS[i].name, "ratio_vs_rwlock",
+                               g_ops[m][c][i] / g_ops[m][c][0], "x");
+}
+
+static void table(void)
+{
+    fprintf(stderr, "\n%-6s %3s", "mix", "T");
+    for (size_t i = 0; i < NIMPLS; i++)
+        fprintf(stderr, " %14s", IMPLS[i].name);
+    fprintf(stderr, "   (calls/s; x = over the rwlock)\n");
+    for (size_t m = 0; m < NMIXES; m++)
+        for (size_t c = 0; c < NCOUNTS; c++) {
+            fprintf(stderr, "%-6s %3u", MIXES[m].name, COUNTS[c]);
+            for (size_t i = 0; i < NIMPLS; i++) {
+                double v = g_ops[m][c][i], x = v / g_ops[m][c][0];
+                if (v <= 0.0)
+                    fprintf(stderr, " %14s", "-");
+                else
+                    fprintf(stderr, " %7.2fM %5.3gx", v / 1e6, x);
+            }
+            fprintf(stderr, "\n");
+        }
 }
 
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
-    uint64_t updates = bench_scaled(BASE_UPDATES, scale, 10000);
-    uint64_t asks = bench_scaled(BASE_ASKS, scale, 1000);
-    for (uint32_t threads = 1; threads <= MAX_THREADS; threads *= 2) {
-        char what[48];
-        snprintf(what, sizeof what, "rwlock_update_%u", threads);
-        result lock = measure(MODE_RWLOCK, threads, updates, what);
-        print("rwlock_update", "rwlock", threads, &lock);
-        snprintf(what, sizeof what, "actor_tell_%u", threads);
-        result tell = measure(MODE_TELL, threads, updates, what);
-        print("actor_tell", "troupe", threads, &tell);
-        snprintf(what, sizeof what, "actor_ask_%u", threads);
-        result ask = measure(MODE_ASK, threads, asks, what);
-        print("actor_ask", "troupe", threads, &ask);
-        snprintf(what, sizeof what, "actor_vs_rwlock_%u", threads);
-        bench_summary(what, "tell_ratio", tell.throughput / lock.throughput, "x");
-        bench_summary(what, "ask_ratio", ask.throughput / lock.throughput, "x");
-    }
+    uint64_t case_ns = bench_scaled((uint64_t)(CASE_MS * 1e6), scale, 20000000);
+    for (size_t m = 0; m < NMIXES; m++)
+        for (size_t c = 0; c < NCOUNTS; c++)
+            one_case(m, c, case_ns);
+    table();
     return 0;
 }

@@ -217,4 +217,10 @@ extern const troupe_behaviour chain_actor_beh, engine_actor_beh;
 /* adapters.c: the ChainAdapter and the EngineAdapter. */
 extern const troupe_adapter_def chain_adapter_def, engine_adapter_def;
 
+/* memory.c: the same adapters over actors that keep their state in memory
+ * only (each op is the legacy function on the actor's copy): the actor side
+ * of the like-with-like figure. */
+extern const troupe_adapter_def chain_mem_adapter_def, engine_mem_adapter_def;
+extern const troupe_behaviour chain_mem_beh, engine_mem_beh;
+
 #endif

@@ -103,12 +103,39 @@ typedef struct worker_arg {
     show *s;
     uint32_t id;
     uint64_t rng;
+    uint64_t ncalls;
 } worker_arg;
 
 static uint64_t next_rand(uint64_t *x) /* xorshift64*: each thread its own stream */
 {
     *x ^= *x >> 12, *x ^= *x << 25, *x ^= *x >> 27;
     return *x * 0x2545f4914f6cdd1dull;
+}
+
+/* Keep one timed call: the first LAT_CAP, then each with probability
+ * LAT_CAP / seen in the place of a random one (a uniform sample of the
+ * whole window, not of its start). */
+static void lat_keep(lat_sample *l, uint64_t ns)
+{
+    uint64_t k = l->seen++;
+    if (k < LAT_CAP)
+        l->v[k] = ns;
+    else if ((k = next_rand(&l->rng) % (k + 1)) < LAT_CAP)
+        l->v[k] = ns;
+}
+
+/* The call itself; every LAT_EVERY-th timed while the thread samples
+ * (timing each would add two clock reads to calls of a few hundred ns). */
+static int timed_call(worker_arg *w, troupe_adapter ad, uint32_t op, uint64_t key,
+                      const void *arg, size_t len, void *res, size_t cap, size_t *n)
+{
+    lat_sample *l = &w->s->lat[w->id];
+    if (!l->v || w->ncalls++ % LAT_EVERY != 0)
+        return troupe_adapter_call(w->s->sys, ad, op, key, arg, len, res, cap, n);
+    uint64_t t0 = now_ns();
+    int rc = troupe_adapter_call(w->s->sys, ad, op, key, arg, len, res, cap, n);
+    lat_keep(l, now_ns() - t0);
+    return rc;
 }
 
 /* One adapter call; any error (an ask that failed, a short result) is
@@ -118,7 +145,7 @@ static int call(worker_arg *w, troupe_adapter ad, uint32_t op, uint64_t key, con
 {
     tcount *t = &w->s->counts[w->id];
     size_t n = 0;
-    int rc = troupe_adapter_call(w->s->sys, ad, op, key, arg, len, res, cap, &n);
+    int rc = timed_call(w, ad, op, key, arg, len, res, cap, &n);
     atomic_fetch_add_explicit(&t->calls, 1, RELAXED);
     if (rc == 0 && n != cap)
         rc = TROUPE_EINVAL;
@@ -242,7 +269,8 @@ int load_start(show *s)
         worker_arg *w = malloc(sizeof *w);
         if (!w)
             return TROUPE_ENOMEM;
-        *w = (worker_arg){s, i, now_ns() * 2654435761u + i * 0x9e3779b97f4a7c15ull + 1};
+        *w = (worker_arg){s, i, now_ns() * 2654435761u + i * 0x9e3779b97f4a7c15ull + 1, 0};
+        s->lat[i].rng = (w->rng ^ 0x5851f42d4c957f2dull) | 1;
         if (pthread_create(&s->threads[i], NULL, worker_main, w) != 0) {
             free(w);
             return TROUPE_ESYS;

@@ -2,7 +2,8 @@
  * and execution engine moved from rwlock-guarded structs to supervised,
  * persistent actors, one flag flip at a time, under load, with faults.
  *
- *   chain [--seconds N] [--forever] [--data DIR] [--http-port N] [--token T] [--no-http]
+ *   chain [--seconds N] [--forever] [--data DIR] [--summary FILE] [--http-port N] [--token T]
+ *         [--no-http]
  *
  * The run: the actors recover the chain and the balances from SQLite
  * (--data, else $TROUPE_DEMO_DATA, else ./demo-data) and the legacy objects
@@ -13,8 +14,11 @@
  * panics are injected into the actors at random (their supervisor restarts
  * them; the journal brings their state back). The dashboard is served all
  * along. At the end the flags go to shadow, which stores the actors' copies
- * into the legacy objects, and report.c checks everything and prints the
- * summary. Exit 0 when every check held, 1 otherwise.
+ * into the legacy objects. Then compare.c runs the same load on each path
+ * alone (legacy and actor both in memory, then the durable actor), and
+ * report.c checks everything and prints the summary, one screen; the
+ * SUMMARY lines go to --summary FILE ("-": stdout). Exit 0 when every check
+ * held, 1 otherwise.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@ static volatile sig_atomic_t g_interrupted;
 typedef struct opts {
     example_opts ex; /* --seconds, --forever, --http-port, --token, --no-http */
     const char *data;
+    const char *summary; /* NULL: no SUMMARY lines */
 } opts;
 
 uint64_t now_ns(void) { return troupe_clock_now(NULL); }
@@ -50,9 +55,14 @@ static void check(int rc, const char *what)
 
 static int data_opt(const char *a, const char *next, void *ud)
 {
-    if (strcmp(a, "--data") != 0 || !next)
+    if (!next)
         return 0;
-    ((opts *)ud)->data = next;
+    if (strcmp(a, "--data") == 0)
+        ((opts *)ud)->data = next;
+    else if (strcmp(a, "--summary") == 0)
+        ((opts *)ud)->summary = next;
+    else
+        return 0;
     return 2;
 }
 
@@ -62,7 +72,8 @@ static opts parse(int argc, char **argv)
     opts o = {.ex = {.seconds = 10.0, .min_seconds = 0.5, .http = 1, .port = -1},
               .data = env && *env ? env : "demo-data"};
     example_parse(argc, argv, &o.ex,
-                  "[--seconds N] [--forever] [--data DIR] [--http-port N] [--token T] [--no-http]",
+                  "[--seconds N] [--forever] [--data DIR] [--summary FILE] [--http-port N] "
+                  "[--token T] [--no-http]",
                   data_opt, &o);
     return o;
 }
@@ -339,12 +350,32 @@ static void teardown(show *s)
     check(rc, "shutdown");
 }
 
+/* A tenth of the run per path, 0.3 to 1 s (1 s for --forever). */
+static double compare_window(const opts *o)
+{
+    double w = o->ex.seconds > 0.0 ? o->ex.seconds / 10.0 : 1.0;
+    return w < 0.3 ? 0.3 : w > 1.0 ? 1.0 : w;
+}
+
+static FILE *open_summary(const char *path)
+{
+    if (!path)
+        return NULL;
+    if (strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die(path, TROUPE_EIO);
+    return f;
+}
+
 int main(int argc, char **argv)
 {
     opts o = parse(argc, argv);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     static show s; /* large (the audit's table): not on the stack */
+    troupe_journal *scratch = compare_open_journal(o.data);
     setup(&s, &o);
     printf("chain demo: %d producers + %d importers (plain threads) -> ChainAdapter, "
            "EngineAdapter; %u workers; %s\n",
@@ -352,7 +383,16 @@ int main(int argc, char **argv)
            o.ex.seconds > 0.0 ? "a timed run (--forever to keep going)" : "until Ctrl-C");
     fflush(stdout);
     double secs = run(&s, &o);
-    int bad = report(&s, secs, o.data);
+    static compare_result cmp;
+    double window = compare_window(&o);
+    printf("[%5.1f s] the same load on each path alone, %.1f s each, on fresh copies:\n", since(&s),
+           window);
+    compare_run(scratch, window, &cmp);
+    compare_close_journal(o.data, scratch);
+    FILE *sum = open_summary(o.summary);
+    int bad = report(&s, secs, o.data, &cmp, sum);
+    if (sum && sum != stdout && fclose(sum) != 0)
+        bad = 1, perror(o.summary);
     teardown(&s);
     return bad ? 1 : 0;
 }

@@ -11,7 +11,10 @@
  *     restart;
  *   - the engine conserves the supply, and counted every payload once;
  *   - every injected fault was a panic its supervisor restarted.
- * Then the figures, and one SUMMARY line per main figure.
+ * Then the summary, one screen: the run's counts, then the like-with-like
+ * figures (compare.c) — legacy and actor both in memory for the regression
+ * figure, the durable actor apart — with p50/p99 read off sorted samples.
+ * The SUMMARY lines go to the file of --summary, if given.
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,10 +53,13 @@ static int expect(int ok, const char *fmt, const char *what)
     return !ok;
 }
 
+static FILE *g_summary; /* --summary FILE; NULL: no SUMMARY lines */
+
 static void summary(const char *metric, double value, const char *unit)
 {
-    printf("SUMMARY bench=chain_demo impl=troupe metric=%s value=%.15g unit=%s\n", metric, value,
-           unit);
+    if (g_summary)
+        fprintf(g_summary, "SUMMARY bench=chain_demo impl=troupe metric=%s value=%.15g unit=%s\n",
+                metric, value, unit);
 }
 
 /* ---- the copies ------------------------------------------------------------------------- */
@@ -124,12 +130,10 @@ static int check_engine(show *s, const engine *ae, const sums *t)
 
 static void print_adapter(const troupe_adapter_info *i)
 {
-    printf("  %-7s %12llu %12llu %12llu %10llu %7llu %8llu   %6.1f / %-8.1f %6.1f / %.1f\n",
-           i->name, (unsigned long long)i->served_legacy, (unsigned long long)i->served_actor,
+    printf("  %-8s %14llu %13llu %10llu %11llu %7llu %9llu\n", i->name,
+           (unsigned long long)i->served_legacy, (unsigned long long)i->served_actor,
            (unsigned long long)i->compared, (unsigned long long)i->mismatches,
-           (unsigned long long)i->errors, (unsigned long long)i->switches,
-           (double)i->legacy.p50_ns / 1e3, (double)i->legacy.p99_ns / 1e3,
-           (double)i->actor.p50_ns / 1e3, (double)i->actor.p99_ns / 1e3);
+           (unsigned long long)i->errors, (unsigned long long)i->switches);
 }
 
 static uint64_t restarts_of(show *s, troupe_ref r, uint64_t *panics)
@@ -141,42 +145,141 @@ static uint64_t restarts_of(show *s, troupe_ref r, uint64_t *panics)
     return ci.restarts;
 }
 
-static void print_phases(const show *s)
+/* The phases of the run mix paths and durability: in the file only. */
+static void phase_summary(const show *s)
 {
-    static const char *const names[NPHASES] = {"legacy", "shadow", "canary", "actor"};
-    static const char *const metrics[NPHASES] = {"throughput_legacy", "throughput_shadow",
-                                                 "throughput_canary", "throughput_actor"};
-    printf("  calls/s by phase:");
-    for (int p = 0; p < NPHASES; p++)
-        if (s->phase_secs[p] > 0.0)
-            printf("  %s %.1f k", names[p], (double)s->phase_calls[p] / s->phase_secs[p] / 1e3);
-    printf("\n  (an actor persists each write to SQLite before it takes its next message; the "
-           "legacy objects live in memory only)\n");
+    static const char *const metrics[NPHASES] = {"run_phase_legacy", "run_phase_shadow",
+                                                 "run_phase_canary", "run_phase_actor"};
     for (int p = 0; p < NPHASES; p++)
         if (s->phase_secs[p] > 0.0)
             summary(metrics[p], (double)s->phase_calls[p] / s->phase_secs[p], "calls/s");
 }
 
-int report(show *s, double secs, const char *data_dir)
+/* ---- the like-with-like figures --------------------------------------------------------- */
+
+static void print_us(uint64_t ns)
+{
+    printf(ns < 10000 ? " %7.2f µs" : " %7.1f µs", (double)ns / 1e3);
+}
+
+static void print_path(const compare_result *c, int p)
+{
+    const path_figure *f = &c->path[p];
+    printf("    %-34s", compare_label[p]);
+    if (!f->ran) {
+        printf(" FAILED: %s\n", f->err);
+        return;
+    }
+    printf(" %9.1f k", f->calls_s / 1e3);
+    print_us(f->p50_ns);
+    print_us(f->p99_ns);
+    printf("\n");
+}
+
+static const char *const cmp_metric[NCMP] = {"legacy_mem", "actor_mem", "actor_durable"};
+
+static void compare_summary(const compare_result *c)
+{
+    char m[64];
+    for (int p = 0; p < NCMP; p++) {
+        const path_figure *f = &c->path[p];
+        if (!f->ran)
+            continue;
+        snprintf(m, sizeof m, "%s_throughput", cmp_metric[p]);
+        summary(m, f->calls_s, "calls/s");
+        snprintf(m, sizeof m, "%s_p50", cmp_metric[p]);
+        summary(m, (double)f->p50_ns, "ns");
+        snprintf(m, sizeof m, "%s_p99", cmp_metric[p]);
+        summary(m, (double)f->p99_ns, "ns");
+    }
+    const path_figure *l = &c->path[CMP_LEGACY], *a = &c->path[CMP_ACTOR_MEM];
+    if (l->ran && a->ran)
+        summary("actor_vs_legacy_mem", a->calls_s / l->calls_s, "x");
+}
+
+/* Returns the paths that failed. */
+static int print_compare(const compare_result *c)
+{
+    const path_figure *l = &c->path[CMP_LEGACY], *a = &c->path[CMP_ACTOR_MEM];
+    printf("\n  each path alone, the same load, %.1f s each (every %dth call timed; p50/p99: of "
+           "the samples)\n",
+           c->window, LAT_EVERY);
+    printf("    %-34s %11s %10s %10s\n", "path", "calls/s", "p50", "p99");
+    print_path(c, CMP_LEGACY);
+    print_path(c, CMP_ACTOR_MEM);
+    if (l->ran && a->ran)
+        printf("  regression figure, both in memory: actor / legacy = %.3fx calls/s\n",
+               a->calls_s / l->calls_s);
+    printf("  durability, apart (each write in SQLite, WAL synchronous=NORMAL, before its reply;\n"
+           "  at most %d calls in flight, one per calling thread; the legacy structs persist "
+           "nothing):\n",
+           NTHREADS);
+    print_path(c, CMP_ACTOR_DURABLE);
+    compare_summary(c);
+    return !l->ran + !a->ran + !c->path[CMP_ACTOR_DURABLE].ran;
+}
+
+/* ---- the report ------------------------------------------------------------------------- */
+
+static int run_checks(show *s, chain *ac, engine *ae, const sums *t, const troupe_adapter_info *ci,
+                      const troupe_adapter_info *ei)
+{
+    printf("\n== checks ==\n");
+    int bad = check_copies(s, ac, ae);
+    bad += check_chain(s, ac, t);
+    bad += check_engine(s, ae, t);
+    uint64_t mism = ci->mismatches + ei->mismatches, errs = ci->errors + ei->errors + t->errors;
+    bad += expect(mism == 0, "%s", "no mismatch between the legacy and the actor results");
+    bad += expect(errs == 0, "no failed call%s", *t->first_error ? " (first: " : "");
+    if (*t->first_error)
+        printf("        %s)\n", t->first_error);
+    return bad;
+}
+
+static void run_summary(show *s, const sums *t, double secs, uint64_t faults, uint64_t restarts,
+                        uint64_t panics)
+{
+    printf("  the migration run: %.2f s, %llu calls (%d producers, %d importers; %u workers)\n",
+           secs, (unsigned long long)t->calls, NPRODUCERS, NIMPORTERS,
+           troupe_system_workers(s->sys));
+    printf("  faults injected %llu, restarts %llu (panics %llu); payloads %llu\n",
+           (unsigned long long)faults, (unsigned long long)restarts, (unsigned long long)panics,
+           (unsigned long long)t->payloads);
+    printf("  blocks: %llu produced, %llu imported (%llu stale, %llu forged refused)\n",
+           (unsigned long long)t->produced, (unsigned long long)t->imported,
+           (unsigned long long)t->stale, (unsigned long long)t->forged_refused);
+}
+
+static void file_summary(const sums *t, double secs, const troupe_adapter_info *ci,
+                         const troupe_adapter_info *ei, uint64_t faults, uint64_t restarts,
+                         const chain *ac)
+{
+    summary("calls", (double)t->calls, "calls");
+    summary("throughput", (double)t->calls / secs, "calls/s");
+    summary("calls_legacy", (double)(ci->served_legacy + ei->served_legacy), "calls");
+    summary("calls_actor", (double)(ci->served_actor + ei->served_actor), "calls");
+    summary("calls_compared", (double)(ci->compared + ei->compared), "calls");
+    summary("mismatches", (double)(ci->mismatches + ei->mismatches), "count");
+    summary("errors", (double)(ci->errors + ei->errors + t->errors), "count");
+    summary("faults", (double)faults, "count");
+    summary("restarts", (double)restarts, "count");
+    summary("blocks", (double)(t->produced + t->imported), "blocks");
+    summary("final_height", (double)ac->height, "height");
+}
+
+int report(show *s, double secs, const char *data_dir, const compare_result *cmp, FILE *out)
 {
     static chain ac; /* about 10 KB */
     engine ae;
     sums t = sum_counts(s);
     troupe_adapter_info ci, ei;
+    g_summary = out;
     if (troupe_adapter_info_get(s->sys, s->chain_ad, &ci) ||
         troupe_adapter_info_get(s->sys, s->engine_ad, &ei)) {
         fprintf(stderr, "chain demo: no adapter info\n");
         return 1;
     }
-    printf("\n== checks ==\n");
-    int bad = check_copies(s, &ac, &ae);
-    bad += check_chain(s, &ac, &t);
-    bad += check_engine(s, &ae, &t);
-    uint64_t mism = ci.mismatches + ei.mismatches, errs = ci.errors + ei.errors + t.errors;
-    bad += expect(mism == 0, "%s", "no mismatch between the legacy and the actor results");
-    bad += expect(errs == 0, "no failed call%s", *t.first_error ? " (first: " : "");
-    if (*t.first_error)
-        printf("        %s)\n", t.first_error);
+    int bad = run_checks(s, &ac, &ae, &t, &ci, &ei);
     uint64_t panics = 0, faults = atomic_load(&s->faults);
     uint64_t restarts = restarts_of(s, s->chain_ref, &panics);
     restarts += restarts_of(s, s->engine_ref, &panics);
@@ -184,47 +287,18 @@ int report(show *s, double secs, const char *data_dir)
                   "every injected panic was restarted by the supervisor");
 
     printf("\n== summary ==\n");
-    printf("  %.2f s, %llu calls through the adapters: %.1f k calls/s (%d producers, %d "
-           "importers; %u workers)\n",
-           secs, (unsigned long long)t.calls, (double)t.calls / secs / 1e3, NPRODUCERS, NIMPORTERS,
-           troupe_system_workers(s->sys));
-    print_phases(s);
-    printf("\n  %-7s %12s %12s %12s %10s %7s %8s   %-17s %s\n", "adapter", "legacy", "actor",
-           "compared", "mismatches", "errors", "switches", "legacy p50/p99 µs",
-           "actor p50/p99 µs");
+    run_summary(s, &t, secs, faults, restarts, panics);
+    printf("  final height %llu (tip %016llx) in %s/journal.db: a rerun resumes there\n",
+           (unsigned long long)ac.height, (unsigned long long)chain_tip(&ac)->hash, data_dir);
+    printf("  %-8s %14s %13s %10s %11s %7s %9s\n", "adapter", "served legacy", "served actor",
+           "compared", "mismatches", "errors", "switches");
     print_adapter(&ci);
     print_adapter(&ei);
-    printf("\n  faults injected %llu, restarts %llu (panics %llu)\n", (unsigned long long)faults,
-           (unsigned long long)restarts, (unsigned long long)panics);
-    printf("  blocks: %llu produced, %llu imported, %llu imports stale, %llu forged refused; "
-           "payloads %llu (%llu transfers refused: overdrawn)\n",
-           (unsigned long long)t.produced, (unsigned long long)t.imported,
-           (unsigned long long)t.stale, (unsigned long long)t.forged_refused,
-           (unsigned long long)t.payloads, (unsigned long long)t.transfers_rejected);
-    printf("  final height %llu (tip %016llx), durable in %s/journal.db: a rerun resumes there\n",
-           (unsigned long long)ac.height, (unsigned long long)chain_tip(&ac)->hash, data_dir);
-
-    uint64_t legacy = ci.served_legacy + ei.served_legacy;
-    uint64_t actor = ci.served_actor + ei.served_actor;
-    summary("calls", (double)t.calls, "calls");
-    summary("throughput", (double)t.calls / secs, "calls/s");
-    summary("calls_legacy", (double)legacy, "calls");
-    summary("calls_actor", (double)actor, "calls");
-    summary("calls_compared", (double)(ci.compared + ei.compared), "calls");
-    summary("mismatches", (double)mism, "count");
-    summary("errors", (double)errs, "count");
-    summary("faults", (double)faults, "count");
-    summary("restarts", (double)restarts, "count");
-    summary("blocks", (double)(t.produced + t.imported), "blocks");
-    summary("final_height", (double)ac.height, "height");
-    summary("chain_legacy_p50", (double)ci.legacy.p50_ns, "ns");
-    summary("chain_legacy_p99", (double)ci.legacy.p99_ns, "ns");
-    summary("chain_actor_p50", (double)ci.actor.p50_ns, "ns");
-    summary("chain_actor_p99", (double)ci.actor.p99_ns, "ns");
-    summary("engine_legacy_p50", (double)ei.legacy.p50_ns, "ns");
-    summary("engine_legacy_p99", (double)ei.legacy.p99_ns, "ns");
-    summary("engine_actor_p50", (double)ei.actor.p50_ns, "ns");
-    summary("engine_actor_p99", (double)ei.actor.p99_ns, "ns");
+    file_summary(&t, secs, &ci, &ei, faults, restarts, &ac);
+    phase_summary(s);
+    bad += print_compare(cmp) != 0; /* a failed path says so on its line */
+    if (out)
+        fflush(out);
     printf("%s\n", bad ? "chain demo: FAILED" : "chain demo: every check held");
     return bad;
 }

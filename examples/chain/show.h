@@ -6,6 +6,7 @@
 #define TROUPE_EXAMPLES_CHAIN_SHOW_H
 
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "chain.h"
 
@@ -46,6 +47,17 @@ typedef struct audit_report {
     int tip_matches;
 } audit_report;
 
+/* Call latencies of one thread (compare.c): every LAT_EVERY-th call is
+ * timed, and a uniform sample of those kept (reservoir, LAT_CAP). */
+#define LAT_EVERY 8
+#define LAT_CAP 32768
+
+typedef struct lat_sample {
+    uint64_t *v;   /* LAT_CAP slots; NULL: not sampling */
+    uint64_t seen; /* timed calls so far */
+    uint64_t rng;
+} lat_sample;
+
 typedef struct show {
     troupe_system *sys;
     troupe_journal *journal;
@@ -61,6 +73,7 @@ typedef struct show {
     _Atomic uint64_t top;   /* highest height a caller saw accepted */
     _Atomic uint64_t faults, failures; /* injected; seen by on_failure */
     tcount counts[NTHREADS];
+    lat_sample lat[NTHREADS]; /* each written by its thread, read after the join */
     pthread_t threads[NTHREADS];
     int started;
     uint64_t t0;
@@ -79,7 +92,32 @@ void audit_init(audit *a, uint64_t base);
 void audit_free(audit *a);
 audit_report audit_check(const audit *a, uint64_t base_tip, uint64_t height, uint64_t tip);
 
-/* report.c: 0 if every check held. */
-int report(show *s, double secs, const char *data_dir);
+/* compare.c: the same load, path by path, each on fresh copies in a
+ * system of its own, for `window` seconds: the legacy structs and the
+ * in-memory actors (like with like), then the persistent actors on the
+ * scratch SQLite journal (durability, apart), which compare_open_journal
+ * opens under data_dir at start-up and compare_close_journal removes. */
+enum { CMP_LEGACY, CMP_ACTOR_MEM, CMP_ACTOR_DURABLE, NCMP };
+
+typedef struct path_figure {
+    int ran;           /* 0: failed (err says why) */
+    double calls_s;
+    uint64_t calls, timed, p50_ns, p99_ns; /* p50/p99: of the sorted timed calls */
+    char err[120];
+} path_figure;
+
+typedef struct compare_result {
+    double window; /* seconds per path */
+    path_figure path[NCMP];
+} compare_result;
+
+troupe_journal *compare_open_journal(const char *data_dir);
+void compare_close_journal(const char *data_dir, troupe_journal *j);
+void compare_run(troupe_journal *scratch, double window, compare_result *out);
+extern const char *const compare_label[NCMP];
+
+/* report.c: 0 if every check held. SUMMARY lines go to `summary` (NULL:
+ * none). */
+int report(show *s, double secs, const char *data_dir, const compare_result *cmp, FILE *summary);
 
 #endif

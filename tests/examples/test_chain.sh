@@ -6,13 +6,17 @@
 #   test_chain.sh CHAIN_BINARY
 #
 # Run 1 (a new chain) must exit 0 and show: no mismatch and no failed call
-# (its SUMMARY lines), at least one restart (a panic is injected a tenth of
+# (the SUMMARY lines it writes to --summary FILE, none on stdout), at least
+# one restart (a panic is injected a tenth of
 # the way in, whatever the machine's speed), the flags set to legacy, shadow
 # and actor, and each adapter's copies switched legacy -> both -> actor.
 # Run 2 on the same directory must print "resumed at height N" with N the
 # final height of run 1 (what the chain actor's SQLite journal holds), and
-# pass the same checks. Nothing here depends on how fast the machine is:
-# only counts and texts are compared.
+# pass the same checks. Both must end with an honest summary of at most 24
+# lines: the legacy and the actor paths each measured alone and both in
+# memory (the regression figure), the durable actor apart and labelled as
+# such, p50 <= p99 for each, as sorted samples give. Nothing here depends on
+# how fast the machine is: only counts, texts and orders are compared.
 set -euo pipefail
 
 bin="${1:?usage: test_chain.sh CHAIN_BINARY}"
@@ -29,16 +33,17 @@ fail() {
     exit 1
 }
 
-# The value of one SUMMARY metric of a run's output ("" if absent).
+# The value of one SUMMARY metric of a run's summary file ("" if absent).
 metric() {
-    sed -n "s/^SUMMARY bench=chain_demo impl=troupe metric=$2 value=\([0-9.e+]*\) unit=.*/\1/p" "$1" |
-        head -n1
+    sed -n "s/^SUMMARY bench=chain_demo impl=troupe metric=$2 value=\([0-9.e+-]*\) unit=.*/\1/p" \
+        "${1%.out}.sum" | head -n1
 }
 
 # One run on the shared data directory; a hang guard of 120 s.
 run() {
     local out="$tmp/run$1.out" rc=0
-    timeout 120 "$bin" --seconds 3 --data "$tmp/data" --http-port 0 >"$out" 2>&1 || rc=$?
+    timeout 120 "$bin" --seconds 3 --data "$tmp/data" --http-port 0 --summary "$tmp/run$1.sum" \
+        >"$out" 2>&1 || rc=$?
     [ "$rc" -eq 0 ] || fail "run $1 exited with $rc"
 }
 
@@ -62,6 +67,30 @@ check_run() {
         done
     done
     grep -q 'dashboard: http://127\.0\.0\.1:[0-9]*/' "$out" || fail "run $1: no dashboard line"
+    check_summary "$1"
+}
+
+# The summary screen: one screen, each path alone with measured p50 <= p99,
+# the regression figure in memory, durability apart; SUMMARY in the file only.
+check_summary() {
+    local out="$tmp/run$1.out" lines
+    ! grep -q '^SUMMARY' "$out" || fail "run $1: SUMMARY lines on stdout"
+    lines=$(sed -n '/^== summary ==$/,$p' "$out" | wc -l)
+    [ "$lines" -ge 10 ] && [ "$lines" -le 24 ] || fail "run $1: a summary of $lines lines"
+    for path in 'legacy: rwlock structs, in memory' 'actor: actors, state in memory' \
+        'actor, durable: SQLite journal'; do
+        grep -q "^    $path  *[0-9.]* k  *[0-9.]* µs  *[0-9.]* µs$" "$out" ||
+            fail "run $1: no figures for '$path'"
+    done
+    grep -q '^  regression figure, both in memory: actor / legacy = [0-9.]*x calls/s$' "$out" ||
+        fail "run $1: no regression figure"
+    grep -q '^  durability, apart (each write in SQLite' "$out" || fail "run $1: durability unlabelled"
+    for p in legacy_mem actor_mem actor_durable; do
+        local p50 p99
+        p50=$(metric "$out" "${p}_p50") p99=$(metric "$out" "${p}_p99")
+        [ -n "$p50" ] && [ -n "$p99" ] && [ "$p50" -gt 0 ] && [ "$p50" -le "$p99" ] ||
+            fail "run $1: $p p50 '$p50' p99 '$p99'"
+    done
 }
 
 run 1
