@@ -171,3 +171,28 @@ Test(features, flags_and_adapters_are_enotsup_without_migrate)
     troupe_system_destroy(sys);
 }
 #endif
+
+#if TROUPE_HAVE_HTTP && !TROUPE_HAVE_MIGRATE
+#include "../http/client.h"
+
+/* The server without the flags and adapters it shows: 501, the rest serves. */
+Test(features, http_without_migrate_answers_501_for_flags_and_adapters)
+{
+    troupe_system *sys;
+    cr_assert_eq(troupe_system_create(&sys, NULL), 0);
+    troupe_http *h;
+    cr_assert_eq(troupe_http_start(sys, NULL, &h), 0);
+    int port = troupe_http_port(h);
+    const char *gone[] = {"/api/flags", "/api/adapters"};
+    for (size_t i = 0; i < 2; i++) {
+        hc_resp r = hc_get(port, gone[i]);
+        cr_expect_eq(r.status, 501, "%s answered %d", gone[i], r.status);
+        hc_free(&r);
+    }
+    hc_resp r = hc_get(port, "/metrics");
+    cr_expect_eq(r.status, 200);
+    hc_free(&r);
+    troupe_http_stop(h);
+    troupe_system_destroy(sys);
+}
+#endif
