@@ -5,7 +5,9 @@
 # dependencies, `make test` the test tools too, `make bench` the peers.
 #
 #   make demo [ARGS="--seconds 3"]   build release, run the migration showcase (examples/chain)
-#   make test                        release + asan/ubsan suites, tsan concurrency suites
+#   make test                        release + asan/ubsan suites, tsan concurrency suites,
+#                                    and the build with every optional feature off
+#   make test-minimal                that build alone (build/minimal)
 #   make bench [ARGS=0.1] [REPS=3]   troupe vs Erlang/OTP vs CAF, tables + charts in bench/results/
 #   make bench-quick                 instruction-count gate + short core cases (< 2 min)
 #   make build                       configure and build build/release only
@@ -35,6 +37,12 @@ ASAN_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=address,undefined \
 	-Db_lundef=false -Djemalloc=disabled -Dbench=false $(WERROR)
 TSAN_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=thread \
 	-Djemalloc=disabled -Dbench=false $(WERROR)
+# The core library alone: every optional feature (meson_options.txt) off, so
+# none of their libraries is looked up or linked. Release, no sanitizer: it
+# proves the library builds and passes its own suites without them, cheaply.
+MINIMAL_OPTS := --buildtype=release -Dhttp=disabled -Dpersistence-sqlite=disabled \
+	-Dpersistence-postgres=disabled -Dmigrate=disabled -Djemalloc=disabled -Dhwloc=disabled \
+	-Dbench=false $(WERROR)
 
 # Sanitizer runtime options: stop at the first report, with a stack.
 # max_malloc_fill_size: ASan fills new blocks with 0xbe, by default only
@@ -84,11 +92,12 @@ endef
 # `deps` that `build` runs for `make test` installs the test group.
 DEPS_GROUP = build
 demo: DEPS_GROUP = demo
-test test-release test-asan test-tsan: DEPS_GROUP = test
+test test-release test-asan test-tsan test-minimal: DEPS_GROUP = test
 bench-quick: DEPS_GROUP = gate
 bench: DEPS_GROUP = bench
 
-.PHONY: deps build build-asan build-tsan demo test test-release test-asan test-tsan bench bench-quick clean
+.PHONY: deps build build-asan build-tsan build-minimal demo test test-release test-asan test-tsan \
+	test-minimal bench bench-quick clean
 
 deps:
 	@scripts/deps.sh $(DEPS_GROUP)
@@ -105,6 +114,10 @@ build-tsan: deps
 	$(call configure,$(B)/tsan,$(TSAN_OPTS_MESON))
 	ninja -C $(B)/tsan
 
+build-minimal: deps
+	$(call configure,$(B)/minimal,$(MINIMAL_OPTS))
+	ninja -C $(B)/minimal
+
 # The chain showcase keeps its SQLite journal in ./demo-data (or
 # $TROUPE_DEMO_DATA): a rerun resumes the chain. examples/demo is still built
 # (the browser and deploy tests run it).
@@ -115,11 +128,11 @@ demo: build
 # failure at once); the exit code is non-zero if any failed.
 test:
 	@failed=""; \
-	for t in test-release test-asan test-tsan; do \
+	for t in test-release test-asan test-tsan test-minimal; do \
 		$(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; fi; \
-	scripts/tally.sh $(B)/release $(B)/asan $(B)/tsan; \
+	scripts/tally.sh $(B)/release $(B)/asan $(B)/tsan $(B)/minimal; \
 	[ -z "$$failed" ]
 
 test-release: build
@@ -127,6 +140,16 @@ test-release: build
 
 test-asan: build-asan
 	$(MESON) test -C $(B)/asan --print-errorlogs --timeout-multiplier $(ASAN_TIMEOUT_MULT)
+
+# The suites of the features built in (tests/meson.build skips the others;
+# core-features runs the stubs' cases), the header checks, the README
+# example, and tests/pkgconfig.sh: the installed troupe.pc names none of the
+# disabled libraries, and hello links shared and static without them. The
+# repository checks (suites scripts and deploy) and the subproject
+# test run with the release build already.
+test-minimal: build-minimal
+	$(MESON) test -C $(B)/minimal --print-errorlogs --no-suite scripts --no-suite deploy \
+		--no-suite subproject
 
 test-tsan: build-tsan
 	$(TSAN_WRAP) $(MESON) test -C $(B)/tsan --suite concurrency --print-errorlogs \

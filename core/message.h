@@ -28,6 +28,29 @@ typedef struct tmsg {
 
 _Static_assert(sizeof(tmsg) == 48, "tmsg is 48 bytes");
 
+/* Per-message context: the seam for what comes next (a trace context id,
+ * or the node of a remote sender whose `sender` ref is not local). It is
+ * one 64-bit word, and it has room already where messages live:
+ *  - a mailbox slot (mailbox/mailbox.h, mb_slot) is one 64-byte cache line:
+ *    seq (8), this body (48) and 8 spare bytes, `pad` — pinned by a static
+ *    assertion there;
+ *  - an envelope of the system lane (mailbox/lane.h: next + tmsg, 56 bytes)
+ *    has 8 bytes to spare in its 64-byte allocation class;
+ *  - a park block (mailbox/lane.h, pblock) is one sender's burst: one word
+ *    per block.
+ * Whether a message carries one is a flag bit of flags_size, the first of
+ * MF_FREE (bit 27, say MF_CTX): a sender with a context writes the word
+ * beside the body and sets the bit; one without writes neither, so the slot
+ * is written exactly as today; and the consumer, which reads flags_size
+ * already (tmsg_view, tmsg_destroy), reads the word only when the bit is
+ * set and hands it to the handler in a field appended to troupe_msg (the
+ * runtime fills that struct, handlers only read it, so appending keeps
+ * compiled handlers working). Unused, it costs no store, no load and no
+ * byte: tmsg stays 48 bytes and is copied as it is. Not implemented yet. */
+#define MF_FREE 0xF8000000u /* flag bits 27..31: unused, the context's bit among them */
+_Static_assert(((MF_SIZE_MASK | MF_HEAP | MF_PTR | MF_ASK) & MF_FREE) == 0,
+               "MF_FREE holds only unused flag bits");
+
 struct troupe_system;
 
 /* Build a message holding a copy of data[0..len). TROUPE_ENOMEM if the

@@ -313,6 +313,9 @@
 #define tmsg_view troupei_tmsg_view
 #define topo_bind_self troupei_topo_bind_self
 #define topo_cores troupei_topo_cores
+#define topo_cpu_default troupei_topo_cpu_default
+#define topo_cpu_known troupei_topo_cpu_known
+#define topo_nearness troupei_topo_nearness
 #define topo_plan troupei_topo_plan
 #define trace_record troupei_trace_record
 #define unmute_sender troupei_unmute_sender

@@ -75,6 +75,8 @@ void http_error_code(hreq *r, int rc)
     case TROUPE_ENOTFOUND: http_error_name(r, MHD_HTTP_NOT_FOUND, "no actor named"); break;
     case TROUPE_ESHUTDOWN: http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "system shutting down"); break;
     case TROUPE_ENOMEM: http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory"); break;
+    /* a feature built out of the library (-Dmigrate=disabled: the flags and adapters) */
+    case TROUPE_ENOTSUP: http_error(r, MHD_HTTP_NOT_IMPLEMENTED, troupe_strerror(rc)); break;
     default: http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, troupe_strerror(rc)); break;
     }
 }

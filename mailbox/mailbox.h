@@ -45,8 +45,12 @@
 typedef struct mb_slot {
     _Atomic uint64_t seq;
     tmsg m;
-    uint64_t pad;
+    uint64_t pad; /* spare: where a per-message context goes (core/message.h) */
 } mb_slot;
+/* One cache line per slot, and its last 8 bytes free for the per-message
+ * context: a change of tmsg or of the slot shows here first. */
+_Static_assert(sizeof(mb_slot) == 64 && offsetof(mb_slot, pad) == 56,
+               "a slot is seq, a 48-byte tmsg and 8 spare bytes: one cache line");
 
 typedef struct mb_ring {
     uint32_t mask;

@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "persistence/pers.h"
+#include "troupe_config.h" /* TROUPE_HAVE_SQLITE, TROUPE_HAVE_POSTGRES */
 
 #define MAX_BATCH 8192
 #define READERS_MAX 8
@@ -357,6 +358,9 @@ TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sy
         return open_failed(TROUPE_EINVAL, "troupe_journal_open_sqlite: %s",
                            !out ? "out is NULL" : !dir || !*dir ? "no directory" : "bad sync mode");
     *out = NULL;
+    if (!TROUPE_HAVE_SQLITE) /* before the mkdir: a build without it leaves nothing behind */
+        return open_failed(TROUPE_ENOTSUP, "journal: SQLite is not built into this library"
+                                           " (-Dpersistence-sqlite=disabled)");
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return open_failed(TROUPE_EIO, "journal: cannot create the directory %s: %s", dir,
                            strerror(errno));
@@ -379,6 +383,9 @@ TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal
         return open_failed(TROUPE_EINVAL, "troupe_journal_open_postgres: %s is NULL",
                            !out ? "out" : "conninfo");
     *out = NULL;
+    if (!TROUPE_HAVE_POSTGRES)
+        return open_failed(TROUPE_ENOTSUP, "journal: PostgreSQL is not built into this library"
+                                           " (-Dpersistence-postgres=disabled)");
     troupe_journal *j = journal_new(JK_PG);
     if (!j)
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");

@@ -16,7 +16,8 @@
 #          meson, ninja-build, pkg-config, and the -dev packages the library
 #          links: liburcu, jemalloc, hwloc, libmicrohttpd (the HTTP API),
 #          SQLite and libpq (the journals). Also libcriterion-dev: a build
-#          dir compiles the Criterion suites too (-Dtests=true, the default).
+#          dir compiles the Criterion suites too (-Dtests=auto, the default: on unless
+#          troupe is a meson subproject).
 #   demo   `make demo`: build. The showcase needs nothing more at run time
 #          (its journal is SQLite, its dashboard is compiled in).
 #   gate   `make bench-quick`: build + valgrind (callgrind counts the gate's

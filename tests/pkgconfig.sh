@@ -5,6 +5,10 @@
 # p11-kit's), and examples/hello.c builds with
 # `cc -std=c11 $(pkg-config --cflags --libs troupe)` against the shared
 # library and, with `--static --libs`, against libtroupe.a; both run.
+# The optional features the build left out (`pkg-config --variable=features
+# troupe` lists those built in, comma-separated) are named nowhere: not in --static --libs,
+# and neither binary loads their library (ldd): a build without http,
+# SQLite and PostgreSQL links no libmicrohttpd, libsqlite3 or libpq.
 set -eu
 build=$1 hello=$2 cc=$3
 root=$(mktemp -d)
@@ -34,3 +38,29 @@ if ldd "$root/hello-static" | grep -q libtroupe; then
 fi
 "$root/hello-static"
 echo "static link: ok"
+# Each optional feature and the library it brings: absent from the link
+# when the feature is not built in, present in --static --libs when it is.
+features=$(pc_run --variable=features)
+echo "features: $features"
+static_all=$(pc_run --static --libs)
+for pair in http:microhttpd persistence-sqlite:sqlite3 persistence-postgres:pq hwloc:hwloc \
+    jemalloc:jemalloc; do
+    f=${pair%%:*} lib=${pair#*:}
+    case ",$features," in
+    *",$f,"*)
+        case " $static_all " in
+        *" -l$lib "*) ;;
+        *) echo "FAIL: $f is built in but --static --libs lacks -l$lib"; exit 1 ;;
+        esac ;;
+    *)
+        case " $static_all " in
+        *" -l$lib "*) echo "FAIL: $f is not built in but --static --libs names -l$lib"; exit 1 ;;
+        esac
+        for bin in hello-shared hello-static; do
+            if ldd "$root/$bin" | grep -q "lib$lib\.so"; then
+                echo "FAIL: $f is not built in but $bin loads lib$lib"; exit 1
+            fi
+        done ;;
+    esac
+done
+echo "features: only what was built in is linked"

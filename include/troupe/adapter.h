@@ -172,6 +172,10 @@ typedef struct troupe_adapter_config {
     uint8_t reserved[32];      /* zero */
 } troupe_adapter_config;
 
+/* A library built with -Dmigrate=disabled keeps every function below; the
+ * ones that create, call or report answer TROUPE_ENOTSUP (troupe/flags.h,
+ * "Built without them"). */
+
 /* timeout 5 s, sample 1 in 16, stderr; obj, lock and actor left empty. */
 TROUPE_API void troupe_adapter_config_defaults(troupe_adapter_config *cfg);
 

@@ -30,7 +30,7 @@ extern "C" {
     X(ECANCELED, -10, "canceled")                                             \
     X(ESTATE, -11, "call not valid in the current state")                     \
     X(ESYS, -12, "operating system call failed")                              \
-    X(ENOTSUP, -13, "not supported")                                          \
+    X(ENOTSUP, -13, "not supported (by this call, or not built into this library)") \
     X(EFAILED, -14, "the actor failed")                                       \
     X(ECIRCUIT, -15, "circuit breaker open")                                  \
     X(EIO, -16, "storage read or write failed")                               \

@@ -59,6 +59,12 @@
  * the file (what editors and `mv` do) always shows; so does an in-place
  * write that changes the size or the mtime.
  *
+ * Built without them (-Dmigrate=disabled), the library keeps every
+ * function of this header and of troupe/adapter.h: those that configure or
+ * create answer TROUPE_ENOTSUP (NULL arguments still TROUPE_EINVAL), reads
+ * answer as for a flag nobody set (off, generation 0), and
+ * troupe_adapter_serve finds no adapter message (0).
+ *
  * Reads never lock: troupe_flag_find resolves a name once to a flag that
  * lives as long as the system, and troupe_flag_read is one atomic load
  * (wait-free). troupe_flag_enabled looks the name up without a lock; it

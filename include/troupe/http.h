@@ -122,7 +122,9 @@ TROUPE_API void troupe_http_config_defaults(troupe_http_config *cfg);
  * field out of range, a bad allowed_hosts list, a bind address that is not
  * an IP literal or not an address of this machine, a bad token),
  * TROUPE_EBUSY (the port is taken),
- * TROUPE_ENOMEM, TROUPE_ESYS (another socket or thread failure). */
+ * TROUPE_ENOMEM, TROUPE_ESYS (another socket or thread failure),
+ * TROUPE_ENOTSUP (the library was built with -Dhttp=disabled: the other
+ * functions keep their contract, no server ever exists). */
 TROUPE_API int troupe_http_start(troupe_system *sys, const troupe_http_config *cfg,
                                  troupe_http **out);
 

@@ -105,7 +105,9 @@ typedef enum troupe_sqlite_sync {
  * TROUPE_EINVAL (bad arguments), TROUPE_EIO (the directory cannot be
  * created, the file cannot be opened or written, the server cannot be
  * reached), TROUPE_ECORRUPT (the file is not a usable database),
- * TROUPE_ENOMEM, TROUPE_ESYS. The reason — the path or server and the
+ * TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ENOTSUP (a SQLite or PostgreSQL
+ * journal in a library built without it: -Dpersistence-sqlite=disabled,
+ * -Dpersistence-postgres=disabled; nothing is created). The reason — the path or server and the
  * database's own message — is then given by troupe_journal_open_error on
  * the same thread. */
 

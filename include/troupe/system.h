@@ -29,9 +29,12 @@ typedef struct troupe_system troupe_system;
 #define TROUPE_MAX_BATCH 65536
 
 typedef struct troupe_config {
-    /* Worker threads; 0 = one per core as hwloc reports. 1..256. */
+    /* Worker threads; 0 = one per core as hwloc reports (in a library
+     * built with -Dhwloc=disabled: one per CPU of the process's affinity
+     * mask). 1..256. */
     uint32_t workers;
-    /* Bind each worker to one CPU with hwloc (default on). */
+    /* Bind each worker to one CPU, with hwloc or else
+     * pthread_setaffinity_np (default on). */
     int pin;
     /* Explicit CPU (OS index) per worker; NULL = spread over cores.
      * Borrowed: read during troupe_system_create only. */

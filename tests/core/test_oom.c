@@ -131,8 +131,13 @@ Test(oom, a_failed_spawn_leaves_the_system_usable)
  * another thread (a restart, a journal write, a request) must end cleanly:
  * no crash, and ASan's leak check at exit finds nothing. */
 
+#include "troupe_config.h" /* a feature built out (-Dhttp, -Dmigrate) has no walk */
+#if TROUPE_HAVE_HTTP
 #include "../http/client.h"
+#endif
+#if TROUPE_HAVE_MIGRATE
 #include "../migrate/store.h"
+#endif
 #include "../persistence/pers_support.h"
 
 /* Each walk stops at the first n whose run never reached the failure: a
@@ -365,6 +370,7 @@ Test(oom, breaker_failures_are_enomem_and_leak_nothing, .timeout = 120)
     cr_expect_geq(walk("breaker", brk_run), 2);
 }
 
+#if TROUPE_HAVE_MIGRATE
 /* -- migration: flags from a file, a runtime flag, an adapter over the
  *    store with calls in shadow mode, a recorded trace replayed -- */
 
@@ -436,7 +442,9 @@ Test(oom, migration_failures_are_enomem_and_leak_nothing, .timeout = 120)
     unlink(flags_path);
     cr_expect_geq(failures, 4);
 }
+#endif
 
+#if TROUPE_HAVE_HTTP
 /* -- the HTTP server: start, then requests that walk the supervision tree,
  *    the flags and the metrics. A request whose allocation failed is
  *    answered 500 or closed; the server stays up and stops cleanly. -- */
@@ -463,7 +471,11 @@ static int http_run(long n, long *left)
     troupe_http *h = NULL;
     arm(n);
     int rc = troupe_http_start(sys, &hc, &h);
-    const char *paths[] = {"/api/system", "/api/actors", "/api/flags", "/metrics"};
+    const char *paths[] = {"/api/system", "/api/actors", "/metrics",
+#if TROUPE_HAVE_MIGRATE
+                           "/api/flags",
+#endif
+    };
     for (size_t i = 0; rc == 0 && i < sizeof paths / sizeof *paths; i++)
         rc = http_request(troupe_http_port(h), paths[i]);
     *left = disarm();
@@ -476,3 +488,4 @@ Test(oom, http_failures_are_enomem_and_leak_nothing, .timeout = 120)
 {
     cr_expect_geq(walk("http", http_run), 4);
 }
+#endif
