@@ -28,6 +28,7 @@ LAYERS = [
     ['persistence'],
     ['migrate'],
     ['http'],
+    ['runtime'],                # the composition root: creates and destroys every subsystem
 ]
 # On top of everything: they may include any header and are not scanned.
 TOP = {'tests', 'bench', 'examples'}
