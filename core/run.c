@@ -301,6 +301,46 @@ static void end_run(worker *w, actor *a, int last)
     sched_requeue(w, a);
 }
 
+#define RUN_ENDED (-1) /* run_batch: the actor ended (failed, or a stop) */
+
+/* Up to a->batch user messages, the system lane served between two of them
+ * when something was pushed there. Returns the mailbox's last answer
+ * (MB_OK when the batch or a flag ended the loop), or RUN_ENDED. A function
+ * of its own, apart from run_actor's setjmp: around a setjmp the compiler
+ * keeps a function's variables in memory across every call, which the loop
+ * would pay for at each message. troupe_panic unwinds through it to
+ * run_actor, which finds the actor in w->ctx.a and the message in w->msg. */
+static __attribute__((noinline)) int run_batch(worker *w, actor *a)
+{
+    int last = MB_EMPTY;
+    uint64_t sys_empty = lane_empty_word(a->gen);
+    bool copy = mb_policy(&a->mb) == TROUPE_OVERFLOW_DROP_OLDEST;
+    for (uint32_t n = a->batch; n; n--) {
+        tmsg *m;
+        if ((last = next_msg(w, a, copy, &m)) != MB_OK)
+            break;
+        count_handled(a);
+        int rc = dispatch_timed(w, a, m);
+        if (rc < 0) {
+            fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
+            return RUN_ENDED;
+        }
+        if ((a->flags & (AF_STOP_REQ | AF_PWAIT)) ||
+            (!(a->flags & AF_PARK_ALL) &&
+             (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)))
+            break;
+        /* The system lane goes first between two messages too: a stop
+         * sent while a handler ran ends the actor before the next. */
+        if (unlikely(lane_pushed(&a->mb.sys, sys_empty))) {
+            if (!serve_sys_between(w, a))
+                return RUN_ENDED;
+            if (a->flags & (AF_STOP_REQ | AF_PWAIT))
+                break;
+        }
+    }
+    return last;
+}
+
 void run_actor(worker *w, actor *a)
 {
     if (unlikely(a->flags & AF_REINIT)) { /* a supervised restart */
@@ -335,31 +375,8 @@ void run_actor(worker *w, actor *a)
     int last = MB_EMPTY;
     if (!(a->flags & (AF_STOP_REQ | AF_PWAIT))) {
         park_move_in(w->sys, a);
-        uint64_t sys_empty = lane_empty_word(a->gen);
-        bool copy = mb_policy(&a->mb) == TROUPE_OVERFLOW_DROP_OLDEST;
-        for (uint32_t n = a->batch; n; n--) {
-            tmsg *m;
-            if ((last = next_msg(w, a, copy, &m)) != MB_OK)
-                break;
-            count_handled(a);
-            int rc = dispatch_timed(w, a, m);
-            if (rc < 0) {
-                fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
-                goto out;
-            }
-            if ((a->flags & (AF_STOP_REQ | AF_PWAIT)) ||
-                (!(a->flags & AF_PARK_ALL) &&
-                 (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)))
-                break;
-            /* The system lane goes first between two messages too: a stop
-             * sent while a handler ran ends the actor before the next. */
-            if (unlikely(lane_pushed(&a->mb.sys, sys_empty))) {
-                if (!serve_sys_between(w, a))
-                    goto out;
-                if (a->flags & (AF_STOP_REQ | AF_PWAIT))
-                    break;
-            }
-        }
+        if ((last = run_batch(w, a)) == RUN_ENDED)
+            goto out;
     }
     end_run(w, a, last);
 out:
