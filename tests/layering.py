@@ -20,6 +20,7 @@ import sys
 # each other (observe and breaker are independent features).
 LAYERS = [
     ['include'],                # the public API: troupe/*.h, and the generated troupe_config.h
+    ['base'],                   # the message body, memory, internal names, asserts, time
     ['mailbox'],
     ['core'],
     ['registry'],

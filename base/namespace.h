@@ -1,13 +1,13 @@
-/* core/namespace.h — internal functions get the troupei_ prefix at link
+/* base/namespace.h — internal functions get the troupei_ prefix at link
  * level. The code keeps short names (mb_push_mpsc, sched_actor, ...); these
  * macros make the symbols troupei_mb_push_mpsc, troupei_sched_actor, ... so
  * that linking the static libtroupe.a can never clash with an
  * application's own send_msg or mono_ns. The shared library hides them
- * anyway (-fvisibility=hidden). Included first by core/common.h; keep the
+ * anyway (-fvisibility=hidden). Included first by base/common.h; keep the
  * list complete: `nm -g --defined-only libtroupe.a | grep -v troupe`
  * must print nothing. */
-#ifndef TROUPE_CORE_NAMESPACE_H
-#define TROUPE_CORE_NAMESPACE_H
+#ifndef TROUPE_BASE_NAMESPACE_H
+#define TROUPE_BASE_NAMESPACE_H
 
 #define actor_alloc_state troupei_actor_alloc_state
 #define actor_drop_msg troupei_actor_drop_msg
