@@ -16,8 +16,10 @@
  * message) makes no indirect call.
  *
  * The table is written while the system is created, before any actor
- * runs, and only read afterwards: the workers' threads are started after
- * it (pthread_create orders the writes before them).
+ * runs, and only read afterwards: the workers are started after it
+ * (pthread_create orders the writes before them), and any other thread
+ * that calls through it (the supervisor's, a spawner) does so for an actor
+ * it learnt of from them or spawned itself after the create.
  */
 #ifndef TROUPE_CORE_HOOKS_H
 #define TROUPE_CORE_HOOKS_H
