@@ -4,9 +4,6 @@
 #include "core/alloc.h"
 #include "core/ext.h"
 #include "core/system.h"
-#include "observe/obs.h"
-#include "persistence/pers.h"
-#include "troupe/registry.h"
 
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
 {
@@ -67,7 +64,7 @@ int actor_run_init(troupe_system *sys, actor *a, const void *arg)
     if (TJMP_SET(jb) == 0) {
         rc = a->beh->init ? a->beh->init(&ctx, a->state, arg) : 0;
         if (rc >= 0 && a->beh->persist) /* state as it was acknowledged */
-            rc = persist_recover(sys, a, &ctx);
+            rc = sys->hooks.recover(sys, a, &ctx);
     }
     troupei_tls.ctx = saved.ctx;
     troupei_tls.panic_jb = saved.panic_jb;
@@ -224,7 +221,7 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     __atomic_store_n(&a->beh, beh, __ATOMIC_RELAXED);
     a->flags = flags | ((beh->flags & TROUPE_BEH_TRAP_STOP) ? AF_TRAP_STOP : 0);
     if ((rc = actor_alloc_state(sys, a)) || (rc = reset_ext(sys, a, opts, child)) ||
-        (beh->persist && (rc = persist_attach(sys, a, opts)))) {
+        (beh->persist && (rc = sys->hooks.attach(sys, a, opts)))) {
         actor_free_state(sys, a);
         table_free(&sys->actors, idx);
         return rc;
@@ -239,7 +236,7 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     mb_open(&a->mb, a->gen, cap, policy, false);
     /* the name is the actor's before init runs, as in OTP: a taken one
      * fails the spawn before any callback, a failed init releases it */
-    if (name && (rc = troupe_register(sys, name, ref_make(sys, idx, a->gen)))) {
+    if (name && (rc = sys->hooks.name(sys, name, ref_make(sys, idx, a->gen)))) {
         actor_finish(sys, a, TROUPE_EXIT_INIT);
         return rc;
     }
@@ -346,10 +343,10 @@ void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_
     a->mb.sys_local = NULL;
     park_drop(sys, a);
     mb_close(sys, &a->mb, drop_counted, sys);
-    obs_fold(sys, a); /* its counters join its type's totals */
+    sys->hooks.fold(sys, a); /* its counters join its type's totals */
     actor_free_state(sys, a);
     ext_on_finish(sys, a, why, reason); /* DOWN, registry: after the close */
-    persist_detach(a);
+    sys->hooks.detach(a);
     uint16_t flags = a->flags;
     a->flags = 0;
     table_free(&sys->actors, a->index);

@@ -6,7 +6,6 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
-#include "registry/registry.h"
 #include "troupe/monitor.h"
 
 actor_ext *ext_get(troupe_system *sys, actor *a)
@@ -155,7 +154,7 @@ void ext_on_finish(troupe_system *sys, actor *a, troupe_failure_kind why, const 
     atomic_store_explicit(&x->child, NULL, memory_order_relaxed);
     pthread_mutex_unlock(&x->lock);
     if (reg)
-        registry_forget(sys, reg);
+        sys->hooks.forget(sys, reg);
     troupe_ref self = ref_make(sys, a->index, a->gen);
     for (uint32_t i = 0; i < n; i++)
         send_down(sys, mons[i].watcher, self, mons[i].id, why, reason);

@@ -48,6 +48,15 @@ static inline actor_ext *ext_peek(const actor *a)
      * initialised mutex are visible). */
     return atomic_load_explicit(&a->ext, memory_order_acquire);
 }
+/* Supervised: the actor has a supervision link (its ext's child), so
+ * that its exit goes to the supervisor (core/hooks.h, exited). Its owner's
+ * question: relaxed, the link is set before the actor is first let go
+ * (published by the scheduling that brought it here). */
+static inline bool ext_supervised(const actor *a)
+{
+    actor_ext *x = ext_peek(a);
+    return x && atomic_load_explicit(&x->child, memory_order_relaxed) != NULL;
+}
 /* With x->lock held: r names the running incarnation of a (not stopped for
  * good, not closed). */
 bool ext_live_locked(const actor *a, const actor_ext *x, troupe_ref r);

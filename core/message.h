@@ -1,32 +1,9 @@
-/* core/message.h — the message body as it sits in a mailbox slot or an
- * envelope (48 bytes), and how it is built and destroyed. */
+/* core/message.h — how a message body (tmsg, base/msg.h) is built, viewed
+ * and destroyed. */
 #ifndef TROUPE_CORE_MESSAGE_H
 #define TROUPE_CORE_MESSAGE_H
 
-#include "core/common.h"
-
-/* flags_size: low 24 bits are the payload size, high 8 bits the flags. */
-#define MF_SIZE_MASK 0x00FFFFFFu
-#define MF_HEAP (1u << 24) /* payload copied into a runtime allocation */
-#define MF_PTR (1u << 25)  /* user pointer + destructor */
-#define MF_ASK (1u << 26)  /* corr is an ask id awaiting troupe_reply */
-
-typedef struct tmsg {
-    uint32_t type;
-    uint32_t flags_size;
-    uint64_t sender;
-    uint64_t corr;
-    union {
-        unsigned char inl[TROUPE_INLINE_MAX];
-        struct {
-            void *ptr;
-            troupe_dtor dtor;
-            uint64_t len;
-        } p;
-    } u;
-} tmsg;
-
-_Static_assert(sizeof(tmsg) == 48, "tmsg is 48 bytes");
+#include "base/msg.h"
 
 /* Per-message context: the seam for what comes next (a trace context id,
  * or the node of a remote sender whose `sender` ref is not local). It is

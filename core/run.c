@@ -20,10 +20,16 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/ext.h"
 #include "core/system.h"
-#include "observe/obs.h"
-#include "persistence/pers.h"
-#include "supervisor/sv.h"
+
+#include "troupe_config.h" /* TROUPE_METRICS: meson option metrics */
+
+/* The handling-latency histogram's bounds (ns; +Inf above the last),
+ * recorded here and exported by observe/prom.c. */
+const uint64_t obs_lat_bounds[LAT_BUCKETS - 1] = {
+    1000, 4000, 16000, 64000, 256000, 1000000, 4000000, 16000000, 64000000, 256000000,
+    1000000000};
 
 static void count_handled(actor *a)
 {
@@ -63,9 +69,9 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
         w->in_msg = false;
     }
     a->flags |= AF_FAILED;
-    if (sv_supervised(a)) { /* its supervisor decides: restart or end */
+    if (ext_supervised(a)) { /* its supervisor decides: restart or end */
         actor_stop_cb(w->sys, a, kind);
-        sv_child_exited(w->sys, a, kind, code, reason);
+        w->sys->hooks.exited(w->sys, a, kind, code, reason);
         return;
     }
     actor_end(w->sys, a, kind, true, reason);
@@ -86,7 +92,7 @@ static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, t
     w->in_msg = true;
     int rc = a->beh->handle(ctx, a->state, &view);
     if (unlikely(a->flags & AF_PBUF)) /* it persisted: submit (or drop) */
-        persist_flush(w->sys, ctx, a, rc);
+        w->sys->hooks.handled(w->sys, ctx, a, rc);
     send_flush(w);
     if (rc < 0)
         return rc; /* fail_actor destroys and counts the message */
@@ -96,10 +102,26 @@ static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, t
     return 0;
 }
 
+#if TROUPE_METRICS
+static void lat_record(worker *w, uint64_t ns)
+{
+    uint32_t i = 0;
+    while (i < LAT_BUCKETS - 1 && ns > obs_lat_bounds[i])
+        i++;
+    /* relaxed load+store: the owner is the only writer */
+    atomic_store_explicit(&w->lat_bucket[i],
+                          atomic_load_explicit(&w->lat_bucket[i], memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&w->lat_sum_ns,
+                          atomic_load_explicit(&w->lat_sum_ns, memory_order_relaxed) + ns,
+                          memory_order_relaxed);
+}
+#endif
+
 /* dispatch, timing the first message of one run in LAT_SAMPLE (the first
  * user message after LAT_SAMPLE runs) for the
- * handling-latency histogram (observe/): two clock reads per message would
- * cost the fast paths more than the metrics budget allows. */
+ * handling-latency histogram (observe/ exports it): two clock reads per
+ * message would cost the fast paths more than the metrics budget allows. */
 static inline int dispatch_timed(worker *w, actor *a, tmsg *m)
 {
 #if TROUPE_METRICS
@@ -107,7 +129,7 @@ static inline int dispatch_timed(worker *w, actor *a, tmsg *m)
         w->lat_tick = LAT_SAMPLE; /* counted down by the runs */
         uint64_t t0 = mono_ns();
         int rc = dispatch(w, a, m);
-        obs_lat_record(w, mono_ns() - t0);
+        lat_record(w, mono_ns() - t0);
         return rc;
     }
 #endif
@@ -125,9 +147,28 @@ static int next_msg(worker *w, actor *a, bool copy, tmsg **m)
     return mb_pop(&a->mb, &w->cur);
 }
 
+/* A system-lane message of a type a feature registered (core/hooks.h):
+ * true when one was, and served it (false from *ok: the actor failed). */
+static bool serve_registered(worker *w, actor *a, bool *ok)
+{
+    uint32_t slot = w->cur.type - SYSMSG_FIRST;
+    sysmsg_fn f = slot < SYSMSG_SLOTS ? w->sys->hooks.sysmsg[slot] : NULL;
+    if (!f)
+        return false;
+    troupe_failure_kind kind = TROUPE_EXIT_ERROR;
+    const char *reason = "";
+    int rc = f(w, a, &kind, &reason);
+    if (rc < 0)
+        fail_actor(w, a, kind, rc, reason);
+    *ok = rc >= 0;
+    return true;
+}
+
 /* System lane. Returns false when the actor ended (stop or failure).
- * Inlined where a run starts; called out of line between two messages
- * (serve_sys_between), so that the batch loop stays small. */
+ * Core serves stop and kill; a type a feature registered goes to it (the
+ * health monitor's ping, the journal's acks); any other goes to the
+ * handler. Inlined where a run starts; called out of line between two
+ * messages (serve_sys_between), so that the batch loop stays small. */
 static inline __attribute__((always_inline)) bool serve_sys(worker *w, actor *a)
 {
     mailbox *mb = &a->mb;
@@ -138,18 +179,10 @@ static inline __attribute__((always_inline)) bool serve_sys(worker *w, actor *a)
         mb->sys_local = e->next;
         w->cur = e->m;
         tfree(w->sys->alloc_mode, e, sizeof *e);
-        if (w->cur.type == SYSMSG_PING) { /* the runtime answers, not the handler */
-            health_answer(w->sys, a, &w->cur);
-            continue;
-        }
-        if (w->cur.type == SYSMSG_PERSISTED || w->cur.type == SYSMSG_PERSIST_FAILED) {
-            troupe_failure_kind kind;
-            const char *reason;
-            int rc = persist_on_ack(w, a, &kind, &reason);
-            if (rc < 0) {
-                fail_actor(w, a, kind, rc, reason);
+        bool ok;
+        if (serve_registered(w, a, &ok)) {
+            if (!ok)
                 return false;
-            }
             continue;
         }
         bool kill = w->cur.type == SYSMSG_KILL;
@@ -227,13 +260,13 @@ static void stop_actor(worker *w, actor *a)
 {
     troupe_failure_kind why = (troupe_failure_kind)a->stop_kind;
     bool cb = !(a->flags & AF_KILL);
-    if (!sv_supervised(a)) {
+    if (!ext_supervised(a)) {
         actor_end(w->sys, a, why, cb, NULL);
         return;
     }
     if (cb)
         actor_stop_cb(w->sys, a, why);
-    sv_child_exited(w->sys, a, why, 0, stop_reason(why, cb));
+    w->sys->hooks.exited(w->sys, a, why, 0, stop_reason(why, cb));
 }
 
 static void end_run(worker *w, actor *a, int last)
@@ -243,7 +276,7 @@ static void end_run(worker *w, actor *a, int last)
         return;
     }
     if (unlikely(a->flags & AF_PWAIT)) { /* waiting for the journal */
-        if (!persist_park(a))
+        if (!w->sys->hooks.park(a))
             sched_requeue(w, a); /* its acks came meanwhile */
         return;
     }
@@ -268,10 +301,50 @@ static void end_run(worker *w, actor *a, int last)
     sched_requeue(w, a);
 }
 
+#define RUN_ENDED (-1) /* run_batch: the actor ended (failed, or a stop) */
+
+/* Up to a->batch user messages, the system lane served between two of them
+ * when something was pushed there. Returns the mailbox's last answer
+ * (MB_OK when the batch or a flag ended the loop), or RUN_ENDED. A function
+ * of its own, apart from run_actor's setjmp: around a setjmp the compiler
+ * keeps a function's variables in memory across every call, which the loop
+ * would pay for at each message. troupe_panic unwinds through it to
+ * run_actor, which finds the actor in w->ctx.a and the message in w->msg. */
+static __attribute__((noinline)) int run_batch(worker *w, actor *a)
+{
+    int last = MB_EMPTY;
+    uint64_t sys_empty = lane_empty_word(a->gen);
+    bool copy = mb_policy(&a->mb) == TROUPE_OVERFLOW_DROP_OLDEST;
+    for (uint32_t n = a->batch; n; n--) {
+        tmsg *m;
+        if ((last = next_msg(w, a, copy, &m)) != MB_OK)
+            break;
+        count_handled(a);
+        int rc = dispatch_timed(w, a, m);
+        if (rc < 0) {
+            fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
+            return RUN_ENDED;
+        }
+        if ((a->flags & (AF_STOP_REQ | AF_PWAIT)) ||
+            (!(a->flags & AF_PARK_ALL) &&
+             (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)))
+            break;
+        /* The system lane goes first between two messages too: a stop
+         * sent while a handler ran ends the actor before the next. */
+        if (unlikely(lane_pushed(&a->mb.sys, sys_empty))) {
+            if (!serve_sys_between(w, a))
+                return RUN_ENDED;
+            if (a->flags & (AF_STOP_REQ | AF_PWAIT))
+                break;
+        }
+    }
+    return last;
+}
+
 void run_actor(worker *w, actor *a)
 {
     if (unlikely(a->flags & AF_REINIT)) { /* a supervised restart */
-        sv_reinit_run(w->sys, a);
+        w->sys->hooks.reinit(w->sys, a);
         return;
     }
 #if TROUPE_METRICS
@@ -302,31 +375,8 @@ void run_actor(worker *w, actor *a)
     int last = MB_EMPTY;
     if (!(a->flags & (AF_STOP_REQ | AF_PWAIT))) {
         park_move_in(w->sys, a);
-        uint64_t sys_empty = lane_empty_word(a->gen);
-        bool copy = mb_policy(&a->mb) == TROUPE_OVERFLOW_DROP_OLDEST;
-        for (uint32_t n = a->batch; n; n--) {
-            tmsg *m;
-            if ((last = next_msg(w, a, copy, &m)) != MB_OK)
-                break;
-            count_handled(a);
-            int rc = dispatch_timed(w, a, m);
-            if (rc < 0) {
-                fail_actor(w, a, TROUPE_EXIT_ERROR, rc, troupe_strerror(rc));
-                goto out;
-            }
-            if ((a->flags & (AF_STOP_REQ | AF_PWAIT)) ||
-                (!(a->flags & AF_PARK_ALL) &&
-                 (atomic_load_explicit(&a->mute, memory_order_relaxed) & MUTE_COUNT)))
-                break;
-            /* The system lane goes first between two messages too: a stop
-             * sent while a handler ran ends the actor before the next. */
-            if (unlikely(lane_pushed(&a->mb.sys, sys_empty))) {
-                if (!serve_sys_between(w, a))
-                    goto out;
-                if (a->flags & (AF_STOP_REQ | AF_PWAIT))
-                    break;
-            }
-        }
+        if ((last = run_batch(w, a)) == RUN_ENDED)
+            goto out;
     }
     end_run(w, a, last);
 out:

@@ -1,46 +1,20 @@
-/* core/system.c — configuration, creation, shutdown and destruction. */
+/* core/system.c — core's own part of a system's life: its tables, workers,
+ * asks and timers, starting and stopping the workers, asking every actor to
+ * stop, and ending what is left. The composition root (runtime/system.c)
+ * owns the public create, shutdown and destroy and calls these, in order,
+ * around the subsystems above core; core calls none of them (core/hooks.h
+ * is how it reaches them). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "breaker/breaker.h"
-#include "migrate/mig.h"
 #include "core/alloc.h"
 #include "core/ext.h"
 #include "core/system.h"
-#include "registry/registry.h"
-#include "observe/obs.h"
-#include "persistence/pers.h"
-#include "supervisor/sv.h"
 #include "core/timer.h"
 #include "core/topo.h"
 
-#define SHUTDOWN_DEFAULT_NS (30ull * 1000000000ull)
-
-TROUPE_API void troupe_config_defaults(troupe_config *cfg)
-{
-    if (!cfg)
-        return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->workers = 0;
-    cfg->pin = 1;
-    cfg->mailbox_capacity = 1000;
-    cfg->overflow = TROUPE_OVERFLOW_BLOCK;
-    cfg->batch = 100;
-    cfg->block_timeout_ns = 5000000000ull;
-    cfg->spin_ns = 50000;
-    cfg->use_arena = 1;
-    troupe_restart_policy_defaults(&cfg->restart);
-    cfg->stable_ns = 10000000000ll;
-    cfg->root_intensity = 10;
-    cfg->root_period_ns = 60000000000ll;
-    cfg->shutdown_timeout_ns = (int64_t)SHUTDOWN_DEFAULT_NS;
-    cfg->health_interval_ns = 1000000000ll;
-    cfg->health_misses = 3;
-    cfg->stall_ns = 5000000000ll;
-}
-
-static int validate(const troupe_config *c)
+int core_config_check(const troupe_config *c)
 {
     if (c->workers > TROUPE_MAX_WORKERS || c->mailbox_capacity == 0 ||
         c->mailbox_capacity > TROUPE_MAILBOX_MAX_CAPACITY || c->batch == 0 ||
@@ -50,14 +24,9 @@ static int validate(const troupe_config *c)
         return TROUPE_EINVAL;
     if (c->cpus && c->workers > c->ncpus)
         return TROUPE_EINVAL; /* every worker needs its CPU */
-    if (c->spin_ns > 1000000000ull)
+    if (c->spin_ns > 1000000000ull || c->shutdown_timeout_ns <= 0)
         return TROUPE_EINVAL;
-    if (c->stable_ns <= 0 || c->root_period_ns <= 0 || c->shutdown_timeout_ns <= 0 ||
-        c->root_intensity > 1000000 || c->restart.kind == TROUPE_RESTART_DEFAULT)
-        return TROUPE_EINVAL;
-    if (c->health_interval_ns < 0 || c->health_misses == 0 || c->stall_ns < 0)
-        return TROUPE_EINVAL;
-    return sv_check_policy(&c->restart);
+    return 0;
 }
 
 static int init_workers(troupe_system *sys)
@@ -114,7 +83,17 @@ static void ref_tag_give(uint64_t tag)
     pthread_mutex_unlock(&tags_lock);
 }
 
-static int system_init(troupe_system *sys, const troupe_config *cfg)
+troupe_system *core_new(void)
+{
+    troupe_system *sys = talloc_aligned(0, sizeof *sys);
+    if (!sys)
+        return NULL;
+    memset(sys, 0, sizeof *sys);
+    hooks_defaults(&sys->hooks);
+    return sys;
+}
+
+int core_init(troupe_system *sys, const troupe_config *cfg)
 {
     sys->cfg = *cfg;
     sys->clock = cfg->clock;
@@ -131,43 +110,15 @@ static int system_init(troupe_system *sys, const troupe_config *cfg)
     if ((rc = ref_tag_take(&sys->ref_tag)) ||
         (rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
         return rc;
-    if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)) ||
-        (rc = sv_create(sys)))
+    if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)))
         return rc;
-    /* observe before the features that register their metrics with it */
-    if ((rc = registry_create(sys)) || (rc = obs_create(sys)) || (rc = breakers_create(sys)) ||
-        (rc = migrate_create(sys)))
-        return rc;
-    if ((rc = dead_letter_spawn(sys)))
-        return rc;
-    if ((rc = sched_start(sys)))
-        return rc;
-    return health_start(sys);
+    return 0;
 }
 
-TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg)
+int core_start(troupe_system *sys)
 {
-    troupe_config def;
-    if (!out)
-        return TROUPE_EINVAL;
-    *out = NULL;
-    if (!cfg) {
-        troupe_config_defaults(&def);
-        cfg = &def;
-    }
-    int rc = validate(cfg);
-    if (rc)
-        return rc;
-    troupe_system *sys = talloc_aligned(0, sizeof *sys);
-    if (!sys)
-        return TROUPE_ENOMEM;
-    memset(sys, 0, sizeof *sys);
-    if ((rc = system_init(sys, cfg))) {
-        troupe_system_destroy(sys);
-        return rc;
-    }
-    *out = sys;
-    return 0;
+    int rc = dead_letter_spawn(sys);
+    return rc ? rc : sched_start(sys);
 }
 
 /* Ask every live user actor to stop: a stop signal on its system lane. If
@@ -219,19 +170,10 @@ static int wait_live_zero(troupe_system *sys, uint64_t timeout_ns)
     return done ? 0 : TROUPE_ETIMEDOUT;
 }
 
-TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns)
+int core_shutdown(troupe_system *sys, uint64_t timeout_ns)
 {
-    if (!sys)
-        return TROUPE_EINVAL;
-    if (troupei_tls.ctx || troupei_tls.w)
-        return TROUPE_ESTATE;
-    /* the supervision tree first, in order, while the system still runs */
-    uint64_t t0 = mono_ns();
-    int rc = sv_shutdown_root(sys, timeout_ns);
-    uint64_t spent = mono_ns() - t0;
     system_begin_shutdown(sys);
-    int rc2 = wait_live_zero(sys, spent < timeout_ns ? timeout_ns - spent : 0);
-    return rc ? rc : rc2;
+    return wait_live_zero(sys, timeout_ns);
 }
 
 /* After the workers are joined: end whatever is still open. */
@@ -255,29 +197,25 @@ static void fin_actor(void *obj, void *ud)
     mb_free_ring(ud, &a->mb); /* kept by mb_close for the slot's next actor */
 }
 
-TROUPE_API void troupe_system_destroy(troupe_system *sys)
+void core_halt(troupe_system *sys)
 {
-    if (!sys || troupei_tls.ctx || troupei_tls.w)
-        return;
-    if (sys->workers && sys->tm && sys->sv)
-        troupe_system_shutdown(sys, (uint64_t)sys->cfg.shutdown_timeout_ns);
     atomic_store(&sys->state, SYS_DOWN);
     if (sys->workers)
         sched_stop(sys);
-    sv_stop_thread(sys);
+}
+
+void core_finish(troupe_system *sys)
+{
     timers_stop(sys);
-    if (sys->cfg.journal) /* its acks to us are sent before we go */
-        journal_flush_wait(sys->cfg.journal);
     force_finish(sys);
     timers_destroy(sys);
     asks_destroy(sys);
-    sv_destroy(sys);
-    registry_destroy(sys);
-    breakers_destroy(sys);
-    migrate_destroy(sys);
+}
+
+void core_free(troupe_system *sys)
+{
     if (sys->actors.top)
         table_destroy(&sys->actors, fin_actor, sys);
-    obs_destroy(sys);
     if (sys->workers)
         for (uint32_t i = 0; i < sys->nworkers; i++)
             free(sys->workers[i].victims);

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 
 #include "core/common.h"
+#include "core/hooks.h"
 #include "core/message.h"
 #include "core/runq.h"
 #include "core/table.h"
@@ -14,6 +15,10 @@
 
 #define ACTOR_INLINE_STATE 8
 #define LAT_BUCKETS 12 /* observe/prom.c: 11 bounds and +Inf */
+/* one run in LAT_SAMPLE has its first message timed (core/run.c) */
+#define LAT_SAMPLE 64u
+/* the latency histogram's bounds, in ns (core/run.c; observe/prom.c reads them) */
+extern const uint64_t obs_lat_bounds[LAT_BUCKETS - 1];
 
 /* mute word: low 32 bits count this actor's messages parked at full
  * receivers; bit 63 is SUSPENDED once its worker let it wait for them;
@@ -112,7 +117,7 @@ typedef struct worker {
     /* the ref id of the actor being run, 0 between runs (relaxed stores by
      * the owner, read by the stall watchdog: observe/health.c) */
     _Atomic uint64_t running;
-    /* handling latency, sampled one run in LAT_SAMPLE (observe/obs.h):
+    /* handling latency, sampled one run in LAT_SAMPLE (core/run.c):
      * written by the owner only (relaxed), summed by readers */
     uint32_t lat_tick;
     _Atomic uint64_t lat_bucket[LAT_BUCKETS];
@@ -149,6 +154,9 @@ struct troupe_system {
     timers *tm;
     asks *ak;
     troupe_clock *clock;
+    /* what core calls upward (core/hooks.h): set while the system is
+     * created, read-only once an actor runs */
+    core_hooks hooks;
     struct registry *reg;   /* registry/ */
     struct sv *sv;          /* supervisor/ */
     struct obs *obs;        /* observe/ */
@@ -242,8 +250,27 @@ void asks_destroy(troupe_system *sys);
 
 struct sv_child;
 
-/* core/system.c: refuse new work and send every actor its stop (no wait) */
+/* core/system.c — core's own part of a system's life. The composition root
+ * (runtime/system.c) calls these in this order, around its subsystems'
+ * create, start, drain, stop and destroy. */
+/* The config's core fields (workers, mailbox, batch, ...): 0 or TROUPE_EINVAL. */
+int core_config_check(const troupe_config *cfg);
+/* A zeroed system with core's default hooks; NULL on ENOMEM. */
+troupe_system *core_new(void);
+/* Its actor table, workers, asks and timers (cfg validated). */
+int core_init(troupe_system *sys, const troupe_config *cfg);
+/* The dead-letter actor, then the workers. */
+int core_start(troupe_system *sys);
+/* Refuse new work and send every actor its stop (no wait). */
 void system_begin_shutdown(troupe_system *sys);
+/* system_begin_shutdown, then wait up to timeout_ns for no live actor. */
+int core_shutdown(troupe_system *sys, uint64_t timeout_ns);
+/* The system is down: the workers stop and are joined. */
+void core_halt(troupe_system *sys);
+/* The timers stop, every actor still open ends, asks and timers go. */
+void core_finish(troupe_system *sys);
+/* The actor table, the workers, the system itself. */
+void core_free(troupe_system *sys);
 
 /* core/actor.c */
 int dead_letter_spawn(troupe_system *sys);

@@ -4,8 +4,8 @@
 #ifndef TROUPE_HTTP_INTERNAL_H
 #define TROUPE_HTTP_INTERNAL_H
 
-#include "core/namespace.h"
-/* Internal names the HTTP layer added after core/namespace.h's list: the
+#include "base/namespace.h"
+/* Internal names the HTTP layer added after base/namespace.h's list: the
  * same rule (troupei_ at link level, checked by tests/symbols.sh). */
 #define http_reply_error troupei_http_reply_error
 #define http_hosts_init troupei_http_hosts_init

@@ -16,7 +16,7 @@
 #ifndef TROUPE_MAILBOX_LANE_H
 #define TROUPE_MAILBOX_LANE_H
 
-#include "core/message.h"
+#include "base/msg.h"
 
 /* What a lane links: any struct whose first member is its next pointer
  * (the project builds with -fno-strict-aliasing). */

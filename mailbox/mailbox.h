@@ -30,7 +30,7 @@
 #ifndef TROUPE_MAILBOX_MAILBOX_H
 #define TROUPE_MAILBOX_MAILBOX_H
 
-#include "core/message.h"
+#include "base/msg.h"
 #include "mailbox/lane.h"
 
 #define TW_IDLE (1ull << 63)

@@ -1,7 +1,7 @@
 /* mailbox/ring.c — the bounded MPSC ring, see mailbox.h for the protocol. */
 #include <sched.h>
 
-#include "core/alloc.h"
+#include "base/alloc.h"
 #include "mailbox/mailbox.h"
 
 static size_t ring_bytes(uint32_t n) { return sizeof(mb_ring) + (size_t)n * sizeof(mb_slot); }

@@ -124,6 +124,9 @@ int obs_create(troupe_system *sys)
     if (!o)
         return TROUPE_ENOMEM;
     sys->obs = o;
+    /* core folds an ended actor's counters, and hands us health pings */
+    sys->hooks.fold = obs_fold;
+    hooks_sysmsg(&sys->hooks, SYSMSG_PING, health_serve);
     pthread_mutex_init(&o->out_lock, NULL);
     pthread_mutex_init(&o->hlock, NULL);
     o->nshards = sys->nworkers + 1;

@@ -4,7 +4,8 @@
  * interval, on the system's clock) it lists the supervised actors running
  * now, pings each one that is due on its system lane, and counts a ping
  * unanswered within its interval as missed. The pinged actor's worker
- * answers between two messages (core/run.c -> health_answer), after the
+ * answers between two messages (core/run.c -> health_serve, registered in
+ * core/hooks.h's system-lane table by obs_create), after the
  * behaviour's health callback. N consecutive misses (a late pong is one)
  * or a bad verdict make the actor unhealthy: it gets a stop of kind
  * HEALTH, once per incarnation, and its supervisor restarts it by its
@@ -234,6 +235,14 @@ void health_answer(troupe_system *sys, actor *a, const tmsg *ping)
               .corr = ping->corr};
     memcpy(p.u.inl, &verdict, sizeof verdict);
     (void)send_sys(sys, (troupe_ref){ping->sender}, &p); /* lost: counted a miss */
+}
+
+int health_serve(worker *w, actor *a, troupe_failure_kind *kind, const char **reason)
+{
+    (void)kind;
+    (void)reason;
+    health_answer(w->sys, a, &w->cur); /* a ping owns nothing to destroy */
+    return 0;
 }
 
 bool health_get(troupe_system *sys, troupe_ref ref, troupe_health_info *out)

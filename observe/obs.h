@@ -21,9 +21,6 @@
 
 #include "troupe_config.h" /* TROUPE_METRICS: meson option metrics */
 
-/* one run in LAT_SAMPLE has its first message timed */
-#define LAT_SAMPLE 64u
-
 enum { TC_SENT, TC_HANDLED, TC_DROPPED, TC_REJECTED, TC_REDIRECTED, TC_N };
 
 /* Totals of one behaviour's ended actors (or a live one's, when summing). */
@@ -98,7 +95,7 @@ typedef struct obs {
     bool wd_on;
 } obs;
 
-/* observe/fold.c */
+/* observe/fold.c: create registers fold and the ping's server (core/hooks.h) */
 int obs_create(troupe_system *sys);
 void obs_destroy(troupe_system *sys);
 /* An actor ends for good: add its counters to its type's totals. */
@@ -121,23 +118,7 @@ bool health_get(troupe_system *sys, troupe_ref ref, troupe_health_info *out);
 void health_totals(troupe_system *sys, uint64_t *unhealthy, uint64_t *failures);
 /* The runtime's answer to a ping, on the pinged actor's worker. */
 void health_answer(troupe_system *sys, actor *a, const tmsg *ping);
-
-/* observe/prom.c: the latency histogram's bounds, in ns */
-extern const uint64_t obs_lat_bounds[LAT_BUCKETS - 1];
-
-/* core/run.c calls this with a sampled handler's duration */
-static inline void obs_lat_record(worker *w, uint64_t ns)
-{
-    uint32_t i = 0;
-    while (i < LAT_BUCKETS - 1 && ns > obs_lat_bounds[i])
-        i++;
-    /* relaxed load+store: the owner is the only writer */
-    atomic_store_explicit(&w->lat_bucket[i],
-                          atomic_load_explicit(&w->lat_bucket[i], memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    atomic_store_explicit(&w->lat_sum_ns,
-                          atomic_load_explicit(&w->lat_sum_ns, memory_order_relaxed) + ns,
-                          memory_order_relaxed);
-}
+/* health_answer as the system-lane server of SYSMSG_PING (core/hooks.h). */
+int health_serve(worker *w, actor *a, troupe_failure_kind *kind, const char **reason);
 
 #endif

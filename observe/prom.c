@@ -20,10 +20,6 @@
 #include "observe/utf8.h"
 #include "supervisor/sv.h"
 
-const uint64_t obs_lat_bounds[LAT_BUCKETS - 1] = {
-    1000, 4000, 16000, 64000, 256000, 1000000, 4000000, 16000000, 64000000, 256000000,
-    1000000000};
-
 int pw_flush(pw *p)
 {
     if (p->rc == 0 && p->n)

@@ -35,7 +35,7 @@
 #ifndef TROUPE_PERSISTENCE_BACKEND_H
 #define TROUPE_PERSISTENCE_BACKEND_H
 
-#include "core/namespace.h"
+#include "base/namespace.h"
 
 #include <stddef.h>
 #include <stdint.h>

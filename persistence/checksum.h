@@ -9,7 +9,7 @@
 #ifndef TROUPE_PERSISTENCE_CHECKSUM_H
 #define TROUPE_PERSISTENCE_CHECKSUM_H
 
-#include "core/namespace.h"
+#include "base/namespace.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -93,6 +93,12 @@ int persist_apply(troupe_ctx *ctx, actor *a, pstate *p, const void *data, size_t
 /* end of a run with AF_PWAIT: true when parked (the writer reschedules) */
 bool persist_park(actor *a);
 
+/* persist.c: the composition root's (runtime/system.c) create registers
+ * the functions above in core's hooks (core/hooks.h); stop flushes the
+ * journal once the workers are joined */
+int persist_create(troupe_system *sys);
+void persist_stop(troupe_system *sys);
+
 /* recover.c: after init, on the thread running it */
 int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx);
 

@@ -2,7 +2,8 @@
  * writer's answers.
  *
  * A handler's events are buffered (pstate.buf) and submitted together when
- * the handler returns (persist_flush, from core/run.c's dispatch): a
+ * the handler returns (persist_flush, core's `handled` hook, from
+ * core/run.c's dispatch): a
  * handler that fails persists nothing, and an ask it leaves unanswered is
  * answered by the apply of its last event (the deferred reply). From then
  * on the actor waits (AF_PWAIT): it serves its system lane, where the acks
@@ -271,4 +272,28 @@ bool persist_park(actor *a)
         return true;
     atomic_store_explicit(&x->pwait, PW_IDLE, memory_order_relaxed);
     return false;
+}
+
+/* The composition root's (runtime/system.c) create: persistence keeps no
+ * state of its own per system (the journal is the application's), it only
+ * tells core what to call (core/hooks.h). */
+int persist_create(troupe_system *sys)
+{
+    core_hooks *h = &sys->hooks;
+    h->attach = persist_attach;
+    h->recover = persist_recover;
+    h->handled = persist_flush;
+    h->park = persist_park;
+    h->detach = persist_detach;
+    hooks_sysmsg(h, SYSMSG_PERSISTED, persist_on_ack);
+    hooks_sysmsg(h, SYSMSG_PERSIST_FAILED, persist_on_ack);
+    return 0;
+}
+
+/* The workers are joined: the journal's acks to our actors are sent before
+ * they end (the writer pushes them on their system lanes). */
+void persist_stop(troupe_system *sys)
+{
+    if (sys->cfg.journal)
+        journal_flush_wait(sys->cfg.journal);
 }

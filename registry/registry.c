@@ -37,6 +37,9 @@ int registry_create(troupe_system *sys)
      * rather than in the first registry_forget on a worker. */
     (void)urcu_bp_get_default_call_rcu_data();
     sys->reg = r;
+    /* core takes a spawned actor's name, and forgets it at its end, here */
+    sys->hooks.name = troupe_register;
+    sys->hooks.forget = registry_forget;
     return 0;
 }
 

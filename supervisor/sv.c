@@ -263,6 +263,9 @@ int sv_create(troupe_system *sys)
         return TROUPE_ENOMEM;
     sys->sv = s;
     s->sys = sys;
+    /* core hands a supervised actor's exit and restart to us */
+    sys->hooks.exited = sv_child_exited;
+    sys->hooks.reinit = sv_reinit_run;
     s->rng = jitter_seed(s);
     pthread_mutex_init(&s->lock, NULL);
     pthread_condattr_t ca;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/layering.py — the include layering of the runtime (docs/ARCHITECTURE.md, "Layers").
 
-Usage: layering.py SOURCE_ROOT ALLOW_LIST
+Usage: layering.py SOURCE_ROOT ALLOW_LIST [LIBTROUPE_A]
 
 Every #include "..." in a runtime folder is mapped to the folder of the
 header. A file may include headers of its own folder and of folders on a
@@ -11,15 +11,23 @@ The allow-list is debt: an entry that no longer occurs fails too, so that
 the list can only shrink. A top-level folder holding C sources or headers
 that is neither a layer nor an "anything goes" folder fails: a new folder
 gets its place in the order first.
+
+Given the static library, it also checks the calls under core/hooks.h:
+no object of base/, mailbox/ or core/ calls a function that a folder
+above it defines (core reaches the features only through sys->hooks). The
+one exception is LINK_UP_ALLOWED.
 """
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 # Bottom first. Folders on one line share a layer and may not include
 # each other.
 LAYERS = [
     ['include'],                # the public API: troupe/*.h, and the generated troupe_config.h
+    ['base'],                   # the message body, memory, internal names, asserts, time
     ['mailbox'],
     ['core'],
     ['registry'],
@@ -29,6 +37,7 @@ LAYERS = [
     ['persistence'],
     ['migrate'],
     ['http'],
+    ['runtime'],                # the composition root: creates and destroys every subsystem
 ]
 # On top of everything: they may include any header and are not scanned.
 TOP = {'tests', 'bench', 'examples'}
@@ -36,6 +45,11 @@ TOP = {'tests', 'bench', 'examples'}
 NO_CODE = {'docs', 'deploy', 'scripts', 'subprojects'}
 
 RANK = {f: i for i, layer in enumerate(LAYERS) for f in layer}
+# The folders whose calls go upward only through core/hooks.h.
+UNDER_HOOKS = {'base', 'mailbox', 'core'}
+# base/alloc.h declares it and core defines it: the allocator asks a system
+# (opaque to mailbox/) its allocation mode.
+LINK_UP_ALLOWED = {'troupei_alloc_mode_of'}
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 
 
@@ -109,6 +123,41 @@ def read_allow(path):
     return allow
 
 
+def object_folder(member):
+    """core_actor.c.o (meson names an object after its path) -> core."""
+    return member.split('_', 1)[0]
+
+
+def link_errors(lib):
+    """Calls from UNDER_HOOKS objects to symbols a higher folder defines."""
+    nm = shutil.which('nm')
+    if not nm:
+        print('layering: no nm, the link check is skipped')
+        return []
+    out = subprocess.run([nm, lib], capture_output=True, text=True, check=True).stdout
+    defs, uses, cur = {}, {}, None
+    for line in out.splitlines():
+        if line.endswith('.o:'):
+            cur = line[:-1]
+            continue
+        p = line.split()
+        if len(p) == 3 and p[1] in 'TDBRC':
+            defs[p[2]] = object_folder(cur)
+        elif len(p) == 2 and p[0] == 'U':
+            uses.setdefault(cur, set()).add(p[1])
+    bad = []
+    for obj, syms in sorted(uses.items()):
+        f = object_folder(obj)
+        if f not in UNDER_HOOKS:
+            continue
+        for sym in sorted(syms - LINK_UP_ALLOWED):
+            g = defs.get(sym)
+            if g in RANK and g != f and RANK[g] > RANK[f]:
+                bad.append(f'{obj}: calls {sym}, defined in {g}/: {f}/ reaches the folders above '
+                           f'it only through core/hooks.h')
+    return bad
+
+
 def main():
     root, allow_path = sys.argv[1], sys.argv[2]
     allow = read_allow(allow_path)
@@ -123,6 +172,8 @@ def main():
     for f, h in sorted(allow - seen):
         bad.append(f'{allow_path}: "{f} {h}" no longer occurs: remove it from the list (it only shrinks)')
     bad += new_folders(root)
+    if len(sys.argv) > 3:
+        bad += link_errors(sys.argv[3])
     for b in bad:
         print(b)
     print(f'layering: {len(seen)} known upward includes, {len(bad)} errors')

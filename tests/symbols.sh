@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/symbols.sh LIBTROUPE.a LIBTROUPE.so — the libraries export nothing
 # outside troupe's names: every global symbol of the static library starts
-# with troupe_ or troupei_ (core/namespace.h), and the shared library's
+# with troupe_ or troupei_ (base/namespace.h), and the shared library's
 # dynamic table holds troupe_ names only (-fvisibility=hidden). ASan adds an
 # __odr_asan.<name> marker beside each global it instruments: not ours.
 set -eu

@@ -188,9 +188,9 @@ Test(error, null_safety)
     cr_expect_geq(b, a);
 }
 
-/* TR_ASSERT (core/assert.h) must be live where our sanitizer suites run,
+/* TR_ASSERT (base/assert.h) must be live where our sanitizer suites run,
  * or a broken invariant goes unnoticed there; a passing one is silent. */
-#include "core/assert.h"
+#include "base/assert.h"
 
 Test(debug_assert, on_in_sanitizer_builds)
 {

@@ -1,4 +1,4 @@
-/* core/assert.h — TR_ASSERT, for internal invariants that are otherwise
+/* base/assert.h — TR_ASSERT, for internal invariants that are otherwise
  * only comments. On in debug and sanitizer builds (meson.build defines
  * TROUPE_DEBUG_ASSERT there), where a broken invariant should stop the
  * test at its cause; in release it compiles to nothing, so the generated
@@ -6,8 +6,8 @@
  * type-checked (sizeof does not evaluate it): keep it free of side
  * effects. Never use it to validate input: public entries return
  * TROUPE_E* codes. */
-#ifndef TROUPE_CORE_ASSERT_H
-#define TROUPE_CORE_ASSERT_H
+#ifndef TROUPE_BASE_ASSERT_H
+#define TROUPE_BASE_ASSERT_H
 
 #ifdef TROUPE_DEBUG_ASSERT
 #define TR_ASSERT_ON 1

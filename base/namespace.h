@@ -1,13 +1,13 @@
-/* core/namespace.h — internal functions get the troupei_ prefix at link
+/* base/namespace.h — internal functions get the troupei_ prefix at link
  * level. The code keeps short names (mb_push_mpsc, sched_actor, ...); these
  * macros make the symbols troupei_mb_push_mpsc, troupei_sched_actor, ... so
  * that linking the static libtroupe.a can never clash with an
  * application's own send_msg or mono_ns. The shared library hides them
- * anyway (-fvisibility=hidden). Included first by core/common.h; keep the
+ * anyway (-fvisibility=hidden). Included first by base/common.h; keep the
  * list complete: `nm -g --defined-only libtroupe.a | grep -v troupe`
  * must print nothing. */
-#ifndef TROUPE_CORE_NAMESPACE_H
-#define TROUPE_CORE_NAMESPACE_H
+#ifndef TROUPE_BASE_NAMESPACE_H
+#define TROUPE_BASE_NAMESPACE_H
 
 #define actor_alloc_state troupei_actor_alloc_state
 #define actor_drop_msg troupei_actor_drop_msg
@@ -72,6 +72,14 @@
 #define clock_register troupei_clock_register
 #define clock_unregister troupei_clock_unregister
 #define copies_of troupei_copies_of
+#define core_config_check troupei_core_config_check
+#define core_finish troupei_core_finish
+#define core_free troupei_core_free
+#define core_halt troupei_core_halt
+#define core_init troupei_core_init
+#define core_new troupei_core_new
+#define core_shutdown troupei_core_shutdown
+#define core_start troupei_core_start
 #define crc32c troupei_crc32c
 #define dead_letter_beh_is troupei_dead_letter_beh_is
 #define dead_letter_spawn troupei_dead_letter_spawn
@@ -103,8 +111,11 @@
 #define hbuf_write_fn troupei_hbuf_write_fn
 #define health_answer troupei_health_answer
 #define health_get troupei_health_get
+#define health_serve troupei_health_serve
 #define health_start troupei_health_start
 #define health_totals troupei_health_totals
+#define hooks_defaults troupei_hooks_defaults
+#define hooks_sysmsg troupei_hooks_sysmsg
 #define http_error troupei_http_error
 #define http_error_code troupei_http_error_code
 #define http_error_name troupei_http_error_name
@@ -184,11 +195,13 @@
 #define path_legacy troupei_path_legacy
 #define persist_apply troupei_persist_apply
 #define persist_attach troupei_persist_attach
+#define persist_create troupei_persist_create
 #define persist_detach troupei_persist_detach
 #define persist_flush troupei_persist_flush
 #define persist_on_ack troupei_persist_on_ack
 #define persist_park troupei_persist_park
 #define persist_recover troupei_persist_recover
+#define persist_stop troupei_persist_stop
 #define pg_call troupei_pg_call
 #define pg_delete_upto troupei_pg_delete_upto
 #define pg_fail troupei_pg_fail

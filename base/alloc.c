@@ -1,5 +1,5 @@
-/* core/alloc.c — libc or jemalloc-arena allocation, see alloc.h. */
-#include "core/alloc.h"
+/* base/alloc.c — libc or jemalloc-arena allocation, see alloc.h. */
+#include "base/alloc.h"
 
 #include <pthread.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
-/* core/util.c — time and futex helpers. */
+/* base/util.c — time and futex helpers. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core/common.h"
+#include "base/common.h"
 
 uint64_t mono_ns(void)
 {

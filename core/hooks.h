@@ -1,0 +1,87 @@
+/* core/hooks.h — what core calls upward: the one contract between core and
+ * the features above it (supervisor/, persistence/, observe/, registry/).
+ *
+ * Core names no feature. Where an actor's life needs a feature — it ends
+ * while supervised, its handler persisted, a system-lane message of a
+ * feature's type arrives, it spawns or ends — core calls an operation of
+ * its system's table (sys->hooks). A feature registers its operations in
+ * that table when the composition root (runtime/system.c) creates it; an
+ * operation nobody registered keeps core's default (hooks_defaults below),
+ * which does what a system without the feature must do.
+ *
+ * Cost: core calls through the table only where it already branched on
+ * something rare — an actor flag (AF_PBUF, AF_PWAIT, AF_REINIT), a
+ * supervision link, a persistent behaviour, a system-lane message, the
+ * start or the end of an actor. The plain message path (dispatch of a user
+ * message) makes no indirect call.
+ *
+ * The table is written while the system is created, before any actor
+ * runs, and only read afterwards: the workers are started after it
+ * (pthread_create orders the writes before them), and any other thread
+ * that calls through it (the supervisor's, a spawner) does so for an actor
+ * it learnt of from them or spawned itself after the create.
+ */
+#ifndef TROUPE_CORE_HOOKS_H
+#define TROUPE_CORE_HOOKS_H
+
+#include "core/common.h"
+#include "core/message.h"
+
+struct actor;
+struct worker;
+
+/* System-lane message types from SYSMSG_FIRST (core/system.h) on have a
+ * slot each in the table; core serves its own (stop, kill) before it looks. */
+#define SYSMSG_SLOTS 16
+
+/* Serve one system-lane message of a registered type, on the receiving
+ * actor's worker: the message is w->cur and is the function's to destroy.
+ * 0: served; < 0: the actor fails with *kind and *reason (then w->in_msg
+ * says whether w->cur is still to be destroyed, as for a handler). */
+typedef int (*sysmsg_fn)(struct worker *w, struct actor *a, troupe_failure_kind *kind,
+                         const char **reason);
+
+typedef struct core_hooks {
+    /* --- a supervised actor (core/ext.h: ext->child set) --- */
+    /* It ended on this worker: a stop (its stop callback already run when
+     * it should) or a failure. The actor is the callee's from here on. */
+    void (*exited)(troupe_system *sys, struct actor *a, troupe_failure_kind kind, int code,
+                   const char *reason);
+    /* AF_REINIT: its supervisor restarts it; run on a worker before
+     * anything else of the run. */
+    void (*reinit)(troupe_system *sys, struct actor *a);
+
+    /* --- a persistent behaviour (beh->persist) --- */
+    /* At spawn, before init: attach its journal state; < 0 fails the spawn. */
+    int (*attach)(troupe_system *sys, struct actor *a, const troupe_spawn_opts *opts);
+    /* After init, on the thread running it: recover; < 0 fails the init. */
+    int (*recover)(troupe_system *sys, struct actor *a, troupe_ctx *ctx);
+    /* AF_PBUF: the handler persisted and returned rc. */
+    void (*handled)(troupe_system *sys, troupe_ctx *ctx, struct actor *a, int rc);
+    /* AF_PWAIT at the end of a run: true when the actor parked (whoever
+     * wakes it schedules it), false to requeue it. */
+    bool (*park)(struct actor *a);
+
+    /* --- every actor's end for good (core/actor.c, actor_end) --- */
+    /* Its counters, after its mailbox closed and before its state is freed. */
+    void (*fold)(troupe_system *sys, struct actor *a);
+    /* Its persistent state, last. */
+    void (*detach)(struct actor *a);
+
+    /* --- names --- */
+    /* spawn_held with a name: register it before init (TROUPE_EEXIST if taken). */
+    int (*name)(troupe_system *sys, const char *name, troupe_ref ref);
+    /* The actor had a registered name (its ext's reg entry): forget it. */
+    void (*forget)(troupe_system *sys, void *entry);
+
+    /* --- system-lane message types, by type - SYSMSG_FIRST; NULL: the
+     * message goes to the handler like any other --- */
+    sysmsg_fn sysmsg[SYSMSG_SLOTS];
+} core_hooks;
+
+/* core/hooks.c: core's defaults — what a system without the feature does. */
+void hooks_defaults(core_hooks *h);
+/* Register f for system-lane type `type` (SYSMSG_FIRST + a slot not core's). */
+void hooks_sysmsg(core_hooks *h, uint32_t type, sysmsg_fn f);
+
+#endif
