@@ -4,11 +4,10 @@
  * either build: what configures or creates something answers
  * TROUPE_ENOTSUP; what reads a flag reads it as a flag nobody set (off);
  * troupe_adapter_serve finds no adapter message (0). The system's hooks
- * (migrate_create, migrate_destroy, prom_adapters) leave sys->mig NULL and
- * write no metric. */
+ * (migrate_create, migrate_destroy) leave sys->mig NULL and register no
+ * metric writer. */
 #include "core/system.h"
 #include "migrate/mig.h"
-#include "observe/prom.h"
 
 /* ---- the system's hooks ------------------------------------------------------- */
 
@@ -19,8 +18,6 @@ int migrate_create(troupe_system *sys)
 }
 
 void migrate_destroy(troupe_system *sys) { (void)sys; }
-
-void prom_adapters(pw *p, troupe_system *sys) { (void)p, (void)sys; }
 
 /* ---- troupe/flags.h ----------------------------------------------------------- */
 
