@@ -172,7 +172,10 @@ TROUPE_API int troupe_view_publish(troupe_ctx *ctx, void *view, troupe_view_free
  * read-side section, the view stable for its length (fn must not block for
  * long, nor keep the pointer). Lock-free, no message.
  * 0, or TROUPE_EINVAL (NULL sys/fn), TROUPE_ENOTFOUND (no view published
- * by this incarnation of ref: none yet, withdrawn, or the actor ended). */
+ * by this incarnation of ref: none yet, withdrawn, or the actor ended; a
+ * read racing the end may still see the last view, as troupe_alive is a
+ * hint). The read does not touch the actor's mailbox lines: it never slows
+ * the actor's senders. */
 TROUPE_API int troupe_view_read(troupe_system *sys, troupe_ref ref,
                                 void (*fn)(const void *view, void *ud), void *ud);
 
