@@ -361,9 +361,18 @@ int ask_hold(troupe_ctx *ctx)
     if (!x)
         return TROUPE_ENOMEM;
     x->holds_asks = true; /* the owner's: we run the actor */
-    ask_rec *r = ask_lookup(ctx->sys, ctx->msg->corr);
-    if (r) /* relaxed: read by the owner's exit scan, validated by claim */
-        atomic_store_explicit(&r->holder, troupe_self(ctx).id, memory_order_relaxed);
+    uint64_t id = ctx->msg->corr, self = troupe_self(ctx).id, none = 0;
+    ask_rec *r = ask_lookup(ctx->sys, id);
+    /* relaxed CAS: one holder per generation (ask_new reset it to 0); the
+     * exit scan that reads it is ours, and validates with the claim */
+    if (!r || !atomic_compare_exchange_strong_explicit(&r->holder, &none, self,
+                                                       memory_order_relaxed, memory_order_relaxed))
+        return 0;
+    /* acquire: pairs with ask_new's release. The ask timed out and the
+     * record went to another ask meanwhile: not ours to hold, undo. */
+    if (atomic_load_explicit(&r->st, memory_order_acquire) != st_make((uint32_t)(id >> 32), A_WAIT))
+        atomic_compare_exchange_strong_explicit(&r->holder, &self, 0, memory_order_relaxed,
+                                                memory_order_relaxed);
     return 0;
 }
 
