@@ -638,3 +638,68 @@ Test(view, many_threads_read_while_the_actor_publishes)
     cr_expect_eq(atomic_load(&views_freed), publishes, "every view freed once, none leaked");
     shared_free(sh);
 }
+
+/* ---- many threads, each its own queue, cancelling half its calls while
+ *      their replies race in (run under TSan in the concurrency suite) ---- */
+
+typedef struct caller {
+    troupe_system *sys;
+    troupe_ref to;
+    long calls, got;
+    bool bad;
+} caller;
+
+static void *call_loop(void *arg)
+{
+    caller *c = arg;
+    troupe_callq *q;
+    if (troupe_callq_create(c->sys, TROUPE_CALLQ_FD, &q))
+        tt_die("callq_create");
+    long kept = 0;
+    for (int64_t i = 0; i < c->calls; i++) {
+        troupe_call call;
+        if (troupe_ask_start(q, c->to, M_ECHO, &i, sizeof i, HANG_LIMIT_NS, (void *)(intptr_t)i,
+                             &call))
+            tt_die("ask_start");
+        if (i % 2 && troupe_call_release(q, call)) /* cancel, racing the reply */
+            tt_die("release");
+        kept += !(i % 2);
+    }
+    uint64_t t0 = tt_now_ns();
+    while (c->got < kept && tt_now_ns() - t0 < HANG_LIMIT_NS) {
+        struct pollfd p = {.fd = troupe_callq_fd(q), .events = POLLIN};
+        poll(&p, 1, 100);
+        troupe_call call;
+        void *ud;
+        while (troupe_callq_next(q, &call, &ud) == 0) {
+            int64_t v = -1, want = (intptr_t)ud;
+            if (want % 2 || troupe_call_result(q, call, NULL, &v, sizeof v, NULL) || v != want)
+                c->bad = true; /* a released call listed, or a wrong reply */
+            troupe_call_release(q, call);
+            c->got++;
+        }
+    }
+    troupe_callq_destroy(q);
+    return NULL;
+}
+
+Test(async, threads_cancel_calls_while_replies_race_in)
+{
+    troupe_system *sys = tt_system(2);
+    shared *sh = shared_new();
+    troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
+    enum { CALLERS = 4 };
+    caller c[CALLERS];
+    pthread_t th[CALLERS];
+    for (int i = 0; i < CALLERS; i++) {
+        c[i] = (caller){.sys = sys, .to = s, .calls = tt_scaled(TT_TSAN ? 400 : 4000, 100)};
+        pthread_create(&th[i], NULL, call_loop, &c[i]);
+    }
+    for (int i = 0; i < CALLERS; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_not(c[i].bad, "caller %d", i);
+        cr_expect_eq(c[i].got, (c[i].calls + 1) / 2, "caller %d: every kept call once", i);
+    }
+    troupe_system_destroy(sys);
+    shared_free(sh);
+}
