@@ -56,8 +56,9 @@ typedef struct troupe_system troupe_system;
  * (data valid during the callback only: copy what you keep). */
 typedef void (*troupe_call_fn)(void *ud, int rc, uint32_t type, const void *data, size_t len);
 
-/* Ask `to` and return at once; fn(ud, ...) runs exactly once, later, when
- * the call completes (never before this returns 0). A timeout whose
+/* Ask `to` and return at once; fn(ud, ...) runs exactly once, when the
+ * call completes — possibly on another thread before this returns 0 (so ud
+ * must be ready before the call). A timeout whose
  * deadline does not fit in 64 bits (UINT64_MAX) never comes; the deadline
  * is on the system's clock (troupe/clock.h).
  * Errors (fn is then never called): TROUPE_EINVAL (NULL sys or fn, a bad
