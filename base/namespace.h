@@ -41,7 +41,19 @@
 #define api_system troupei_api_system
 #define api_tree troupei_api_tree
 #define api_write_actor troupei_api_write_actor
+#define ask_abandon troupei_ask_abandon
+#define ask_arm troupei_ask_arm
+#define ask_claim troupei_ask_claim
+#define ask_copy_reply troupei_ask_copy_reply
+#define ask_finish troupei_ask_finish
+#define ask_free troupei_ask_free
+#define ask_hold troupei_ask_hold
+#define ask_lookup troupei_ask_lookup
+#define ask_new troupei_ask_new
+#define ask_on_exit troupei_ask_on_exit
 #define ask_op troupei_ask_op
+#define ask_request troupei_ask_request
+#define ask_valid_payload troupei_ask_valid_payload
 #define asks_create troupei_asks_create
 #define asks_destroy troupei_asks_destroy
 #define backend_check_events troupei_backend_check_events
@@ -63,6 +75,8 @@
 #define breakers_destroy troupei_breakers_destroy
 #define breakers_link troupei_breakers_link
 #define breakers_unlink troupei_breakers_unlink
+#define callq_detach_all troupei_callq_detach_all
+#define callq_done troupei_callq_done
 #define circuit_acquire troupei_circuit_acquire
 #define circuit_cancel troupei_circuit_cancel
 #define circuit_fill troupei_circuit_fill
@@ -333,4 +347,6 @@
 #define trace_record troupei_trace_record
 #define unmute_sender troupei_unmute_sender
 #define value_parse troupei_value_parse
+#define view_on_exit troupei_view_on_exit
+#define views_destroy troupei_views_destroy
 #endif

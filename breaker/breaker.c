@@ -260,8 +260,9 @@ TROUPE_API int troupe_breaker_ask(troupe_breaker *b, uint64_t key, troupe_ref to
         return rc;
     rc = troupe_ask(b->sys, to, type, data, len, timeout_ns, reply_type, reply_buf, reply_cap,
                     reply_len);
-    if (rc == 0 || callee_failed(rc))
-        troupe_breaker_record(b, &p, rc == 0);
+    bool answered = rc == 0 || rc == TROUPE_ETRUNC; /* the callee did answer */
+    if (answered || callee_failed(rc))
+        troupe_breaker_record(b, &p, answered);
     else
         troupe_breaker_cancel(b, &p);
     return rc;

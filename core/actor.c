@@ -46,6 +46,7 @@ int actor_alloc_state(troupe_system *sys, actor *a)
 
 void actor_free_state(troupe_system *sys, actor *a)
 {
+    ask_on_exit(sys, a); /* the incarnation's held asks and view */
     if (a->state && a->state != (void *)a->inl_state)
         tfree(sys->alloc_mode, a->state, a->beh->state_size);
     a->state = NULL;
@@ -297,6 +298,7 @@ static void drop_counted(void *ud, tmsg *m)
 
 void actor_drop_msg(troupe_system *sys, tmsg *m)
 {
+    ask_abandon(sys, m, TROUPE_ENOACTOR); /* an ask fails now, not at its timeout */
     tmsg_destroy(sys, m);
     if (m->type < SYSMSG_FIRST) /* the runtime's own signals are not messages */
         atomic_fetch_add_explicit(&sys->destroyed, 1, memory_order_relaxed);

@@ -1,66 +1,99 @@
-/* core/ask.c — request/reply.
- *
- * An ask is a record in a type-stable table; its id (generation << 32 |
- * index) travels in the request's corr field. The record's state word
- * (gen << 32 | state) is the single point of decision: the replier and the
- * timeout each try WAIT -> BUSY with one CAS, exactly one wins, and the
- * loser knows it is late (a late reply is dropped and counted).
+/* core/ask.c — request/reply: the ask record's life (core/ask.h), asks
+ * from plain threads (troupe_ask) and from handlers (troupe_ask_async),
+ * replies now or deferred, and asks failed fast when the actor that has
+ * them ends.
  *
  * From a plain thread the asker blocks on a futex in the record. From a
- * handler (troupe_ask_async) nothing blocks: the reply, or the timeout,
- * comes back as a message on the asker's system lane.
+ * handler nothing blocks: the reply, the timeout or the failure comes back
+ * as a message on the asker's system lane. Calls (core/callq.c) keep the
+ * outcome in the record or hand it to a callback.
+ *
+ * Failing fast: an ask the target drops unanswered — still queued when it
+ * ends, or being handled when it fails (ask_abandon), or held for a
+ * deferred reply when its incarnation ends (ask_on_exit) — completes at
+ * once with TROUPE_ENOACTOR or TROUPE_EFAILED. The claim on the state word
+ * makes that race-free against a reply or the timeout.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/system.h"
+#include "core/ask.h"
+#include "core/ext.h"
 #include "core/timer.h"
-
-enum { A_FREE = 0, A_WAIT = 1, A_BUSY = 2, A_DONE = 3, A_TIMEOUT = 4 };
-
-typedef struct ask_rec {
-    _Atomic uint64_t st;  /* gen << 32 | state */
-    _Atomic uint32_t fut; /* plain-thread asker: 1 once the reply is in */
-    troupe_ref asker;     /* NONE for a plain-thread ask */
-    troupe_timer timer;   /* async: its timeout */
-    tmsg reply;           /* plain-thread ask: the reply */
-} ask_rec;
-
-struct asks {
-    table recs;
-};
-
-static inline uint64_t st_make(uint32_t gen, uint32_t s) { return ((uint64_t)gen << 32) | s; }
 
 int asks_create(troupe_system *sys)
 {
     sys->ak = sys_calloc(1, sizeof *sys->ak);
-    if (!sys->ak || table_init(&sys->ak->recs, sizeof(ask_rec), 0))
+    if (!sys->ak)
+        return TROUPE_ENOMEM;
+    pthread_mutex_init(&sys->ak->qlock, NULL);
+    if (table_init(&sys->ak->recs, sizeof(ask_rec), 0))
         return TROUPE_ENOMEM;
     return 0;
+}
+
+/* A record's leftovers at destroy: a reply nobody took. */
+static void fin_rec(void *obj, void *ud)
+{
+    ask_rec *r = obj;
+    uint32_t s = st_state(atomic_load_explicit(&r->st, memory_order_relaxed));
+    if (s == A_DONE && (r->mode == AM_CALLQ || r->mode == AM_SYNC))
+        tmsg_destroy(ud, &r->reply);
+}
+
+/* The workers and the timer thread are stopped: no completer is running.
+ * Calls still waiting complete with TROUPE_ESHUTDOWN (callbacks run here,
+ * queues are told), except a plain thread's troupe_ask, which would wake
+ * into freed memory (destroying a system under a blocked ask is the
+ * application's error, as before). */
+static void shutdown_waiting(troupe_system *sys)
+{
+    uint32_t high = table_high(&sys->ak->recs);
+    for (uint32_t i = 1; i <= high; i++) {
+        ask_rec *r = table_get(&sys->ak->recs, i);
+        uint64_t st = r ? atomic_load_explicit(&r->st, memory_order_acquire) : 0;
+        uint64_t id = ((uint64_t)st_gen(st) << 32) | i;
+        if (st_state(st) == A_WAIT && r->mode != AM_SYNC && ask_claim(r, id))
+            ask_finish(sys, r, id, TROUPE_ESHUTDOWN, NULL, true);
+    }
 }
 
 void asks_destroy(troupe_system *sys)
 {
     if (!sys->ak)
         return;
-    if (sys->ak->recs.top)
-        table_destroy(&sys->ak->recs, NULL, NULL);
+    if (sys->ak->recs.top) {
+        shutdown_waiting(sys);
+        callq_detach_all(sys);
+        views_destroy(sys);
+        table_destroy(&sys->ak->recs, fin_rec, sys);
+    }
+    pthread_mutex_destroy(&sys->ak->qlock);
     free(sys->ak);
     sys->ak = NULL;
 }
 
-static int ask_new(troupe_system *sys, troupe_ref asker, ask_rec **out, uint64_t *id)
+int ask_new(troupe_system *sys, uint8_t mode, ask_rec **out, uint64_t *id)
 {
     uint32_t idx;
     void *obj;
     if (table_alloc(&sys->ak->recs, &idx, &obj))
         return TROUPE_ENOMEM;
     ask_rec *r = obj;
-    uint32_t gen = (uint32_t)(atomic_load_explicit(&r->st, memory_order_relaxed) >> 32) + 1;
-    r->asker = asker;
+    uint32_t gen = st_gen(atomic_load_explicit(&r->st, memory_order_relaxed)) + 1;
+    gen += gen == 0; /* never 0: an id of 0 means "no ask" */
+    r->mode = mode;
+    r->rc = 0;
+    r->asker = TROUPE_REF_NONE;
     r->timer.id = 0;
+    r->fn = NULL;
+    r->ud = NULL;
+    r->reply.flags_size = 0;
+    /* relaxed, all: published by the release store of st below */
+    atomic_store_explicit(&r->q, NULL, memory_order_relaxed);
+    atomic_store_explicit(&r->holder, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->qf, 0, memory_order_relaxed);
     atomic_store_explicit(&r->fut, 0, memory_order_relaxed);
     /* release: the fields above before anyone can match this generation. */
     atomic_store_explicit(&r->st, st_make(gen, A_WAIT), memory_order_release);
@@ -69,14 +102,16 @@ static int ask_new(troupe_system *sys, troupe_ref asker, ask_rec **out, uint64_t
     return 0;
 }
 
-static void ask_free(troupe_system *sys, ask_rec *r, uint64_t id)
+void ask_free(troupe_system *sys, ask_rec *r, uint64_t id)
 {
+    /* release: our last reads of the record before its reuse */
     atomic_store_explicit(&r->st, st_make((uint32_t)(id >> 32), A_FREE), memory_order_release);
     table_free(&sys->ak->recs, (uint32_t)id);
 }
 
-/* WAIT -> BUSY for this generation: true for the one winner. */
-static bool ask_claim(ask_rec *r, uint64_t id)
+ask_rec *ask_lookup(troupe_system *sys, uint64_t id) { return table_get(&sys->ak->recs, (uint32_t)id); }
+
+bool ask_claim(ask_rec *r, uint64_t id)
 {
     uint64_t exp = st_make((uint32_t)(id >> 32), A_WAIT);
     /* acq_rel: the winner sees the asker's fields; the loser learns it is
@@ -86,15 +121,15 @@ static bool ask_claim(ask_rec *r, uint64_t id)
                                                         memory_order_acq_rel, memory_order_relaxed);
 }
 
-static int valid_payload(uint32_t type, const void *data, size_t len)
+int ask_valid_payload(uint32_t type, const void *data, size_t len)
 {
     if ((len && !data) || len > TROUPE_COPY_MAX || type >= TROUPE_MSG_SYSTEM)
         return TROUPE_EINVAL;
     return 0;
 }
 
-static int send_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
-                    size_t len, uint64_t id)
+int ask_request(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
+                uint64_t id)
 {
     tmsg m;
     int rc = tmsg_copy(sys, &m, type, data, len);
@@ -108,12 +143,89 @@ static int send_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void
     return rc;
 }
 
-/* Block until the reply or the deadline (none when it does not fit: a
- * timeout that large means forever); 0 when the reply is in. */
+static void ask_timeout_fn(troupe_system *sys, uint64_t id)
+{
+    ask_rec *r = ask_lookup(sys, id);
+    if (ask_claim(r, id)) /* else the reply (or a failure) won */
+        ask_finish(sys, r, id, TROUPE_ETIMEDOUT, NULL, true);
+}
+
+int ask_arm(troupe_system *sys, ask_rec *r, uint64_t id, uint64_t timeout_ns)
+{
+    /* saturating: a timeout that does not fit never comes (no timer) */
+    uint64_t deadline = deadline_add(troupe_clock_now(sys->clock), timeout_ns);
+    if (deadline == DEADLINE_NEVER)
+        return 0;
+    return timer_add_fn_at(sys, deadline, ask_timeout_fn, id, &r->timer);
+}
+
+/* AM_ACTOR: the outcome as a message to the asking actor. */
+static void finish_actor(troupe_system *sys, ask_rec *r, uint64_t id, int rc, tmsg *reply)
+{
+    troupe_ref asker = r->asker;
+    tmsg m;
+    if (rc == 0) {
+        m = *reply;
+    } else {
+        int32_t code = rc;
+        m = (tmsg){.type = rc == TROUPE_ETIMEDOUT ? TROUPE_MSG_ASK_TIMEOUT : TROUPE_MSG_ASK_FAILED};
+        if (rc != TROUPE_ETIMEDOUT) /* inline: no allocation, cannot fail */
+            (void)tmsg_copy(sys, &m, TROUPE_MSG_ASK_FAILED, &code, sizeof code);
+    }
+    m.corr = id;
+    ask_free(sys, r, id);
+    if (send_sys(sys, asker, &m))
+        tmsg_destroy(sys, &m); /* the asker is gone */
+}
+
+/* AM_CB: the callback, on this thread, then the record goes. */
+static void finish_cb(troupe_system *sys, ask_rec *r, uint64_t id, int rc, tmsg *reply)
+{
+    troupe_msg v = {0};
+    if (rc == 0)
+        tmsg_view(reply, &v);
+    troupe_call_fn fn = r->fn;
+    void *ud = r->ud;
+    ask_free(sys, r, id);
+    fn(ud, rc, v.type, v.data, v.size);
+    if (rc == 0)
+        tmsg_destroy(sys, reply);
+}
+
+void ask_finish(troupe_system *sys, ask_rec *r, uint64_t id, int rc, tmsg *reply,
+                bool from_timer)
+{
+    if (!from_timer && r->timer.id)
+        troupe_timer_cancel(sys, r->timer);
+    if (r->mode == AM_ACTOR) {
+        finish_actor(sys, r, id, rc, reply);
+        return;
+    }
+    if (r->mode == AM_CB) {
+        finish_cb(sys, r, id, rc, reply);
+        return;
+    }
+    r->rc = rc;
+    if (rc == 0)
+        r->reply = *reply;
+    if (r->mode == AM_CALLQ) {
+        callq_done(r, id); /* DONE, woken and listed there */
+        return;
+    }
+    atomic_store_explicit(&r->st, st_make((uint32_t)(id >> 32), A_DONE), memory_order_relaxed);
+    /* release: the outcome before the flag (wait_reply's acquire). */
+    atomic_store_explicit(&r->fut, 1, memory_order_release);
+    futex_wake_u32(&r->fut, 1);
+}
+
+/* ---- plain-thread asks --------------------------------------------------- */
+
+/* Block until the outcome or the deadline (none when it does not fit: a
+ * timeout that large means forever); 0 when the outcome is in r->rc. */
 static int wait_reply(ask_rec *r, uint64_t id, uint64_t timeout_ns)
 {
     uint64_t deadline = deadline_add(mono_ns(), timeout_ns);
-    /* acquire: pairs with the replier's release of fut. */
+    /* acquire: pairs with ask_finish's release of fut. */
     while (!atomic_load_explicit(&r->fut, memory_order_acquire)) {
         uint64_t now = mono_ns();
         if (now >= deadline && deadline != DEADLINE_NEVER)
@@ -124,50 +236,51 @@ static int wait_reply(ask_rec *r, uint64_t id, uint64_t timeout_ns)
         return 0;
     if (ask_claim(r, id))
         return TROUPE_ETIMEDOUT;
-    while (!atomic_load_explicit(&r->fut, memory_order_acquire)) /* replier mid-write */
+    while (!atomic_load_explicit(&r->fut, memory_order_acquire)) /* completer mid-write */
         futex_wait_u32(&r->fut, 0, 0);
     return 0;
+}
+
+/* Copy a reply out: TROUPE_ETRUNC when a buffer was given and the payload
+ * does not fit (the first cap bytes are copied, *len gets the full size). */
+int ask_copy_reply(const tmsg *m, uint32_t *type, void *buf, size_t cap, size_t *len)
+{
+    troupe_msg v;
+    tmsg_view(m, &v);
+    if (type)
+        *type = v.type;
+    if (len)
+        *len = v.size;
+    if (v.size && cap)
+        memcpy(buf, v.data, v.size < cap ? v.size : cap);
+    return buf && v.size > cap ? TROUPE_ETRUNC : 0;
 }
 
 TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
                           size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
                           size_t reply_cap, size_t *reply_len)
 {
-    if (!sys || (reply_cap && !reply_buf) || valid_payload(type, data, len))
+    if (!sys || (reply_cap && !reply_buf) || ask_valid_payload(type, data, len))
         return TROUPE_EINVAL;
     if (troupei_tls.ctx || troupei_tls.w)
         return TROUPE_ESTATE; /* a worker never blocks */
     ask_rec *r;
     uint64_t id;
-    int rc = ask_new(sys, TROUPE_REF_NONE, &r, &id);
+    int rc = ask_new(sys, AM_SYNC, &r, &id);
     if (rc)
         return rc;
-    if ((rc = send_ask(sys, to, type, data, len, id)) || (rc = wait_reply(r, id, timeout_ns))) {
+    if ((rc = ask_request(sys, to, type, data, len, id)) || (rc = wait_reply(r, id, timeout_ns)) ||
+        (rc = r->rc)) {
         ask_free(sys, r, id);
         return rc;
     }
-    troupe_msg v;
-    tmsg_view(&r->reply, &v);
-    if (reply_type)
-        *reply_type = v.type;
-    if (reply_len)
-        *reply_len = v.size;
-    if (v.size && reply_cap)
-        memcpy(reply_buf, v.data, v.size < reply_cap ? v.size : reply_cap);
+    rc = ask_copy_reply(&r->reply, reply_type, reply_buf, reply_cap, reply_len);
     tmsg_destroy(sys, &r->reply);
     ask_free(sys, r, id);
-    return 0;
+    return rc;
 }
 
-static void ask_timeout_fn(troupe_system *sys, uint64_t id)
-{
-    ask_rec *r = table_get(&sys->ak->recs, (uint32_t)id);
-    if (!ask_claim(r, id))
-        return; /* the reply won */
-    tmsg m = {.type = TROUPE_MSG_ASK_TIMEOUT, .corr = id};
-    send_sys(sys, r->asker, &m);
-    ask_free(sys, r, id);
-}
+/* ---- asks from handlers -------------------------------------------------- */
 
 TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, const void *data,
                                 size_t len, uint64_t timeout_ns, uint64_t *ask_id)
@@ -177,22 +290,22 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
     if (!ctx->a)
         return TROUPE_ESTATE;
     troupe_system *sys = ctx->sys;
-    if (valid_payload(type, data, len))
+    if (ask_valid_payload(type, data, len))
         return TROUPE_EINVAL;
     ask_rec *r;
     uint64_t id;
-    int rc = ask_new(sys, troupe_self(ctx), &r, &id);
+    int rc = ask_new(sys, AM_ACTOR, &r, &id);
     if (rc)
         return rc;
-    /* saturating: a timeout that does not fit never comes */
-    uint64_t deadline = deadline_add(troupe_clock_now(sys->clock), timeout_ns);
-    if ((rc = timer_add_fn_at(sys, deadline, ask_timeout_fn, id, &r->timer))) {
+    r->asker = troupe_self(ctx);
+    if ((rc = ask_arm(sys, r, id, timeout_ns))) {
         ask_free(sys, r, id);
         return rc;
     }
-    if ((rc = send_ask(sys, to, type, data, len, id))) {
+    if ((rc = ask_request(sys, to, type, data, len, id))) {
         if (ask_claim(r, id)) { /* else the timeout fired first and freed it */
-            troupe_timer_cancel(sys, r->timer);
+            if (r->timer.id)
+                troupe_timer_cancel(sys, r->timer);
             ask_free(sys, r, id);
         }
         return rc;
@@ -202,24 +315,25 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
     return 0;
 }
 
-static int deliver_reply(troupe_ctx *ctx, ask_rec *r, uint64_t id, tmsg *m)
+/* ---- replies ------------------------------------------------------------- */
+
+/* Deliver a reply to ask `id`: 0, or TROUPE_ENOTFOUND when it no longer
+ * waits (counted late, the payload dropped). */
+static int reply_id(troupe_system *sys, uint64_t id, uint64_t sender, uint32_t type,
+                    const void *data, size_t len)
 {
-    troupe_system *sys = ctx->sys;
-    if (troupe_ref_is_none(r->asker)) {
-        r->reply = *m;
-        atomic_store_explicit(&r->st, st_make((uint32_t)(id >> 32), A_DONE), memory_order_relaxed);
-        /* release: the reply before the flag (wait_reply's acquire). */
-        atomic_store_explicit(&r->fut, 1, memory_order_release);
-        futex_wake_u32(&r->fut, 1);
-        return 0;
+    ask_rec *r = ask_lookup(sys, id);
+    tmsg m;
+    int rc = tmsg_copy(sys, &m, type, data, len);
+    if (rc)
+        return rc;
+    if (!ask_claim(r, id)) {
+        tmsg_destroy(sys, &m);
+        atomic_fetch_add_explicit(&sys->late_replies, 1, memory_order_relaxed);
+        return TROUPE_ENOTFOUND;
     }
-    troupe_timer_cancel(sys, r->timer);
-    m->corr = id;
-    m->sender = troupe_self(ctx).id;
-    troupe_ref asker = r->asker;
-    ask_free(sys, r, id);
-    if (send_sys(sys, asker, m))
-        tmsg_destroy(sys, m); /* the asker is gone */
+    m.sender = sender;
+    ask_finish(sys, r, id, 0, &m, false);
     return 0;
 }
 
@@ -229,20 +343,107 @@ TROUPE_API int troupe_reply(troupe_ctx *ctx, uint32_t type, const void *data, si
         return TROUPE_EINVAL;
     if (!ctx->msg || !(ctx->msg->flags_size & MF_ASK) || ctx->replied)
         return TROUPE_ESTATE;
-    if (valid_payload(type, data, len))
+    if (ask_valid_payload(type, data, len))
         return TROUPE_EINVAL;
-    troupe_system *sys = ctx->sys;
-    uint64_t id = ctx->msg->corr;
-    ask_rec *r = table_get(&sys->ak->recs, (uint32_t)id);
-    tmsg m;
-    int rc = tmsg_copy(sys, &m, type, data, len);
-    if (rc)
-        return rc;
-    ctx->replied = true;
-    if (!ask_claim(r, id)) {
-        tmsg_destroy(sys, &m);
-        atomic_fetch_add_explicit(&sys->late_replies, 1, memory_order_relaxed);
+    if (ctx->msg->corr == 0) { /* no one to answer (persistence's recovery) */
+        ctx->replied = true;
         return 0;
     }
-    return deliver_reply(ctx, r, id, &m);
+    int rc = reply_id(ctx->sys, ctx->msg->corr, troupe_self(ctx).id, type, data, len);
+    if (rc != TROUPE_ENOMEM)
+        ctx->replied = true;
+    return rc == TROUPE_ENOTFOUND ? 0 : rc; /* late: dropped and counted */
+}
+
+int ask_hold(troupe_ctx *ctx)
+{
+    actor_ext *x = ext_get(ctx->sys, ctx->a);
+    if (!x)
+        return TROUPE_ENOMEM;
+    x->holds_asks = true; /* the owner's: we run the actor */
+    uint64_t id = ctx->msg->corr, self = troupe_self(ctx).id, none = 0;
+    ask_rec *r = ask_lookup(ctx->sys, id);
+    /* relaxed CAS: one holder per generation (ask_new reset it to 0); the
+     * exit scan that reads it is ours, and validates with the claim */
+    if (!r || !atomic_compare_exchange_strong_explicit(&r->holder, &none, self,
+                                                       memory_order_relaxed, memory_order_relaxed))
+        return 0;
+    /* acquire: pairs with ask_new's release. The ask timed out and the
+     * record went to another ask meanwhile: not ours to hold, undo. */
+    if (atomic_load_explicit(&r->st, memory_order_acquire) != st_make((uint32_t)(id >> 32), A_WAIT))
+        atomic_compare_exchange_strong_explicit(&r->holder, &self, 0, memory_order_relaxed,
+                                                memory_order_relaxed);
+    return 0;
+}
+
+TROUPE_API int troupe_reply_defer(troupe_ctx *ctx, troupe_reply_token *out)
+{
+    if (!ctx || !out)
+        return TROUPE_EINVAL;
+    out->id = 0;
+    if (!ctx->a || !ctx->msg || !(ctx->msg->flags_size & MF_ASK) || ctx->replied ||
+        ctx->msg->corr == 0)
+        return TROUPE_ESTATE;
+    int rc = ask_hold(ctx);
+    if (rc)
+        return rc;
+    ctx->replied = true; /* the answer is the token's now */
+    out->id = ctx->msg->corr;
+    return 0;
+}
+
+TROUPE_API int troupe_reply_to(troupe_system *sys, troupe_reply_token token, uint32_t type,
+                               const void *data, size_t len)
+{
+    if (!sys || !token.id || ask_valid_payload(type, data, len))
+        return TROUPE_EINVAL;
+    ask_rec *r = ask_lookup(sys, token.id);
+    if (!r)
+        return TROUPE_ENOTFOUND;
+    /* relaxed: only the sender field of the reply; the claim decides */
+    uint64_t holder = atomic_load_explicit(&r->holder, memory_order_relaxed);
+    return reply_id(sys, token.id, holder, type, data, len);
+}
+
+/* ---- failing fast -------------------------------------------------------- */
+
+void ask_abandon(troupe_system *sys, const tmsg *m, int code)
+{
+    if (!(m->flags_size & MF_ASK) || m->corr == 0)
+        return;
+    ask_rec *r = ask_lookup(sys, m->corr);
+    if (ask_claim(r, m->corr)) /* else answered (or timed out) already */
+        ask_finish(sys, r, m->corr, code, NULL, false);
+}
+
+/* The asks this incarnation holds (deferred replies) fail with it. A scan of
+ * the table, paid only by an actor that held one: no list to allocate or
+ * unlink on the reply path. */
+static void fail_held(troupe_system *sys, uint64_t self, int code)
+{
+    uint32_t high = table_high(&sys->ak->recs);
+    for (uint32_t i = 1; i <= high; i++) {
+        ask_rec *r = table_get(&sys->ak->recs, i);
+        if (!r)
+            continue;
+        /* acquire: pairs with ask_new's release (the holder reset) */
+        uint64_t st = atomic_load_explicit(&r->st, memory_order_acquire);
+        uint64_t id = ((uint64_t)st_gen(st) << 32) | i;
+        if (st_state(st) == A_WAIT &&
+            atomic_load_explicit(&r->holder, memory_order_relaxed) == self && ask_claim(r, id))
+            ask_finish(sys, r, id, code, NULL, false);
+    }
+}
+
+void ask_on_exit(troupe_system *sys, actor *a)
+{
+    actor_ext *x = ext_peek(a);
+    if (!x)
+        return;
+    if (x->holds_asks) {
+        x->holds_asks = false;
+        fail_held(sys, ref_make(sys, a->index, a->gen).id,
+                  (a->flags & AF_FAILED) ? TROUPE_EFAILED : TROUPE_ENOACTOR);
+    }
+    view_on_exit(sys, a);
 }

@@ -37,6 +37,9 @@ typedef struct actor_ext {
     /* --- persistence/ --- */
     struct pstate *pers; /* the owner's (the thread running the actor) */
     _Atomic int pwait;   /* park/wake handshake with the journal writer */
+    /* --- core/ask.c, core/view.c --- */
+    bool holds_asks;     /* the owner's: this incarnation held an ask (defer) */
+    struct view *_Atomic view; /* the published view (core/view.c), or NULL */
 } actor_ext;
 
 /* The actor's ext, allocated on first use; NULL on ENOMEM. */

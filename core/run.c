@@ -65,6 +65,7 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
     report_failure(w, a, kind, code, reason);
     send_flush(w); /* the hook may have sent */
     if (w->in_msg) {
+        ask_abandon(w->sys, w->msg, TROUPE_EFAILED); /* its asker hears now */
         tmsg_destroy(w->sys, w->msg);
         w->in_msg = false;
     }

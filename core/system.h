@@ -247,6 +247,12 @@ void send_flush(worker *w);
 /* core/ask.c */
 int asks_create(troupe_system *sys);
 void asks_destroy(troupe_system *sys);
+/* Fail fast: m is dropped unanswered (its actor ended, or failed handling
+ * it): an ask fails at once with `code` instead of at its timeout. */
+void ask_abandon(troupe_system *sys, const tmsg *m, int code);
+/* An incarnation of a ends (its state goes): the asks it holds (deferred
+ * replies) fail, its published view is retired. */
+void ask_on_exit(troupe_system *sys, actor *a);
 
 struct sv_child;
 

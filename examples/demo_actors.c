@@ -166,6 +166,10 @@ static int reporter_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
         troupe_breaker_record(r->a.breaker, &r->permit, 0);
         printf("[tick] the aggregator did not answer within 0.5 s\n");
         return 0;
+    case TROUPE_MSG_ASK_FAILED: /* it failed or stopped holding our ask */
+        troupe_breaker_record(r->a.breaker, &r->permit, 0);
+        printf("[tick] the aggregator failed before answering\n");
+        return 0;
     default:
         return -1;
     }

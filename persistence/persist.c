@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/ask.h"
 #include "persistence/pers.h"
 #include "supervisor/sv.h"
 
@@ -155,6 +156,7 @@ void persist_flush(troupe_system *sys, troupe_ctx *ctx, actor *a, int rc)
         last = x;
     if (ctx->msg && (ctx->msg->flags_size & MF_ASK) && !ctx->replied) {
         last->ask = true; /* the reply waits for the last event's apply */
+        (void)ask_hold(ctx); /* and fails fast if we end first (ENOMEM: at its timeout) */
         last->ask_sender = ctx->msg->sender;
         last->ask_corr = ctx->msg->corr;
         last->reply = reply; /* troupe_persist_reply's, sent after apply */
@@ -175,11 +177,25 @@ void persist_flush(troupe_system *sys, troupe_ctx *ctx, actor *a, int rc)
     a->flags |= AF_PWAIT;
 }
 
+/* An apply with no ask waiting for its event (recovery, or an event whose
+ * handler composed the answer itself) may still reply, as the same code
+ * does when it is: to no one (an ask of id 0, troupe_reply returns 0). */
 int persist_apply(troupe_ctx *ctx, actor *a, pstate *p, const void *data, size_t len)
 {
+    tmsg nobody = {.flags_size = MF_ASK};
+    tmsg *msg = ctx->msg;
+    bool replied = ctx->replied;
+    if (!msg) {
+        ctx->msg = &nobody;
+        ctx->replied = false;
+    }
     p->applying = true;
     int rc = a->beh->persist->apply(ctx, a->state, data, len);
     p->applying = false;
+    if (!msg) {
+        ctx->msg = NULL;
+        ctx->replied = replied;
+    }
     return rc < 0 ? rc : 0;
 }
 

@@ -148,7 +148,8 @@ TROUPE_API int troupe_breaker_cancel(troupe_breaker *b, troupe_breaker_permit *p
 
 /* troupe_ask through `key`'s circuit (pass to.id for one circuit per
  * actor). TROUPE_ECIRCUIT, with nothing sent, when the circuit refuses.
- * Otherwise troupe_ask's result: 0 is recorded as a success, and
+ * Otherwise troupe_ask's result: 0 and TROUPE_ETRUNC (the callee answered,
+ * more than reply_cap) are recorded as a success, and
  * TROUPE_ENOACTOR, TROUPE_ETIMEDOUT, TROUPE_EFAILED and TROUPE_EFULL as
  * failures; other errors (the caller's or the system's: EINVAL, ESTATE,
  * ESHUTDOWN, ENOMEM) cancel the permit. To judge replies too, use acquire

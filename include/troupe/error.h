@@ -34,7 +34,8 @@ extern "C" {
     X(EFAILED, -14, "the actor failed")                                       \
     X(ECIRCUIT, -15, "circuit breaker open")                                  \
     X(EIO, -16, "storage read or write failed")                               \
-    X(ECORRUPT, -17, "stored data is corrupt (checksum or format)")
+    X(ECORRUPT, -17, "stored data is corrupt (checksum or format)")          \
+    X(ETRUNC, -18, "reply larger than the buffer given (truncated)")
 
 typedef enum troupe_errno {
 #define TROUPE_X_ENUM(name, val, text) TROUPE_##name = (val),

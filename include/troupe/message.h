@@ -52,28 +52,41 @@ TROUPE_API void *troupe_msg_take(troupe_ctx *ctx);
 /* Ask from a plain thread: send and block this thread (never a worker)
  * until the reply or the timeout. The reply's payload is copied into
  * reply_buf (up to reply_cap bytes; *reply_len gets its full size, may be
- * NULL) and its type into *reply_type (may be NULL).
+ * NULL) and its type into *reply_type (may be NULL). A payload larger than
+ * reply_cap with a reply_buf given returns TROUPE_ETRUNC (the first
+ * reply_cap bytes copied, *reply_len the full size); reply_buf NULL (and
+ * reply_cap 0) means the payload is not wanted: 0.
  * Errors: as troupe_tell, plus TROUPE_ETIMEDOUT (the late reply is dropped
- * and counted), TROUPE_ESTATE when called from a handler (use
- * troupe_ask_async there: a worker never blocks). A timeout whose deadline
- * does not fit in 64 bits (UINT64_MAX) waits for ever. */
+ * and counted), TROUPE_EFAILED (the target failed while handling the ask,
+ * or while holding it for a deferred reply), TROUPE_ENOACTOR (it stopped
+ * with the ask still queued or held: troupe/async.h), TROUPE_ESTATE when
+ * called from a handler (use troupe_ask_async there: a worker never
+ * blocks). Those two come at once, not at the timeout. A timeout whose
+ * deadline does not fit in 64 bits (UINT64_MAX) waits for ever.
+ * Without blocking: troupe_ask_start, troupe_ask_cb (troupe/async.h). */
 TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
                           size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
                           size_t reply_cap, size_t *reply_len);
 
 /* Ask from a handler without blocking: the reply comes back to the running
  * actor as a message (its type is the replier's, msg->corr = *ask_id), or,
- * after timeout_ns, a TROUPE_MSG_ASK_TIMEOUT message with corr = *ask_id.
- * Exactly one of the two arrives; a timeout whose deadline does not fit in
- * 64 bits (UINT64_MAX) never comes. *ask_id may be NULL.
+ * after timeout_ns, a TROUPE_MSG_ASK_TIMEOUT message with corr = *ask_id,
+ * or, as soon as the target fails or stops with the ask unanswered, a
+ * TROUPE_MSG_ASK_FAILED message (corr = *ask_id, payload the int32_t code:
+ * TROUPE_EFAILED, TROUPE_ENOACTOR). Exactly one of them arrives; a timeout
+ * whose deadline does not fit in 64 bits (UINT64_MAX) never comes. *ask_id
+ * may be NULL.
  * Errors: as troupe_tell; TROUPE_ESTATE outside a handler. */
 TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, const void *data,
                                 size_t len, uint64_t timeout_ns, uint64_t *ask_id);
 
 /* From a handler: answer the message being handled, if it was an ask
- * (TROUPE_ESTATE if not, or if already answered). The payload is copied.
- * A reply after the ask timed out returns 0, is dropped and counted in
- * troupe_system_stats.late_replies. */
+ * (TROUPE_ESTATE if not, or if already answered or deferred). The payload
+ * is copied. A reply after the ask timed out returns 0, is dropped and
+ * counted in troupe_system_stats.late_replies. To answer later, from
+ * another message or thread: troupe_reply_defer (troupe/async.h). A
+ * persistent actor's apply may reply when no ask waits for its event
+ * (recovery): 0, to no one. */
 TROUPE_API int troupe_reply(troupe_ctx *ctx, uint32_t type, const void *data, size_t len);
 
 #ifdef __cplusplus

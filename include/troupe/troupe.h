@@ -13,6 +13,7 @@
 
 #include "troupe/actor.h"
 #include "troupe/adapter.h"
+#include "troupe/async.h"
 #include "troupe/breaker.h"
 #include "troupe/clock.h"
 #include "troupe/error.h"

@@ -50,6 +50,11 @@ typedef struct troupe_msg {
 #define TROUPE_MSG_SYSTEM 0xFFFF0000u
 /* Delivered to an actor whose troupe_ask_async() timed out; corr = ask id. */
 #define TROUPE_MSG_ASK_TIMEOUT (TROUPE_MSG_SYSTEM + 1u)
+/* Delivered to an actor whose troupe_ask_async() failed before any reply:
+ * the target failed, stopped, or the system shut down while it held the ask
+ * (troupe/async.h); corr = ask id, the payload one int32_t, the code
+ * (TROUPE_EFAILED, TROUPE_ENOACTOR, TROUPE_ESHUTDOWN). */
+#define TROUPE_MSG_ASK_FAILED (TROUPE_MSG_SYSTEM + 4u)
 
 #ifdef __cplusplus
 }

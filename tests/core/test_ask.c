@@ -261,22 +261,30 @@ Test(ask, large_and_truncated_replies)
     cr_expect_eq(len, (size_t)BIG);
     cr_expect_arr_eq(dst, src, BIG);
 
-    /* A reply_cap smaller than the reply: the first reply_cap bytes, and
-     * *reply_len still gets the full size. */
+    /* A reply_cap smaller than the reply: TROUPE_ETRUNC, never a silent
+     * truncation; the first reply_cap bytes, and *reply_len still gets the
+     * full size (issue 13: this returned 0 before). */
     memset(dst, 0x55, BIG);
     len = 0;
-    cr_assert_eq(troupe_ask(sys, s, M_ECHO, src, BIG, ASK_FOREVER_NS, NULL, dst, 10, &len), 0);
+    cr_assert_eq(troupe_ask(sys, s, M_ECHO, src, BIG, ASK_FOREVER_NS, NULL, dst, 10, &len),
+                 TROUPE_ETRUNC);
     cr_expect_eq(len, (size_t)BIG);
     cr_expect_arr_eq(dst, src, 10);
     for (int i = 10; i < BIG; i++)
         cr_assert_eq(dst[i], 0x55, "byte %d written past reply_cap", i);
 
-    /* reply_cap 0 with a buffer: nothing copied, size reported. */
+    /* reply_cap 0 with a buffer: nothing copied, size reported, ETRUNC. */
     memset(dst, 0x55, 16);
     len = 0;
-    cr_assert_eq(troupe_ask(sys, s, M_ECHO, src, 16, ASK_FOREVER_NS, NULL, dst, 0, &len), 0);
+    cr_assert_eq(troupe_ask(sys, s, M_ECHO, src, 16, ASK_FOREVER_NS, NULL, dst, 0, &len),
+                 TROUPE_ETRUNC);
     cr_expect_eq(len, 16u);
     cr_expect_eq(dst[0], 0x55);
+
+    /* No buffer at all: the payload is not wanted, 0. */
+    len = 0;
+    cr_assert_eq(troupe_ask(sys, s, M_ECHO, src, 16, ASK_FOREVER_NS, NULL, NULL, 0, &len), 0);
+    cr_expect_eq(len, 16u);
     free(src);
     free(dst);
     finish(sys, NULL, &ss, NULL);

@@ -64,9 +64,10 @@ Test(error, documented_values)
     cr_expect_eq(TROUPE_ECIRCUIT, -15);
     cr_expect_eq(TROUPE_EIO, -16);
     cr_expect_eq(TROUPE_ECORRUPT, -17);
+    cr_expect_eq(TROUPE_ETRUNC, -18);
 }
 
-static const int unknown_codes[] = {1, 2, 100, -18, -19, -100, -1000, INT_MAX, INT_MIN,
+static const int unknown_codes[] = {1, 2, 100, -19, -20, -100, -1000, INT_MAX, INT_MIN,
                                     INT_MIN + 1};
 
 Test(error, unknown_codes_give_unknown_error)

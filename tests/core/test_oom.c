@@ -489,3 +489,92 @@ Test(oom, http_failures_are_enomem_and_leak_nothing, .timeout = 120)
     cr_expect_geq(walk("http", http_run), 4);
 }
 #endif
+
+/* -- asynchronous calls, deferred replies, views (troupe/async.h): a call
+ *    queue with its fd, a call with a heap-copied payload answered through
+ *    a deferred token, a callback, a view published and read -- */
+
+enum { A_ECHO = 1, A_PUB = 2 };
+
+static void oom_view_free(void *p) { free(p); }
+
+static int async_handle(troupe_ctx *ctx, void *st, const troupe_msg *m)
+{
+    (void)st;
+    if (m->type == A_PUB) { /* answers the publish's own result */
+        int32_t rc = 0;
+        int64_t *v = malloc(sizeof *v);
+        if (!v || (rc = troupe_view_publish(ctx, v, oom_view_free)))
+            free(v);
+        return troupe_reply(ctx, A_PUB, &rc, sizeof rc) == TROUPE_ESTATE ? -1 : 0;
+    }
+    troupe_reply_token t;
+    if (troupe_reply_defer(ctx, &t)) /* no memory for the ext: answer now */
+        return troupe_reply(ctx, A_ECHO, NULL, 0) == TROUPE_ESTATE ? -1 : 0;
+    troupe_system *sys = troupe_ctx_system(ctx);
+    if (troupe_reply_to(sys, t, A_ECHO, m->data, m->size)) /* the copy failed */
+        return troupe_reply_to(sys, t, A_ECHO, NULL, 0) ? -1 : 0;
+    return 0;
+}
+
+static const troupe_behaviour async_beh = {.name = "oom.async", .handle = async_handle};
+
+static void oom_cb(void *ud, int rc, uint32_t type, const void *data, size_t len)
+{
+    (void)type, (void)data, (void)len;
+    if (rc)
+        tt_die("callback outcome %s", troupe_errname(rc));
+    atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+static void oom_read(const void *view, void *ud) { *(int64_t *)ud = *(const int64_t *)view; }
+
+static int async_ops(troupe_system *sys, troupe_callq *q, troupe_ref r, atomic_int *cbs)
+{
+    char big[100];
+    memset(big, 3, sizeof big);
+    troupe_call c;
+    int rc = troupe_ask_start(q, r, A_ECHO, big, sizeof big, HANG_LIMIT_NS, NULL, &c);
+    if (rc)
+        return rc;
+    cr_assert_eq(troupe_call_wait(q, c, HANG_LIMIT_NS), 0);
+    cr_assert_eq(troupe_call_result(q, c, NULL, big, sizeof big, NULL), 0);
+    troupe_call listed;
+    while ((rc = troupe_callq_next(q, &listed, NULL)) == 0)
+        cr_assert_eq(listed.id, c.id);
+    cr_assert_eq(rc, TROUPE_EBUSY);
+    cr_assert_eq(troupe_call_release(q, c), 0);
+    if ((rc = troupe_ask_cb(sys, r, A_ECHO, NULL, 0, HANG_LIMIT_NS, oom_cb, cbs)))
+        return rc;
+    wait_until(atomic_load(cbs) == 1);
+    int32_t pub = -1;
+    if ((rc = troupe_ask(sys, r, A_PUB, NULL, 0, HANG_LIMIT_NS, NULL, &pub, sizeof pub, NULL)))
+        return rc;
+    int64_t seen = -1;
+    if (pub == 0)
+        cr_assert_eq(troupe_view_read(sys, r, oom_read, &seen), 0);
+    return pub;
+}
+
+static int async_run(long n, long *left)
+{
+    troupe_system *sys = quiet_system(NULL);
+    troupe_ref r;
+    troupe_callq *q = NULL;
+    atomic_int cbs = 0;
+    arm(n);
+    int rc = troupe_spawn(sys, &async_beh, NULL, NULL, &r);
+    if (!rc)
+        rc = troupe_callq_create(sys, TROUPE_CALLQ_FD, &q);
+    if (!rc)
+        rc = async_ops(sys, q, r, &cbs);
+    *left = disarm();
+    troupe_callq_destroy(q);
+    troupe_system_destroy(sys);
+    return rc;
+}
+
+Test(oom, async_calls_and_views_are_enomem_and_leak_nothing, .timeout = 120)
+{
+    cr_expect_geq(walk("async", async_run), 6);
+}

@@ -38,7 +38,7 @@ static int ledger_apply(troupe_ctx *ctx, void *state, const void *ev, size_t len
     memcpy(&v, ev, sizeof v);
     ledger_apply_value(s, v);
     atomic_fetch_add(&ledger_applies, 1);
-    troupe_reply(ctx, P_STATE, s, sizeof *s); /* ESTATE when no ask waits */
+    troupe_reply(ctx, P_STATE, s, sizeof *s); /* to no one when no ask waits (0) */
     return 0;
 }
 

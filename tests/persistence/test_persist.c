@@ -233,3 +233,50 @@ Test(persist, persist_reply_is_sent_after_durability, .timeout = 300)
     troupe_system_destroy(sys);
     close_journal(j);
 }
+
+/* An apply that answers with troupe_reply's own result, as a handler would:
+ * during recovery no ask waits for the event, and the reply goes to no one
+ * (0) instead of failing the start (issue 13: troupe_reply returned
+ * TROUPE_ESTATE there, and the respawn failed). */
+static int strict_apply(troupe_ctx *ctx, void *state, const void *ev, size_t len)
+{
+    ledger *s = state;
+    uint64_t v;
+    if (len != sizeof v)
+        return TROUPE_EINVAL;
+    memcpy(&v, ev, sizeof v);
+    ledger_apply_value(s, v);
+    return troupe_reply(ctx, P_STATE, s, sizeof *s);
+}
+
+static const troupe_persistence strict_persist = {.apply = strict_apply, .schema = 1};
+static const troupe_behaviour strict_beh = {.name = "ledger-strict",
+                                            .state_size = sizeof(ledger),
+                                            .handle = ledger_handle,
+                                            .persist = &strict_persist};
+
+Test(persist, a_reply_during_recovery_does_not_fail_the_start, .timeout = 300)
+{
+    troupe_journal *j = open_journal();
+    troupe_system *sys = pers_system(j, 2);
+    troupe_spawn_opts o;
+    troupe_spawn_opts_defaults(&o);
+    o.persistence_id = pid("strict");
+    troupe_ref r = tt_spawn(sys, &strict_beh, NULL, &o);
+    ledger model = {0};
+    for (uint64_t v = 1; v <= 3; v++) {
+        ledger_apply_value(&model, v);
+        ledger s = ledger_ask(sys, r, P_ADD, v);
+        cr_assert_eq(memcmp(&s, &model, sizeof s), 0);
+    }
+    cr_assert_eq(troupe_stop(sys, r), 0);
+    wait_until(!troupe_alive(sys, r));
+    troupe_ref again;
+    int rc = troupe_spawn(sys, &strict_beh, NULL, &o, &again);
+    cr_assert_eq(rc, 0, "recovery replied to no one: %s", troupe_errname(rc));
+    ledger s = ledger_ask(sys, again, P_GET, 0);
+    cr_expect_eq(memcmp(&s, &model, sizeof s), 0, "recovered: n %llu",
+                 (unsigned long long)s.n);
+    troupe_system_destroy(sys);
+    close_journal(j);
+}
