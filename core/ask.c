@@ -6,7 +6,11 @@
  * timeout each try WAIT -> BUSY with one CAS, exactly one wins, and the
  * loser knows it is late (a late reply is dropped and counted).
  *
- * From a plain thread the asker blocks on a futex in the record. From a
+ * From a plain thread the request goes through call_send (core/call.c):
+ * when it finds the receiver idle the asker runs it itself and the reply
+ * is in when the send returns; otherwise the asker spins briefly on the
+ * record, then blocks on its futex word (fut: 0 waiting, 1 replied, 2 the
+ * asker may sleep: only then does the replier pay for a wake-up). From a
  * handler (troupe_ask_async) nothing blocks: the reply, or the timeout,
  * comes back as a message on the asker's system lane.
  */
@@ -18,10 +22,12 @@
 #include "core/timer.h"
 
 enum { A_FREE = 0, A_WAIT = 1, A_BUSY = 2, A_DONE = 3, A_TIMEOUT = 4 };
+enum { F_WAIT = 0, F_REPLIED = 1, F_SLEEP = 2 }; /* a plain-thread record's fut */
+#define REPLY_SPIN 128 /* polls of fut before sleeping (~2 us) */
 
 typedef struct ask_rec {
     _Atomic uint64_t st;  /* gen << 32 | state */
-    _Atomic uint32_t fut; /* plain-thread asker: 1 once the reply is in */
+    _Atomic uint32_t fut; /* plain-thread asker: F_REPLIED once the reply is in */
     troupe_ref asker;     /* NONE for a plain-thread ask */
     troupe_timer timer;   /* async: its timeout */
     tmsg reply;           /* plain-thread ask: the reply */
@@ -61,7 +67,7 @@ static int ask_new(troupe_system *sys, troupe_ref asker, ask_rec **out, uint64_t
     uint32_t gen = (uint32_t)(atomic_load_explicit(&r->st, memory_order_relaxed) >> 32) + 1;
     r->asker = asker;
     r->timer.id = 0;
-    atomic_store_explicit(&r->fut, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->fut, F_WAIT, memory_order_relaxed);
     /* release: the fields above before anyone can match this generation. */
     atomic_store_explicit(&r->st, st_make(gen, A_WAIT), memory_order_release);
     *out = r;
@@ -93,8 +99,10 @@ static int valid_payload(uint32_t type, const void *data, size_t len)
     return 0;
 }
 
+/* caller_runs: a plain thread's ask, which may run the receiver here
+ * (call_send). */
 static int send_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
-                    size_t len, uint64_t id)
+                    size_t len, uint64_t id, bool caller_runs)
 {
     tmsg m;
     int rc = tmsg_copy(sys, &m, type, data, len);
@@ -102,30 +110,57 @@ static int send_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void
         return rc;
     m.flags_size |= MF_ASK;
     m.corr = id;
-    rc = send_msg(sys, to, &m);
+    rc = caller_runs ? call_send(sys, to, &m) : send_msg(sys, to, &m);
     if (rc)
         tmsg_destroy(sys, &m);
     return rc;
+}
+
+/* A reply a plain thread waits for: spin a little (a receiver that was
+ * busy with another caller's request, or running on a worker, often
+ * answers within a microsecond), then announce the sleep (F_SLEEP, so the
+ * replier wakes us) and sleep until fut changes or the deadline. */
+static bool reply_spin(ask_rec *r)
+{
+    for (int i = 0; i < REPLY_SPIN; i++) {
+        /* acquire: pairs with the replier's release exchange of fut. */
+        if (atomic_load_explicit(&r->fut, memory_order_acquire) == F_REPLIED)
+            return true;
+        cpu_relax();
+    }
+    return false;
+}
+
+static void reply_sleep(ask_rec *r, uint64_t timeout_ns)
+{
+    uint32_t w = F_WAIT;
+    /* relaxed: only announces the sleep; a reply that beat us (F_REPLIED)
+     * fails the CAS and the wait below returns at once */
+    atomic_compare_exchange_strong_explicit(&r->fut, &w, F_SLEEP, memory_order_relaxed,
+                                            memory_order_relaxed);
+    futex_wait_u32(&r->fut, F_SLEEP, timeout_ns);
 }
 
 /* Block until the reply or the deadline (none when it does not fit: a
  * timeout that large means forever); 0 when the reply is in. */
 static int wait_reply(ask_rec *r, uint64_t id, uint64_t timeout_ns)
 {
+    if (reply_spin(r)) /* before reading the clock: a caller-run reply is in */
+        return 0;
     uint64_t deadline = deadline_add(mono_ns(), timeout_ns);
-    /* acquire: pairs with the replier's release of fut. */
-    while (!atomic_load_explicit(&r->fut, memory_order_acquire)) {
+    /* acquire: pairs with the replier's release exchange of fut. */
+    while (atomic_load_explicit(&r->fut, memory_order_acquire) != F_REPLIED) {
         uint64_t now = mono_ns();
         if (now >= deadline && deadline != DEADLINE_NEVER)
             break;
-        futex_wait_u32(&r->fut, 0, deadline == DEADLINE_NEVER ? 0 : deadline - now);
+        reply_sleep(r, deadline == DEADLINE_NEVER ? 0 : deadline - now);
     }
-    if (atomic_load_explicit(&r->fut, memory_order_acquire))
+    if (atomic_load_explicit(&r->fut, memory_order_acquire) == F_REPLIED)
         return 0;
     if (ask_claim(r, id))
         return TROUPE_ETIMEDOUT;
-    while (!atomic_load_explicit(&r->fut, memory_order_acquire)) /* replier mid-write */
-        futex_wait_u32(&r->fut, 0, 0);
+    while (atomic_load_explicit(&r->fut, memory_order_acquire) != F_REPLIED) /* replier mid-write */
+        reply_sleep(r, 0);
     return 0;
 }
 
@@ -142,7 +177,8 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
     int rc = ask_new(sys, TROUPE_REF_NONE, &r, &id);
     if (rc)
         return rc;
-    if ((rc = send_ask(sys, to, type, data, len, id)) || (rc = wait_reply(r, id, timeout_ns))) {
+    if ((rc = send_ask(sys, to, type, data, len, id, true)) ||
+        (rc = wait_reply(r, id, timeout_ns))) {
         ask_free(sys, r, id);
         return rc;
     }
@@ -190,7 +226,7 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
         ask_free(sys, r, id);
         return rc;
     }
-    if ((rc = send_ask(sys, to, type, data, len, id))) {
+    if ((rc = send_ask(sys, to, type, data, len, id, false))) {
         if (ask_claim(r, id)) { /* else the timeout fired first and freed it */
             troupe_timer_cancel(sys, r->timer);
             ask_free(sys, r, id);
@@ -208,9 +244,12 @@ static int deliver_reply(troupe_ctx *ctx, ask_rec *r, uint64_t id, tmsg *m)
     if (troupe_ref_is_none(r->asker)) {
         r->reply = *m;
         atomic_store_explicit(&r->st, st_make((uint32_t)(id >> 32), A_DONE), memory_order_relaxed);
-        /* release: the reply before the flag (wait_reply's acquire). */
-        atomic_store_explicit(&r->fut, 1, memory_order_release);
-        futex_wake_u32(&r->fut, 1);
+        /* release: the reply before the flag (wait_reply's acquire). A wake
+         * only when the asker announced its sleep (reply_sleep's CAS): an
+         * asker that runs the handler itself, or still spins, costs no
+         * system call. */
+        if (atomic_exchange_explicit(&r->fut, F_REPLIED, memory_order_release) == F_SLEEP)
+            futex_wake_u32(&r->fut, 1);
         return 0;
     }
     troupe_timer_cancel(sys, r->timer);

@@ -107,6 +107,9 @@ typedef struct worker {
     uint32_t nvictims;
     pthread_t thread;
     bool started;
+    /* a plain thread running an actor for its own ask (core/call.c): a
+     * stand-in on that thread's stack, with no run queue of its own */
+    bool caller;
     alignas(CACHELINE) _Atomic uint32_t parked; /* futex word */
     _Atomic uint64_t steals, parks, runs;
     /* the ref id of the actor being run, 0 between runs (relaxed stores by
@@ -238,6 +241,10 @@ void send_flush(worker *w);
 
 /* core/ask.c */
 int asks_create(troupe_system *sys);
+/* core/call.c: troupe_ask's send from a plain thread. As send_msg, but when
+ * this send makes the receiver runnable the calling thread runs it (one
+ * run, as a worker would) instead of handing it to a worker. */
+int call_send(troupe_system *sys, troupe_ref to, tmsg *m);
 void asks_destroy(troupe_system *sys);
 
 struct sv_child;
