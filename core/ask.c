@@ -6,11 +6,12 @@
  * timeout each try WAIT -> BUSY with one CAS, exactly one wins, and the
  * loser knows it is late (a late reply is dropped and counted).
  *
- * From a plain thread the request goes through call_send (core/call.c):
- * when it finds the receiver idle the asker runs it itself and the reply
- * is in when the send returns; otherwise the asker spins briefly on the
- * record, then blocks on its futex word (fut: 0 waiting, 1 replied, 2 the
- * asker may sleep: only then does the replier pay for a wake-up). From a
+ * From a plain thread (troupe_ask, and troupe_call whose request goes
+ * through call_send in core/call.c: when it finds the receiver idle the
+ * asker runs it itself and the reply is in when the send returns) the
+ * asker spins briefly on the record, then blocks on its futex word (fut:
+ * 0 waiting, 1 replied, 2 the asker may sleep: only then does the replier
+ * pay for a wake-up). From a
  * handler (troupe_ask_async) nothing blocks: the reply, or the timeout,
  * comes back as a message on the asker's system lane.
  */
@@ -111,7 +112,7 @@ static int send_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void
     m.flags_size |= MF_ASK;
     m.corr = id;
     rc = caller_runs ? call_send(sys, to, &m) : send_msg(sys, to, &m);
-    if (rc)
+    if (rc && rc != TROUPE_EFAILED) /* EFAILED: delivered, handled, failed */
         tmsg_destroy(sys, &m);
     return rc;
 }
@@ -164,9 +165,9 @@ static int wait_reply(ask_rec *r, uint64_t id, uint64_t timeout_ns)
     return 0;
 }
 
-TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
-                          size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
-                          size_t reply_cap, size_t *reply_len)
+int ask_plain(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
+              uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf, size_t reply_cap,
+              size_t *reply_len, bool caller_runs)
 {
     if (!sys || (reply_cap && !reply_buf) || valid_payload(type, data, len))
         return TROUPE_EINVAL;
@@ -177,8 +178,10 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
     int rc = ask_new(sys, TROUPE_REF_NONE, &r, &id);
     if (rc)
         return rc;
-    if ((rc = send_ask(sys, to, type, data, len, id, true)) ||
-        (rc = wait_reply(r, id, timeout_ns))) {
+    rc = send_ask(sys, to, type, data, len, id, caller_runs);
+    if (rc == TROUPE_EFAILED && !ask_claim(r, id))
+        rc = 0; /* it replied before it failed: the reply stands */
+    if (rc || (rc = wait_reply(r, id, timeout_ns))) {
         ask_free(sys, r, id);
         return rc;
     }
@@ -193,6 +196,14 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
     tmsg_destroy(sys, &r->reply);
     ask_free(sys, r, id);
     return 0;
+}
+
+TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                          size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
+                          size_t reply_cap, size_t *reply_len)
+{
+    return ask_plain(sys, to, type, data, len, timeout_ns, reply_type, reply_buf, reply_cap,
+                     reply_len, false);
 }
 
 static void ask_timeout_fn(troupe_system *sys, uint64_t id)

@@ -1,4 +1,5 @@
-/* core/call.c — troupe_ask from a plain thread without a thread hand-off.
+/* core/call.c — troupe_call: a synchronous call from a plain thread
+ * without a thread hand-off (include/troupe/message.h).
  *
  * The request goes into the receiver's ring like any send: one CAS on the
  * tail word, which also says whether this send made the receiver runnable
@@ -29,7 +30,10 @@
 #include <string.h>
 
 #include "core/system.h"
-#include "observe/obs.h"
+
+/* one caller-run in CALL_LAT_EVERY on a thread is timed, as one worker run
+ * in LAT_SAMPLE (observe/obs.h, not included: observe/ is above core/) */
+#define CALL_LAT_EVERY 64u
 
 #if TROUPE_METRICS
 /* runs on this thread to the next timed one (dispatch_timed's sampling) */
@@ -49,7 +53,7 @@ static void caller_init(worker *pw, troupe_system *sys)
 #if TROUPE_METRICS
     /* run_actor counts one down: 0 times the first message */
     bool sample = call_lat_tick == 0;
-    call_lat_tick = sample ? LAT_SAMPLE : call_lat_tick - 1;
+    call_lat_tick = sample ? CALL_LAT_EVERY : call_lat_tick - 1;
     pw->lat_tick = sample ? 1 : 2;
     if (sample) {
         for (int k = 0; k < LAT_BUCKETS; k++)
@@ -65,7 +69,9 @@ static void caller_init(worker *pw, troupe_system *sys)
 static void fold_latency(troupe_system *sys, worker *pw)
 {
 #if TROUPE_METRICS
-    if (pw->lat_tick != LAT_SAMPLE) /* dispatch_timed set it: a sample was taken */
+    /* a run that timed a message set lat_tick back up (dispatch_timed);
+     * else it is 1 (not this run's turn) or 0 (its turn, nothing handled) */
+    if (pw->lat_tick <= 1)
         return;
     worker *w0 = &sys->workers[0];
     for (int k = 0; k < LAT_BUCKETS; k++) {
@@ -84,15 +90,35 @@ static void fold_latency(troupe_system *sys, worker *pw)
 }
 
 /* Run the actor this thread now owns (its send cleared IDLE): one run, as
- * a worker would. */
-static void call_run(troupe_system *sys, actor *a)
+ * a worker would. `mine` is our request's slot; returns TROUPE_EFAILED when
+ * the run ended in a failure while handling it (the handler returned an
+ * error or panicked: a failed run leaves ctx.msg at the message it was
+ * handling, a run that ends well clears it), else 0. */
+static int call_run(troupe_system *sys, actor *a, const tmsg *mine)
 {
     worker pw; /* on this stack: lives exactly as long as the run */
     caller_init(&pw, sys);
     run_actor(&pw, a);
     fold_latency(sys, &pw);
+    return pw.ctx.msg && pw.ctx.msg == mine ? TROUPE_EFAILED : 0;
 }
 
+/* Our request's slot (compared, never read: once handled it is the
+ * senders' again); NULL for DROP_OLDEST mailboxes, whose runs copy messages
+ * out of the ring. */
+static const tmsg *slot_of(actor *a, uint64_t pos)
+{
+    if (mb_policy(&a->mb) == TROUPE_OVERFLOW_DROP_OLDEST)
+        return NULL;
+    /* relaxed: the ring cannot change while this incarnation holds our
+     * message; our claim's CAS already acquired it */
+    mb_ring *r = atomic_load_explicit(&a->mb.ring, memory_order_relaxed);
+    return &r->slots[pos & r->mask].m;
+}
+
+/* 0: sent (and, if we ran it, handled or deferred); TROUPE_EFAILED: we ran
+ * it and it failed handling our request (ask_plain answers it); else the
+ * send's error. */
 int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
 {
     /* relaxed: as send_msg, a hint; the claim's generation check decides */
@@ -103,13 +129,25 @@ int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
         return TROUPE_ENOACTOR;
     m->sender = 0; /* a plain thread */
     bool sched;
-    int rc = mb_push_mpsc(sys, &a->mb, ref_gen(to), m, &sched);
+    uint64_t pos;
+    uint32_t got;
+    int rc = mb_reserve_mpsc(sys, &a->mb, ref_gen(to), 1, &pos, &got, &sched);
     if (unlikely(rc != MB_OK)) {
         if (rc == MB_FULL) /* the overflow policies, as any plain thread's send */
             return send_msg(sys, to, m);
         return rc == MB_GONE ? TROUPE_ENOACTOR : TROUPE_ENOMEM;
     }
+    const tmsg *mine = slot_of(a, pos);
+    mb_write(&a->mb, pos, m);
     if (sched) /* we made it runnable: it is ours to run */
-        call_run(sys, a);
+        return call_run(sys, a, mine);
     return 0;
+}
+
+TROUPE_API int troupe_call(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                           size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
+                           size_t reply_cap, size_t *reply_len)
+{
+    return ask_plain(sys, to, type, data, len, timeout_ns, reply_type, reply_buf, reply_cap,
+                     reply_len, true);
 }

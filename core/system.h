@@ -245,6 +245,10 @@ int asks_create(troupe_system *sys);
  * this send makes the receiver runnable the calling thread runs it (one
  * run, as a worker would) instead of handing it to a worker. */
 int call_send(troupe_system *sys, troupe_ref to, tmsg *m);
+/* troupe_ask's body; caller_runs: troupe_call's (send through call_send). */
+int ask_plain(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
+              uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf, size_t reply_cap,
+              size_t *reply_len, bool caller_runs);
 void asks_destroy(troupe_system *sys);
 
 struct sv_child;
