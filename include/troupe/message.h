@@ -68,9 +68,10 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
  * this thread as on a worker: one message at a time (no worker runs it
  * meanwhile), earlier messages of this thread handled first, a failure or
  * troupe_panic reported and supervised (when that run failed handling
- * this request, unanswered, the call returns TROUPE_EFAILED at once),
- * persisted events submitted (the reply
- * then waits for their apply, as for troupe_ask). While it holds the actor
+ * this request, unanswered, the call returns TROUPE_EFAILED at once; not
+ * for a DROP_OLDEST mailbox, whose caller then waits for its timeout as
+ * with troupe_ask), persisted events submitted (the reply then waits for
+ * their apply, as for troupe_ask). While it holds the actor
  * this thread also serves, in the same run, requests other callers queued
  * meanwhile (up to the actor's batch; the rest goes to the workers). When
  * the receiver is busy the request queues like troupe_ask's and is served

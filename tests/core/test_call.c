@@ -446,3 +446,37 @@ Test(call, model_many_callers_and_a_worker)
     cr_expect_eq(atomic_load(&sh.overlap), 0, "one message at a time");
     troupe_system_destroy(sys);
 }
+
+/* Tell, tell, call from one thread while a worker holds the actor: the
+ * call is answered after both tells were handled (its reply counts 3). */
+Test(call, a_call_does_not_overtake_earlier_tells)
+{
+    troupe_system *sys = tt_system(1);
+    shared sh;
+    shared_init(&sh);
+    troupe_ref r = tt_spawn(sys, &c_beh, &sh, NULL);
+    cr_assert_eq(troupe_tell(sys, r, C_HOLD, NULL, 0), 0);
+    wait_until(tt_gate_waiting(&sh.gate) == 1);
+    for (uint64_t s = 1; s <= 2; s++) {
+        uint64_t v[2] = {0, s};
+        cr_assert_eq(troupe_tell(sys, r, C_SEQ + 100, v, sizeof v), 0);
+    }
+    tt_gate_open(&sh.gate);
+    uint64_t v[2] = {0, 3}, got = 0;
+    cr_assert_eq(troupe_call(sys, r, C_SEQ, v, sizeof v, ASK_FOREVER_NS, NULL, &got, sizeof got,
+                             NULL),
+                 0);
+    cr_expect_eq(got, 3u);
+    /* and once idle, a tell then a call from this thread: the tell goes
+     * to a worker, the call queues behind it (or runs it here first) */
+    wait_until(is_idle(sys, r));
+    v[1] = 4;
+    cr_assert_eq(troupe_tell(sys, r, C_SEQ + 100, v, sizeof v), 0);
+    v[1] = 5;
+    cr_assert_eq(troupe_call(sys, r, C_SEQ, v, sizeof v, ASK_FOREVER_NS, NULL, &got, sizeof got,
+                             NULL),
+                 0);
+    cr_expect_eq(got, 5u);
+    cr_expect_eq(atomic_load(&sh.order_bad), 0);
+    troupe_system_destroy(sys);
+}
