@@ -256,6 +256,8 @@
 #define sched_stop troupei_sched_stop
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
+#define call_send troupei_call_send
+#define ask_plain troupei_ask_plain
 #define send_sys troupei_send_sys
 #define send_sys_env troupei_send_sys_env
 #define spawn_held troupei_spawn_held

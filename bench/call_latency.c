@@ -6,8 +6,8 @@
  * the actor is idle at every call. Each call is timed (two clock reads,
  * ~20 ns each here, are inside every sample); the samples are sorted and
  * p50 and p99 read off them — measured values, no histogram. Each path is
- * one row of IMPLS (today `troupe_ask`; a call that runs the handler on
- * the calling thread is a row more):
+ * one row of IMPLS (`troupe_ask`, handed to a worker; `troupe_call`, which
+ * runs the idle actor on the calling thread):
  *   SUMMARY bench=call_latency impl=<path> metric=p50|p99 value=<ns> unit=ns
  * Then, when Erlang/OTP is installed, bench/peers/erlang/run.sh runs its
  * ask_latency case (gen_server:call from one process to another, +S 2:2)
@@ -76,8 +76,22 @@ static uint64_t ask_call(target *t)
     return n;
 }
 
+/* troupe_call: the calling thread runs the idle actor itself (core/call.c). */
+static uint64_t call_call(target *t)
+{
+    uint64_t n = 0;
+    size_t len = 0;
+    bench_check(troupe_call(t->sys, t->actor, MSG_CALL, NULL, 0, 10 * SEC_NS, NULL, &n, sizeof n,
+                            &len),
+                "troupe_call");
+    if (len != sizeof n)
+        bench_fail("a reply of %zu bytes", len);
+    return n;
+}
+
 static const impl IMPLS[] = {
     {"actor_ask", ask_call},
+    {"actor_call", call_call},
 };
 #define NIMPLS (sizeof IMPLS / sizeof IMPLS[0])
 

@@ -54,7 +54,7 @@
 #define NONE UINT64_MAX /* an op that saw no count (a tell) */
 #define SEC_NS 1000000000ull
 
-enum { MSG_UPDATE = 1, MSG_ASK_UPDATE = 2, MSG_READ = 3, MSG_GET = 4 };
+enum { MSG_UPDATE = 1, MSG_ASK_UPDATE = 2, MSG_READ = 3, MSG_GET = 4, MSG_PUBLISH = 5 };
 
 typedef struct account {
     uint64_t count, sum, max;
@@ -153,9 +153,27 @@ static void rwlock_close(run *r, account *out, uint64_t *t1)
 
 static uint64_t g_get_ns; /* when the actor answered MSG_GET (read after the ask) */
 
+static int g_publish; /* the actor_view case: publish the count after each write */
+
+/* The count as a view (troupe/async.h): a new immutable block per write,
+ * the one it replaces freed after readers are done with it. */
+static int publish_count(troupe_ctx *ctx, const account *a)
+{
+    uint64_t *v = malloc(sizeof *v);
+    if (!v)
+        return -1;
+    *v = a->count;
+    if (troupe_view_publish(ctx, v, free) == 0)
+        return 0;
+    free(v);
+    return -1;
+}
+
 static int owner_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
 {
     account *a = st;
+    if (msg->type == MSG_PUBLISH)
+        return publish_count(ctx, a) ? -1 : troupe_reply(ctx, MSG_PUBLISH, NULL, 0);
     if (msg->type == MSG_GET) {
         g_get_ns = bench_now_ns();
         return troupe_reply(ctx, MSG_GET, a, sizeof *a);
@@ -169,6 +187,8 @@ static int owner_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
     if (u.thread >= MAX_THREADS)
         return -1;
     apply(a, &u);
+    if (g_publish && publish_count(ctx, a))
+        return -1;
     if (msg->type == MSG_ASK_UPDATE)
         return troupe_reply(ctx, MSG_ASK_UPDATE, &a->count, sizeof a->count);
     return 0;
@@ -210,6 +230,49 @@ static uint64_t ask_op(thr *t, const update *u)
     return count;
 }
 
+/* troupe_call: the calling thread runs the actor itself when it is idle
+ * (core/call.c), else the call waits like an ask. */
+static uint64_t call_op(thr *t, const update *u)
+{
+    uint64_t count = 0;
+    size_t len = 0;
+    uint32_t type = u ? MSG_ASK_UPDATE : MSG_READ;
+    bench_check(troupe_call(t->r->sys, t->r->owner, type, u, u ? sizeof *u : 0, 10 * SEC_NS, NULL,
+                            &count, sizeof count, &len),
+                "troupe_call");
+    if (len != sizeof count)
+        bench_fail("a reply of %zu bytes", len);
+    return count;
+}
+
+static void read_view(const void *view, void *ud) { *(uint64_t *)ud = *(const uint64_t *)view; }
+
+/* Writes by troupe_call, reads from the view the actor publishes after
+ * each write: no message, no lock. */
+static uint64_t view_op(thr *t, const update *u)
+{
+    if (u)
+        return call_op(t, u);
+    uint64_t count = 0;
+    bench_check(troupe_view_read(t->r->sys, t->r->owner, read_view, &count), "troupe_view_read");
+    return count;
+}
+
+static void view_open(run *r)
+{
+    g_publish = 1;
+    actor_open(r);
+    bench_ask(r->sys, r->owner, MSG_PUBLISH, NULL, 0); /* a view before the first read */
+}
+
+static void ask_close(run *r, account *out, uint64_t *t1);
+
+static void view_close(run *r, account *out, uint64_t *t1)
+{
+    ask_close(r, out, t1);
+    g_publish = 0;
+}
+
 static uint64_t tell_op(thr *t, const update *u)
 {
     bench_check(troupe_tell(t->r->sys, t->r->owner, MSG_UPDATE, u, sizeof *u), "troupe_tell");
@@ -225,6 +288,8 @@ static void ask_close(run *r, account *out, uint64_t *t1)
 static const impl IMPLS[] = {
     {"rwlock", 0, rwlock_open, rwlock_op, rwlock_close, NULL},
     {"actor_ask", 0, actor_open, ask_op, ask_close, NULL},
+    {"actor_call", 0, actor_open, call_op, ask_close, NULL},
+    {"actor_view", 0, view_open, view_op, view_close, NULL},
     {"actor_tell", 1, actor_open, tell_op, actor_close, NULL},
 };
 #define NIMPLS (sizeof IMPLS / sizeof IMPLS[0])

@@ -3,8 +3,12 @@
  * replies now or deferred, and asks failed fast when the actor that has
  * them ends.
  *
- * From a plain thread the asker blocks on a futex in the record. From a
- * handler nothing blocks: the reply, the timeout or the failure comes back
+ * From a plain thread (troupe_ask, and troupe_call whose request goes
+ * through call_send in core/call.c: when it finds the receiver idle the
+ * asker runs it itself and the reply is in when the send returns) the
+ * asker spins briefly on the record, then blocks on its futex word (fut:
+ * F_WAIT, F_DONE, or F_SLEEP once the asker may sleep: only then does the
+ * completer pay for a wake-up). From a handler nothing blocks: the reply, the timeout or the failure comes back
  * as a message on the asker's system lane. Calls (core/callq.c) keep the
  * outcome in the record or hand it to a callback.
  *
@@ -21,6 +25,9 @@
 #include "core/ask.h"
 #include "core/ext.h"
 #include "core/timer.h"
+
+enum { F_WAIT = 0, F_DONE = 1, F_SLEEP = 2 }; /* a plain-thread record's fut */
+#define REPLY_SPIN 128 /* polls of fut before sleeping (~2 us) */
 
 int asks_create(troupe_system *sys)
 {
@@ -128,8 +135,10 @@ int ask_valid_payload(uint32_t type, const void *data, size_t len)
     return 0;
 }
 
-int ask_request(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
-                uint64_t id)
+/* caller_runs: a plain thread's troupe_call, which may run the receiver
+ * here (call_send). */
+static int send_request(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                        size_t len, uint64_t id, bool caller_runs)
 {
     tmsg m;
     int rc = tmsg_copy(sys, &m, type, data, len);
@@ -137,10 +146,16 @@ int ask_request(troupe_system *sys, troupe_ref to, uint32_t type, const void *da
         return rc;
     m.flags_size |= MF_ASK;
     m.corr = id;
-    rc = send_msg(sys, to, &m);
-    if (rc)
+    rc = caller_runs ? call_send(sys, to, &m) : send_msg(sys, to, &m);
+    if (rc && rc != TROUPE_EFAILED) /* EFAILED: delivered, handled, failed */
         tmsg_destroy(sys, &m);
     return rc;
+}
+
+int ask_request(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
+                uint64_t id)
+{
+    return send_request(sys, to, type, data, len, id, false);
 }
 
 static void ask_timeout_fn(troupe_system *sys, uint64_t id)
@@ -213,31 +228,65 @@ void ask_finish(troupe_system *sys, ask_rec *r, uint64_t id, int rc, tmsg *reply
         return;
     }
     atomic_store_explicit(&r->st, st_make((uint32_t)(id >> 32), A_DONE), memory_order_relaxed);
-    /* release: the outcome before the flag (wait_reply's acquire). */
-    atomic_store_explicit(&r->fut, 1, memory_order_release);
-    futex_wake_u32(&r->fut, 1);
+    /* release: the outcome before the flag (wait_reply's acquire). A wake
+     * only when the asker announced its sleep (reply_sleep's CAS): an asker
+     * that runs the handler itself, or still spins, costs no system call. */
+    if (atomic_exchange_explicit(&r->fut, F_DONE, memory_order_release) == F_SLEEP)
+        futex_wake_u32(&r->fut, 1);
 }
 
 /* ---- plain-thread asks --------------------------------------------------- */
+
+/* An outcome a plain thread waits for: spin a little (a receiver that was
+ * busy with another caller's request, or running on a worker, often
+ * answers within a microsecond), then announce the sleep (F_SLEEP, so the
+ * completer wakes us) and sleep until fut changes or the deadline. */
+static bool reply_spin(ask_rec *r)
+{
+    for (int i = 0; i < REPLY_SPIN; i++) {
+        /* acquire: pairs with ask_finish's release exchange of fut. */
+        if (atomic_load_explicit(&r->fut, memory_order_acquire) == F_DONE)
+            return true;
+        cpu_relax();
+    }
+    return false;
+}
+
+static void reply_sleep(ask_rec *r, uint64_t timeout_ns)
+{
+    uint32_t w = F_WAIT;
+    /* relaxed: only announces the sleep; an outcome that beat us (F_DONE)
+     * fails the CAS and the wait below returns at once */
+    atomic_compare_exchange_strong_explicit(&r->fut, &w, F_SLEEP, memory_order_relaxed,
+                                            memory_order_relaxed);
+    futex_wait_u32(&r->fut, F_SLEEP, timeout_ns);
+}
+
+static bool reply_in(ask_rec *r)
+{
+    /* acquire: pairs with ask_finish's release exchange of fut. */
+    return atomic_load_explicit(&r->fut, memory_order_acquire) == F_DONE;
+}
 
 /* Block until the outcome or the deadline (none when it does not fit: a
  * timeout that large means forever); 0 when the outcome is in r->rc. */
 static int wait_reply(ask_rec *r, uint64_t id, uint64_t timeout_ns)
 {
+    if (reply_spin(r)) /* before reading the clock: a caller-run reply is in */
+        return 0;
     uint64_t deadline = deadline_add(mono_ns(), timeout_ns);
-    /* acquire: pairs with ask_finish's release of fut. */
-    while (!atomic_load_explicit(&r->fut, memory_order_acquire)) {
+    while (!reply_in(r)) {
         uint64_t now = mono_ns();
         if (now >= deadline && deadline != DEADLINE_NEVER)
             break;
-        futex_wait_u32(&r->fut, 0, deadline == DEADLINE_NEVER ? 0 : deadline - now);
+        reply_sleep(r, deadline == DEADLINE_NEVER ? 0 : deadline - now);
     }
-    if (atomic_load_explicit(&r->fut, memory_order_acquire))
+    if (reply_in(r))
         return 0;
     if (ask_claim(r, id))
         return TROUPE_ETIMEDOUT;
-    while (!atomic_load_explicit(&r->fut, memory_order_acquire)) /* completer mid-write */
-        futex_wait_u32(&r->fut, 0, 0);
+    while (!reply_in(r)) /* completer mid-write */
+        reply_sleep(r, 0);
     return 0;
 }
 
@@ -256,9 +305,9 @@ int ask_copy_reply(const tmsg *m, uint32_t *type, void *buf, size_t cap, size_t 
     return buf && v.size > cap ? TROUPE_ETRUNC : 0;
 }
 
-TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
-                          size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
-                          size_t reply_cap, size_t *reply_len)
+int ask_plain(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
+              uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf, size_t reply_cap,
+              size_t *reply_len, bool caller_runs)
 {
     if (!sys || (reply_cap && !reply_buf) || ask_valid_payload(type, data, len))
         return TROUPE_EINVAL;
@@ -269,8 +318,10 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
     int rc = ask_new(sys, AM_SYNC, &r, &id);
     if (rc)
         return rc;
-    if ((rc = ask_request(sys, to, type, data, len, id)) || (rc = wait_reply(r, id, timeout_ns)) ||
-        (rc = r->rc)) {
+    rc = send_request(sys, to, type, data, len, id, caller_runs);
+    if (rc == TROUPE_EFAILED && !ask_claim(r, id))
+        rc = 0; /* completed already (its reply, or the failure: in r->rc) */
+    if (rc || (rc = wait_reply(r, id, timeout_ns)) || (rc = r->rc)) {
         ask_free(sys, r, id);
         return rc;
     }
@@ -278,6 +329,14 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
     tmsg_destroy(sys, &r->reply);
     ask_free(sys, r, id);
     return rc;
+}
+
+TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                          size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
+                          size_t reply_cap, size_t *reply_len)
+{
+    return ask_plain(sys, to, type, data, len, timeout_ns, reply_type, reply_buf, reply_cap,
+                     reply_len, false);
 }
 
 /* ---- asks from handlers -------------------------------------------------- */

@@ -31,7 +31,7 @@ enum {
 
 typedef struct ask_rec {
     _Atomic uint64_t st;     /* gen << 32 | state */
-    _Atomic uint32_t fut;    /* 1 once completed (blocked waiters) */
+    _Atomic uint32_t fut;    /* 1 once completed; 2 while a waiter sleeps */
     _Atomic uint32_t qf;     /* QF_*: under its queue's lock, but for LISTED */
     /* the actor holding the reply (a deferred token, or persistence's
      * reply after apply), 0 none; relaxed: the exit scan validates with

@@ -164,7 +164,7 @@ TROUPE_API int troupe_callq_fd(const troupe_callq *q)
 }
 
 /* The record of a live call of q (not released), its state word in *st. */
-static ask_rec *call_get(troupe_callq *q, troupe_call c, uint64_t *st)
+static ask_rec *call_get(troupe_callq *q, troupe_call_id c, uint64_t *st)
 {
     ask_rec *r = c.id ? ask_lookup(q->sys, c.id) : NULL;
     if (!r)
@@ -208,7 +208,7 @@ static void release_locked(troupe_callq *q, ask_rec *r, uint64_t id)
         rec_drop(sys, r, id);
 }
 
-TROUPE_API int troupe_call_release(troupe_callq *q, troupe_call call)
+TROUPE_API int troupe_call_release(troupe_callq *q, troupe_call_id call)
 {
     if (!q)
         return TROUPE_EINVAL;
@@ -241,7 +241,7 @@ static void take_stack(troupe_callq *q)
     q->local = prev;
 }
 
-TROUPE_API int troupe_callq_next(troupe_callq *q, troupe_call *out, void **ud)
+TROUPE_API int troupe_callq_next(troupe_callq *q, troupe_call_id *out, void **ud)
 {
     if (!q || !out)
         return TROUPE_EINVAL;
@@ -309,7 +309,7 @@ TROUPE_API int troupe_ask_cb(troupe_system *sys, troupe_ref to, uint32_t type, c
 }
 
 TROUPE_API int troupe_ask_start(troupe_callq *q, troupe_ref to, uint32_t type, const void *data,
-                                size_t len, uint64_t timeout_ns, void *ud, troupe_call *out)
+                                size_t len, uint64_t timeout_ns, void *ud, troupe_call_id *out)
 {
     if (!q || !out)
         return TROUPE_EINVAL;
@@ -336,7 +336,7 @@ TROUPE_API int troupe_ask_start(troupe_callq *q, troupe_ref to, uint32_t type, c
     return q_leave(q, 0);
 }
 
-TROUPE_API int troupe_call_poll(troupe_callq *q, troupe_call call)
+TROUPE_API int troupe_call_poll(troupe_callq *q, troupe_call_id call)
 {
     if (!q)
         return TROUPE_EINVAL;
@@ -370,7 +370,7 @@ static int wait_done(ask_rec *r, uint64_t timeout_ns)
     return 0;
 }
 
-TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call call, uint64_t timeout_ns)
+TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call_id call, uint64_t timeout_ns)
 {
     if (!q)
         return TROUPE_EINVAL;
@@ -385,7 +385,7 @@ TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call call, uint64_t time
     return q_leave(q, rc);
 }
 
-TROUPE_API int troupe_call_result(troupe_callq *q, troupe_call call, uint32_t *type, void *buf,
+TROUPE_API int troupe_call_result(troupe_callq *q, troupe_call_id call, uint32_t *type, void *buf,
                                   size_t cap, size_t *len)
 {
     if (!q || (cap && !buf))

@@ -109,13 +109,12 @@ static void lat_record(worker *w, uint64_t ns)
     uint32_t i = 0;
     while (i < LAT_BUCKETS - 1 && ns > obs_lat_bounds[i])
         i++;
-    /* relaxed load+store: the owner is the only writer */
-    atomic_store_explicit(&w->lat_bucket[i],
-                          atomic_load_explicit(&w->lat_bucket[i], memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    atomic_store_explicit(&w->lat_sum_ns,
-                          atomic_load_explicit(&w->lat_sum_ns, memory_order_relaxed) + ns,
-                          memory_order_relaxed);
+    /* relaxed RMW: counters; atomic adds because a plain thread that ran
+     * an actor for its call folds its samples into worker 0's (core/call.c,
+     * fold_latency). One run in LAT_SAMPLE: the adds cost the fast paths
+     * nothing. */
+    atomic_fetch_add_explicit(&w->lat_bucket[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->lat_sum_ns, ns, memory_order_relaxed);
 }
 #endif
 

@@ -139,9 +139,14 @@ void sched_actor_spread(troupe_system *sys, actor *a)
 
 /* Requeue after a batch: behind the others, stealable. With nobody else
  * waiting here it just runs again next: no other worker is woken to steal
- * it (which would cost a wake-up and move it off its warm cache). */
+ * it (which would cost a wake-up and move it off its warm cache). A plain
+ * thread that ran the actor for its ask hands it to the workers. */
 void sched_requeue(worker *w, actor *a)
 {
+    if (unlikely(w->caller)) { /* a plain thread's run (core/call.c): no queue */
+        sched_inject(w->sys, a);
+        return;
+    }
     if (!lifo_get(w) && runq_empty(&w->q) &&
         !atomic_load_explicit(&w->sys->inj_len, memory_order_relaxed)) {
         lifo_set(w, a);

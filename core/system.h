@@ -112,6 +112,9 @@ typedef struct worker {
     uint32_t nvictims;
     pthread_t thread;
     bool started;
+    /* a plain thread running an actor for its own ask (core/call.c): a
+     * stand-in on that thread's stack, with no run queue of its own */
+    bool caller;
     alignas(CACHELINE) _Atomic uint32_t parked; /* futex word */
     _Atomic uint64_t steals, parks, runs;
     /* the ref id of the actor being run, 0 between runs (relaxed stores by
@@ -246,6 +249,14 @@ void send_flush(worker *w);
 
 /* core/ask.c */
 int asks_create(troupe_system *sys);
+/* core/call.c: troupe_ask's send from a plain thread. As send_msg, but when
+ * this send makes the receiver runnable the calling thread runs it (one
+ * run, as a worker would) instead of handing it to a worker. */
+int call_send(troupe_system *sys, troupe_ref to, tmsg *m);
+/* troupe_ask's body; caller_runs: troupe_call's (send through call_send). */
+int ask_plain(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
+              uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf, size_t reply_cap,
+              size_t *reply_len, bool caller_runs);
 void asks_destroy(troupe_system *sys);
 /* Fail fast: m is dropped unanswered (its actor ended, or failed handling
  * it): an ask fails at once with `code` instead of at its timeout. */

@@ -75,9 +75,9 @@ TROUPE_API int troupe_ask_cb(troupe_system *sys, troupe_ref to, uint32_t type, c
 typedef struct troupe_callq troupe_callq;
 
 /* A call in a queue; 0 is no call. */
-typedef struct troupe_call {
+typedef struct troupe_call_id {
     uint64_t id;
-} troupe_call;
+} troupe_call_id;
 
 /* Flags of troupe_callq_create. */
 #define TROUPE_CALLQ_FD 1u /* list completions, signal them on an eventfd */
@@ -101,15 +101,15 @@ TROUPE_API int troupe_callq_fd(const troupe_callq *q);
  * Errors (no call was made): TROUPE_EINVAL (NULL q/out, a bad payload),
  * TROUPE_ESHUTDOWN (the system is gone), and troupe_tell's errors. */
 TROUPE_API int troupe_ask_start(troupe_callq *q, troupe_ref to, uint32_t type, const void *data,
-                                size_t len, uint64_t timeout_ns, void *ud, troupe_call *out);
+                                size_t len, uint64_t timeout_ns, void *ud, troupe_call_id *out);
 
 /* 0 if the call has completed, TROUPE_EBUSY if it is in flight. */
-TROUPE_API int troupe_call_poll(troupe_callq *q, troupe_call call);
+TROUPE_API int troupe_call_poll(troupe_callq *q, troupe_call_id call);
 
 /* Block the calling thread (never a worker: TROUPE_ESTATE) until the call
  * completes or timeout_ns passes: 0 completed, TROUPE_EBUSY still in flight
  * (the call's own timeout is separate). UINT64_MAX waits for ever. */
-TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call call, uint64_t timeout_ns);
+TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call_id call, uint64_t timeout_ns);
 
 /* The outcome of a completed call (TROUPE_EBUSY while in flight). On 0 the
  * reply's type goes to *type, its payload into buf (cap bytes) and its full
@@ -117,21 +117,21 @@ TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call call, uint64_t time
  * TROUPE_ETRUNC: the payload is larger than cap — nothing is consumed,
  * *len says the size needed, ask again with a larger buffer. May be read
  * any number of times until the call is released. */
-TROUPE_API int troupe_call_result(troupe_callq *q, troupe_call call, uint32_t *type, void *buf,
+TROUPE_API int troupe_call_result(troupe_callq *q, troupe_call_id call, uint32_t *type, void *buf,
                                   size_t cap, size_t *len);
 
 /* Release a call: every call from troupe_ask_start is released exactly once.
  * In flight: it is cancelled (a later reply is dropped and counted as late).
  * 0, or TROUPE_ENOTFOUND (already released, not this queue's, or the queue
  * was emptied by system destroy), TROUPE_EINVAL (NULL q). */
-TROUPE_API int troupe_call_release(troupe_callq *q, troupe_call call);
+TROUPE_API int troupe_call_release(troupe_callq *q, troupe_call_id call);
 
 /* TROUPE_CALLQ_FD queues: the next completed call, in completion order, its
  * ud to *ud (may be NULL). TROUPE_EBUSY when none is waiting (the fd is
  * then cleared: call until TROUPE_EBUSY after each readiness). A call
  * released before it was taken here is skipped. TROUPE_ENOTSUP without
  * TROUPE_CALLQ_FD; TROUPE_ESHUTDOWN once the system is gone. */
-TROUPE_API int troupe_callq_next(troupe_callq *q, troupe_call *out, void **ud);
+TROUPE_API int troupe_callq_next(troupe_callq *q, troupe_call_id *out, void **ud);
 
 /* ---- deferred replies ---------------------------------------------------- */
 

@@ -68,6 +68,38 @@ TROUPE_API int troupe_ask(troupe_system *sys, troupe_ref to, uint32_t type, cons
                           size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
                           size_t reply_cap, size_t *reply_len);
 
+/* A synchronous call from a plain thread, at lock speed: troupe_ask, except
+ * that when the receiver is idle (not scheduled, nothing queued) the
+ * calling thread runs it itself, on its own stack, instead of waking a
+ * worker — no thread hand-off, no sleep. The actor's guarantees hold on
+ * this thread as on a worker: one message at a time (no worker runs it
+ * meanwhile), earlier messages of this thread handled first, a failure or
+ * troupe_panic reported and supervised (when that run failed handling
+ * this request, unanswered, the call returns TROUPE_EFAILED at once; not
+ * for a DROP_OLDEST mailbox, whose caller then waits for its timeout as
+ * with troupe_ask), persisted events submitted (the reply then waits for
+ * their apply, as for troupe_ask). While it holds the actor
+ * this thread also serves, in the same run, requests other callers queued
+ * meanwhile (up to the actor's batch; the rest goes to the workers). When
+ * the receiver is busy the request queues like troupe_ask's and is served
+ * by whichever thread runs it.
+ *
+ * Why a separate call and not troupe_ask itself: the semantics differ.
+ * The timeout bounds only the wait for a reply served by another thread;
+ * a handler this thread runs is never interrupted, so the call returns
+ * when it returns, however long it takes. The handler runs on the calling
+ * thread: its thread-local state, and any lock the caller holds, are those
+ * of the caller (a handler that takes a lock the caller holds deadlocks,
+ * where troupe_ask would time out). A stall there is not reported by the
+ * stall watchdog, which watches workers (nothing waits behind it: the
+ * handler's sends go to the workers); the health monitor's pings still
+ * miss. troupe_ctx_worker reports 0 for such a run.
+ * Errors: as troupe_ask (TROUPE_ESTATE from a handler), plus
+ * TROUPE_EFAILED as above. */
+TROUPE_API int troupe_call(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                           size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
+                           size_t reply_cap, size_t *reply_len);
+
 /* Ask from a handler without blocking: the reply comes back to the running
  * actor as a message (its type is the replier's, msg->corr = *ask_id), or,
  * after timeout_ns, a TROUPE_MSG_ASK_TIMEOUT message with corr = *ask_id,

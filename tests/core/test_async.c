@@ -194,7 +194,7 @@ Test(async, an_epoll_loop_collects_many_calls_in_flight_from_one_thread)
     cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, troupe_callq_fd(q), &ev), 0);
     static int64_t vals[INFLIGHT];
     for (int64_t i = 0; i < INFLIGHT; i++) {
-        troupe_call c;
+        troupe_call_id c;
         vals[i] = i * 10;
         cr_assert_eq(troupe_ask_start(q, s, M_ECHO, &vals[i], sizeof vals[i], HANG_LIMIT_NS,
                                       &vals[i], &c),
@@ -207,7 +207,7 @@ Test(async, an_epoll_loop_collects_many_calls_in_flight_from_one_thread)
         cr_assert_lt(tt_now_ns() - t0, HANG_LIMIT_NS, "hang guard: %d of %d", got, INFLIGHT);
         if (epoll_wait(ep, &ev, 1, 1000) != 1)
             continue;
-        troupe_call c;
+        troupe_call_id c;
         void *ud;
         int rc;
         while ((rc = troupe_callq_next(q, &c, &ud)) == 0) {
@@ -240,7 +240,7 @@ Test(async, wait_poll_result_release_and_truncation)
     char src[100], dst[100];
     for (int i = 0; i < 100; i++)
         src[i] = (char)(i + 1);
-    troupe_call c;
+    troupe_call_id c;
     cr_assert_eq(troupe_ask_start(q, s, M_ECHO, src, sizeof src, HANG_LIMIT_NS, NULL, &c), 0);
     cr_assert_eq(troupe_call_wait(q, c, HANG_LIMIT_NS), 0);
     cr_expect_eq(troupe_call_poll(q, c), 0);
@@ -282,7 +282,7 @@ Test(async, bad_input_gives_clear_errors)
     shared *sh = shared_new();
     troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
     troupe_callq *q, *q2;
-    troupe_call c = {0}, none = {0};
+    troupe_call_id c = {0}, none = {0};
     cr_expect_eq(troupe_callq_create(NULL, 0, &q), TROUPE_EINVAL);
     cr_expect_eq(troupe_callq_create(sys, 0, NULL), TROUPE_EINVAL);
     cr_expect_eq(troupe_callq_create(sys, 0x80, &q), TROUPE_EINVAL);
@@ -310,7 +310,7 @@ Test(async, bad_input_gives_clear_errors)
     cr_expect_eq(troupe_call_result(NULL, none, NULL, NULL, 0, NULL), TROUPE_EINVAL);
     cr_expect_eq(troupe_call_result(q, none, NULL, NULL, 4, NULL), TROUPE_EINVAL);
     cr_expect_eq(troupe_call_release(NULL, none), TROUPE_EINVAL);
-    cr_expect_eq(troupe_call_release(q, (troupe_call){~0ull}), TROUPE_ENOTFOUND);
+    cr_expect_eq(troupe_call_release(q, (troupe_call_id){~0ull}), TROUPE_ENOTFOUND);
     /* a call of another queue is not this one's */
     cr_assert_eq(troupe_ask_start(q2, s, M_ECHO, NULL, 0, HANG_LIMIT_NS, NULL, &c), 0);
     cr_expect_eq(troupe_call_poll(q, c), TROUPE_ENOTFOUND);
@@ -339,7 +339,7 @@ Test(async, a_queue_outlives_its_system)
     troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
     troupe_callq *q;
     cr_assert_eq(troupe_callq_create(sys, TROUPE_CALLQ_FD, &q), 0);
-    troupe_call c;
+    troupe_call_id c;
     cb_rec cb = {0};
     cr_assert_eq(troupe_ask_start(q, s, M_IGNORE, NULL, 0, UINT64_MAX, NULL, &c), 0);
     cr_assert_eq(troupe_ask_cb(sys, s, M_IGNORE, NULL, 0, UINT64_MAX, on_done, &cb), 0);
@@ -383,7 +383,7 @@ Test(defer, a_later_message_or_another_thread_answers)
     troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
     troupe_callq *q;
     cr_assert_eq(troupe_callq_create(sys, 0, &q), 0);
-    troupe_call c;
+    troupe_call_id c;
     int64_t v = 99, got = 0;
     /* from a later message of the same actor */
     cr_assert_eq(troupe_ask_start(q, s, M_DEFER, NULL, 0, HANG_LIMIT_NS, NULL, &c), 0);
@@ -443,7 +443,7 @@ Test(failfast, a_held_token_fails_when_its_holder_panics)
     troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
     troupe_callq *q;
     cr_assert_eq(troupe_callq_create(sys, 0, &q), 0);
-    troupe_call c;
+    troupe_call_id c;
     cr_assert_eq(troupe_ask_start(q, s, M_DEFER, NULL, 0, UINT64_MAX, NULL, &c), 0);
     wait_until(atomic_load(&sh->token) == c.id);
     cr_assert_eq(troupe_tell(sys, s, M_PANIC, NULL, 0), 0);
@@ -461,7 +461,7 @@ Test(failfast, a_stop_fails_the_queued_and_held_asks)
     troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
     troupe_callq *q;
     cr_assert_eq(troupe_callq_create(sys, 0, &q), 0);
-    troupe_call held, queued[3];
+    troupe_call_id held, queued[3];
     cr_assert_eq(troupe_ask_start(q, s, M_DEFER, NULL, 0, UINT64_MAX, NULL, &held), 0);
     cr_assert_eq(troupe_tell(sys, s, M_BLOCK, NULL, 0), 0);
     wait_until(tt_gate_waiting(&sh->gate) == 1);
@@ -504,7 +504,7 @@ Test(failfast, an_escalation_fails_the_held_ask)
     cr_assert_eq(troupe_sup_start_child(sys, sub, &cs, &crasher), 0);
     troupe_callq *q;
     cr_assert_eq(troupe_callq_create(sys, 0, &q), 0);
-    troupe_call c;
+    troupe_call_id c;
     cr_assert_eq(troupe_ask_start(q, holder, M_DEFER, NULL, 0, UINT64_MAX, NULL, &c), 0);
     wait_until(atomic_load(&sh->token) == c.id);
     cr_assert_eq(troupe_tell(sys, crasher, M_PANIC, NULL, 0), 0);
@@ -657,7 +657,7 @@ static void *call_loop(void *arg)
         tt_die("callq_create");
     long kept = 0;
     for (int64_t i = 0; i < c->calls; i++) {
-        troupe_call call;
+        troupe_call_id call;
         if (troupe_ask_start(q, c->to, M_ECHO, &i, sizeof i, HANG_LIMIT_NS, (void *)(intptr_t)i,
                              &call))
             tt_die("ask_start");
@@ -669,7 +669,7 @@ static void *call_loop(void *arg)
     while (c->got < kept && tt_now_ns() - t0 < HANG_LIMIT_NS) {
         struct pollfd p = {.fd = troupe_callq_fd(q), .events = POLLIN};
         poll(&p, 1, 100);
-        troupe_call call;
+        troupe_call_id call;
         void *ud;
         while (troupe_callq_next(q, &call, &ud) == 0) {
             int64_t v = -1, want = (intptr_t)ud;

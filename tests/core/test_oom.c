@@ -1,6 +1,6 @@
 /* tests/core/test_oom.c — out of memory, at every allocation in turn.
  *
- * The libuv way: run a whole scenario (create a system, spawn, tell inline,
+ * The libuv way: run a whole scenario (create a system, spawn, call, tell inline,
  * heap-copied and pointer payloads, ask, arm a timer, destroy) with the
  * runtime's allocator set to fail after n allocations, for n = 0, 1, 2, ...
  * until a run completes without reaching the failure. Every call must
@@ -57,6 +57,10 @@ static int scenario(int64_t *seen)
     memset(big, 7, sizeof big);
     int64_t one = 1;
     rc = troupe_spawn(sys, &echo_beh, NULL, NULL, &r);
+    int64_t none = -1;
+    if (!rc) /* an idle actor: this thread runs it (core/call.c), heap-copied request */
+        rc = troupe_call(sys, r, M_GET, big, sizeof big, ASK_FOREVER_NS, NULL, &none, sizeof none,
+                         NULL);
     if (!rc)
         rc = troupe_tell(sys, r, M_ADD, &one, sizeof one);
     if (!rc)
@@ -533,13 +537,13 @@ static int async_ops(troupe_system *sys, troupe_callq *q, troupe_ref r, atomic_i
 {
     char big[100];
     memset(big, 3, sizeof big);
-    troupe_call c;
+    troupe_call_id c;
     int rc = troupe_ask_start(q, r, A_ECHO, big, sizeof big, HANG_LIMIT_NS, NULL, &c);
     if (rc)
         return rc;
     cr_assert_eq(troupe_call_wait(q, c, HANG_LIMIT_NS), 0);
     cr_assert_eq(troupe_call_result(q, c, NULL, big, sizeof big, NULL), 0);
-    troupe_call listed;
+    troupe_call_id listed;
     while ((rc = troupe_callq_next(q, &listed, NULL)) == 0)
         cr_assert_eq(listed.id, c.id);
     cr_assert_eq(rc, TROUPE_EBUSY);
