@@ -13,8 +13,9 @@
  * publishes it by storing seq = p + 1 (release). The single consumer reads
  * slots in order and publishes its progress in `head`; a sender checks the
  * capacity against a cached copy of head and reloads it only near full.
- * The ring (next_pow2(capacity) slots of 64 bytes) is allocated by the
- * first sender, under LOCK, so idle actors carry no ring.
+ * The ring (next_pow2(capacity + 1) slots of 64 bytes: at least one more
+ * than the capacity, ring.c says why) is allocated by the first sender,
+ * under LOCK, so idle actors carry no ring.
  *
  * Producer-written and consumer-written fields are on separate cache lines.
  *
