@@ -15,12 +15,14 @@
  *   rwlock     write-lock, update, unlock; read-lock, read, unlock
  *   actor_ask  troupe_ask to the actor that owns the struct: the update
  *              (its reply: the new count) or the read (its reply: the count)
+ *   actor_call troupe_call: the calling thread runs the actor when it is idle
+ *   actor_async troupe_ask_start on an eventfd call queue, 64 calls in flight
+ *              per thread, completions taken with troupe_callq_next
+ *   actor_view writes by troupe_call, reads from the published view
  *   actor_tell troupe_tell of the update (w100 only: a read needs a reply);
  *              the case ends when the actor has applied the last one
- * Adding a path (a synchronous call that runs the handler on the calling
- * thread, an async ask with 64 in flight per thread, a read of a published
- * view) is a row: open / op / close functions, or a thread function of its
- * own for a path that keeps many calls in flight.
+ * Adding a path is a row: open / op / close functions, or a thread
+ * function of its own for a path that keeps many calls in flight.
  *
  * Printed per case (bench=rwlock_matrix.<mix>.t<T>):
  *   impl=<path> metric=ops unit=ops/s             calls of every thread / time
@@ -36,9 +38,10 @@
  * answer is above the thread's previous one.
  *
  *   bench_rwlock_vs_actor [SCALE]   (or TROUPE_BENCH_SCALE): case time
- *   x SCALE; at 1 the matrix takes about 20 s (4 x 4 cases of two paths,
+ *   x SCALE; at 1 the matrix takes about 20 s (4 x 4 cases of five paths,
  *   4 of tell); SCALE 4 runs 2 s per case.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -285,15 +288,6 @@ static void ask_close(run *r, account *out, uint64_t *t1)
     *t1 = 0; /* the threads' own end: every ask was answered */
 }
 
-static const impl IMPLS[] = {
-    {"rwlock", 0, rwlock_open, rwlock_op, rwlock_close, NULL},
-    {"actor_ask", 0, actor_open, ask_op, ask_close, NULL},
-    {"actor_call", 0, actor_open, call_op, ask_close, NULL},
-    {"actor_view", 0, view_open, view_op, view_close, NULL},
-    {"actor_tell", 1, actor_open, tell_op, actor_close, NULL},
-};
-#define NIMPLS (sizeof IMPLS / sizeof IMPLS[0])
-
 /* ---- the threads ------------------------------------------------------------------------ */
 
 static void seen(thr *t, int write, uint64_t c)
@@ -334,6 +328,102 @@ static void *caller(void *p)
     t->t1 = bench_now_ns();
     return NULL;
 }
+
+/* ---- the asynchronous path: 64 calls in flight per thread ------------------------------- */
+
+#define IN_FLIGHT 64
+
+/* One thread's calls in flight on its own eventfd queue (troupe_callq). */
+typedef struct flight {
+    troupe_callq *q;
+    uint32_t n;     /* in flight */
+    int poll_fd;
+} flight;
+
+static void async_start(thr *t, flight *f, uint64_t k)
+{
+    run *r = t->r;
+    int write = k % 10 < r->wtenths;
+    update u = {value_of(t->id, t->writes), t->writes, t->id, 0};
+    troupe_call_id c;
+    bench_check(troupe_ask_start(f->q, r->owner, write ? MSG_ASK_UPDATE : MSG_READ,
+                                 write ? &u : NULL, write ? sizeof u : 0, 10 * SEC_NS,
+                                 (void *)(uintptr_t)write, &c),
+                "troupe_ask_start");
+    t->writes += (uint64_t)write;
+    f->n++;
+}
+
+/* Take every completed call (completion order: the actor answers one
+ * thread's calls in the order sent, so counts are checked as for a sync
+ * call); sleep on the eventfd when none is ready. */
+static void async_reap(thr *t, flight *f)
+{
+    troupe_call_id c;
+    void *ud;
+    int rc;
+    while ((rc = troupe_callq_next(f->q, &c, &ud)) == 0) {
+        uint64_t count = 0;
+        size_t len = 0;
+        bench_check(troupe_call_result(f->q, c, NULL, &count, sizeof count, &len),
+                    "troupe_call_result");
+        if (len != sizeof count)
+            bench_fail("a reply of %zu bytes", len);
+        seen(t, ud != NULL, count);
+        bench_check(troupe_call_release(f->q, c), "troupe_call_release");
+        f->n--;
+    }
+    if (rc != TROUPE_EBUSY)
+        bench_fail("troupe_callq_next: %d", rc);
+}
+
+static void async_wait(flight *f)
+{
+    struct pollfd p = {.fd = f->poll_fd, .events = POLLIN};
+    if (poll(&p, 1, 10000) < 0)
+        bench_fail("poll");
+}
+
+/* Keeps IN_FLIGHT calls in flight: refill, take the completed ones, wait
+ * on the fd only when the window is full and nothing is ready. */
+static void *async_caller(void *p)
+{
+    thr *t = p;
+    run *r = t->r;
+    flight f = {0};
+    bench_check(troupe_callq_create(r->sys, TROUPE_CALLQ_FD, &f.q), "troupe_callq_create");
+    f.poll_fd = troupe_callq_fd(f.q);
+    wait_go(r);
+    t->t0 = bench_now_ns();
+    uint64_t k = 0;
+    /* relaxed: stop carries no data; a call or two more does not matter */
+    while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+        for (; f.n < IN_FLIGHT; k++)
+            async_start(t, &f, k);
+        async_reap(t, &f);
+        if (f.n == IN_FLIGHT)
+            async_wait(&f);
+    }
+    while (f.n > 0) { /* the case counts only answered calls */
+        async_reap(t, &f);
+        if (f.n > 0)
+            async_wait(&f);
+    }
+    t->ops = k;
+    t->t1 = bench_now_ns();
+    troupe_callq_destroy(f.q);
+    return NULL;
+}
+
+static const impl IMPLS[] = {
+    {"rwlock", 0, rwlock_open, rwlock_op, rwlock_close, NULL},
+    {"actor_ask", 0, actor_open, ask_op, ask_close, NULL},
+    {"actor_call", 0, actor_open, call_op, ask_close, NULL},
+    {"actor_async", 0, actor_open, NULL, ask_close, async_caller},
+    {"actor_view", 0, view_open, view_op, view_close, NULL},
+    {"actor_tell", 1, actor_open, tell_op, actor_close, NULL},
+};
+#define NIMPLS (sizeof IMPLS / sizeof IMPLS[0])
 
 /* ---- one case --------------------------------------------------------------------------- */
 
