@@ -332,6 +332,53 @@ Test(async, bad_input_gives_clear_errors)
     shared_free(sh);
 }
 
+/* A handle used after its release (its slot free, or reused by a newer
+ * call), released twice, or completed twice (a token answered twice):
+ * clear errors, never the newer call's state. */
+Test(async, released_handles_and_twice_used_tokens_give_clear_errors)
+{
+    troupe_system *sys = tt_system(1);
+    shared *sh = shared_new();
+    troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
+    troupe_callq *q;
+    cr_assert_eq(troupe_callq_create(sys, TROUPE_CALLQ_FD, &q), 0);
+    troupe_call_id old, fresh, got;
+    int64_t v = 5, back = 0;
+    cr_assert_eq(troupe_ask_start(q, s, M_ECHO, &v, sizeof v, HANG_LIMIT_NS, NULL, &old), 0);
+    cr_assert_eq(troupe_call_wait(q, old, UINT64_MAX), 0);
+    cr_expect_eq(troupe_call_release(q, old), 0);
+    cr_expect_eq(troupe_call_release(q, old), TROUPE_ENOTFOUND, "released twice");
+    cr_expect_eq(troupe_call_poll(q, old), TROUPE_ENOTFOUND);
+    cr_expect_eq(troupe_call_wait(q, old, UINT64_MAX), TROUPE_ENOTFOUND, "wait on a freed one");
+    cr_expect_eq(troupe_call_result(q, old, NULL, &back, sizeof back, NULL), TROUPE_ENOTFOUND);
+    cr_expect_eq(troupe_callq_next(q, &got, NULL), TROUPE_EBUSY, "a released call is not listed");
+    /* the slot's next call: the stale handle still names nothing */
+    cr_assert_eq(troupe_ask_start(q, s, M_DEFER, NULL, 0, HANG_LIMIT_NS, NULL, &fresh), 0);
+    cr_expect_neq(fresh.id, old.id);
+    wait_until(atomic_load(&sh->token) != 0);
+    cr_expect_eq(troupe_call_wait(q, old, 0), TROUPE_ENOTFOUND);
+    cr_expect_eq(troupe_call_release(q, old), TROUPE_ENOTFOUND);
+    cr_expect_eq(troupe_call_poll(q, fresh), TROUPE_EBUSY, "the new call untouched");
+    /* completed twice: the second answer finds no ask */
+    troupe_reply_token t = {atomic_load(&sh->token)};
+    cr_expect_eq(troupe_reply_to(sys, t, M_ECHO, &v, sizeof v), 0);
+    cr_expect_eq(troupe_reply_to(sys, t, M_ECHO, &v, sizeof v), TROUPE_ENOTFOUND);
+    cr_assert_eq(troupe_call_wait(q, fresh, UINT64_MAX), 0);
+    cr_expect_eq(troupe_call_result(q, fresh, NULL, &back, sizeof back, NULL), 0);
+    cr_expect_eq(back, 5);
+    cr_expect_eq(troupe_callq_next(q, &got, NULL), 0);
+    cr_expect_eq(got.id, fresh.id);
+    cr_expect_eq(troupe_callq_next(q, &got, NULL), TROUPE_EBUSY, "listed once");
+    cr_expect_eq(troupe_call_release(q, fresh), 0);
+    troupe_system_destroy(sys);
+    /* after the system: the fd-based queue answers, its handles are gone */
+    cr_expect_eq(troupe_call_wait(q, fresh, UINT64_MAX), TROUPE_ESHUTDOWN);
+    cr_expect_eq(troupe_ask_start(q, s, M_ECHO, NULL, 0, S_NS, NULL, &got), TROUPE_ESHUTDOWN);
+    cr_expect_eq(troupe_callq_next(q, &got, NULL), TROUPE_ESHUTDOWN);
+    troupe_callq_destroy(q);
+    shared_free(sh);
+}
+
 Test(async, a_queue_outlives_its_system)
 {
     troupe_system *sys = tt_system(1);
