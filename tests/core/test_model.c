@@ -253,7 +253,8 @@ static void do_fdq(sender *s, troupe_callq *q)
         cr_assert_eq(troupe_ask_start(q, s->w->acct, t[i], &o[i], sizeof o[i], CALL_TIMEOUT,
                                       (void *)(intptr_t)i, &c[i]), 0);
     }
-    for (int done = 0; done < INFLIGHT;) {
+    for (int done = 0, polls = 0; done < INFLIGHT; polls++) {
+        cr_assert_lt(polls, 100000, "calls never completed"); /* bound: the calls' timeout */
         struct pollfd p = {.fd = troupe_callq_fd(q), .events = POLLIN};
         cr_assert_geq(poll(&p, 1, 1000), 0);
         troupe_call_id got;
