@@ -141,6 +141,15 @@ static int view_get(const void *view, const void *arg, size_t len, void *res, si
     return store_get(view, arg, len, res, cap, rlen);
 }
 
+static _Atomic uint64_t actor_gets; /* reads the actor answered by message */
+
+static int actor_get_counted(troupe_ctx *ctx, void *st, const void *arg, size_t len, void *res,
+                             size_t cap, size_t *rlen)
+{
+    atomic_fetch_add(&actor_gets, 1);
+    return actor_get(ctx, st, arg, len, res, cap, rlen);
+}
+
 static void *store_make_view(const void *st)
 {
     store *v = malloc(sizeof *v);
@@ -153,7 +162,7 @@ static const troupe_adapter_op storev_ops[] = {
     {.name = "add", .access = TROUPE_ADAPTER_WRITE, .msg_type = MSG_ADD, .legacy = legacy_add,
      .actor = actor_add, .result_max = sizeof(int64_t), .format = fmt_balance},
     {.name = "get", .access = TROUPE_ADAPTER_READ, .msg_type = MSG_GET, .legacy = legacy_get,
-     .actor = actor_get, .result_max = sizeof(int64_t), .view = view_get},
+     .actor = actor_get_counted, .result_max = sizeof(int64_t), .view = view_get},
 };
 
 static const troupe_adapter_def storev_def = {

@@ -72,6 +72,7 @@ Test(adapter_view, actor_mode_reads_come_from_the_view_and_see_own_writes)
                      (long long)acked);
     }
     cr_expect_eq(v, 200);
+    cr_expect_eq(atomic_load(&actor_gets), 0, "a read went to the actor, not the view");
     troupe_adapter_info i;
     cr_assert_eq(troupe_adapter_info_get(e.sys, e.ad, &i), 0);
     cr_expect_eq(i.errors, 0);
