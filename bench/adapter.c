@@ -5,6 +5,9 @@
  *   legacy_2t   2 threads: troupe_adapter_call in legacy mode (the same add)
  *   actor_2t    2 threads: troupe_adapter_call in actor mode (an ask each)
  *   shadow_2t   2 threads: shadow (both, compared)
+ *   legacy_mix90_2t / actor_mix90_2t  2 threads, 9 reads to 1 add: legacy
+ *               (read / write lock) against actor mode (reads from the
+ *               view, adds through troupe_call); actor_vs_legacy_mix90_2t
  *               throughput in calls/s; actor_vs_legacy = actor_2t / legacy_2t
  *   overhead    1 thread: a read op through the adapter in legacy mode minus
  *               the same read-lock + function + unlock called directly, ns
@@ -35,7 +38,7 @@ typedef struct bctx {
     pthread_rwlock_t lock;
     troupe_adapter ad;
     uint64_t per;
-    int direct;
+    int direct, mix; /* mix: 9 reads to 1 add */
 } bctx;
 
 static int legacy_add(void *obj, const void *arg, size_t len, void *res, size_t cap, size_t *n)
@@ -69,6 +72,20 @@ static int actor_get(troupe_ctx *c, void *st, const void *arg, size_t len, void 
     return legacy_get(st, arg, len, res, cap, n);
 }
 
+static int view_get(const void *view, const void *arg, size_t len, void *res, size_t cap,
+                    size_t *n)
+{
+    return legacy_get((void *)(uintptr_t)view, arg, len, res, cap, n);
+}
+
+static void *make_view(const void *st)
+{
+    store *v = malloc(sizeof *v);
+    if (v)
+        memcpy(v, st, sizeof *v);
+    return v;
+}
+
 static int load(troupe_ctx *c, void *st, const void *obj)
 {
     (void)c;
@@ -87,10 +104,11 @@ static const troupe_adapter_op ops[] = {
     {.name = "add", .access = TROUPE_ADAPTER_WRITE, .msg_type = 1, .legacy = legacy_add,
      .actor = actor_add},
     {.name = "get", .access = TROUPE_ADAPTER_READ, .msg_type = 2, .legacy = legacy_get,
-     .actor = actor_get, .result_max = sizeof(int64_t)},
+     .actor = actor_get, .result_max = sizeof(int64_t), .view = view_get},
 };
 static const troupe_adapter_def def = {.name = "bench", .ops = ops, .nops = 2, .sync_type = 3,
-                                       .load = load, .store = store_back};
+                                       .load = load, .store = store_back,
+                                       .make_view = make_view, .free_view = free};
 
 static int handle(troupe_ctx *ctx, void *st, const troupe_msg *m)
 {
@@ -105,7 +123,12 @@ static void *adder(void *p)
     static _Atomic uint32_t next;
     uint32_t idx = atomic_fetch_add(&next, 1) & 1;
     for (uint64_t i = 0; i < b->per; i++) {
-        if (b->direct) {
+        if (b->mix && i % 10) {
+            int64_t v;
+            bench_check(troupe_adapter_call(b->sys, b->ad, 1, i, &idx, sizeof idx, &v, sizeof v,
+                                            NULL),
+                        "troupe_adapter_call get");
+        } else if (b->direct) {
             size_t n;
             pthread_rwlock_wrlock(&b->lock);
             legacy_add(&b->obj, &idx, sizeof idx, NULL, 0, &n);
@@ -124,6 +147,7 @@ static double run2(bctx *b, uint64_t per, int direct)
     pthread_t t[2];
     b->per = per, b->direct = direct;
     int64_t before = b->obj.bal[0] + b->obj.bal[1];
+    int64_t adds = b->mix ? (int64_t)(2 * ((per + 9) / 10)) : (int64_t)(2 * per);
     uint64_t t0 = bench_now_ns();
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, adder, b);
@@ -134,9 +158,9 @@ static double run2(bctx *b, uint64_t per, int direct)
     int64_t v;
     uint32_t idx = 0;
     bench_check(troupe_adapter_call(b->sys, b->ad, 1, 0, &idx, 4, &v, 8, NULL), "get");
-    if (b->obj.bal[0] + b->obj.bal[1] != before + (int64_t)(2 * per))
+    if (b->obj.bal[0] + b->obj.bal[1] != before + adds)
         bench_fail("lost adds: %lld, want %lld", (long long)(b->obj.bal[0] + b->obj.bal[1]),
-                   (long long)(before + (int64_t)(2 * per)));
+                   (long long)(before + adds));
     return (double)(2 * per) / s;
 }
 
@@ -253,6 +277,11 @@ int main(int argc, char **argv)
     double actor = case_2t(&b, "actor_2t", TROUPE_MODE_ACTOR, asks / 2);
     case_2t(&b, "shadow_2t", TROUPE_MODE_SHADOW, asks / 2);
     bench_summary("actor_vs_legacy_2t", "ratio", actor / legacy, "x");
+    b.mix = 1;
+    double lmix = case_2t(&b, "legacy_mix90_2t", TROUPE_MODE_LEGACY, local / 2);
+    double amix = case_2t(&b, "actor_mix90_2t", TROUPE_MODE_ACTOR, local / 2);
+    bench_summary("actor_vs_legacy_mix90_2t", "ratio", amix / lmix, "x");
+    b.mix = 0;
     troupe_adapter_info info;
     bench_check(troupe_adapter_info_get(b.sys, b.ad, &info), "info");
     if (info.mismatches)

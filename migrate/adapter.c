@@ -173,6 +173,9 @@ static bool op_ok(const troupe_adapter_def *def, uint32_t i)
         (unsigned)op->access > TROUPE_ADAPTER_WRITE || op->msg_type >= TROUPE_MSG_SYSTEM ||
         op->msg_type == def->sync_type)
         return false;
+    /* a view answers reads only, and needs the actor to make one */
+    if (op->view && (op->access != TROUPE_ADAPTER_READ || !def->make_view))
+        return false;
     for (uint32_t j = 0; j < i; j++)
         if (def->ops[j].msg_type == op->msg_type)
             return false;

@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "migrate/mig.h"
+#include "troupe/async.h"
 
 #define SMALL 256
 
@@ -14,7 +15,19 @@ static void reply_code(troupe_ctx *ctx, uint32_t type, int32_t rc)
     troupe_reply(ctx, type, &rc, sizeof rc); /* a tell has no one to answer: ignored */
 }
 
-static int serve_op(troupe_ctx *ctx, const troupe_adapter_op *op, void *state,
+/* Publish a fresh view of state (def.make_view) before the reply goes out:
+ * the caller's next read sees its write. No view made = the last one stays
+ * until the next write; reads that find none go through troupe_call. */
+static void publish_view(troupe_ctx *ctx, const troupe_adapter_def *def, const void *state)
+{
+    if (!def->make_view)
+        return;
+    void *v = def->make_view(state);
+    if (v && troupe_view_publish(ctx, v, def->free_view) && def->free_view)
+        def->free_view(v); /* not published: still ours */
+}
+
+static int serve_op(const troupe_adapter_def *def, troupe_ctx *ctx, const troupe_adapter_op *op, void *state,
                     const troupe_msg *msg)
 {
     size_t cap = op->result_max;
@@ -27,6 +40,8 @@ static int serve_op(troupe_ctx *ctx, const troupe_adapter_op *op, void *state,
     size_t n = 0;
     int32_t rc = op->actor(ctx, state, msg->data, msg->size, buf + sizeof rc, cap, &n);
     memcpy(buf, &rc, sizeof rc);
+    if (op->access == TROUPE_ADAPTER_WRITE)
+        publish_view(ctx, def, state);
     /* an op that persisted answers once its events are durable */
     troupe_persist_reply(ctx, msg->type, buf, sizeof rc + (n < cap ? n : cap));
     if (buf != small)
@@ -52,6 +67,8 @@ static int serve_sync(troupe_ctx *ctx, const troupe_adapter_def *def, void *stat
                                                 memory_order_acq_rel, memory_order_acquire)) {
         rc = s.dir == TROUPE_ADAPTER_SYNC_LOAD ? def->load(ctx, state, s.obj)
                                                : def->store(ctx, state, s.obj);
+        if (rc == 0 && s.dir == TROUPE_ADAPTER_SYNC_LOAD)
+            publish_view(ctx, def, state);
         /* release: pairs with the acquire wait in sync_abandon */
         atomic_store_explicit(s.ticket, s.seq << 2 | TK_DONE, memory_order_release);
     }
@@ -68,6 +85,6 @@ TROUPE_API int troupe_adapter_serve(troupe_ctx *ctx, const troupe_adapter_def *d
         return def->load && def->store ? serve_sync(ctx, def, state, msg) : TROUPE_EINVAL;
     for (uint32_t i = 0; i < def->nops; i++)
         if (def->ops[i].msg_type == msg->type)
-            return def->ops[i].actor ? serve_op(ctx, &def->ops[i], state, msg) : TROUPE_EINVAL;
+            return def->ops[i].actor ? serve_op(def, ctx, &def->ops[i], state, msg) : TROUPE_EINVAL;
     return 0;
 }

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/system.h"
 #include "migrate/mig.h"
+#include "troupe/async.h"
 
 #define SMALL 256 /* results up to this size live on the stack */
 
@@ -51,18 +52,22 @@ int path_legacy(adapter *ad, acall *c, bool timed)
     return rc;
 }
 
+typedef int (*send_fn)(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
+                       size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
+                       size_t reply_cap, size_t *reply_len);
+
 /* The ask of an op: the reply is the code (int32) then the result. 0 and
  * *rc, *len set; or the ask's own error. */
-int ask_op(adapter *ad, const troupe_adapter_op *op, const acall *c, void *buf, size_t cap,
-           size_t *len, int *rc)
+static int send_op(adapter *ad, const troupe_adapter_op *op, const acall *c, void *buf, size_t cap,
+                   size_t *len, int *rc, send_fn send)
 {
     char small[sizeof(int32_t) + SMALL];
     char *rb = cap <= SMALL ? small : sys_malloc(sizeof(int32_t) + cap);
     if (!rb)
         return TROUPE_ENOMEM;
     size_t n = 0;
-    int r = troupe_ask(ad->sys, ad->cfg.actor, op->msg_type, c->arg, c->len, ad->cfg.timeout_ns,
-                       NULL, rb, sizeof(int32_t) + cap, &n);
+    int r = send(ad->sys, ad->cfg.actor, op->msg_type, c->arg, c->len, ad->cfg.timeout_ns, NULL,
+                 rb, sizeof(int32_t) + cap, &n);
     if (r == TROUPE_ETRUNC) /* the adapter's own contract: res_cap bytes, *res_len the size */
         r = 0;
     if (r == 0 && n < sizeof(int32_t))
@@ -79,12 +84,54 @@ int ask_op(adapter *ad, const troupe_adapter_op *op, const acall *c, void *buf, 
     return r;
 }
 
+int ask_op(adapter *ad, const troupe_adapter_op *op, const acall *c, void *buf, size_t cap,
+           size_t *len, int *rc)
+{
+    return send_op(ad, op, c, buf, cap, len, rc, troupe_ask);
+}
+
+/* The same through troupe_call: actor mode, where no lock is held and the
+ * calling thread may run the handler itself. */
+static int call_op(adapter *ad, const troupe_adapter_op *op, const acall *c, void *buf,
+                   size_t cap, size_t *len, int *rc)
+{
+    return send_op(ad, op, c, buf, cap, len, rc, troupe_call);
+}
+
+typedef struct vread {
+    const troupe_adapter_op *op;
+    const acall *c;
+    size_t n;
+    int rc;
+} vread;
+
+static void read_view(const void *view, void *ud)
+{
+    vread *v = ud;
+    v->rc = v->op->view(view, v->c->arg, v->c->len, v->c->res, v->c->cap, &v->n);
+}
+
+/* A READ op from the actor's view: 0 and *rc, *len set; or TROUPE_ENOTFOUND
+ * (no view published: the caller goes through troupe_call). */
+static int view_op(adapter *ad, const troupe_adapter_op *op, const acall *c, size_t *len, int *rc)
+{
+    vread v = {op, c, 0, 0};
+    int r = troupe_view_read(ad->sys, ad->cfg.actor, read_view, &v);
+    if (r == 0)
+        *rc = v.rc, *len = v.n;
+    return r;
+}
+
 int path_actor(adapter *ad, acall *c, bool timed)
 {
     const troupe_adapter_op *op = &ad->def->ops[c->op];
     uint64_t t0 = timed ? mono_ns() : 0;
     size_t n = 0;
-    int rc = 0, r = ask_op(ad, op, c, c->res, c->cap, &n, &rc);
+    int rc = 0, r = TROUPE_ENOTFOUND;
+    if (op->view)
+        r = view_op(ad, op, c, &n, &rc);
+    if (r == TROUPE_ENOTFOUND)
+        r = call_op(ad, op, c, c->res, c->cap, &n, &rc);
     if (timed)
         lat_add(ad, PATH_ACTOR, mono_ns() - t0);
     if (r) {

@@ -21,6 +21,19 @@
  *                    as in shadow and the caller gets the actor's result
  *                    for canary keys; differences are counted as in shadow;
  *   actor (on)       the actor only; the object and its lock are untouched.
+ *                    WRITE ops (and READ ops without a view) go through
+ *                    troupe_call: the calling thread runs the handler when
+ *                    the actor is idle, no hand-off. READ ops with a view
+ *                    (troupe_adapter_op.view, def.make_view) are answered
+ *                    from the actor's published view, no message, no lock.
+ *
+ * The view's consistency: a snapshot, never torn, published in the handler
+ * before the reply of the write that made it. So a thread reads its own
+ * acknowledged writes, and every write acknowledged to anyone before the
+ * read began; it may also see a write whose reply is still on its way (the
+ * view is published first). Views exist in actor mode only: a switch waits
+ * for the reads in flight like any call, and the load that enters actor
+ * mode publishes a fresh view.
  *
  * The copies. legacy uses the object only, actor the actor's copy only,
  * shadow and canary keep both in step. When the flag moves between these
@@ -123,6 +136,12 @@ typedef struct troupe_adapter_op {
     /* Optional: write one result as text for the mismatch report (NUL
      * terminated, at most cap bytes). NULL = the rc and the first bytes in hex. */
     void (*format)(const troupe_adapter_result *r, char *buf, size_t cap);
+    /* Optional, READ ops only: answer from the actor's published view
+     * (troupe_adapter_def.make_view) with the contract of `actor`, in the
+     * calling thread, without a message and without a lock. NULL = the op
+     * goes through troupe_call like a write. */
+    int (*view)(const void *view, const void *arg, size_t arg_len, void *res, size_t res_cap,
+                size_t *res_len);
 } troupe_adapter_op;
 
 /* Which way a sync goes (troupe_adapter_def.load / store). */
@@ -141,6 +160,14 @@ typedef struct troupe_adapter_def {
      * switch is then abandoned). Both required. */
     int (*load)(troupe_ctx *ctx, void *state, const void *obj);
     int (*store)(troupe_ctx *ctx, void *state, void *obj);
+    /* Optional: an immutable copy of (the readable part of) state, made in
+     * the actor's handler by troupe_adapter_serve after every WRITE op and
+     * every load, and published with troupe_view_publish before the reply
+     * is sent. NULL (or NULL returned: out of memory) = no new view; a READ
+     * op whose view cannot be read goes through troupe_call. Required when
+     * an op has `view`. free_view frees one (NULL: nothing to free). */
+    void *(*make_view)(const void *state);
+    void (*free_view)(void *view);
 } troupe_adapter_def;
 
 /* A difference seen in shadow or canary, as reported to on_mismatch. */

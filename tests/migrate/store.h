@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <troupe/troupe.h>
@@ -131,5 +132,50 @@ static int store_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
 
 static const troupe_behaviour store_beh = {.name = "store-actor", .state_size = sizeof(store),
                                            .handle = store_handle};
+
+/* The same store with views: "get" answered from a copy of the table the
+ * actor publishes after every add and load. */
+static int view_get(const void *view, const void *arg, size_t len, void *res, size_t cap,
+                    size_t *rlen)
+{
+    return store_get(view, arg, len, res, cap, rlen);
+}
+
+static _Atomic uint64_t actor_gets; /* reads the actor answered by message */
+
+static int actor_get_counted(troupe_ctx *ctx, void *st, const void *arg, size_t len, void *res,
+                             size_t cap, size_t *rlen)
+{
+    atomic_fetch_add(&actor_gets, 1);
+    return actor_get(ctx, st, arg, len, res, cap, rlen);
+}
+
+static void *store_make_view(const void *st)
+{
+    store *v = malloc(sizeof *v);
+    if (v)
+        memcpy(v, st, sizeof *v);
+    return v;
+}
+
+static const troupe_adapter_op storev_ops[] = {
+    {.name = "add", .access = TROUPE_ADAPTER_WRITE, .msg_type = MSG_ADD, .legacy = legacy_add,
+     .actor = actor_add, .result_max = sizeof(int64_t), .format = fmt_balance},
+    {.name = "get", .access = TROUPE_ADAPTER_READ, .msg_type = MSG_GET, .legacy = legacy_get,
+     .actor = actor_get_counted, .result_max = sizeof(int64_t), .view = view_get},
+};
+
+static const troupe_adapter_def storev_def = {
+    .name = "storev", .ops = storev_ops, .nops = 2, .sync_type = MSG_SYNC, .load = store_load,
+    .store = store_store, .make_view = store_make_view, .free_view = free};
+
+static int storev_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
+{
+    int rc = troupe_adapter_serve(ctx, &storev_def, st, msg);
+    return rc < 0 ? rc : 0;
+}
+
+static const troupe_behaviour storev_beh = {.name = "storev-actor", .state_size = sizeof(store),
+                                            .handle = storev_handle};
 
 #endif
