@@ -29,12 +29,16 @@
 enum { F_WAIT = 0, F_DONE = 1, F_SLEEP = 2 }; /* a plain-thread record's fut */
 #define REPLY_SPIN 128 /* polls of fut before sleeping (~2 us) */
 
+static _Atomic uint64_t ask_serials; /* sys->ak->serial's source */
+
 int asks_create(troupe_system *sys)
 {
     sys->ak = sys_calloc(1, sizeof *sys->ak);
     if (!sys->ak)
         return TROUPE_ENOMEM;
     pthread_mutex_init(&sys->ak->qlock, NULL);
+    /* relaxed: a unique number, ordered by nothing */
+    sys->ak->serial = atomic_fetch_add_explicit(&ask_serials, 1, memory_order_relaxed) + 1;
     if (table_init(&sys->ak->recs, sizeof(ask_rec), 0))
         return TROUPE_ENOMEM;
     return 0;
@@ -81,13 +85,10 @@ void asks_destroy(troupe_system *sys)
     sys->ak = NULL;
 }
 
-int ask_new(troupe_system *sys, uint8_t mode, ask_rec **out, uint64_t *id)
+/* Reset a record (fresh, reused or cached) to WAIT for `mode` under the
+ * next generation of its index. */
+static void ask_init(ask_rec *r, uint32_t idx, uint8_t mode, uint64_t *id)
 {
-    uint32_t idx;
-    void *obj;
-    if (table_alloc(&sys->ak->recs, &idx, &obj))
-        return TROUPE_ENOMEM;
-    ask_rec *r = obj;
     uint32_t gen = st_gen(atomic_load_explicit(&r->st, memory_order_relaxed)) + 1;
     gen += gen == 0; /* never 0: an id of 0 means "no ask" */
     r->mode = mode;
@@ -104,9 +105,53 @@ int ask_new(troupe_system *sys, uint8_t mode, ask_rec **out, uint64_t *id)
     atomic_store_explicit(&r->fut, 0, memory_order_relaxed);
     /* release: the fields above before anyone can match this generation. */
     atomic_store_explicit(&r->st, st_make(gen, A_WAIT), memory_order_release);
-    *out = r;
     *id = ((uint64_t)gen << 32) | idx;
+}
+
+int ask_new(troupe_system *sys, uint8_t mode, ask_rec **out, uint64_t *id)
+{
+    uint32_t idx;
+    void *obj;
+    if (table_alloc(&sys->ak->recs, &idx, &obj))
+        return TROUPE_ENOMEM;
+    *out = obj;
+    ask_init(obj, idx, mode, id);
     return 0;
+}
+
+/* A plain thread's synchronous calls reuse one record: the index of the
+ * last one it freed, kept out of the table's free stack (whose mutex is
+ * the largest cost of a call). `serial` names the system it belongs to (an
+ * address may be reused by a later system). An index cached by a thread
+ * that exits, or replaced by another system's, is never reused: its object
+ * is still freed with the table. */
+static TROUPE_TLS struct {
+    uint64_t serial;
+    uint32_t idx;
+} sync_cache;
+static int ask_new_sync(troupe_system *sys, ask_rec **out, uint64_t *id)
+{
+    uint32_t idx = sync_cache.idx;
+    if (idx == 0 || sync_cache.serial != sys->ak->serial)
+        return ask_new(sys, AM_SYNC, out, id);
+    sync_cache.idx = 0;
+    ask_rec *r = table_get(&sys->ak->recs, idx);
+    *out = r;
+    ask_init(r, idx, AM_SYNC, id);
+    return 0;
+}
+
+static void ask_free_sync(troupe_system *sys, ask_rec *r, uint64_t id)
+{
+    if (sync_cache.idx != 0 && sync_cache.serial == sys->ak->serial) {
+        ask_free(sys, r, id);
+        return;
+    }
+    /* release: our last reads of the record before its reuse (by this
+     * thread; a late completer that lost the claim reads st only) */
+    atomic_store_explicit(&r->st, st_make((uint32_t)(id >> 32), A_FREE), memory_order_release);
+    sync_cache.serial = sys->ak->serial;
+    sync_cache.idx = (uint32_t)id;
 }
 
 void ask_free(troupe_system *sys, ask_rec *r, uint64_t id)
@@ -315,19 +360,19 @@ int ask_plain(troupe_system *sys, troupe_ref to, uint32_t type, const void *data
         return TROUPE_ESTATE; /* a worker never blocks */
     ask_rec *r;
     uint64_t id;
-    int rc = ask_new(sys, AM_SYNC, &r, &id);
+    int rc = ask_new_sync(sys, &r, &id);
     if (rc)
         return rc;
     rc = send_request(sys, to, type, data, len, id, caller_runs);
     if (rc == TROUPE_EFAILED && !ask_claim(r, id))
         rc = 0; /* completed already (its reply, or the failure: in r->rc) */
     if (rc || (rc = wait_reply(r, id, timeout_ns)) || (rc = r->rc)) {
-        ask_free(sys, r, id);
+        ask_free_sync(sys, r, id);
         return rc;
     }
     rc = ask_copy_reply(&r->reply, reply_type, reply_buf, reply_cap, reply_len);
     tmsg_destroy(sys, &r->reply);
-    ask_free(sys, r, id);
+    ask_free_sync(sys, r, id);
     return rc;
 }
 

@@ -55,6 +55,7 @@ struct asks {
     pthread_mutex_t qlock;      /* qs */
     struct troupe_callq *qs;    /* live call queues (core/callq.c) */
     _Atomic bool views;         /* a view was published: a barrier at destroy */
+    uint64_t serial;            /* this system's, unique in the process (ask.c's cache) */
 };
 
 static inline uint64_t st_make(uint32_t gen, uint32_t s) { return ((uint64_t)gen << 32) | s; }

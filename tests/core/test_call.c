@@ -480,3 +480,38 @@ Test(call, a_call_does_not_overtake_earlier_tells)
     cr_expect_eq(atomic_load(&sh.order_bad), 0);
     troupe_system_destroy(sys);
 }
+
+/* One thread's calls reuse one ask record (core/ask.c's per-thread cache):
+ * a call that timed out leaves its late reply to a stale generation, never
+ * to the next call; and a record cached for a destroyed system is not
+ * reused by the next system, even one at the same address. */
+Test(call, reused_record_across_timeouts_and_systems)
+{
+    for (int round = 0; round < 3; round++) {
+        troupe_system *sys = tt_system(1);
+        shared sh;
+        shared_init(&sh);
+        troupe_ref r = tt_spawn(sys, &c_beh, &sh, NULL);
+        cr_assert_eq(troupe_tell(sys, r, C_HOLD, NULL, 0), 0); /* a worker holds it */
+        wait_until(tt_gate_waiting(&sh.gate) == 1);
+        int v = 7, back = 0;
+        cr_expect_eq(troupe_call(sys, r, C_ECHO, &v, sizeof v, MS_NS, NULL, &back, sizeof back,
+                                 NULL),
+                     TROUPE_ETIMEDOUT);
+        tt_gate_open(&sh.gate); /* the timed-out request is answered late */
+        for (int i = 0; i < 100; i++) {
+            v = i + 100 * round;
+            back = -1;
+            cr_assert_eq(troupe_call(sys, r, C_ECHO, &v, sizeof v, ASK_FOREVER_NS, NULL, &back,
+                                     sizeof back, NULL),
+                         0);
+            cr_assert_eq(back, v, "call %d got another call's reply", i);
+            back = -1; /* troupe_ask shares the cache */
+            cr_assert_eq(troupe_ask(sys, r, C_ECHO, &v, sizeof v, ASK_FOREVER_NS, NULL, &back,
+                                    sizeof back, NULL),
+                         0);
+            cr_assert_eq(back, v);
+        }
+        troupe_system_destroy(sys);
+    }
+}
