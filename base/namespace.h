@@ -101,6 +101,11 @@
 #define ext_get troupei_ext_get
 #define ext_live_locked troupei_ext_live_locked
 #define ext_on_finish troupei_ext_on_finish
+#define frame_add troupei_frame_add
+#define frame_decode troupei_frame_decode
+#define frame_free troupei_frame_free
+#define frame_init troupei_frame_init
+#define frame_reset troupei_frame_reset
 #define flag_bucket_on troupei_flag_bucket_on
 #define flag_create__ troupei_flag_create__
 #define flag_env__ troupei_flag_env__
