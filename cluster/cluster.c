@@ -1,10 +1,11 @@
 /* cluster/cluster.c — the cluster handle: the configuration checked and
- * copied, and the node's state. Membership (PostgreSQL leases) and the
- * transport (NATS) are not built yet: docs/CLUSTER.md says what is. */
+ * copied, and the node's state; joining and leaving are membership's
+ * (member.c). The NATS transport is not built yet (docs/CLUSTER.md). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/member.h"
 #include "core/alloc.h"
 #include "core/common.h"
 #include "troupe/cluster.h"
@@ -13,6 +14,7 @@ struct troupe_cluster {
     troupe_system *sys;
     char *cluster, *node, *nats_urls, *pg_conninfo;
     uint32_t lease_ms, renew_ms;
+    member *mem; /* while joined */
     /* relaxed: a word read by observers; nothing is published through it */
     _Atomic int state;
 };
@@ -98,7 +100,15 @@ TROUPE_API int troupe_cluster_create(troupe_system *sys, const troupe_cluster_co
 
 TROUPE_API int troupe_cluster_join(troupe_cluster *c)
 {
-    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+    if (!c)
+        return TROUPE_EINVAL;
+    if (c->mem)
+        return TROUPE_ESTATE;
+    int rc = member_join(c->pg_conninfo, c->cluster, c->node, c->lease_ms, c->renew_ms, &c->mem);
+    if (rc)
+        return rc;
+    atomic_store_explicit(&c->state, TROUPE_CLUSTER_JOINED, memory_order_relaxed);
+    return 0;
 }
 
 TROUPE_API int troupe_cluster_leave(troupe_cluster *c)
@@ -106,21 +116,29 @@ TROUPE_API int troupe_cluster_leave(troupe_cluster *c)
     if (!c)
         return TROUPE_EINVAL;
     /* relaxed: see the field */
-    if (atomic_load_explicit(&c->state, memory_order_relaxed) != TROUPE_CLUSTER_JOINED)
+    if (!c->mem)
         return TROUPE_ESTATE;
-    return TROUPE_ENOTSUP;
+    member_leave(c->mem, true);
+    c->mem = NULL;
+    atomic_store_explicit(&c->state, TROUPE_CLUSTER_LEFT, memory_order_relaxed);
+    return 0;
 }
 
 TROUPE_API void troupe_cluster_destroy(troupe_cluster *c)
 {
-    if (c)
-        cluster_free(c);
+    if (!c)
+        return;
+    if (c->mem)
+        member_leave(c->mem, true);
+    cluster_free(c);
 }
 
 TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c)
 {
     if (!c)
         return TROUPE_EINVAL;
+    if (c->mem) /* joined: fenced is decided by the lease's deadline */
+        return member_state(c->mem);
     /* relaxed: see the field */
     return atomic_load_explicit(&((troupe_cluster *)c)->state, memory_order_relaxed);
 }

@@ -59,11 +59,12 @@ TROUPE_API void troupe_cluster_config_defaults(troupe_cluster_config *cfg);
 TROUPE_API int troupe_cluster_create(troupe_system *sys, const troupe_cluster_config *cfg,
                                      troupe_cluster **out);
 
-/* Join: a new incarnation, the lease renewed from then on.
- * Not built yet (docs/CLUSTER.md): TROUPE_ENOTSUP in every build. */
+/* Join: a new incarnation, the lease renewed from then on by a thread of
+ * the node's own. TROUPE_EEXIST if the node's name holds a live lease,
+ * TROUPE_EIO if PostgreSQL cannot be reached, TROUPE_ESTATE if joined. */
 TROUPE_API int troupe_cluster_join(troupe_cluster *c);
 
-/* Leave: the node's row is marked left; remote sends to it then fail.
+/* Leave: renewal stops and the node's row is marked left.
  * TROUPE_ESTATE unless joined. */
 TROUPE_API int troupe_cluster_leave(troupe_cluster *c);
 

@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 #include "cluster/member.h"
-#include "troupe/cluster.h"
-#include "troupe/error.h"
+#include "troupe/troupe.h"
 
 static const char *conninfo(void)
 {
@@ -118,4 +117,27 @@ Test(member, an_unreachable_server_is_eio)
     cr_expect_eq(member_join("host=127.0.0.1 port=1 dbname=x", "x", "y", 1000, 200, &m),
                  TROUPE_EIO);
     cr_expect_null(m);
+}
+
+/* The public handle: join, state, leave. */
+Test(member, the_public_handle_joins_and_leaves)
+{
+    troupe_system *sys = NULL;
+    cr_assert_eq(troupe_system_create(&sys, NULL), 0);
+    troupe_cluster_config cfg;
+    troupe_cluster_config_defaults(&cfg);
+    cfg.cluster = "api";
+    cfg.node = "n1";
+    cfg.nats_urls = "nats://127.0.0.1:4222";
+    cfg.pg_conninfo = conninfo();
+    troupe_cluster *c = NULL;
+    cr_assert_eq(troupe_cluster_create(sys, &cfg, &c), 0);
+    cr_assert_eq(troupe_cluster_join(c), 0);
+    cr_expect_eq(troupe_cluster_state_of(c), TROUPE_CLUSTER_JOINED);
+    cr_expect_eq(troupe_cluster_join(c), TROUPE_ESTATE);
+    cr_expect_eq(troupe_cluster_leave(c), 0);
+    cr_expect_eq(troupe_cluster_state_of(c), TROUPE_CLUSTER_LEFT);
+    cr_expect_eq(troupe_cluster_leave(c), TROUPE_ESTATE);
+    troupe_cluster_destroy(c);
+    troupe_system_destroy(sys);
 }
