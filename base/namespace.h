@@ -101,6 +101,11 @@
 #define ext_get troupei_ext_get
 #define ext_live_locked troupei_ext_live_locked
 #define ext_on_finish troupei_ext_on_finish
+#define frame_add troupei_frame_add
+#define frame_decode troupei_frame_decode
+#define frame_free troupei_frame_free
+#define frame_init troupei_frame_init
+#define frame_reset troupei_frame_reset
 #define flag_bucket_on troupei_flag_bucket_on
 #define flag_create__ troupei_flag_create__
 #define flag_env__ troupei_flag_env__
@@ -185,6 +190,13 @@
 #define migrate_create troupei_migrate_create
 #define migrate_destroy troupei_migrate_destroy
 #define mode_now troupei_mode_now
+#define member_incarnation troupei_member_incarnation
+#define member_join troupei_member_join
+#define member_leave troupei_member_leave
+#define member_list troupei_member_list
+#define member_renew troupei_member_renew
+#define member_state troupei_member_state
+#define member_stop_renewing troupei_member_stop_renewing
 #define mono_ns troupei_mono_ns
 #define mute_take_suspended troupei_mute_take_suspended
 #define note_muted troupei_note_muted
@@ -200,6 +212,7 @@
 #define page_html troupei_page_html
 #define page_html_len troupei_page_html_len
 #define park_drop troupei_park_drop
+#define pgq_exec troupei_pgq_exec
 #define park_flush troupei_park_flush
 #define park_move_in troupei_park_move_in
 #define park_msg troupei_park_msg

@@ -43,7 +43,7 @@ build=(build-essential meson ninja-build pkg-config
        libsqlite3-dev libpq-dev libcriterion-dev)
 demo=()
 gate=(valgrind)
-test_tools=(postgresql prometheus python3-yaml chromium fonts-dejavu-core nodejs npm)
+test_tools=(postgresql nats-server libnats-dev prometheus python3-yaml chromium fonts-dejavu-core nodejs npm)
 bench=(erlang-nox libcaf-dev gnuplot-nox)
 groups="build, demo, gate, test, bench, all"
 

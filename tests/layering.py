@@ -35,6 +35,7 @@ LAYERS = [
     ['observe'],
     ['breaker'],                # registers its metrics with observe
     ['persistence'],
+    ['cluster'],                # nodes, leases, the wire: uses persistence, registry, supervisor, core
     ['migrate'],
     ['http'],
     ['runtime'],                # the composition root: creates and destroys every subsystem

@@ -35,7 +35,9 @@ extern "C" {
     X(ECIRCUIT, -15, "circuit breaker open")                                  \
     X(EIO, -16, "storage read or write failed")                               \
     X(ECORRUPT, -17, "stored data is corrupt (checksum or format)")          \
-    X(ETRUNC, -18, "reply larger than the buffer given (truncated)")
+    X(ETRUNC, -18, "reply larger than the buffer given (truncated)")        \
+    X(EFENCED, -19, "fenced: this node's lease or ownership epoch is no longer valid") \
+    X(ENODEDOWN, -20, "the actor's node is down or left the cluster")
 
 typedef enum troupe_errno {
 #define TROUPE_X_ENUM(name, val, text) TROUPE_##name = (val),

@@ -16,6 +16,7 @@
 #include "troupe/async.h"
 #include "troupe/breaker.h"
 #include "troupe/clock.h"
+#include "troupe/cluster.h"
 #include "troupe/error.h"
 #include "troupe/export.h"
 #include "troupe/failure.h"

@@ -65,9 +65,11 @@ Test(error, documented_values)
     cr_expect_eq(TROUPE_EIO, -16);
     cr_expect_eq(TROUPE_ECORRUPT, -17);
     cr_expect_eq(TROUPE_ETRUNC, -18);
+    cr_expect_eq(TROUPE_EFENCED, -19);
+    cr_expect_eq(TROUPE_ENODEDOWN, -20);
 }
 
-static const int unknown_codes[] = {1, 2, 100, -19, -20, -100, -1000, INT_MAX, INT_MIN,
+static const int unknown_codes[] = {1, 2, 100, -21, -22, -100, -1000, INT_MAX, INT_MIN,
                                     INT_MIN + 1};
 
 Test(error, unknown_codes_give_unknown_error)

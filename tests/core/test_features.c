@@ -132,6 +132,31 @@ Test(features, journal_open_postgres_is_enotsup_without_postgres)
 }
 #endif
 
+#if !TROUPE_HAVE_CLUSTER
+Test(features, cluster_is_enotsup_without_cluster)
+{
+    troupe_system *sys = NULL;
+    cr_assert_eq(troupe_system_create(&sys, NULL), 0);
+    troupe_cluster_config cfg;
+    troupe_cluster_config_defaults(&cfg);
+    cr_expect_eq(cfg.lease_ms, 3000);
+    cr_expect_eq(cfg.renew_ms, 500);
+    cfg.cluster = "c";
+    cfg.node = "n";
+    cfg.nats_urls = "nats://127.0.0.1:1";
+    cfg.pg_conninfo = "";
+    troupe_cluster *c = (troupe_cluster *)&cfg; /* must be overwritten */
+    cr_expect_eq(troupe_cluster_create(sys, &cfg, &c), TROUPE_ENOTSUP);
+    cr_expect_null(c);
+    cr_expect_eq(troupe_cluster_create(NULL, &cfg, &c), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_join(NULL), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_leave(NULL), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_state_of(NULL), TROUPE_EINVAL);
+    troupe_cluster_destroy(NULL);
+    troupe_system_destroy(sys);
+}
+#endif
+
 #if !TROUPE_HAVE_MIGRATE
 static int nop_handle(troupe_ctx *ctx, void *st, const troupe_msg *m)
 {

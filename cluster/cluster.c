@@ -1,0 +1,144 @@
+/* cluster/cluster.c — the cluster handle: the configuration checked and
+ * copied, and the node's state; joining and leaving are membership's
+ * (member.c). The NATS transport is not built yet (docs/CLUSTER.md). */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/member.h"
+#include "core/alloc.h"
+#include "core/common.h"
+#include "troupe/cluster.h"
+
+struct troupe_cluster {
+    troupe_system *sys;
+    char *cluster, *node, *nats_urls, *pg_conninfo;
+    uint32_t lease_ms, renew_ms;
+    member *mem; /* while joined */
+    /* relaxed: a word read by observers; nothing is published through it */
+    _Atomic int state;
+};
+
+TROUPE_API void troupe_cluster_config_defaults(troupe_cluster_config *cfg)
+{
+    if (cfg)
+        *cfg = (troupe_cluster_config){.lease_ms = 3000, .renew_ms = 500};
+}
+
+/* A name becomes a NATS subject token: 1..63 bytes of [A-Za-z0-9_-]. */
+static bool name_ok(const char *s)
+{
+    if (!s)
+        return false;
+    size_t n = strnlen(s, TROUPE_CLUSTER_NAME_MAX + 1);
+    if (n == 0 || n > TROUPE_CLUSTER_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool reserved_zero(const troupe_cluster_config *cfg)
+{
+    for (size_t i = 0; i < sizeof cfg->reserved; i++)
+        if (cfg->reserved[i])
+            return false;
+    return true;
+}
+
+static bool config_ok(const troupe_cluster_config *cfg)
+{
+    if (!name_ok(cfg->cluster) || !name_ok(cfg->node))
+        return false;
+    if (!cfg->nats_urls || !cfg->nats_urls[0] || !cfg->pg_conninfo)
+        return false;
+    /* two renewals must fit in a lease, or one slow one fences the node */
+    if (cfg->renew_ms == 0 || cfg->lease_ms == 0 || cfg->renew_ms >= cfg->lease_ms / 2)
+        return false;
+    return reserved_zero(cfg);
+}
+
+static void cluster_free(troupe_cluster *c)
+{
+    free(c->cluster);
+    free(c->node);
+    free(c->nats_urls);
+    free(c->pg_conninfo);
+    free(c);
+}
+
+TROUPE_API int troupe_cluster_create(troupe_system *sys, const troupe_cluster_config *cfg,
+                                     troupe_cluster **out)
+{
+    if (out)
+        *out = NULL;
+    if (!sys || !cfg || !out || !config_ok(cfg))
+        return TROUPE_EINVAL;
+    troupe_cluster *c = sys_calloc(1, sizeof *c);
+    if (!c)
+        return TROUPE_ENOMEM;
+    c->sys = sys;
+    c->cluster = sys_strdup(cfg->cluster);
+    c->node = sys_strdup(cfg->node);
+    c->nats_urls = sys_strdup(cfg->nats_urls);
+    c->pg_conninfo = sys_strdup(cfg->pg_conninfo);
+    if (!c->cluster || !c->node || !c->nats_urls || !c->pg_conninfo) {
+        cluster_free(c);
+        return TROUPE_ENOMEM;
+    }
+    c->lease_ms = cfg->lease_ms;
+    c->renew_ms = cfg->renew_ms;
+    atomic_init(&c->state, TROUPE_CLUSTER_CREATED);
+    *out = c;
+    return 0;
+}
+
+TROUPE_API int troupe_cluster_join(troupe_cluster *c)
+{
+    if (!c)
+        return TROUPE_EINVAL;
+    if (c->mem)
+        return TROUPE_ESTATE;
+    int rc = member_join(c->pg_conninfo, c->cluster, c->node, c->lease_ms, c->renew_ms, &c->mem);
+    if (rc)
+        return rc;
+    atomic_store_explicit(&c->state, TROUPE_CLUSTER_JOINED, memory_order_relaxed);
+    return 0;
+}
+
+TROUPE_API int troupe_cluster_leave(troupe_cluster *c)
+{
+    if (!c)
+        return TROUPE_EINVAL;
+    /* relaxed: see the field */
+    if (!c->mem)
+        return TROUPE_ESTATE;
+    member_leave(c->mem, true);
+    c->mem = NULL;
+    atomic_store_explicit(&c->state, TROUPE_CLUSTER_LEFT, memory_order_relaxed);
+    return 0;
+}
+
+TROUPE_API void troupe_cluster_destroy(troupe_cluster *c)
+{
+    if (!c)
+        return;
+    if (c->mem)
+        member_leave(c->mem, true);
+    cluster_free(c);
+}
+
+TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c)
+{
+    if (!c)
+        return TROUPE_EINVAL;
+    if (c->mem) /* joined: fenced is decided by the lease's deadline */
+        return member_state(c->mem);
+    /* relaxed: see the field */
+    return atomic_load_explicit(&((troupe_cluster *)c)->state, memory_order_relaxed);
+}

@@ -1,0 +1,44 @@
+/* cluster/disabled.c — the cluster when the library is built without it
+ * (-Dcluster=disabled, or libnats or libpq missing: neither is looked up
+ * nor linked for it). The public symbols stay, so a program links against
+ * either build: creating a handle answers TROUPE_ENOTSUP
+ * (include/troupe/cluster.h). */
+#include "core/common.h"
+#include "troupe/cluster.h"
+
+TROUPE_API void troupe_cluster_config_defaults(troupe_cluster_config *cfg)
+{
+    if (cfg)
+        *cfg = (troupe_cluster_config){.lease_ms = 3000, .renew_ms = 500};
+}
+
+TROUPE_API int troupe_cluster_create(troupe_system *sys, const troupe_cluster_config *cfg,
+                                     troupe_cluster **out)
+{
+    if (out)
+        *out = NULL;
+    if (!sys || !cfg || !out)
+        return TROUPE_EINVAL;
+    return TROUPE_ENOTSUP;
+}
+
+/* No handle can exist: any one given is invalid. */
+TROUPE_API int troupe_cluster_join(troupe_cluster *c)
+{
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_leave(troupe_cluster *c)
+{
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API void troupe_cluster_destroy(troupe_cluster *c)
+{
+    (void)c;
+}
+
+TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c)
+{
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}

@@ -1,0 +1,40 @@
+/* cluster/member.h — membership on PostgreSQL: a row per node with an
+ * incarnation and a lease in the server's time, renewed by a thread of
+ * the node's own (docs/CLUSTER.md, "Membership"). */
+#ifndef TROUPE_CLUSTER_MEMBER_H
+#define TROUPE_CLUSTER_MEMBER_H
+
+#include "base/namespace.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct member member;
+
+typedef struct member_node {
+    char name[64];
+    uint64_t incarnation;
+    bool live; /* state 'up' and the lease not expired, in server time */
+} member_node;
+
+/* Connect, create the schema if absent, take a new incarnation and start
+ * renewing. TROUPE_EEXIST if the node's row holds a live lease;
+ * TROUPE_EIO if the server cannot be reached or refuses. */
+int member_join(const char *conninfo, const char *cluster, const char *node, uint32_t lease_ms,
+                uint32_t renew_ms, member **out);
+/* Stop renewing; with mark_left, mark the row left. Frees m. */
+void member_leave(member *m, bool mark_left);
+/* TROUPE_CLUSTER_JOINED or _FENCED: fenced once the local deadline (the
+ * start of the last renewal that succeeded + the lease) has passed or the
+ * server refused this incarnation. */
+int member_state(member *m);
+uint64_t member_incarnation(const member *m);
+/* Up to cap nodes of the cluster, by name; the count or TROUPE_EIO. */
+int member_list(member *m, member_node *out, int cap);
+/* Tests: stop the renewal thread without leaving (a stalled node). */
+void member_stop_renewing(member *m);
+/* One renewal now: 0, TROUPE_EFENCED (the server refused the
+ * incarnation), TROUPE_ETIMEDOUT or TROUPE_EIO. */
+int member_renew(member *m);
+
+#endif /* TROUPE_CLUSTER_MEMBER_H */

@@ -1,0 +1,143 @@
+/* tests/cluster/test_member.c — membership on a real PostgreSQL server
+ * (tests/persistence/run_pg.sh starts one: TROUPE_PG_CONNINFO). Each test
+ * uses a cluster name of its own, so the tests share the server. Waits
+ * are bounded polls, never timed assertions. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster/member.h"
+#include "troupe/troupe.h"
+
+static const char *conninfo(void)
+{
+    const char *c = getenv("TROUPE_PG_CONNINFO");
+    cr_assert(c, "run through tests/persistence/run_pg.sh");
+    return c;
+}
+
+static member *join(const char *cluster, const char *node, uint32_t lease, uint32_t renew)
+{
+    member *m = NULL;
+    int rc = member_join(conninfo(), cluster, node, lease, renew, &m);
+    cr_assert_eq(rc, 0, "join %s/%s: %d", cluster, node, rc);
+    return m;
+}
+
+static int find(member_node *ns, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(ns[i].name, name))
+            return i;
+    return -1;
+}
+
+Test(member, two_nodes_see_each_other)
+{
+    member *a = join("see", "a", 3000, 500), *b = join("see", "b", 3000, 500);
+    cr_expect_eq(member_state(a), TROUPE_CLUSTER_JOINED);
+    member_node ns[8];
+    int n = member_list(a, ns, 8);
+    cr_assert_eq(n, 2);
+    cr_expect(ns[find(ns, n, "a")].live && ns[find(ns, n, "b")].live);
+    cr_expect_eq(ns[find(ns, n, "b")].incarnation, member_incarnation(b));
+    member_leave(b, true);
+    n = member_list(a, ns, 8);
+    cr_expect(!ns[find(ns, n, "b")].live, "a left node is not live");
+    member_leave(a, true);
+}
+
+Test(member, a_live_name_cannot_join_twice_and_rejoin_bumps_incarnation)
+{
+    member *a = join("twice", "a", 3000, 500);
+    member *dup = NULL;
+    cr_expect_eq(member_join(conninfo(), "twice", "a", 3000, 500, &dup), TROUPE_EEXIST);
+    cr_expect_null(dup);
+    uint64_t first = member_incarnation(a);
+    member_leave(a, true);
+    a = join("twice", "a", 3000, 500);
+    cr_expect_gt(member_incarnation(a), first);
+    member_leave(a, true);
+}
+
+/* A node that stops renewing: the other sees it expired once the lease has
+ * passed, it sees itself fenced, and its late renewal is refused. */
+Test(member, a_stalled_node_expires_fences_and_is_refused)
+{
+    member *a = join("stall", "a", 600, 100), *b = join("stall", "b", 600, 100);
+    member_stop_renewing(b);
+    member_node ns[8];
+    bool expired = false;
+    for (int i = 0; i < 300 && !expired; i++) { /* bounded: 30 s at most */
+        usleep(100 * 1000);
+        int n = member_list(a, ns, 8);
+        int k = find(ns, n, "b");
+        expired = k >= 0 && !ns[k].live;
+    }
+    cr_assert(expired, "b never expired for a");
+    cr_expect_eq(member_state(b), TROUPE_CLUSTER_FENCED);
+    cr_expect_eq(member_renew(b), TROUPE_EFENCED);
+    cr_expect_eq(member_state(b), TROUPE_CLUSTER_FENCED);
+    int n = member_list(a, ns, 8); /* the server did not revive the lease */
+    cr_expect(!ns[find(ns, n, "b")].live);
+    cr_expect_eq(member_state(a), TROUPE_CLUSTER_JOINED);
+    member_leave(b, false);
+    member_leave(a, true);
+}
+
+/* A newer incarnation of the same name makes the old one's epoch stale. */
+Test(member, an_old_incarnation_is_refused)
+{
+    member *old = join("epoch", "n", 400, 100);
+    member_stop_renewing(old);
+    member *neu = NULL;
+    int rc = TROUPE_EEXIST;
+    for (int i = 0; i < 300 && rc == TROUPE_EEXIST; i++) { /* bounded: until the lease ran out */
+        usleep(100 * 1000);
+        rc = member_join(conninfo(), "epoch", "n", 3000, 500, &neu);
+    }
+    cr_assert_eq(rc, 0);
+    cr_expect_gt(member_incarnation(neu), member_incarnation(old));
+    cr_expect_eq(member_renew(old), TROUPE_EFENCED);
+    cr_expect_eq(member_state(neu), TROUPE_CLUSTER_JOINED);
+    member_node ns[4];
+    int n = member_list(neu, ns, 4); /* the row is the new incarnation's */
+    cr_assert_eq(n, 1);
+    cr_expect_eq(ns[0].incarnation, member_incarnation(neu));
+    member_leave(old, true); /* marks nothing: its incarnation is gone */
+    cr_expect_eq(member_renew(neu), 0);
+    member_leave(neu, true);
+}
+
+Test(member, an_unreachable_server_is_eio)
+{
+    member *m = NULL;
+    cr_expect_eq(member_join("host=127.0.0.1 port=1 dbname=x", "x", "y", 1000, 200, &m),
+                 TROUPE_EIO);
+    cr_expect_null(m);
+}
+
+/* The public handle: join, state, leave. */
+Test(member, the_public_handle_joins_and_leaves)
+{
+    troupe_system *sys = NULL;
+    cr_assert_eq(troupe_system_create(&sys, NULL), 0);
+    troupe_cluster_config cfg;
+    troupe_cluster_config_defaults(&cfg);
+    cfg.cluster = "api";
+    cfg.node = "n1";
+    cfg.nats_urls = "nats://127.0.0.1:4222";
+    cfg.pg_conninfo = conninfo();
+    troupe_cluster *c = NULL;
+    cr_assert_eq(troupe_cluster_create(sys, &cfg, &c), 0);
+    cr_assert_eq(troupe_cluster_join(c), 0);
+    cr_expect_eq(troupe_cluster_state_of(c), TROUPE_CLUSTER_JOINED);
+    cr_expect_eq(troupe_cluster_join(c), TROUPE_ESTATE);
+    cr_expect_eq(troupe_cluster_leave(c), 0);
+    cr_expect_eq(troupe_cluster_state_of(c), TROUPE_CLUSTER_LEFT);
+    cr_expect_eq(troupe_cluster_leave(c), TROUPE_ESTATE);
+    troupe_cluster_destroy(c);
+    troupe_system_destroy(sys);
+}
