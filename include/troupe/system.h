@@ -126,6 +126,9 @@ TROUPE_API uint32_t troupe_system_workers(const troupe_system *sys);
 
 /* System-wide counters. */
 typedef struct troupe_system_stats {
+    /* Actors not yet released: an ended actor counts until its end is
+     * complete (state freed, DOWN sent, totals folded), which is just after
+     * troupe_alive() turns 0 for it. */
     uint64_t actors_live;
     uint64_t actors_spawned;
     uint64_t actors_failed;

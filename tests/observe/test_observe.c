@@ -157,6 +157,13 @@ Test(observe, worker_info_counts_runs_and_checks_index, .timeout = 60)
 }
 
 /* Totals by type keep what ended actors did. */
+static uint64_t live_actors(troupe_system *sys)
+{
+    troupe_system_stats st;
+    cr_assert_eq(troupe_system_stats_get(sys, &st), 0);
+    return st.actors_live;
+}
+
 Test(observe, type_totals_outlive_actors, .timeout = 60)
 {
     kid_env e;
@@ -173,6 +180,11 @@ Test(observe, type_totals_outlive_actors, .timeout = 60)
     troupe_ref live = tt_spawn(sys, &kid_beh, &a, NULL);
     tell_n(sys, live, K_COUNT, 3);
     ping_ok(sys, live);
+    /* troupe_alive turns 0 when an actor's mailbox closes; its end (the fold
+     * into its type's totals, then the live count) completes just after, on
+     * the thread that ran it. The count drops last: once it reads 1, the five
+     * ends are complete (this failed once in CI, scraped in between). */
+    wait_until(live_actors(sys) == 1);
     char *t = metrics(sys, 0);
     cr_assert_eq(sample(t, "troupe_messages_handled_total{type=\"kid\"}"), 5 * 8 + 4);
     cr_assert_eq(sample(t, "troupe_messages_sent_total{type=\"kid\"}"), 5 * 8 + 4);
