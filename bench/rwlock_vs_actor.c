@@ -505,12 +505,27 @@ static const uint32_t COUNTS[NCOUNTS] = {1, 2, 4, 8};
 
 static double g_ops[NMIXES][NCOUNTS][NIMPLS]; /* 0: not run */
 
+/* TROUPE_BENCH_ONLY=actor_call,actor_view (say): only those paths (and
+ * the rwlock, every ratio's base); TROUPE_BENCH_MIX=r100: only that mix. */
+static int wanted(const char *env, const char *name)
+{
+    const char *list = getenv(env);
+    if (!list || !*list)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = strstr(list, name); p; p = strstr(p + 1, name))
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 static void one_case(size_t m, size_t c, uint64_t case_ns)
 {
     char bench[64];
     snprintf(bench, sizeof bench, "rwlock_matrix.%s.t%u", MIXES[m].name, COUNTS[c]);
     for (size_t i = 0; i < NIMPLS; i++) {
-        if (IMPLS[i].writes_only && MIXES[m].wtenths != 10)
+        if ((IMPLS[i].writes_only && MIXES[m].wtenths != 10) ||
+            (i > 0 && !wanted("TROUPE_BENCH_ONLY", IMPLS[i].name)))
             continue;
         char what[96];
         snprintf(what, sizeof what, "%s %s", bench, IMPLS[i].name);
@@ -549,7 +564,8 @@ int main(int argc, char **argv)
     uint64_t case_ns = bench_scaled((uint64_t)(CASE_MS * 1e6), scale, 20000000);
     for (size_t m = 0; m < NMIXES; m++)
         for (size_t c = 0; c < NCOUNTS; c++)
-            one_case(m, c, case_ns);
+            if (wanted("TROUPE_BENCH_MIX", MIXES[m].name))
+                one_case(m, c, case_ns);
     table();
     return 0;
 }

@@ -40,6 +40,30 @@ static void advance(troupe_clock *clk, uint64_t ns) { cr_assert_eq(troupe_clock_
         }                                                                                 \
     } while (0)
 
+/* A ping to r is unanswered (r never ends in the test that uses it, so
+ * none is ever lost). */
+static int ping_outstanding(troupe_system *sys, troupe_ref r)
+{
+    troupe_health_info h = health_of(sys, r);
+    return h.pings != h.pongs;
+}
+
+/* As advance_until, but never while a ping to r waits for its pong: a pong
+ * is then answered at the manual time its ping was sent, or one step
+ * later (an advance that raced with the monitor's send), never an interval
+ * later however slow the machine — without this wait the test's advances
+ * outran a preempted actor and its pong came back late (a miss). */
+#define advance_settled_until(clk, step, sys, r, pred)                                    \
+    do {                                                                                  \
+        int as_n_ = 0;                                                                    \
+        while (!(pred)) {                                                                 \
+            cr_assert_lt(as_n_++, 2000, "advance_settled_until: `%s` never held", #pred); \
+            wait_until(!ping_outstanding(sys, r));                                        \
+            advance(clk, step);                                                           \
+            tt_sleep_ns(1000000);                                                         \
+        }                                                                                 \
+    } while (0)
+
 Test(health, supervised_actor_becomes_healthy, .timeout = 120)
 {
     kid_env e;
@@ -50,7 +74,7 @@ Test(health, supervised_actor_becomes_healthy, .timeout = 120)
     troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
     troupe_ref r = start_kid(sys, root_of(sys), &s);
     troupe_ref plain = tt_spawn(sys, &kid_beh, &a, NULL);
-    advance_until(clk, SEC / 4, health_of(sys, r).pongs >= 2);
+    advance_settled_until(clk, SEC / 4, sys, r, health_of(sys, r).pongs >= 2);
     troupe_health_info h = health_of(sys, r);
     cr_assert_eq(h.status, TROUPE_HEALTH_HEALTHY);
     cr_assert_eq(h.interval_ns, SEC);
@@ -169,6 +193,33 @@ Test(health, per_child_interval_and_opt_out, .timeout = 120)
     env_fini(&e);
 }
 
+static troupe_worker_info worker_of(troupe_system *sys, uint32_t i)
+{
+    troupe_worker_info wi;
+    cr_assert_eq(troupe_worker_info_get(sys, i, &wi), 0);
+    return wi;
+}
+
+/* Advance until a worker is reported stalled in actor r; its index. The
+ * other worker may be reported stalled too, and rightly: a worker the OS
+ * preempted in the middle of a run while the test advanced the manual
+ * clock by stall_ns has not moved for stall_ns of the system's time. So
+ * the stuck worker is the one stalled in r, not merely a stalled one. */
+static uint32_t stuck_in(troupe_clock *clk, troupe_system *sys, troupe_ref r)
+{
+    for (int n = 0; n < 100; n++) {
+        advance(clk, SEC / 2);
+        tt_sleep_ns(1000000);
+        for (uint32_t i = 0; i < 2; i++) {
+            troupe_worker_info wi = worker_of(sys, i);
+            if (wi.stalled && wi.stalled_actor.id == r.id)
+                return i;
+        }
+    }
+    cr_assert_fail("no worker was reported stalled in actor %llu", (unsigned long long)r.id);
+    return 2;
+}
+
 /* A handler that never returns by itself: its worker is reported stalled,
  * the other worker carries on, and the actor's supervisor restarts it
  * once the handler lets go. */
@@ -182,24 +233,10 @@ Test(health, stalled_worker_is_reported_and_others_carry_on, .timeout = 120)
     troupe_child_spec s = kid_spec(&kid_beh, &a, TROUPE_PERMANENT, TROUPE_RESTART_ALWAYS);
     troupe_ref r = start_kid(sys, root_of(sys), &s);
     tt_hold(sys, r, K_HOLD, &e.gate);
-    uint32_t stuck = 2;
-    for (int n = 0; stuck == 2; n++) {
-        cr_assert_lt(n, 100, "no worker was reported stalled");
-        advance(clk, SEC / 2);
-        for (uint32_t i = 0; i < 2; i++) {
-            troupe_worker_info wi;
-            cr_assert_eq(troupe_worker_info_get(sys, i, &wi), 0);
-            if (wi.stalled)
-                stuck = i;
-        }
-    }
-    troupe_worker_info wi;
-    troupe_worker_info_get(sys, stuck, &wi);
-    cr_assert_eq(wi.stalled_actor.id, r.id);
+    uint32_t stuck = stuck_in(clk, sys, r);
+    troupe_worker_info wi = worker_of(sys, stuck);
     cr_assert_eq(wi.stalls, 1);
-    troupe_worker_info other;
-    troupe_worker_info_get(sys, 1 - stuck, &other);
-    cr_assert_eq(other.stalled, 0);
+    cr_assert_neq(worker_of(sys, 1 - stuck).stalled_actor.id, r.id);
     troupe_ref helper = tt_spawn(sys, &kid_beh, &a, NULL);
     for (int i = 0; i < 10; i++)
         ping_ok(sys, helper); /* answered by the other worker */
@@ -265,13 +302,6 @@ static int grab_text(void *ud, const char *d, size_t n)
     return 0;
 }
 
-static troupe_worker_info worker_of(troupe_system *sys, uint32_t i)
-{
-    troupe_worker_info wi;
-    cr_assert_eq(troupe_worker_info_get(sys, i, &wi), 0);
-    return wi;
-}
-
 Test(health, stalled_worker_reports_what_waits_behind_it, .timeout = 120)
 {
     static strand_env e;
@@ -284,16 +314,8 @@ Test(health, stalled_worker_reports_what_waits_behind_it, .timeout = 120)
         woken[i] = tt_spawn(sys, &strand_beh, &e, NULL);
     cr_assert_eq(troupe_tell(sys, stuck, S_WAKE_THEN_HOLD, woken, sizeof woken), 0);
     wait_until(tt_gate_waiting(&e.gate) == 1);
-    uint32_t idx = 2;
-    for (int n = 0; idx == 2; n++) {
-        cr_assert_lt(n, 100, "no worker was reported stalled");
-        advance(clk, SEC / 2);
-        for (uint32_t i = 0; i < 2; i++)
-            if (worker_of(sys, i).stalled)
-                idx = i;
-    }
+    uint32_t idx = stuck_in(clk, sys, stuck);
     troupe_worker_info wi = worker_of(sys, idx);
-    cr_assert_eq(wi.stalled_actor.id, stuck.id);
     cr_assert_eq(wi.stranded, 1, "the actor in the stuck worker's LIFO slot");
     cr_assert_eq(worker_of(sys, 1 - idx).stranded, 0);
     cr_assert_eq(atomic_load(&e.ran), 0, "the LIFO slot is not stolen");
