@@ -506,7 +506,8 @@ static const uint32_t COUNTS[NCOUNTS] = {1, 2, 4, 8};
 static double g_ops[NMIXES][NCOUNTS][NIMPLS]; /* 0: not run */
 
 /* TROUPE_BENCH_ONLY=actor_call,actor_view (say): only those paths (and
- * the rwlock, every ratio's base); TROUPE_BENCH_MIX=r100: only that mix. */
+ * the rwlock, every ratio's base); TROUPE_BENCH_MIX=r100: only that mix;
+ * TROUPE_BENCH_T=t1,t2: only those thread counts. */
 static int wanted(const char *env, const char *name)
 {
     const char *list = getenv(env);
@@ -517,6 +518,12 @@ static int wanted(const char *env, const char *name)
         if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
             return 1;
     return 0;
+}
+
+static const char *tname(size_t c)
+{
+    static const char *const names[NCOUNTS] = {"t1", "t2", "t4", "t8"};
+    return names[c];
 }
 
 static void one_case(size_t m, size_t c, uint64_t case_ns)
@@ -564,7 +571,7 @@ int main(int argc, char **argv)
     uint64_t case_ns = bench_scaled((uint64_t)(CASE_MS * 1e6), scale, 20000000);
     for (size_t m = 0; m < NMIXES; m++)
         for (size_t c = 0; c < NCOUNTS; c++)
-            if (wanted("TROUPE_BENCH_MIX", MIXES[m].name))
+            if (wanted("TROUPE_BENCH_MIX", MIXES[m].name) && wanted("TROUPE_BENCH_T", tname(c)))
                 one_case(m, c, case_ns);
     table();
     return 0;
