@@ -40,6 +40,8 @@ typedef struct actor_ext {
     /* --- core/ask.c, core/view.c --- */
     bool holds_asks;     /* the owner's: this incarnation held an ask (defer) */
     struct view *_Atomic view; /* the published view (core/view.c), or NULL */
+    struct view *retired;      /* the owner's: views replaced, not yet handed to RCU */
+    uint32_t nretired;
 } actor_ext;
 
 /* The actor's ext, allocated on first use; NULL on ENOMEM. */

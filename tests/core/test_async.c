@@ -632,6 +632,28 @@ Test(view, published_read_replaced_withdrawn_and_freed)
     shared_free(sh);
 }
 
+/* Replaced views are freed while the actor lives: they reach RCU in
+ * batches (core/view.c, RETIRE_BATCH = 32), so of 100 publishes at most the
+ * current view and 31 retired ones wait — memory stays bounded however
+ * long the actor publishes. The rest go when the incarnation ends. */
+Test(view, replaced_views_are_freed_while_the_actor_lives)
+{
+    atomic_store(&views_freed, 0);
+    troupe_system *sys = tt_system(2);
+    shared *sh = shared_new();
+    troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
+    for (int64_t n = 1; n <= 100; n++)
+        cr_assert_eq(troupe_tell(sys, s, M_PUBLISH, &n, sizeof n), 0);
+    pair p = {0};
+    wait_until(troupe_view_read(sys, s, read_pair, &p) == 0 && p.a == 100);
+    wait_until(atomic_load(&views_freed) >= 100 - 1 - 31);
+    cr_expect(troupe_alive(sys, s));
+    cr_assert_eq(troupe_stop(sys, s), 0);
+    troupe_system_destroy(sys);
+    cr_expect_eq(atomic_load(&views_freed), 100, "every view freed once");
+    shared_free(sh);
+}
+
 typedef struct reader {
     troupe_system *sys;
     troupe_ref ref;
