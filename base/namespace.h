@@ -48,11 +48,13 @@
 #define ask_finish troupei_ask_finish
 #define ask_free troupei_ask_free
 #define ask_hold troupei_ask_hold
+#define ask_init troupei_ask_init
 #define ask_lookup troupei_ask_lookup
 #define ask_new troupei_ask_new
 #define ask_on_exit troupei_ask_on_exit
 #define ask_op troupei_ask_op
 #define ask_request troupei_ask_request
+#define ask_send troupei_ask_send
 #define ask_valid_payload troupei_ask_valid_payload
 #define asks_create troupei_asks_create
 #define asks_destroy troupei_asks_destroy

@@ -67,6 +67,14 @@ int ask_new(troupe_system *sys, uint8_t mode, ask_rec **out, uint64_t *id);
 void ask_free(troupe_system *sys, ask_rec *r, uint64_t id);
 /* The record an id names (any generation), or NULL. */
 ask_rec *ask_lookup(troupe_system *sys, uint64_t id);
+/* A plain-thread record's futex word (fut). */
+enum { F_WAIT = 0, F_DONE = 1, F_SLEEP = 2 };
+/* A fresh record's fields and its id (generation << 32 | idx). */
+void ask_init(ask_rec *r, uint32_t idx, uint8_t mode, uint64_t *id);
+/* Send a request carrying ask id `id`; caller_runs: a plain thread's
+ * troupe_call, which may run the receiver here (call_send). */
+int ask_send(troupe_system *sys, troupe_ref to, uint32_t type, const void *data, size_t len,
+             uint64_t id, bool caller_runs);
 /* WAIT -> BUSY for this generation: true for the one winner. */
 bool ask_claim(ask_rec *r, uint64_t id);
 /* Send the request carrying ask id `id`. */
