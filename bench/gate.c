@@ -9,6 +9,10 @@
  *   bench_gate hop N    two actors pass a message back and forth N times
  *                       (inside the run: dispatch + a send from a handler
  *                       + scheduling the receiver)
+ *   bench_gate call N   a plain thread calls (troupe_call) an idle actor N
+ *                       times: each call runs the actor on the calling
+ *                       thread (the gate counts inside troupe_call: the
+ *                       request, the run, the reply and copying it out)
  *
  * What callgrind counts must not depend on timing, so that the count is
  * the same on a loaded machine. How many messages a run of the receiver
@@ -129,6 +133,36 @@ static int run_send(troupe_system *sys, long n)
     return 0;
 }
 
+/* Answers each call with the 8-byte count of calls so far. */
+static int echo_handle(troupe_ctx *ctx, void *state, const troupe_msg *msg)
+{
+    (void)state;
+    (void)msg;
+    long k = atomic_fetch_add_explicit(&g_handled, 1, memory_order_relaxed) + 1;
+    return troupe_reply(ctx, MSG_DATA, &k, sizeof k);
+}
+
+static const troupe_behaviour echo_beh = {.name = "gate.echo", .handle = echo_handle};
+
+/* No hold needed: the actor is idle before every call (the previous one
+ * ran it to the end on this thread), so each call runs it here, whatever
+ * the worker does. */
+static int run_call(troupe_system *sys, long n)
+{
+    troupe_ref r;
+    if (troupe_spawn(sys, &echo_beh, NULL, NULL, &r))
+        return 1;
+    uint64_t v = 42;
+    for (long i = 0; i < n; i++) {
+        long k = 0;
+        size_t len = 0;
+        if (troupe_call(sys, r, MSG_DATA, &v, sizeof v, UINT64_MAX, NULL, &k, sizeof k, &len) ||
+            len != sizeof k || k != i + 1)
+            return 1;
+    }
+    return 0;
+}
+
 static int run_hop(troupe_system *sys, long n)
 {
     troupe_ref a, b;
@@ -151,7 +185,7 @@ int main(int argc, char **argv)
 {
     long n = argc > 2 ? atol(argv[2]) : 0;
     if (argc < 3 || n <= 0 || n > (1l << 21)) {
-        fprintf(stderr, "usage: %s send|hop N (1..2097152)\n", argv[0]);
+        fprintf(stderr, "usage: %s send|hop|call N (1..2097152)\n", argv[0]);
         return 2;
     }
     troupe_config cfg;
@@ -167,8 +201,9 @@ int main(int argc, char **argv)
     if (troupe_system_create(&sys, &cfg))
         return 1;
     int rc = strcmp(argv[1], "send") == 0 ? run_send(sys, n)
-             : strcmp(argv[1], "hop") == 0 ? run_hop(sys, n)
-                                           : 2;
+             : strcmp(argv[1], "hop") == 0  ? run_hop(sys, n)
+             : strcmp(argv[1], "call") == 0 ? run_call(sys, n)
+                                            : 2;
     troupe_system_destroy(sys);
     if (rc == 0 && atomic_load(&g_handled) != n) {
         fprintf(stderr, "gate: handled %ld of %ld\n", atomic_load(&g_handled), n);

@@ -30,6 +30,7 @@ CASES = {
     "dispatch": ("send", "troupei_run_actor", "a worker's run: take, dispatch, count"),
     "hop": ("hop", "troupei_run_actor", "actor to actor: dispatch + send + schedule"),
     "schedule": ("hop", "troupei_sched_actor", "making the receiver runnable (LIFO slot)"),
+    "call": ("call", "troupe_call", "a plain thread's call run on its own thread: request, run, reply"),
 }
 
 
