@@ -448,12 +448,14 @@ TROUPE_API int troupe_panic(const char *reason)
 }
 
 /* The dead-letter actor: counts what REDIRECT sends it; the runtime then
- * destroys each message as usual. */
+ * destroys each message as usual. An ask among them fails now with
+ * TROUPE_ENOACTOR (no actor will answer it), not at its timeout. */
 static int dead_letter_handle(troupe_ctx *ctx, void *state, const troupe_msg *msg)
 {
     (void)state;
     (void)msg;
     atomic_fetch_add_explicit(&ctx->sys->dead_letters, 1, memory_order_relaxed);
+    ask_abandon(ctx->sys, ctx->msg, TROUPE_ENOACTOR);
     return 0;
 }
 

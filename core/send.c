@@ -95,6 +95,7 @@ static int drop_oldest(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
         int rc = mb_push_evict_mpmc(&a->mb, gen, m, &sched, &old, &evicted);
         if (evicted) {
             atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
+            ask_abandon(sys, &old, TROUPE_EFULL); /* its asker hears now */
             tmsg_destroy(sys, &old); /* outside the lock: a dtor may send */
         }
         if (rc == MB_OK) {
@@ -143,8 +144,9 @@ static int overflow(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dep
         if ((c && c->sys == sys && c->a) || troupei_tls.no_block)
             return park_msg(sys, a, gen, m);
         return block_wait(sys, a, gen, m);
-    default: /* DROP_NEWEST */
+    default: /* DROP_NEWEST: "sent", but an ask's asker hears now */
         atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
+        ask_abandon(sys, m, TROUPE_EFULL);
         tmsg_destroy(sys, m);
         return 0;
     }

@@ -29,15 +29,19 @@ typedef enum troupe_overflow {
     TROUPE_OVERFLOW_BLOCK = 0,
     /* The send fails with TROUPE_EFULL; the caller keeps the message. */
     TROUPE_OVERFLOW_REJECT = 1,
-    /* The incoming message is destroyed and counted; the send returns 0. */
+    /* The incoming message is destroyed and counted; the send returns 0.
+     * A dropped ask fails at once with TROUPE_EFULL (its asker does not
+     * wait for the timeout). */
     TROUPE_OVERFLOW_DROP_NEWEST = 2,
     /* The oldest queued message is destroyed and counted to make room;
      * the incoming message always gets in (the send returns 0), however
      * many senders race for the room. The send may wait only for the
-     * oldest's own sender to finish writing it. */
+     * oldest's own sender to finish writing it. An evicted ask fails at
+     * once with TROUPE_EFULL. */
     TROUPE_OVERFLOW_DROP_OLDEST = 3,
     /* The message goes to another actor (the spawn option redirect_to, or
-     * the system's dead-letter actor); counted as redirected. */
+     * the system's dead-letter actor); counted as redirected. An ask that
+     * reaches the dead-letter actor fails with TROUPE_ENOACTOR. */
     TROUPE_OVERFLOW_REDIRECT = 4,
 } troupe_overflow;
 

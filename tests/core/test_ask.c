@@ -605,3 +605,90 @@ Test(ask, async_timeout_of_forever_survives_any_clock_advance)
     cr_expect_eq(tt_sys_stats(sys).late_replies, 0u);
     finish(sys, clk, &ss, &cs);
 }
+
+/* ---- an ask the mailbox drops fails at once -------------------------------------- */
+
+typedef struct cb_out {
+    atomic_int rc;
+    atomic_int done;
+} cb_out;
+
+static void record_cb(void *ud, int rc, uint32_t type, const void *data, size_t len)
+{
+    (void)type;
+    (void)data;
+    (void)len;
+    cb_out *o = ud;
+    atomic_store(&o->rc, rc);
+    atomic_store(&o->done, 1);
+}
+
+/* A server of capacity 1 under `policy`, held in an M_HOLD ask (its own
+ * callback in *held) with one M_IGNORE tell queued behind it: full. */
+static troupe_ref full_server(troupe_system *sys, server_sh *ss, int policy, cb_out *held)
+{
+    server_sh_init(ss);
+    troupe_spawn_opts o = tt_opts(1, policy);
+    troupe_ref s = tt_spawn(sys, &server, ss, &o);
+    cr_assert_eq(troupe_ask_cb(sys, s, M_HOLD, NULL, 0, UINT64_MAX, record_cb, held), 0);
+    wait_until(tt_gate_waiting(&ss->gate) == 1);
+    cr_assert_eq(troupe_tell(sys, s, M_IGNORE, NULL, 0), 0);
+    return s;
+}
+
+static void release_server(troupe_system *sys, server_sh *ss, cb_out *held)
+{
+    tt_gate_open(&ss->gate);
+    wait_until(atomic_load(&held->done) == 1);
+    cr_expect_eq(atomic_load(&held->rc), 0);
+    troupe_system_destroy(sys);
+}
+
+/* Before: the asker waited for its whole timeout (here: forever). */
+Test(ask, dropped_as_the_newest_fails_at_once_with_efull)
+{
+    troupe_system *sys = tt_system(2);
+    server_sh ss;
+    cb_out held = {0}, dropped = {0};
+    troupe_ref s = full_server(sys, &ss, TROUPE_OVERFLOW_DROP_NEWEST, &held);
+    uint64_t dropped_before = tt_stats(sys, s).dropped;
+    cr_assert_eq(troupe_ask_cb(sys, s, M_ECHO, "x", 1, UINT64_MAX, record_cb, &dropped), 0);
+    wait_until(atomic_load(&dropped.done) == 1);
+    cr_expect_eq(atomic_load(&dropped.rc), TROUPE_EFULL);
+    cr_expect_eq(tt_stats(sys, s).dropped, dropped_before + 1);
+    /* a plain thread's blocking ask and call hear it the same way */
+    cr_expect_eq(troupe_ask(sys, s, M_ECHO, "x", 1, UINT64_MAX, NULL, NULL, 0, NULL), TROUPE_EFULL);
+    cr_expect_eq(troupe_call(sys, s, M_ECHO, "x", 1, UINT64_MAX, NULL, NULL, 0, NULL), TROUPE_EFULL);
+    release_server(sys, &ss, &held);
+}
+
+Test(ask, evicted_as_the_oldest_fails_at_once_with_efull)
+{
+    troupe_system *sys = tt_system(2);
+    server_sh ss;
+    server_sh_init(&ss);
+    troupe_spawn_opts o = tt_opts(1, TROUPE_OVERFLOW_DROP_OLDEST);
+    troupe_ref s = tt_spawn(sys, &server, &ss, &o);
+    cb_out held = {0}, evicted = {0};
+    cr_assert_eq(troupe_ask_cb(sys, s, M_HOLD, NULL, 0, UINT64_MAX, record_cb, &held), 0);
+    wait_until(tt_gate_waiting(&ss.gate) == 1);
+    cr_assert_eq(troupe_ask_cb(sys, s, M_ECHO, "x", 1, UINT64_MAX, record_cb, &evicted), 0);
+    cr_expect_eq(atomic_load(&evicted.done), 0, "queued, not answered");
+    cr_assert_eq(troupe_tell(sys, s, M_IGNORE, NULL, 0), 0); /* evicts the queued ask */
+    wait_until(atomic_load(&evicted.done) == 1);
+    cr_expect_eq(atomic_load(&evicted.rc), TROUPE_EFULL);
+    release_server(sys, &ss, &held);
+}
+
+Test(ask, redirected_to_the_dead_letters_fails_at_once_with_enoactor)
+{
+    troupe_system *sys = tt_system(2);
+    server_sh ss;
+    cb_out held = {0}, dead = {0};
+    troupe_ref s = full_server(sys, &ss, TROUPE_OVERFLOW_REDIRECT, &held);
+    cr_assert_eq(troupe_ask_cb(sys, s, M_ECHO, "x", 1, UINT64_MAX, record_cb, &dead), 0);
+    wait_until(atomic_load(&dead.done) == 1);
+    cr_expect_eq(atomic_load(&dead.rc), TROUPE_ENOACTOR);
+    cr_expect_geq(tt_sys_stats(sys).dead_letters, 1u);
+    release_server(sys, &ss, &held);
+}
