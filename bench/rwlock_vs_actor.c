@@ -386,12 +386,11 @@ static void async_wait(flight *f)
 
 /* Keeps IN_FLIGHT calls in flight: refill, take the completed ones, wait
  * on the fd only when the window is full and nothing is ready. */
-static void *async_caller(void *p)
+static void *async_run(thr *t, uint32_t flags)
 {
-    thr *t = p;
     run *r = t->r;
     flight f = {0};
-    bench_check(troupe_callq_create(r->sys, TROUPE_CALLQ_FD, &f.q), "troupe_callq_create");
+    bench_check(troupe_callq_create(r->sys, flags, &f.q), "troupe_callq_create");
     f.poll_fd = troupe_callq_fd(f.q);
     wait_go(r);
     t->t0 = bench_now_ns();
@@ -415,11 +414,21 @@ static void *async_caller(void *p)
     return NULL;
 }
 
+static void *async_caller(void *p) { return async_run(p, TROUPE_CALLQ_FD); }
+
+/* The same with TROUPE_CALLQ_RUN_HERE: a start that finds the actor idle
+ * runs it on this thread, and the call is complete when the start returns. */
+static void *async_here_caller(void *p)
+{
+    return async_run(p, TROUPE_CALLQ_FD | TROUPE_CALLQ_RUN_HERE);
+}
+
 static const impl IMPLS[] = {
     {"rwlock", 0, rwlock_open, rwlock_op, rwlock_close, NULL},
     {"actor_ask", 0, actor_open, ask_op, ask_close, NULL},
     {"actor_call", 0, actor_open, call_op, ask_close, NULL},
     {"actor_async", 0, actor_open, NULL, ask_close, async_caller},
+    {"actor_async_here", 0, actor_open, NULL, ask_close, async_here_caller},
     {"actor_view", 0, view_open, view_op, view_close, NULL},
     {"actor_tell", 1, actor_open, tell_op, actor_close, NULL},
 };

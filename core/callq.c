@@ -30,6 +30,7 @@
 struct troupe_callq {
     troupe_system *sys; /* not to be touched once users has Q_GONE */
     int fd;             /* eventfd (TROUPE_CALLQ_FD), else -1 */
+    bool run_here;      /* TROUPE_CALLQ_RUN_HERE */
     _Atomic uint32_t users;    /* futex word: API calls in progress | Q_GONE */
     _Atomic uint32_t inflight; /* futex word: calls not yet completed */
     troupe_callq *prev, *next; /* the system's queues, under ak->qlock */
@@ -59,10 +60,18 @@ static int q_leave(troupe_callq *q, int rc)
     return rc;
 }
 
+/* inflight's top bit: troupe_callq_destroy waits for the count to reach
+ * zero. Only then does the last completion pay for a wake-up: without the
+ * bit every call that emptied the queue made a futex system call (a fifth
+ * of a TROUPE_CALLQ_RUN_HERE call's time, each call completing before the
+ * next started). */
+#define Q_WAITER 0x80000000u
+
 static void inflight_put(troupe_callq *q)
 {
-    /* release: the completer's last touch of q before destroy frees it */
-    if (atomic_fetch_sub_explicit(&q->inflight, 1, memory_order_release) == 1)
+    /* release: the completer's last touch of q before destroy frees it
+     * (pairs with wait_inflight's acquire loads) */
+    if (atomic_fetch_sub_explicit(&q->inflight, 1, memory_order_release) == (Q_WAITER | 1u))
         futex_wake_u32(&q->inflight, INT_MAX);
 }
 
@@ -73,6 +82,23 @@ static void wait_zero(_Atomic uint32_t *w, uint32_t mask)
     /* acquire: pairs with the release decrements */
     while ((v = atomic_load_explicit(w, memory_order_acquire)) & mask)
         futex_wait_u32(w, v, 0);
+}
+
+/* Wait for every completion still on its way (announced by Q_WAITER: a
+ * completion that ends the count after the announcement wakes us, one that
+ * ended it before is seen by the next load). */
+static void wait_inflight(troupe_callq *q)
+{
+    uint32_t v;
+    /* acquire: pairs with inflight_put's release decrement */
+    while ((v = atomic_load_explicit(&q->inflight, memory_order_acquire)) & ~Q_WAITER) {
+        /* relaxed: only the announcement; a failed CAS reloads */
+        if (!(v & Q_WAITER) &&
+            !atomic_compare_exchange_weak_explicit(&q->inflight, &v, v | Q_WAITER,
+                                                   memory_order_relaxed, memory_order_relaxed))
+            continue;
+        futex_wait_u32(&q->inflight, v | Q_WAITER, 0);
+    }
 }
 
 void callq_detach_all(troupe_system *sys)
@@ -132,7 +158,7 @@ TROUPE_API int troupe_callq_create(troupe_system *sys, uint32_t flags, troupe_ca
     if (!out)
         return TROUPE_EINVAL;
     *out = NULL;
-    if (!sys || (flags & ~TROUPE_CALLQ_FD))
+    if (!sys || (flags & ~(TROUPE_CALLQ_FD | TROUPE_CALLQ_RUN_HERE)))
         return TROUPE_EINVAL;
     if (atomic_load_explicit(&sys->state, memory_order_acquire) == SYS_DOWN)
         return TROUPE_ESHUTDOWN;
@@ -141,6 +167,7 @@ TROUPE_API int troupe_callq_create(troupe_system *sys, uint32_t flags, troupe_ca
         return TROUPE_ENOMEM;
     q->sys = sys;
     q->fd = -1;
+    q->run_here = flags & TROUPE_CALLQ_RUN_HERE;
     if ((flags & TROUPE_CALLQ_FD) && (q->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         free(q);
         return TROUPE_ESYS;
@@ -277,13 +304,15 @@ TROUPE_API int troupe_callq_next(troupe_callq *q, troupe_call_id *out, void **ud
 
 /* ---- calls --------------------------------------------------------------- */
 
-/* Arm, then send; on a failed send the record goes back, unless its
- * timeout completed it meanwhile (then that is its outcome: 0). */
+/* Arm, then send (run_here: a plain thread may run an idle target itself,
+ * core/call.c); on a failed send the record goes back, unless its timeout
+ * or its run completed it meanwhile (then that is its outcome: 0). */
 static int start(troupe_system *sys, ask_rec *r, uint64_t id, troupe_ref to, uint32_t type,
-                 const void *data, size_t len, uint64_t timeout_ns)
+                 const void *data, size_t len, uint64_t timeout_ns, bool run_here)
 {
+    run_here = run_here && !troupei_tls.ctx && !troupei_tls.w;
     int rc = ask_arm(sys, r, id, timeout_ns);
-    if (rc == 0 && (rc = ask_request(sys, to, type, data, len, id)) == 0)
+    if (rc == 0 && (rc = ask_send(sys, to, type, data, len, id, run_here)) == 0)
         return 0;
     if (!ask_claim(r, id))
         return 0;
@@ -305,7 +334,7 @@ TROUPE_API int troupe_ask_cb(troupe_system *sys, troupe_ref to, uint32_t type, c
         return rc;
     r->fn = fn;
     r->ud = ud;
-    return start(sys, r, id, to, type, data, len, timeout_ns);
+    return start(sys, r, id, to, type, data, len, timeout_ns, false);
 }
 
 TROUPE_API int troupe_ask_start(troupe_callq *q, troupe_ref to, uint32_t type, const void *data,
@@ -328,7 +357,7 @@ TROUPE_API int troupe_ask_start(troupe_callq *q, troupe_ref to, uint32_t type, c
     /* relaxed: published to completers by the request's send */
     atomic_store_explicit(&r->q, q, memory_order_relaxed);
     atomic_fetch_add_explicit(&q->inflight, 1, memory_order_relaxed);
-    if ((rc = start(sys, r, id, to, type, data, len, timeout_ns))) {
+    if ((rc = start(sys, r, id, to, type, data, len, timeout_ns, q->run_here))) {
         inflight_put(q);
         return q_leave(q, rc);
     }
@@ -444,7 +473,7 @@ TROUPE_API void troupe_callq_destroy(troupe_callq *q)
             q->next->prev = q->prev;
         pthread_mutex_unlock(&sys->ak->qlock);
         drop_all(q, false);
-        wait_zero(&q->inflight, ~0u); /* completers still on their way */
+        wait_inflight(q); /* completers still on their way */
         drop_all(q, true);
         q_leave(q, 0);
     }

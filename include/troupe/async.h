@@ -81,8 +81,16 @@ typedef struct troupe_call_id {
 
 /* Flags of troupe_callq_create. */
 #define TROUPE_CALLQ_FD 1u /* list completions, signal them on an eventfd */
+/* troupe_ask_start from a plain thread runs the target on the starting
+ * thread when it is idle, as troupe_call does: the call is complete (and
+ * listed) when troupe_ask_start returns, with no worker woken and no
+ * thread hand-off. Its handler then runs on your thread: leave this off on
+ * an event-loop thread whose target's handlers may be slow or block. A
+ * busy target is served as without the flag. From a handler: no effect. */
+#define TROUPE_CALLQ_RUN_HERE 2u
 
-/* 0, or TROUPE_EINVAL (NULL sys/out, unknown flags), TROUPE_ENOMEM,
+/* flags: TROUPE_CALLQ_FD, TROUPE_CALLQ_RUN_HERE, or both.
+ * 0, or TROUPE_EINVAL (NULL sys/out, unknown flags), TROUPE_ENOMEM,
  * TROUPE_ESYS (no eventfd), TROUPE_ESHUTDOWN. */
 TROUPE_API int troupe_callq_create(troupe_system *sys, uint32_t flags, troupe_callq **out);
 

@@ -19,6 +19,7 @@ enum {
     M_PUBLISH,  /* tell: publish a view {n, 2n} (payload: int64 n) */
     M_WITHDRAW, /* tell: publish NULL */
     M_GO,       /* asker: troupe_ask_async(target, M_PANIC) */
+    M_WHO,      /* ask: reply with the handling thread's pthread_t */
 };
 
 typedef struct shared {
@@ -100,6 +101,10 @@ static int srv_handle(troupe_ctx *ctx, void *st, const troupe_msg *m)
         return publish(ctx, v);
     case M_WITHDRAW:
         return troupe_view_publish(ctx, NULL, NULL);
+    case M_WHO: {
+        pthread_t me = pthread_self();
+        return troupe_reply(ctx, M_WHO, &me, sizeof me);
+    }
     default:
         return 0;
     }
@@ -421,6 +426,49 @@ static void *reply_thread(void *arg)
     r->rc = troupe_reply_to(r->sys, r->t, M_ECHO, &v, sizeof v);
     r->rc2 = troupe_reply_to(r->sys, r->t, M_ECHO, &v, sizeof v);
     return NULL;
+}
+
+static pthread_t who_answered(troupe_callq *q, troupe_call_id c)
+{
+    pthread_t who;
+    size_t len = 0;
+    cr_assert_eq(troupe_call_result(q, c, NULL, &who, sizeof who, &len), 0);
+    cr_assert_eq(len, sizeof who);
+    return who;
+}
+
+/* TROUPE_CALLQ_RUN_HERE: a start that finds the actor idle runs it on the
+ * starting thread, complete and listed when the start returns; a busy
+ * actor is served by its worker as without the flag. */
+Test(async, run_here_completes_an_idle_call_on_the_calling_thread)
+{
+    troupe_system *sys = tt_system(2);
+    shared *sh = shared_new();
+    troupe_ref s = tt_spawn(sys, &srv_beh, sh, NULL);
+    troupe_callq *q;
+    cr_assert_eq(troupe_callq_create(sys, 4u, &q), TROUPE_EINVAL, "an unknown flag");
+    cr_assert_eq(troupe_callq_create(sys, TROUPE_CALLQ_FD | TROUPE_CALLQ_RUN_HERE, &q), 0);
+    for (int i = 0; i < 3; i++) {
+        troupe_call_id c, got;
+        cr_assert_eq(troupe_ask_start(q, s, M_WHO, NULL, 0, UINT64_MAX, NULL, &c), 0);
+        cr_expect_eq(troupe_call_poll(q, c), 0, "complete when the start returned");
+        cr_expect(pthread_equal(who_answered(q, c), pthread_self()), "run on this thread");
+        cr_assert_eq(troupe_callq_next(q, &got, NULL), 0);
+        cr_expect_eq(got.id, c.id);
+        cr_assert_eq(troupe_call_release(q, c), 0);
+    }
+    cr_assert_eq(troupe_tell(sys, s, M_BLOCK, NULL, 0), 0);
+    wait_until(tt_gate_waiting(&sh->gate) == 1);
+    troupe_call_id c;
+    cr_assert_eq(troupe_ask_start(q, s, M_WHO, NULL, 0, UINT64_MAX, NULL, &c), 0);
+    cr_expect_eq(troupe_call_poll(q, c), TROUPE_EBUSY, "busy: queued for its worker");
+    tt_gate_open(&sh->gate);
+    cr_assert_eq(troupe_call_wait(q, c, UINT64_MAX), 0);
+    cr_expect_not(pthread_equal(who_answered(q, c), pthread_self()), "run by its worker");
+    cr_assert_eq(troupe_call_release(q, c), 0);
+    troupe_callq_destroy(q);
+    troupe_system_destroy(sys);
+    shared_free(sh);
 }
 
 Test(defer, a_later_message_or_another_thread_answers)
