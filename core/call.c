@@ -128,8 +128,8 @@ int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
     if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
         return TROUPE_ESHUTDOWN;
     actor *a = actor_lookup(sys, to);
-    if (unlikely(!a))
-        return TROUPE_ENOACTOR;
+    if (unlikely(!a)) /* not here: send_msg asks the cluster's port, if any */
+        return send_msg(sys, to, m);
     m->sender = 0; /* a plain thread */
     bool sched;
     uint64_t pos;
