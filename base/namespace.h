@@ -111,6 +111,7 @@
 #define transport_down troupei_transport_down
 #define transport_is_up troupei_transport_is_up
 #define transport_send troupei_transport_send
+#define transport_send_now troupei_transport_send_now
 #define transport_answered troupei_transport_answered
 #define transport_publish_raw troupei_transport_publish_raw
 #define transport_stats_get troupei_transport_stats_get

@@ -40,7 +40,10 @@ static int port_send(remote_port *p, troupe_system *sys, troupe_ref to, tmsg *m)
                    .ask_id = ask ? m->corr : 0,
                    .len = (uint32_t)v.size,
                    .payload = v.data};
-    int rc = transport_send(r->t, remote_slot_of(r, to.id), &e);
+    uint32_t slot = remote_slot_of(r, to.id);
+    /* a plain thread's ask waits anyway: no hand-off to the flusher */
+    bool now = ask && !troupei_tls.w && !troupei_tls.ctx;
+    int rc = now ? transport_send_now(r->t, slot, &e) : transport_send(r->t, slot, &e);
     if (rc == 0)
         tmsg_destroy(sys, m);
     return rc;

@@ -27,6 +27,7 @@ typedef struct dest {
     pthread_mutex_t mu;
     char subject[TRANSPORT_SUBJECT_MAX];
     bool live;
+    bool busy; /* a thread is publishing this destination's frames: order */
     tframe *head, *tail, *spare; /* queued frames (tail is open); spares */
     uint32_t nframes, nspare;
     uint64_t *pend; /* outstanding ask ids: open addressing, 0 empty */
@@ -183,6 +184,49 @@ static dest *dest_of(transport *t, uint32_t slot)
     return atomic_load_explicit(&t->dests[slot], memory_order_acquire);
 }
 
+static void publish(transport *t, dest *d, tframe *f);
+
+/* The caller waits for an answer anyway (a plain thread's ask): with
+ * nothing queued and nobody publishing, it publishes its one envelope
+ * itself, without the flusher's wake-up. Else 1: queue it. */
+static int send_direct(transport *t, dest *d, uint32_t slot, const frame_env *env)
+{
+    tframe mine = {0};
+    pthread_mutex_lock(&d->mu);
+    bool go = d->live && !d->busy && !d->head;
+    int rc = go && env->ask_id ? pend_add(d, env->ask_id) : 0;
+    d->busy = go && rc == 0;
+    pthread_mutex_unlock(&d->mu);
+    if (!go)
+        return 1;
+    if (rc)
+        return rc;
+    frame_init(&mine.fb, t->incarnation);
+    if ((rc = frame_add(&mine.fb, env, t->max_payload)) == 0)
+        publish(t, d, &mine);
+    frame_free(&mine.fb);
+    pthread_mutex_lock(&d->mu);
+    d->busy = false;
+    bool more = d->head != NULL;
+    if (rc)
+        pend_del(d, env->ask_id);
+    pthread_mutex_unlock(&d->mu);
+    if (more) /* queued behind us: the flusher skipped them */
+        wake_flusher(t, slot);
+    return rc;
+}
+
+int transport_send_now(transport *t, uint32_t slot, const frame_env *env)
+{
+    dest *d = dest_of(t, slot);
+    if (!d)
+        return TROUPE_ENOACTOR;
+    if (env->len > t->max_payload)
+        return TROUPE_EINVAL;
+    int rc = send_direct(t, d, slot, env);
+    return rc == 1 ? transport_send(t, slot, env) : rc;
+}
+
 int transport_send(transport *t, uint32_t slot, const frame_env *env)
 {
     dest *d = dest_of(t, slot);
@@ -232,10 +276,13 @@ static void publish(transport *t, dest *d, tframe *f)
     count(&t->bytes_out, f->fb.len);
 }
 
-/* Give published frames back as spares (a few), free the rest. */
-static void recycle(dest *d, tframe *list)
+/* Give published frames back as spares (a few), free the rest; the
+ * publishing is over. */
+static void recycle(dest *d, tframe *list, bool published)
 {
     pthread_mutex_lock(&d->mu);
+    if (published)
+        d->busy = false;
     while (list) {
         tframe *n = list->next;
         if (d->nspare < FREE_KEEP) {
@@ -252,17 +299,23 @@ static void recycle(dest *d, tframe *list)
     pthread_mutex_unlock(&d->mu);
 }
 
+/* A direct sender publishing (busy): it wakes us again when it is done. */
 static void flush_dest(transport *t, dest *d)
 {
     pthread_mutex_lock(&d->mu);
-    tframe *list = d->head;
-    d->head = d->tail = NULL;
-    d->nframes = 0;
+    tframe *list = d->busy ? NULL : d->head;
+    if (list) {
+        d->head = d->tail = NULL;
+        d->nframes = 0;
+        d->busy = true;
+    }
     pthread_mutex_unlock(&d->mu);
+    if (!list)
+        return;
     for (tframe *f = list; f; f = f->next)
         if (f->fb.count)
             publish(t, d, f);
-    recycle(d, list);
+    recycle(d, list, true); /* and no longer busy */
 }
 
 /* One pass over the dirty slots: true if any had frames. */
@@ -362,7 +415,7 @@ void transport_down(transport *t, uint32_t slot, transport_fail fail, void *arg)
     pthread_mutex_unlock(&d->mu);
     for (tframe *f = list; f; f = f->next)
         count(&t->dropped_down, f->fb.count);
-    recycle(d, list);
+    recycle(d, list, false);
     for (uint32_t i = 0; i < cap; i++) /* outside the lock: fail may send */
         if (pend[i] && pend[i] != PEND_TOMB)
             fail(arg, pend[i]);
@@ -476,7 +529,6 @@ static void dest_free(dest *d)
         l = n;
     }
     d->head = NULL;
-    recycle(d, NULL);
     for (tframe *l = d->spare; l;) {
         tframe *n = l->next;
         frame_free(&l->fb);

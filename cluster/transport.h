@@ -66,6 +66,10 @@ bool transport_is_up(transport *t, uint32_t slot);
  * TROUPE_EFULL (over the bound), TROUPE_EINVAL (payload too large),
  * TROUPE_ENOMEM. */
 int transport_send(transport *t, uint32_t slot, const frame_env *env);
+/* As transport_send, for a caller that waits for the answer anyway (a
+ * plain thread's ask, never a worker): with nothing queued for slot it
+ * publishes the envelope itself, at once. */
+int transport_send_now(transport *t, uint32_t slot, const frame_env *env);
 /* The reply (or failure) for an outstanding ask came from slot: true if
  * it was outstanding there (then it no longer is). */
 bool transport_answered(transport *t, uint32_t slot, uint64_t ask_id);

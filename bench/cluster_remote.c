@@ -1,0 +1,190 @@
+/* bench/cluster_remote.c — messaging between two cluster nodes (issue 14).
+ *
+ * Run through tests/cluster/run_nats.sh (PostgreSQL and three routed
+ * nats-servers on loopback; `make bench` does). The two nodes are two
+ * systems of this one process, each with its own NATS connection, joined
+ * as nodes "a" and "b": the frames go through the NATS servers and the
+ * route between them exactly as between processes, but both nodes share
+ * this machine's cores (2 here, with the servers).
+ *
+ *  remote_tell   2 plain threads on a, each telling its own counter actor on
+ *                b, 16-byte payloads: messages received per second on b,
+ *                from the first send to the last receipt. Cross-checked:
+ *                every message sent is received or counted as a drop.
+ *  remote_ask    a plain thread on a asking an echo actor on b, one at a
+ *                time: p50 and p99 round trip, with a and b on different
+ *                servers (the route hop) and on the same server.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include <troupe/cluster.h>
+
+#define SEC 1000000000ull
+
+typedef struct node {
+    troupe_system *sys;
+    troupe_cluster *c;
+} node;
+
+static void node_up(node *n, const char *cluster, const char *name, int server)
+{
+    char key[32];
+    snprintf(key, sizeof key, "TROUPE_NATS_URL_%d", server);
+    const char *url = getenv(key), *pg = getenv("TROUPE_PG_CONNINFO");
+    if (!url || !pg)
+        bench_fail("run through tests/cluster/run_nats.sh (%s, TROUPE_PG_CONNINFO)", key);
+    n->sys = bench_system(1);
+    troupe_cluster_config cc;
+    troupe_cluster_config_defaults(&cc);
+    cc.cluster = cluster;
+    cc.node = name;
+    cc.nats_urls = url;
+    cc.pg_conninfo = pg;
+    bench_check(troupe_cluster_create(n->sys, &cc, &n->c), "cluster_create");
+    bench_check(troupe_cluster_join(n->c), "cluster_join");
+}
+
+static void node_down(node *n)
+{
+    troupe_cluster_destroy(n->c);
+    troupe_system_destroy(n->sys);
+}
+
+static troupe_ref spawn_named(node *n, const troupe_behaviour *b, const char *name)
+{
+    troupe_spawn_opts o;
+    troupe_spawn_opts_defaults(&o);
+    o.capacity = 1u << 16;
+    troupe_ref r;
+    bench_check(troupe_spawn(n->sys, b, NULL, &o, &r), "spawn");
+    bench_check(troupe_register(n->sys, name, r), "register");
+    return r;
+}
+
+/* Retried while the mesh learns b's inbox (bounded). */
+static troupe_ref lookup(node *a, const char *node, const char *name)
+{
+    troupe_ref r;
+    int rc = -1;
+    for (int i = 0; i < 100 && rc; i++)
+        rc = troupe_cluster_lookup(a->c, node, name, SEC / 5, &r);
+    bench_check(rc, "cluster_lookup");
+    return r;
+}
+
+/* ---- remote tell ---- */
+
+static _Atomic uint64_t received;
+static uint64_t last_ns;
+static atomic_int all_in;
+static uint64_t expect;
+
+static int counter(troupe_ctx *ctx, void *st, const troupe_msg *m)
+{
+    (void)ctx;
+    (void)st;
+    (void)m;
+    /* relaxed: the count alone; the flag publishes the time */
+    if (atomic_fetch_add_explicit(&received, 1, memory_order_relaxed) + 1 == expect) {
+        last_ns = bench_now_ns();
+        atomic_store(&all_in, 1);
+    }
+    return 0;
+}
+static const troupe_behaviour counter_beh = {.name = "counter", .handle = counter};
+
+typedef struct sender {
+    troupe_system *sys;
+    troupe_ref to;
+    uint64_t n, retries;
+} sender;
+
+static void *send_loop(void *p)
+{
+    sender *s = p;
+    char payload[16] = "0123456789abcdef";
+    for (uint64_t i = 0; i < s->n; i++) {
+        int rc;
+        while ((rc = troupe_tell(s->sys, s->to, 1, payload, sizeof payload)) == TROUPE_EFULL)
+            s->retries++, sched_yield(); /* the outbound queue is at its bound */
+        bench_check(rc, "tell");
+    }
+    return NULL;
+}
+
+static void bench_tell(node *a, node *b, uint64_t per_sender)
+{
+    spawn_named(b, &counter_beh, "c0");
+    spawn_named(b, &counter_beh, "c1");
+    sender s[2] = {{a->sys, lookup(a, "b", "c0"), per_sender, 0},
+                   {a->sys, lookup(a, "b", "c1"), per_sender, 0}};
+    expect = 2 * per_sender;
+    pthread_t t[2];
+    uint64_t t0 = bench_now_ns();
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, send_loop, &s[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    bench_wait(&all_in, &received, "remote tells", NULL, NULL);
+    double secs = (double)(last_ns - t0) / 1e9;
+    troupe_cluster_stats st;
+    troupe_cluster_stats_get(a->c, &st);
+    bench_summary("remote_tell", "throughput", (double)expect / secs, "msg/s");
+    bench_summary("remote_tell", "batch", st.frames_out ? (double)st.envs_out / (double)st.frames_out : 0,
+                  "envelopes/frame");
+    fprintf(stderr, "remote_tell: %llu msgs in %.3f s, %llu sender retries (queue full)\n",
+            (unsigned long long)expect, secs, (unsigned long long)(s[0].retries + s[1].retries));
+}
+
+/* ---- remote ask ---- */
+
+static int echo(troupe_ctx *ctx, void *st, const troupe_msg *m)
+{
+    (void)st;
+    troupe_reply(ctx, m->type, m->data, m->size);
+    return 0;
+}
+static const troupe_behaviour echo_beh = {.name = "echo", .handle = echo};
+
+static void ask_case(node *a, const char *node_name, const char *label, uint64_t n)
+{
+    troupe_ref to = lookup(a, node_name, "echo");
+    uint64_t *lat = malloc(n * sizeof *lat);
+    if (!lat)
+        bench_fail("out of memory");
+    char buf[16] = "0123456789abcdef", back[16];
+    for (uint64_t i = 0; i < n / 10 + 1; i++) /* warm up */
+        bench_check(troupe_ask(a->sys, to, 1, buf, sizeof buf, 10 * SEC, NULL, back, sizeof back, NULL), "ask");
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t t0 = bench_now_ns();
+        bench_check(troupe_ask(a->sys, to, 1, buf, sizeof buf, 10 * SEC, NULL, back, sizeof back, NULL), "ask");
+        lat[i] = bench_now_ns() - t0;
+    }
+    bench_sort_u64(lat, n);
+    bench_summary(label, "p50", (double)bench_pct(lat, n, 0.5) / 1e3, "us");
+    bench_summary(label, "p99", (double)bench_pct(lat, n, 0.99) / 1e3, "us");
+    free(lat);
+}
+
+int main(int argc, char **argv)
+{
+    double scale = bench_scale(argc, argv);
+    node a, b, c;
+    node_up(&a, "bench", "a", 1);
+    node_up(&b, "bench", "b", 2);
+    node_up(&c, "bench", "c", 1); /* on a's server */
+    spawn_named(&b, &echo_beh, "echo");
+    spawn_named(&c, &echo_beh, "echo");
+    bench_tell(&a, &b, bench_scaled(1000000, scale, 1000));
+    ask_case(&a, "b", "remote_ask", bench_scaled(20000, scale, 100));
+    ask_case(&a, "c", "remote_ask_same_server", bench_scaled(20000, scale, 100));
+    node_down(&c);
+    node_down(&b);
+    node_down(&a);
+    return 0;
+}
