@@ -299,6 +299,7 @@
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
 #define call_send troupei_call_send
+#define call_send_remote troupei_call_send_remote
 #define ask_plain troupei_ask_plain
 #define send_sys troupei_send_sys
 #define send_sys_env troupei_send_sys_env

@@ -19,6 +19,11 @@
 #include "core/ask.h"
 #include "troupe/registry.h"
 
+/* Set while this thread (NATS's delivery thread) handles a frame: an
+ * ask's reply made here is published at once (transport_send_now), with
+ * no hand-off to the flusher. */
+static TROUPE_TLS bool in_reader;
+
 typedef struct rx {
     remote *r;
     uint32_t slot; /* the sender's */
@@ -48,7 +53,7 @@ static void send_back(remote *r, uint32_t slot, uint8_t kind, uint64_t to, uint6
 {
     frame_env e = {.kind = kind, .type = type, .from = from, .to = to, .ask_id = ask_id,
                    .len = (uint32_t)len, .payload = data};
-    if (transport_send(r->t, slot, &e))
+    if ((in_reader ? transport_send_now(r->t, slot, &e) : transport_send(r->t, slot, &e)) != 0)
         remote_count(&r->deliver_failed); /* the asker times out */
 }
 
@@ -132,10 +137,12 @@ static void deliver(rx *x, const frame_env *e, troupe_ref to)
         m.flags_size |= MF_ASK;
         m.corr = id;
     }
-    int rc = send_from_remote(r->sys, to, &m);
+    /* an ask runs its receiver here if idle: its reply leaves at once */
+    int rc = id ? call_send_remote(r->sys, to, &m) : send_from_remote(r->sys, to, &m);
     if (rc == 0)
         return;
-    tmsg_destroy(r->sys, &m);
+    if (rc != TROUPE_EFAILED) /* EFAILED: handled, and the handler failed */
+        tmsg_destroy(r->sys, &m);
     remote_count(&r->deliver_failed);
     ask_rec *rec = id ? ask_lookup(r->sys, id) : NULL;
     if (ask_claim(rec, id)) /* not sent: the proxy answers the asker now */
@@ -245,7 +252,9 @@ void remote_on_frame(void *arg, const char *from_subject, const uint8_t *data, s
     }
     frame_stats st = {0};
     uint64_t got;
+    in_reader = true;
     frame_decode(data, len, transport_max_payload(r->t), on_env, &x, &got, &st);
+    in_reader = false;
     pthread_mutex_lock(&r->mu);
     r->fst.frames += st.frames;
     r->fst.envelopes += st.envelopes;

@@ -147,6 +147,26 @@ int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
     return 0;
 }
 
+int call_send_remote(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    /* relaxed: as call_send */
+    if (atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING)
+        return TROUPE_ESHUTDOWN;
+    actor *a = actor_lookup(sys, to);
+    if (!a)
+        return TROUPE_ENOACTOR;
+    bool sched;
+    uint64_t pos;
+    uint32_t got;
+    int rc = mb_reserve_mpsc(sys, &a->mb, ref_gen(to), 1, &pos, &got, &sched);
+    if (rc != MB_OK) /* full: the policies, without waiting */
+        return rc == MB_FULL ? send_from_remote(sys, to, m)
+                             : rc == MB_GONE ? TROUPE_ENOACTOR : TROUPE_ENOMEM;
+    const tmsg *mine = slot_of(a, pos);
+    mb_write(&a->mb, pos, m); /* m->sender: the remote asker, kept */
+    return sched ? call_run(sys, a, mine) : 0;
+}
+
 TROUPE_API int troupe_call(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,
                            size_t len, uint64_t timeout_ns, uint32_t *reply_type, void *reply_buf,
                            size_t reply_cap, size_t *reply_len)

@@ -99,6 +99,11 @@ void remote_detach(troupe_system *sys);
  * does not wait: a full BLOCK mailbox answers TROUPE_EFULL (counted as
  * rejected). m stays the caller's on error. */
 int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m);
+/* core/call.c: an ask from another node, as send_from_remote, but when it
+ * makes the receiver runnable the calling thread (the NATS reader) runs it
+ * at once, as troupe_call's caller does: no worker wake-up on the path of
+ * a remote ask. TROUPE_EFAILED: run, and it failed handling m (m is gone). */
+int call_send_remote(troupe_system *sys, troupe_ref to, tmsg *m);
 
 /* core/hooks.c: core's defaults — what a system without the feature does. */
 void hooks_defaults(core_hooks *h);
