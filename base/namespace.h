@@ -130,6 +130,15 @@
 #define remote_slot_by_name troupei_remote_slot_by_name
 #define remote_sender troupei_remote_sender
 #define remote_count troupei_remote_count
+#define remote_monitor troupei_remote_monitor
+#define remote_demonitor troupei_remote_demonitor
+#define monitor_for_remote troupei_monitor_for_remote
+#define remote_port_monitor troupei_remote_port_monitor
+#define remote_port_demonitor troupei_remote_port_demonitor
+#define remote_down_out troupei_remote_down_out
+#define remote_mon_serve troupei_remote_mon_serve
+#define remote_down_in troupei_remote_down_in
+#define remote_mons_down troupei_remote_mons_down
 #define frame_add troupei_frame_add
 #define frame_decode troupei_frame_decode
 #define frame_free troupei_frame_free

@@ -11,6 +11,7 @@
 #include "cluster/remote_int.h"
 #include "core/alloc.h"
 #include "core/ask.h"
+#include "troupe/monitor.h"
 
 #define MS 1000000ull
 #define SYNC_MIN_NS (100 * MS) /* the reader re-reads the map at most this often */
@@ -30,6 +31,10 @@ static int port_send(remote_port *p, troupe_system *sys, troupe_ref to, tmsg *m)
         return TROUPE_ENOTSUP; /* a pointer means nothing on another node */
     if (atomic_load_explicit(&r->fenced, memory_order_relaxed))
         return TROUPE_EFENCED;
+    if (m->type == TROUPE_MSG_DOWN) /* a monitor's, for a watcher there */
+        return remote_down_out(r, remote_slot_of(r, to.id), to, m);
+    if (m->type >= TROUPE_MSG_SYSTEM)
+        return TROUPE_ENOACTOR; /* nothing else of the system lane crosses */
     bool ask = m->flags_size & MF_ASK;
     troupe_msg v;
     tmsg_view(m, &v);
@@ -88,8 +93,10 @@ static void act_on(remote *r, const route_entry *list, uint8_t *acts, int n)
     r->last_sync_ns = mono_ns();
     pthread_mutex_unlock(&r->mu);
     for (int i = 0; i < n; i++) {
-        if (acts[i] & ACT_DOWN)
+        if (acts[i] & ACT_DOWN) {
             transport_down(r->t, list[i].slot, remote_fail_ask, r);
+            remote_mons_down(r, list[i].slot);
+        }
         if (acts[i] & ACT_UP) /* the subject is written under rtmu, which we hold */
             transport_up(r->t, list[i].slot, r->peers[list[i].slot].subject);
     }
@@ -231,6 +238,8 @@ static int remote_alloc(troupe_system *sys, struct member *m, const remote_confi
     pthread_mutex_init(&r->mu, NULL);
     pthread_mutex_init(&r->rtmu, NULL);
     r->port.send = port_send;
+    r->port.monitor = remote_port_monitor;
+    r->port.demonitor = remote_port_demonitor;
     r->incarnation = member_incarnation(m);
     r->my_tag = (uint32_t)(sys->ref_tag >> REF_TAG_SHIFT);
     r->refresh_ms = cfg->refresh_ms;
@@ -298,6 +307,7 @@ void remote_close(remote *r)
         remote_link_put(r->link);
     pthread_mutex_destroy(&r->rtmu);
     pthread_mutex_destroy(&r->mu);
+    free(r->mons);
     free(r->peers);
     free(r);
 }

@@ -16,6 +16,12 @@
 
 /* A node service request: an ASK to index 0 of a node's refs. */
 #define REMOTE_SVC_LOOKUP 1u /* payload: a name; reply: the wire ref (u64 LE) */
+/* Service tells: monitors of the node's actors by another node's actors. */
+#define REMOTE_SVC_MONITOR 2u   /* target, watcher, id: u64 LE each */
+#define REMOTE_SVC_DEMONITOR 3u /* target, id */
+/* A DOWN for a monitor (FRAME_DOWN, ask id 0) carries: the actor (wire),
+ * the monitor id, kind u32, code i32, then the reason's bytes. */
+#define REMOTE_DOWN_FIXED 24u
 /* A remote ask's proxy record lives at most this long without an answer. */
 #define REMOTE_PROXY_TTL_NS (600ull * 1000000000ull)
 
@@ -26,6 +32,13 @@ typedef struct peer {
     uint64_t incarnation;
     bool known, live;
 } peer;
+
+/* A monitor this node's actor holds on another node's: DOWN with a
+ * node-down reason if that node goes first. Under remote.mu. */
+typedef struct rmon {
+    uint32_t slot;
+    uint64_t watcher, target, id; /* local forms */
+} rmon;
 
 /* What proxies of remote asks share with the remote: they may complete
  * after it closed (the system destroys them), so they reach it only
@@ -53,6 +66,8 @@ struct remote {
     uint32_t last_slot; /* the reader's: the sender of its last frame */
     uint64_t last_sync_ns;
     frame_stats fst;
+    rmon *mons;
+    uint32_t nmons, capmons;
     _Atomic bool fenced; /* relaxed: a flag read alone */
     /* the refresher */
     pthread_t thr;
@@ -89,5 +104,16 @@ uint32_t remote_slot_by_name(remote *r, const char *name, bool refresh);
  * subject with this incarnation, or 0. */
 uint32_t remote_sender(remote *r, const char *subject, uint64_t incarnation);
 void remote_count(_Atomic uint64_t *c);
+/* remote_mon.c */
+int remote_port_monitor(remote_port *p, troupe_system *sys, troupe_ref watcher, troupe_ref target,
+                        uint64_t id);
+int remote_port_demonitor(remote_port *p, troupe_system *sys, troupe_ref target, uint64_t id);
+/* A DOWN of a local actor for a watcher on another node (port_send). */
+int remote_down_out(remote *r, uint32_t slot, troupe_ref to, const tmsg *m);
+/* The reader: a monitor service tell, and a monitor's DOWN. */
+void remote_mon_serve(remote *r, const frame_env *e);
+void remote_down_in(remote *r, const frame_env *e);
+/* Node slot went down: its monitors' DOWNs, with a node-down reason. */
+void remote_mons_down(remote *r, uint32_t slot);
 
 #endif /* TROUPE_CLUSTER_REMOTE_INT_H */

@@ -154,6 +154,10 @@ static void serve(rx *x, const frame_env *e)
 {
     remote *r = x->r;
     char name[256];
+    if (e->kind == FRAME_TELL && (e->type == REMOTE_SVC_MONITOR || e->type == REMOTE_SVC_DEMONITOR)) {
+        remote_mon_serve(r, e);
+        return;
+    }
     if (e->kind != FRAME_ASK || e->type != REMOTE_SVC_LOOKUP || e->len == 0 ||
         e->len >= sizeof name) {
         remote_count(&r->bad_refs);
@@ -214,6 +218,8 @@ static void on_env(void *arg, const frame_env *e)
         remote_count(e->kind == FRAME_REPLY ? &r->replies_in : &r->downs_in);
         if (e->ask_id)
             complete(x, e, e->kind == FRAME_REPLY ? 0 : down_code(e));
+        else if (e->kind == FRAME_DOWN)
+            remote_down_in(r, e); /* a monitor's */
         return;
     }
     remote_count(e->kind == FRAME_ASK ? &r->asks_in : &r->msgs_in);

@@ -253,6 +253,43 @@ static __attribute__((noinline, cold)) int send_other(troupe_system *sys, troupe
     return rc;
 }
 
+/* The port's monitor calls, under the same busy count as send_other. */
+static remote_port *port_enter(troupe_system *sys, troupe_ref to)
+{
+    if ((to.id & REF_TAG_MASK) == sys->ref_tag)
+        return NULL;
+    atomic_fetch_add(&sys->remote_busy, 1); /* seq_cst: see send_other */
+    remote_port *p = atomic_load(&sys->remote);
+    if (!p) /* release: see send_other */
+        atomic_fetch_sub_explicit(&sys->remote_busy, 1, memory_order_release);
+    return p;
+}
+
+static void port_leave(troupe_system *sys)
+{
+    atomic_fetch_sub_explicit(&sys->remote_busy, 1, memory_order_release); /* see send_other */
+}
+
+int remote_monitor(troupe_system *sys, troupe_ref watcher, troupe_ref target, uint64_t id)
+{
+    remote_port *p = port_enter(sys, target);
+    if (!p)
+        return TROUPE_ENOACTOR;
+    int rc = p->monitor(p, sys, watcher, target, id);
+    port_leave(sys);
+    return rc;
+}
+
+int remote_demonitor(troupe_system *sys, troupe_ref target, uint64_t id)
+{
+    remote_port *p = port_enter(sys, target);
+    if (!p)
+        return TROUPE_ENOTFOUND;
+    int rc = p->demonitor(p, sys, target, id);
+    port_leave(sys);
+    return rc;
+}
+
 void remote_attach(troupe_system *sys, remote_port *p)
 {
     atomic_store(&sys->remote, p); /* seq_cst: see send_other */
@@ -300,8 +337,12 @@ int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
 {
     actor *a = actor_lookup(sys, to);
-    if (!a)
-        return TROUPE_ENOACTOR;
+    if (!a) { /* another node's watcher: its DOWN goes through the port */
+        tmsg c = *m; /* taken on success, as the envelope would */
+        if (!c.sender)
+            c.sender = sender_ref(sys);
+        return send_other(sys, to, &c);
+    }
     envelope *e = talloc(sys->alloc_mode, sizeof *e);
     if (!e)
         return TROUPE_ENOMEM;

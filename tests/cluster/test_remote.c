@@ -161,6 +161,21 @@ static int sink(troupe_ctx *ctx, void *st, const troupe_msg *m)
 }
 static const troupe_behaviour sink_beh = {.name = "sink", .handle = sink};
 
+/* A watcher: keeps the last DOWN it got. */
+static _Atomic int downs;
+static troupe_down last_down;
+static int watcher(troupe_ctx *ctx, void *st, const troupe_msg *m)
+{
+    (void)ctx;
+    (void)st;
+    if (m->type == TROUPE_MSG_DOWN && m->size == sizeof last_down) {
+        memcpy(&last_down, m->data, sizeof last_down);
+        atomic_fetch_add(&downs, 1);
+    }
+    return 0;
+}
+static const troupe_behaviour watcher_beh = {.name = "watcher", .handle = watcher};
+
 /* ---- helpers ---- */
 
 /* The named actor on another node: retried while the NATS mesh learns the
@@ -338,6 +353,32 @@ static void *ask_forever(void *p)
     return NULL;
 }
 
+Test(remote, monitors_across_nodes, .timeout = 60)
+{
+    node a, b;
+    node_up(&a, "mon", "a", 1);
+    node_up(&b, "mon", "b", 2);
+    troupe_ref target = spawn_named(&b, &echo_beh, "echo");
+    troupe_ref to = lookup(&a, "b", "echo");
+    troupe_ref w = spawn_named(&a, &watcher_beh, NULL);
+    uint64_t id = 0, id2 = 0;
+    cr_assert_eq(troupe_monitor(a.sys, w, to, &id), 0);
+    cr_assert_eq(troupe_monitor(a.sys, w, to, &id2), 0);
+    cr_expect_eq(troupe_demonitor(a.sys, to, id2), 0);
+    /* the monitor is installed there before this ask is handled (one
+     * connection, one order) */
+    cr_assert_eq(troupe_ask(a.sys, to, 1, "x", 1, 10 * SEC, NULL, NULL, 0, NULL), 0);
+    cr_assert_eq(troupe_stop(b.sys, target), 0);
+    for (int i = 0; i < 1000 && atomic_load(&downs) == 0; i++)
+        nap();
+    cr_assert_eq(atomic_load(&downs), 1, "one DOWN: the other monitor was cancelled");
+    cr_expect_eq(last_down.actor.id, to.id, "DOWN names the actor as a sees it");
+    cr_expect_eq(last_down.monitor, id);
+    cr_expect_eq(last_down.kind, TROUPE_EXIT_NORMAL);
+    node_down(&a);
+    node_down(&b);
+}
+
 Test(remote, a_dead_nodes_ref_fails_cleanly, .timeout = 90)
 {
     node a, c;
@@ -346,6 +387,9 @@ Test(remote, a_dead_nodes_ref_fails_cleanly, .timeout = 90)
     spawn_named(&c, &holder_beh, "holder");
     spawn_named(&c, &echo_beh, "echo");
     troupe_ref h = lookup(&a, "c", "holder"), e = lookup(&a, "c", "echo");
+    troupe_ref w = spawn_named(&a, &watcher_beh, NULL);
+    uint64_t mid = 0;
+    cr_assert_eq(troupe_monitor(a.sys, w, e, &mid), 0);
     ask_arg aa = {a.sys, h, 1};
     pthread_t t;
     pthread_create(&t, NULL, ask_forever, &aa);
@@ -360,6 +404,19 @@ Test(remote, a_dead_nodes_ref_fails_cleanly, .timeout = 90)
         nap();
     cr_expect_eq(rc, TROUPE_ENOACTOR);
     cr_expect_eq(troupe_ask(a.sys, e, 1, "x", 1, 60 * SEC, NULL, NULL, 0, NULL), TROUPE_ENOACTOR);
+    /* the monitor of c's actor: DOWN with the node-down reason */
+    for (int i = 0; i < 1000 && atomic_load(&downs) == 0; i++)
+        nap();
+    cr_assert_eq(atomic_load(&downs), 1);
+    cr_expect_eq(last_down.monitor, mid);
+    cr_expect_eq(last_down.actor.id, e.id);
+    cr_expect_eq(last_down.code, TROUPE_ENODEDOWN);
+    cr_expect_str_eq(last_down.reason, "nodedown");
+    /* a monitor of a ref of a node that is down: DOWN at once (NOPROC) */
+    cr_assert_eq(troupe_monitor(a.sys, w, e, &mid), 0);
+    for (int i = 0; i < 1000 && atomic_load(&downs) == 1; i++)
+        nap();
+    cr_expect_eq(last_down.kind, TROUPE_EXIT_NOPROC);
     node_down(&a);
 }
 
