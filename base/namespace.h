@@ -139,6 +139,8 @@
 #define remote_mon_serve troupei_remote_mon_serve
 #define remote_down_in troupei_remote_down_in
 #define remote_mons_down troupei_remote_mons_down
+#define remote_stats troupei_remote_stats
+#define remote_metrics_register troupei_remote_metrics_register
 #define frame_add troupei_frame_add
 #define frame_decode troupei_frame_decode
 #define frame_free troupei_frame_free

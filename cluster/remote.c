@@ -278,6 +278,7 @@ int remote_open(troupe_system *sys, struct member *m, const remote_config *cfg, 
         return rc == TROUPE_ETIMEDOUT ? TROUPE_EIO : rc;
     }
     remote_attach(sys, &r->port);
+    remote_metrics_register(sys); /* the first join's; a failure costs the metrics only */
     *out = r;
     return 0;
 }

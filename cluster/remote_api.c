@@ -73,14 +73,8 @@ TROUPE_API int troupe_cluster_node_number(const troupe_cluster *c)
 }
 
 #define LD(f) atomic_load_explicit(&r->f, memory_order_relaxed) /* counters alone */
-TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_stats *out)
+void remote_stats(remote *r, troupe_cluster_stats *out)
 {
-    if (!c || !out)
-        return TROUPE_EINVAL;
-    memset(out, 0, sizeof *out);
-    remote *r = cluster_remote(c);
-    if (!r)
-        return 0;
     transport_stats t;
     transport_stats_get(r->t, &t);
     *out = (troupe_cluster_stats){.envs_out = t.envs_out, .frames_out = t.frames_out,
@@ -98,6 +92,16 @@ TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_
     out->bad_envelopes = r->fst.truncated + r->fst.oversized + r->fst.bad_envelope +
                          r->fst.trailing;
     pthread_mutex_unlock(&r->mu);
-    return 0;
 }
 #undef LD
+
+TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_stats *out)
+{
+    if (!c || !out)
+        return TROUPE_EINVAL;
+    memset(out, 0, sizeof *out);
+    remote *r = cluster_remote(c);
+    if (r)
+        remote_stats(r, out);
+    return 0;
+}

@@ -104,6 +104,10 @@ uint32_t remote_slot_by_name(remote *r, const char *name, bool refresh);
  * subject with this incarnation, or 0. */
 uint32_t remote_sender(remote *r, const char *subject, uint64_t incarnation);
 void remote_count(_Atomic uint64_t *c);
+/* remote_api.c: the counters; remote_metrics.c: their Prometheus families,
+ * registered with observe at the first join of a system. */
+void remote_stats(remote *r, troupe_cluster_stats *out);
+int remote_metrics_register(troupe_system *sys);
 /* remote_mon.c */
 int remote_port_monitor(remote_port *p, troupe_system *sys, troupe_ref watcher, troupe_ref target,
                         uint64_t id);

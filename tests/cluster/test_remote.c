@@ -205,6 +205,22 @@ static troupe_ref spawn_named(node *n, const troupe_behaviour *b, const char *na
 
 /* ---- tests ---- */
 
+typedef struct text {
+    char buf[1 << 16];
+    size_t n;
+} text;
+
+static int collect(void *ud, const char *data, size_t len)
+{
+    text *t = ud;
+    if (t->n + len >= sizeof t->buf)
+        return -1;
+    memcpy(t->buf + t->n, data, len);
+    t->n += len;
+    t->buf[t->n] = 0;
+    return 0;
+}
+
 typedef struct sender_arg {
     troupe_system *sys;
     troupe_ref to;
@@ -281,6 +297,16 @@ Test(remote, ask_round_trip_from_a_thread, .timeout = 60)
     cr_expect_eq(troupe_call(a.sys, to, 1, "xy", 2, 10 * SEC, NULL, back, sizeof back, &len), 0);
     cr_expect_eq(len, 2);
     cr_expect_eq(memcmp(back, "yx", 2), 0);
+    /* the counters on /metrics */
+    static text t;
+    cr_assert_eq(troupe_metrics_write(a.sys, NULL, collect, &t), 0);
+    /* 101 asks and the lookup's (more if the lookup was retried) */
+    const char *o = strstr(t.buf, "\ntroupe_cluster_envelopes_out_total ");
+    const char *i = strstr(t.buf, "troupe_cluster_envelopes_in_total{kind=\"reply\"} ");
+    cr_assert(o && i, "%s", t.buf);
+    cr_expect_geq(strtoull(strchr(o + 1, ' ') + 1, NULL, 10), 102);
+    cr_expect_geq(strtoull(strchr(i, ' ') + 1, NULL, 10), 102);
+    cr_expect(strstr(t.buf, "troupe_cluster_dropped_total{reason=\"stale_frame\"} 0\n") != NULL);
     node_down(&a);
     node_down(&b);
 }
