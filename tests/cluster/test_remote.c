@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cluster/remote_int.h"
@@ -488,6 +490,76 @@ Test(remote, bad_frames_are_dropped_and_counted, .timeout = 60)
     cr_expect_eq(st.tells_in, 0, "nothing of them was delivered");
     node_down(&a);
     node_down(&b);
+}
+
+/* A node in a process of its own (remote_peer.c): its pid, its stdin (close
+ * it and it leaves); returns once it said "ready". */
+static pid_t peer_start(const char *cluster, const char *name, int server, int *in)
+{
+    const char *exe = env("TROUPE_REMOTE_PEER");
+    char key[32];
+    snprintf(key, sizeof key, "TROUPE_NATS_URL_%d", server);
+    const char *url = env(key);
+    int pin[2], pout[2];
+    cr_assert_eq(pipe(pin), 0);
+    cr_assert_eq(pipe(pout), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(pin[0], 0);
+        dup2(pout[1], 1);
+        close(pin[1]);
+        close(pout[0]);
+        execl(exe, exe, cluster, name, url, (char *)NULL);
+        _exit(127);
+    }
+    close(pin[0]);
+    close(pout[1]);
+    char line[16] = {0};
+    ssize_t n = read(pout[0], line, sizeof line - 1); /* blocks until ready or its exit */
+    close(pout[0]);
+    cr_assert(n > 0 && strncmp(line, "ready", 5) == 0, "the peer did not start");
+    *in = pin[1];
+    return pid;
+}
+
+Test(remote, across_processes_and_a_killed_node, .timeout = 120)
+{
+    node a;
+    node_up(&a, "proc", "a", 1);
+    int in;
+    pid_t pid = peer_start("proc", "p", 3, &in);
+    troupe_ref e = lookup(&a, "p", "echo"), h = lookup(&a, "p", "holder");
+    char back[8];
+    size_t len = 0;
+    uint32_t type = 0;
+    cr_assert_eq(troupe_ask(a.sys, e, 9, "hello", 5, 10 * SEC, &type, back, sizeof back, &len), 0);
+    cr_expect_eq(type, 10);
+    cr_expect_eq(len, 5);
+    cr_expect_eq(memcmp(back, "olleh", 5), 0);
+    /* an ask the peer holds, published before the next one (one connection) */
+    troupe_cluster_stats st;
+    troupe_cluster_stats_get(a.c, &st);
+    uint64_t before = st.envs_out;
+    ask_arg aa = {a.sys, h, 1};
+    pthread_t t;
+    pthread_create(&t, NULL, ask_forever, &aa);
+    for (int i = 0; i < 1000 && st.envs_out == before; i++) {
+        nap();
+        troupe_cluster_stats_get(a.c, &st);
+    }
+    cr_assert_eq(troupe_ask(a.sys, e, 9, "x", 1, 10 * SEC, NULL, NULL, 0, NULL), 0);
+    /* kill -9: no leave; its lease (1 s) runs out in the server's time */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(in);
+    pthread_join(t, NULL);
+    cr_expect_eq(aa.rc, TROUPE_ENODEDOWN, "the held ask fails when the lease expires");
+    int rc = 0;
+    for (int i = 0; i < 500 && (rc = troupe_tell(a.sys, e, 1, "x", 1)) == 0; i++)
+        nap();
+    cr_expect_eq(rc, TROUPE_ENOACTOR);
+    node_down(&a);
 }
 
 Test(remote, api_checks_input)
