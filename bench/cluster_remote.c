@@ -14,12 +14,18 @@
  *  remote_ask    a plain thread on a asking an echo actor on b, one at a
  *                time: p50 and p99 round trip, with a and b on different
  *                servers (the route hop) and on the same server.
+ *  nats_floor    the floor under remote_ask, in the same run: nats.c alone,
+ *                a request published on one connection and answered from
+ *                the subscription callback of another (SendAsap on both),
+ *                routed and on one server. impl=nats.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <nats/nats.h>
 
 #include "common.h"
 #include <troupe/cluster.h>
@@ -55,11 +61,13 @@ static void node_down(node *n)
     troupe_system_destroy(n->sys);
 }
 
+/* A remote sender cannot wait for room (BLOCK refuses across the network,
+ * docs/CLUSTER.md): the counters get room for the whole run's backlog. */
 static troupe_ref spawn_named(node *n, const troupe_behaviour *b, const char *name)
 {
     troupe_spawn_opts o;
     troupe_spawn_opts_defaults(&o);
-    o.capacity = 1u << 16;
+    o.capacity = 1u << 21;
     troupe_ref r;
     bench_check(troupe_spawn(n->sys, b, NULL, &o, &r), "spawn");
     bench_check(troupe_register(n->sys, name, r), "register");
@@ -117,6 +125,20 @@ static void *send_loop(void *p)
     return NULL;
 }
 
+static void print_stats(void *ud)
+{
+    node *n = ud;
+    troupe_cluster_stats s;
+    troupe_cluster_stats_get(n->c, &s);
+    fprintf(stderr,
+            "receiver: received %llu, frames_in %llu, tells_in %llu, undelivered %llu, stale %llu,"
+            " bad %llu/%llu\n",
+            (unsigned long long)atomic_load(&received), (unsigned long long)s.frames_in,
+            (unsigned long long)s.tells_in, (unsigned long long)s.deliver_failed,
+            (unsigned long long)s.stale_frames, (unsigned long long)s.bad_frames,
+            (unsigned long long)s.bad_envelopes);
+}
+
 static void bench_tell(node *a, node *b, uint64_t per_sender)
 {
     spawn_named(b, &counter_beh, "c0");
@@ -130,7 +152,7 @@ static void bench_tell(node *a, node *b, uint64_t per_sender)
         pthread_create(&t[i], NULL, send_loop, &s[i]);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
-    bench_wait(&all_in, &received, "remote tells", NULL, NULL);
+    bench_wait(&all_in, &received, "remote tells", print_stats, b);
     double secs = (double)(last_ns - t0) / 1e9;
     troupe_cluster_stats st;
     troupe_cluster_stats_get(a->c, &st);
@@ -171,6 +193,61 @@ static void ask_case(node *a, const char *node_name, const char *label, uint64_t
     free(lat);
 }
 
+/* ---- the NATS floor ---- */
+
+static natsConnection *nats_conn(const char *url)
+{
+    natsOptions *o;
+    natsConnection *nc = NULL;
+    if (natsOptions_Create(&o) != NATS_OK || natsOptions_SetSendAsap(o, true) != NATS_OK ||
+        natsOptions_SetURL(o, url) != NATS_OK || natsConnection_Connect(&nc, o) != NATS_OK)
+        bench_fail("nats connect %s", url);
+    natsOptions_Destroy(o);
+    return nc;
+}
+
+static void responder(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ud)
+{
+    (void)nc;
+    (void)sub;
+    natsConnection_Publish(ud, natsMsg_GetReply(m), natsMsg_GetData(m), natsMsg_GetDataLength(m));
+    natsMsg_Destroy(m);
+}
+
+static void floor_case(const char *label, int server_a, int server_b, uint64_t n)
+{
+    char ka[32], kb[32];
+    snprintf(ka, sizeof ka, "TROUPE_NATS_URL_%d", server_a);
+    snprintf(kb, sizeof kb, "TROUPE_NATS_URL_%d", server_b);
+    natsConnection *a = nats_conn(getenv(ka)), *b = nats_conn(getenv(kb));
+    natsSubscription *svc, *rep;
+    if (natsConnection_Subscribe(&svc, b, "floor.svc", responder, b) != NATS_OK ||
+        natsConnection_SubscribeSync(&rep, a, "floor.rep") != NATS_OK ||
+        natsConnection_Flush(b) != NATS_OK || natsConnection_Flush(a) != NATS_OK)
+        bench_fail("nats subscribe");
+    uint64_t *lat = malloc(n * sizeof *lat);
+    if (!lat)
+        bench_fail("out of memory");
+    for (uint64_t i = 0; i < n + n / 10 + 1; i++) { /* the first tenth warms up */
+        uint64_t t0 = bench_now_ns();
+        natsMsg *m = NULL;
+        if (natsConnection_PublishRequest(a, "floor.svc", "floor.rep", "0123456789abcdef", 16) != NATS_OK ||
+            natsSubscription_NextMsg(&m, rep, 10000) != NATS_OK)
+            bench_fail("nats round trip"); /* the route is up: run_nats.sh waited for it */
+        natsMsg_Destroy(m);
+        if (i > n / 10)
+            lat[i - n / 10 - 1] = bench_now_ns() - t0;
+    }
+    bench_sort_u64(lat, n);
+    bench_summary_impl(label, "nats", "p50", (double)bench_pct(lat, n, 0.5) / 1e3, "us");
+    bench_summary_impl(label, "nats", "p99", (double)bench_pct(lat, n, 0.99) / 1e3, "us");
+    free(lat);
+    natsSubscription_Destroy(svc);
+    natsSubscription_Destroy(rep);
+    natsConnection_Destroy(a);
+    natsConnection_Destroy(b);
+}
+
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
@@ -183,6 +260,8 @@ int main(int argc, char **argv)
     bench_tell(&a, &b, bench_scaled(1000000, scale, 1000));
     ask_case(&a, "b", "remote_ask", bench_scaled(20000, scale, 100));
     ask_case(&a, "c", "remote_ask_same_server", bench_scaled(20000, scale, 100));
+    floor_case("nats_floor", 1, 2, bench_scaled(20000, scale, 100));
+    floor_case("nats_floor_same_server", 1, 1, bench_scaled(20000, scale, 100));
     node_down(&c);
     node_down(&b);
     node_down(&a);
