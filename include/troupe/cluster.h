@@ -85,7 +85,9 @@ TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c);
  * asks outstanding to a node when it goes down fail with
  * TROUPE_ENODEDOWN; troupe_tell_ptr to a remote ref is TROUPE_ENOTSUP; a
  * fenced node's remote sends are TROUPE_EFENCED. Remote refs are only
- * valid with the system of the node that made or decoded them. */
+ * valid with the system of the node that made or decoded them. Destroy the
+ * cluster handle before its system (troupe_cluster_destroy, then
+ * troupe_system_destroy): while joined, the NATS reader delivers into it. */
 
 /* A ref to the actor registered as `name` (troupe_register) on node `node`:
  * asks that node (a round trip, from a plain thread only: TROUPE_ESTATE in
