@@ -141,6 +141,8 @@
 #define remote_mons_down troupei_remote_mons_down
 #define remote_stats troupei_remote_stats
 #define remote_metrics_register troupei_remote_metrics_register
+#define transport_flusher troupei_transport_flusher
+#define transport_dest_free troupei_transport_dest_free
 #define frame_add troupei_frame_add
 #define frame_decode troupei_frame_decode
 #define frame_free troupei_frame_free

@@ -29,7 +29,7 @@ static int port_send(remote_port *p, troupe_system *sys, troupe_ref to, tmsg *m)
     remote *r = (remote *)p;
     if (m->flags_size & MF_PTR)
         return TROUPE_ENOTSUP; /* a pointer means nothing on another node */
-    if (atomic_load_explicit(&r->fenced, memory_order_relaxed))
+    if (atomic_load_explicit(&r->fenced, memory_order_relaxed)) /* a flag alone: see the field */
         return TROUPE_EFENCED;
     if (m->type == TROUPE_MSG_DOWN) /* a monitor's, for a watcher there */
         return remote_down_out(r, remote_slot_of(r, to.id), to, m);
