@@ -178,6 +178,20 @@ static int watcher(troupe_ctx *ctx, void *st, const troupe_msg *m)
 }
 static const troupe_behaviour watcher_beh = {.name = "watcher", .handle = watcher};
 
+/* Handles its first message only once the gate opens (bounded). */
+static _Atomic int gate_open, gate_entered;
+static int slow(troupe_ctx *ctx, void *st, const troupe_msg *m)
+{
+    (void)ctx;
+    (void)st;
+    (void)m;
+    atomic_store(&gate_entered, 1);
+    for (int i = 0; i < 10000 && !atomic_load(&gate_open); i++)
+        usleep(1000);
+    return 0;
+}
+static const troupe_behaviour slow_beh = {.name = "slow", .handle = slow};
+
 /* ---- helpers ---- */
 
 /* The named actor on another node: retried while the NATS mesh learns the
@@ -560,6 +574,35 @@ Test(remote, across_processes_and_a_killed_node, .timeout = 120)
         nap();
     cr_expect_eq(rc, TROUPE_ENOACTOR);
     node_down(&a);
+}
+
+Test(remote, a_full_block_mailbox_refuses_remote_senders, .timeout = 60)
+{
+    node a, b;
+    node_up(&a, "block", "a", 1);
+    node_up(&b, "block", "b", 2);
+    troupe_spawn_opts o;
+    troupe_spawn_opts_defaults(&o);
+    o.capacity = 2;
+    o.overflow = TROUPE_OVERFLOW_BLOCK;
+    troupe_ref s;
+    cr_assert_eq(troupe_spawn(b.sys, &slow_beh, NULL, &o, &s), 0);
+    cr_assert_eq(troupe_register(b.sys, "slow", s), 0);
+    troupe_ref to = lookup(&a, "b", "slow");
+    cr_assert_eq(troupe_tell(a.sys, to, 1, "x", 1), 0); /* it is handled, slowly */
+    for (int i = 0; i < 1000 && !atomic_load(&gate_entered); i++)
+        nap();
+    cr_assert(atomic_load(&gate_entered));
+    for (int i = 0; i < 8; i++) /* 2 fit; the rest are refused there, not waited for */
+        cr_assert_eq(troupe_tell(a.sys, to, 1, "x", 1), 0, "queued for the network");
+    int rc = troupe_ask(a.sys, to, 1, "x", 1, 30 * SEC, NULL, NULL, 0, NULL);
+    atomic_store(&gate_open, 1);
+    cr_expect_eq(rc, TROUPE_EFULL, "the asker learns the mailbox was full");
+    troupe_cluster_stats st;
+    troupe_cluster_stats_get(b.c, &st);
+    cr_expect_geq(st.deliver_failed, 6);
+    node_down(&a);
+    node_down(&b);
 }
 
 Test(remote, api_checks_input)
