@@ -18,6 +18,10 @@
  *                a request published on one connection and answered from
  *                the subscription callback of another (SendAsap on both),
  *                routed and on one server. impl=nats.
+ *  erlang        the same tell and ask cases on Erlang distribution, in the
+ *                same run (bench/peers/erlang/dist.sh: two erl nodes on
+ *                loopback), and the ratios. TROUPE_BENCH_NO_PEERS=1, or no
+ *                erl: skipped, said on stderr.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -31,6 +35,12 @@
 #include <troupe/cluster.h>
 
 #define SEC 1000000000ull
+
+#ifndef TROUPE_SOURCE_ROOT
+#define TROUPE_SOURCE_ROOT "."
+#endif
+
+static double tell_rate, ask_p50_us; /* troupe's, for the ratios */
 
 typedef struct node {
     troupe_system *sys;
@@ -156,7 +166,8 @@ static void bench_tell(node *a, node *b, uint64_t per_sender)
     double secs = (double)(last_ns - t0) / 1e9;
     troupe_cluster_stats st;
     troupe_cluster_stats_get(a->c, &st);
-    bench_summary("remote_tell", "throughput", (double)expect / secs, "msg/s");
+    tell_rate = (double)expect / secs;
+    bench_summary("remote_tell", "throughput", tell_rate, "msg/s");
     bench_summary("remote_tell", "batch", st.frames_out ? (double)st.envs_out / (double)st.frames_out : 0,
                   "envelopes/frame");
     fprintf(stderr, "remote_tell: %llu msgs in %.3f s, %llu sender retries (queue full)\n",
@@ -188,6 +199,8 @@ static void ask_case(node *a, const char *node_name, const char *label, uint64_t
         lat[i] = bench_now_ns() - t0;
     }
     bench_sort_u64(lat, n);
+    if (strcmp(label, "remote_ask") == 0)
+        ask_p50_us = (double)bench_pct(lat, n, 0.5) / 1e3;
     bench_summary(label, "p50", (double)bench_pct(lat, n, 0.5) / 1e3, "us");
     bench_summary(label, "p99", (double)bench_pct(lat, n, 0.99) / 1e3, "us");
     free(lat);
@@ -248,6 +261,39 @@ static void floor_case(const char *label, int server_a, int server_b, uint64_t n
     natsConnection_Destroy(b);
 }
 
+/* ---- Erlang distribution, in the same run ---- */
+
+static void erlang_cases(double scale)
+{
+    const char *no = getenv("TROUPE_BENCH_NO_PEERS");
+    if ((no && *no && strcmp(no, "0") != 0) ||
+        system("command -v erl >/dev/null 2>&1 && command -v epmd >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "cluster_remote: no Erlang peer (TROUPE_BENCH_NO_PEERS, or no erl)\n");
+        return;
+    }
+    char cmd[1024], scale_s[32];
+    snprintf(scale_s, sizeof scale_s, "%g", scale);
+    setenv("TROUPE_BENCH_SCALE", scale_s, 1); /* the peer's size is ours */
+    snprintf(cmd, sizeof cmd, "bash '%s/bench/peers/erlang/dist.sh'", TROUPE_SOURCE_ROOT);
+    fflush(stdout);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        bench_fail("cannot run %s", cmd);
+    char line[256];
+    double v, rate = 0, p50 = 0;
+    while (fgets(line, sizeof line, p)) {
+        fputs(line, stdout);
+        if (sscanf(line, "SUMMARY bench=remote_tell impl=erlang metric=throughput value=%lf", &v) == 1)
+            rate = v;
+        if (sscanf(line, "SUMMARY bench=remote_ask impl=erlang metric=p50 value=%lf", &v) == 1)
+            p50 = v;
+    }
+    if (pclose(p) != 0 || rate <= 0 || p50 <= 0)
+        bench_fail("the Erlang peer failed (%s)", cmd);
+    bench_summary("remote_tell", "ratio_vs_erlang", tell_rate / rate, "x");
+    bench_summary("remote_ask", "p50_ratio_vs_erlang", ask_p50_us / p50, "x");
+}
+
 int main(int argc, char **argv)
 {
     double scale = bench_scale(argc, argv);
@@ -265,5 +311,6 @@ int main(int argc, char **argv)
     node_down(&c);
     node_down(&b);
     node_down(&a);
+    erlang_cases(scale);
     return 0;
 }
