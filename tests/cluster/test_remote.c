@@ -192,6 +192,31 @@ static int slow(troupe_ctx *ctx, void *st, const troupe_msg *m)
 }
 static const troupe_behaviour slow_beh = {.name = "slow", .handle = slow};
 
+/* Defers its reply: the token goes to the test, which answers later. */
+static _Atomic uint64_t deferred_token;
+static int deferrer(troupe_ctx *ctx, void *st, const troupe_msg *m)
+{
+    (void)st;
+    (void)m;
+    troupe_reply_token t;
+    if (troupe_reply_defer(ctx, &t) == 0)
+        atomic_store(&deferred_token, t.id);
+    return 0;
+}
+static const troupe_behaviour deferrer_beh = {.name = "deferrer", .handle = deferrer};
+
+static _Atomic int cb_rc = 1;
+static char cb_data[8];
+static void on_call(void *ud, int rc, uint32_t type, const void *data, size_t len)
+{
+    (void)ud;
+    if (rc == 0 && (type != 77 || len != 4))
+        rc = -1000;
+    if (rc == 0)
+        memcpy(cb_data, data, 4);
+    atomic_store(&cb_rc, rc);
+}
+
 /* ---- helpers ---- */
 
 /* The named actor on another node: retried while the NATS mesh learns the
@@ -601,6 +626,27 @@ Test(remote, a_full_block_mailbox_refuses_remote_senders, .timeout = 60)
     troupe_cluster_stats st;
     troupe_cluster_stats_get(b.c, &st);
     cr_expect_geq(st.deliver_failed, 6);
+    node_down(&a);
+    node_down(&b);
+}
+
+Test(remote, ask_cb_and_a_deferred_reply, .timeout = 60)
+{
+    node a, b;
+    node_up(&a, "defer", "a", 1);
+    node_up(&b, "defer", "b", 2);
+    spawn_named(&b, &deferrer_beh, "deferrer");
+    troupe_ref to = lookup(&a, "b", "deferrer");
+    cr_assert_eq(troupe_ask_cb(a.sys, to, 1, "q", 1, 30 * SEC, on_call, NULL), 0);
+    for (int i = 0; i < 1000 && !atomic_load(&deferred_token); i++)
+        nap();
+    cr_assert(atomic_load(&deferred_token), "b holds the ask");
+    troupe_reply_token t = {atomic_load(&deferred_token)};
+    cr_assert_eq(troupe_reply_to(b.sys, t, 77, "late", 4), 0); /* from a plain thread of b */
+    for (int i = 0; i < 1000 && atomic_load(&cb_rc) == 1; i++)
+        nap();
+    cr_expect_eq(atomic_load(&cb_rc), 0);
+    cr_expect_eq(memcmp(cb_data, "late", 4), 0);
     node_down(&a);
     node_down(&b);
 }
