@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/member.h"
+#include "cluster/remote.h"
 #include "core/alloc.h"
 #include "core/common.h"
 #include "troupe/cluster.h"
@@ -15,6 +16,7 @@ struct troupe_cluster {
     char *cluster, *node, *nats_urls, *pg_conninfo;
     uint32_t lease_ms, renew_ms;
     member *mem; /* while joined */
+    remote *net; /* while joined: remote refs and messaging (remote.c) */
     /* relaxed: a word read by observers; nothing is published through it */
     _Atomic int state;
 };
@@ -107,6 +109,13 @@ TROUPE_API int troupe_cluster_join(troupe_cluster *c)
     int rc = member_join(c->pg_conninfo, c->cluster, c->node, c->lease_ms, c->renew_ms, &c->mem);
     if (rc)
         return rc;
+    remote_config rcfg = {c->cluster, c->node, c->nats_urls, c->pg_conninfo, c->renew_ms,
+                          c->lease_ms};
+    if ((rc = remote_open(c->sys, c->mem, &rcfg, &c->net)) != 0) {
+        member_leave(c->mem, true);
+        c->mem = NULL;
+        return rc;
+    }
     atomic_store_explicit(&c->state, TROUPE_CLUSTER_JOINED, memory_order_relaxed);
     return 0;
 }
@@ -118,6 +127,8 @@ TROUPE_API int troupe_cluster_leave(troupe_cluster *c)
     /* relaxed: see the field */
     if (!c->mem)
         return TROUPE_ESTATE;
+    remote_close(c->net);
+    c->net = NULL;
     member_leave(c->mem, true);
     c->mem = NULL;
     atomic_store_explicit(&c->state, TROUPE_CLUSTER_LEFT, memory_order_relaxed);
@@ -128,6 +139,7 @@ TROUPE_API void troupe_cluster_destroy(troupe_cluster *c)
 {
     if (!c)
         return;
+    remote_close(c->net);
     if (c->mem)
         member_leave(c->mem, true);
     cluster_free(c);
@@ -141,4 +153,9 @@ TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c)
         return member_state(c->mem);
     /* relaxed: see the field */
     return atomic_load_explicit(&((troupe_cluster *)c)->state, memory_order_relaxed);
+}
+
+remote *cluster_remote(const troupe_cluster *c)
+{
+    return c->net;
 }

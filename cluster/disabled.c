@@ -42,3 +42,44 @@ TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c)
 {
     return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }
+
+/* --- remote refs and messaging --- */
+
+TROUPE_API int troupe_cluster_lookup(troupe_cluster *c, const char *node, const char *name,
+                                     uint64_t timeout_ns, troupe_ref *out)
+{
+    (void)node;
+    (void)name;
+    (void)timeout_ns;
+    if (out)
+        *out = TROUPE_REF_NONE;
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_ref_encode(troupe_cluster *c, troupe_ref ref, uint64_t *out)
+{
+    (void)ref;
+    if (out)
+        *out = 0;
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_ref_decode(troupe_cluster *c, uint64_t wire, troupe_ref *out)
+{
+    (void)wire;
+    if (out)
+        *out = TROUPE_REF_NONE;
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_node_number(const troupe_cluster *c)
+{
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_stats *out)
+{
+    if (!c || !out)
+        return TROUPE_EINVAL;
+    return TROUPE_ENOTSUP;
+}

@@ -128,8 +128,8 @@ int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
     if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
         return TROUPE_ESHUTDOWN;
     actor *a = actor_lookup(sys, to);
-    if (unlikely(!a))
-        return TROUPE_ENOACTOR;
+    if (unlikely(!a)) /* not here: send_msg asks the cluster's port, if any */
+        return send_msg(sys, to, m);
     m->sender = 0; /* a plain thread */
     bool sched;
     uint64_t pos;
@@ -145,6 +145,26 @@ int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
     if (sched) /* we made it runnable: it is ours to run */
         return call_run(sys, a, mine);
     return 0;
+}
+
+int call_send_remote(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    /* relaxed: as call_send */
+    if (atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING)
+        return TROUPE_ESHUTDOWN;
+    actor *a = actor_lookup(sys, to);
+    if (!a)
+        return TROUPE_ENOACTOR;
+    bool sched;
+    uint64_t pos;
+    uint32_t got;
+    int rc = mb_reserve_mpsc(sys, &a->mb, ref_gen(to), 1, &pos, &got, &sched);
+    if (rc != MB_OK) /* full: the policies, without waiting */
+        return rc == MB_FULL ? send_from_remote(sys, to, m)
+                             : rc == MB_GONE ? TROUPE_ENOACTOR : TROUPE_ENOMEM;
+    const tmsg *mine = slot_of(a, pos);
+    mb_write(&a->mb, pos, m); /* m->sender: the remote asker, kept */
+    return sched ? call_run(sys, a, mine) : 0;
 }
 
 TROUPE_API int troupe_call(troupe_system *sys, troupe_ref to, uint32_t type, const void *data,

@@ -84,6 +84,24 @@ static int add_monitor_locked(actor_ext *x, uint32_t gen, uint64_t watcher, uint
     return 0;
 }
 
+int monitor_for_remote(troupe_system *sys, uint64_t watcher, troupe_ref target, uint64_t id)
+{
+    actor *a = actor_lookup(sys, target);
+    actor_ext *x = a ? ext_get(sys, a) : NULL;
+    if (a && !x)
+        return TROUPE_ENOMEM;
+    int rc = TROUPE_ENOACTOR;
+    if (x) {
+        pthread_mutex_lock(&x->lock);
+        if (ext_live_locked(a, x, target))
+            rc = add_monitor_locked(x, ref_gen(target), watcher, id);
+        pthread_mutex_unlock(&x->lock);
+    }
+    if (rc == TROUPE_ENOACTOR)
+        rc = send_down(sys, watcher, target, id, TROUPE_EXIT_NOPROC, "noproc");
+    return rc;
+}
+
 TROUPE_API int troupe_monitor(troupe_system *sys, troupe_ref watcher, troupe_ref target,
                               uint64_t *out)
 {
@@ -98,6 +116,10 @@ TROUPE_API int troupe_monitor(troupe_system *sys, troupe_ref watcher, troupe_ref
     if (a && !x)
         return TROUPE_ENOMEM;
     int rc = TROUPE_ENOACTOR;
+    if (!a && (rc = remote_monitor(sys, watcher, target, id)) == 0) {
+        *out = id; /* another node's actor: its DOWN comes from there */
+        return 0;
+    }
     if (x) {
         pthread_mutex_lock(&x->lock);
         if (ext_live_locked(a, x, target))
@@ -118,6 +140,8 @@ TROUPE_API int troupe_demonitor(troupe_system *sys, troupe_ref target, uint64_t 
     actor *a = actor_lookup(sys, target);
     actor_ext *x = a ? ext_peek(a) : NULL;
     int rc = TROUPE_ENOTFOUND;
+    if (!a)
+        return remote_demonitor(sys, target, id);
     if (!x)
         return rc;
     pthread_mutex_lock(&x->lock);

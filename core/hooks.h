@@ -79,6 +79,44 @@ typedef struct core_hooks {
     sysmsg_fn sysmsg[SYSMSG_SLOTS];
 } core_hooks;
 
+/* --- remote refs (cluster/, docs/CLUSTER.md) ---
+ * A ref whose tag is not this system's names an actor on another node of a
+ * cluster. The cluster attaches after the system runs, so this is not a
+ * slot of the table above: a port it publishes (remote_attach) and core
+ * reads only where actor_lookup already failed (send_other, core/send.c).
+ * send: 0 when the message was taken (queued for the network, then
+ * destroyed by the port); else an error and m stays the caller's. */
+typedef struct remote_port {
+    int (*send)(struct remote_port *p, troupe_system *sys, troupe_ref to, tmsg *m);
+    /* troupe_monitor / troupe_demonitor of another node's actor: 0, or an
+     * error (TROUPE_ENOACTOR: its node is not up; DOWN NOPROC follows). */
+    int (*monitor)(struct remote_port *p, troupe_system *sys, troupe_ref watcher, troupe_ref target,
+                   uint64_t id);
+    int (*demonitor)(struct remote_port *p, troupe_system *sys, troupe_ref target, uint64_t id);
+} remote_port;
+
+/* core/send.c: publish the port (release); remote_detach unpublishes it and
+ * waits until no send is inside it, so its memory may go afterwards. */
+void remote_attach(troupe_system *sys, remote_port *p);
+void remote_detach(troupe_system *sys);
+/* A message from another node (cluster/remote.c, the NATS reader thread):
+ * as a plain thread's send, but m->sender is kept (a remote ref) and BLOCK
+ * does not wait: a full BLOCK mailbox answers TROUPE_EFULL (counted as
+ * rejected). m stays the caller's on error. */
+int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m);
+/* core/send.c: the port's monitor and demonitor, as send_other: only for a
+ * ref of another tag, TROUPE_ENOACTOR (ENOTFOUND) without a port. */
+int remote_monitor(troupe_system *sys, troupe_ref watcher, troupe_ref target, uint64_t id);
+int remote_demonitor(troupe_system *sys, troupe_ref target, uint64_t id);
+/* core/ext.c: a monitor for a watcher on another node (a remote ref, not
+ * checked here: its node's DOWN goes back through the port), id given. */
+int monitor_for_remote(troupe_system *sys, uint64_t watcher, troupe_ref target, uint64_t id);
+/* core/call.c: an ask from another node, as send_from_remote, but when it
+ * makes the receiver runnable the calling thread (the NATS reader) runs it
+ * at once, as troupe_call's caller does: no worker wake-up on the path of
+ * a remote ask. TROUPE_EFAILED: run, and it failed handling m (m is gone). */
+int call_send_remote(troupe_system *sys, troupe_ref to, tmsg *m);
+
 /* core/hooks.c: core's defaults — what a system without the feature does. */
 void hooks_defaults(core_hooks *h);
 /* Register f for system-lane type `type` (SYSMSG_FIRST + a slot not core's). */

@@ -237,13 +237,101 @@ static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dept
     return rc == PUSH_FULL ? overflow(sys, a, gen, m, depth) : rc;
 }
 
+/* actor_lookup failed: a ref of another node goes to the cluster's port,
+ * if one is attached; anything else names nothing. Out of line, so that
+ * the local path is unchanged (the gate). */
+static __attribute__((noinline, cold)) int send_other(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    uint64_t tag = to.id & REF_TAG_MASK;
+    if (tag == sys->ref_tag)
+        return TROUPE_ENOACTOR;
+    /* seq_cst: pairs with remote_detach's store of NULL, then its load of
+     * remote_busy: either it sees us busy, or we see the port gone */
+    atomic_fetch_add(&sys->remote_busy, 1);
+    remote_port *p = atomic_load(&sys->remote);
+    int rc = p ? p->send(p, sys, to, m) : TROUPE_ENOACTOR;
+    /* release: our use of the port before detach's wait ends */
+    atomic_fetch_sub_explicit(&sys->remote_busy, 1, memory_order_release);
+    return rc;
+}
+
+/* The port's monitor calls, under the same busy count as send_other. */
+static remote_port *port_enter(troupe_system *sys, troupe_ref to)
+{
+    if ((to.id & REF_TAG_MASK) == sys->ref_tag)
+        return NULL;
+    atomic_fetch_add(&sys->remote_busy, 1); /* seq_cst: see send_other */
+    remote_port *p = atomic_load(&sys->remote);
+    if (!p) /* release: see send_other */
+        atomic_fetch_sub_explicit(&sys->remote_busy, 1, memory_order_release);
+    return p;
+}
+
+static void port_leave(troupe_system *sys)
+{
+    atomic_fetch_sub_explicit(&sys->remote_busy, 1, memory_order_release); /* see send_other */
+}
+
+int remote_monitor(troupe_system *sys, troupe_ref watcher, troupe_ref target, uint64_t id)
+{
+    remote_port *p = port_enter(sys, target);
+    if (!p)
+        return TROUPE_ENOACTOR;
+    int rc = p->monitor(p, sys, watcher, target, id);
+    port_leave(sys);
+    return rc;
+}
+
+int remote_demonitor(troupe_system *sys, troupe_ref target, uint64_t id)
+{
+    remote_port *p = port_enter(sys, target);
+    if (!p)
+        return TROUPE_ENOTFOUND;
+    int rc = p->demonitor(p, sys, target, id);
+    port_leave(sys);
+    return rc;
+}
+
+void remote_attach(troupe_system *sys, remote_port *p)
+{
+    atomic_store(&sys->remote, p); /* seq_cst: see send_other */
+}
+
+void remote_detach(troupe_system *sys)
+{
+    atomic_store(&sys->remote, NULL); /* seq_cst: see send_other */
+    /* acquire: pairs with send_other's release decrement */
+    while (atomic_load_explicit(&sys->remote_busy, memory_order_acquire))
+        cpu_relax();
+}
+
+int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    /* relaxed: as send_msg, a hint */
+    if (atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING)
+        return TROUPE_ESHUTDOWN;
+    actor *a = actor_lookup(sys, to);
+    if (!a)
+        return TROUPE_ENOACTOR;
+    int rc = push_one(sys, a, ref_gen(to), m);
+    if (rc != PUSH_FULL)
+        return rc;
+    if (mb_policy(&a->mb) == TROUPE_OVERFLOW_BLOCK) { /* a network sender cannot wait */
+        atomic_fetch_add_explicit(&a->mb.rejected, 1, memory_order_relaxed);
+        return TROUPE_EFULL;
+    }
+    return overflow(sys, a, ref_gen(to), m, 0);
+}
+
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
 {
     if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
         return TROUPE_ESHUTDOWN;
     actor *a = actor_lookup(sys, to);
-    if (unlikely(!a))
-        return TROUPE_ENOACTOR;
+    if (unlikely(!a)) {
+        m->sender = sender_ref(sys);
+        return send_other(sys, to, m);
+    }
     m->sender = sender_ref(sys);
     return deliver(sys, a, ref_gen(to), m, 0);
 }
@@ -251,8 +339,12 @@ int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
 {
     actor *a = actor_lookup(sys, to);
-    if (!a)
-        return TROUPE_ENOACTOR;
+    if (!a) { /* another node's watcher: its DOWN goes through the port */
+        tmsg c = *m; /* taken on success, as the envelope would */
+        if (!c.sender)
+            c.sender = sender_ref(sys);
+        return send_other(sys, to, &c);
+    }
     envelope *e = talloc(sys->alloc_mode, sizeof *e);
     if (!e)
         return TROUPE_ENOMEM;

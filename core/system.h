@@ -165,6 +165,12 @@ struct troupe_system {
     struct obs *obs;        /* observe/ */
     struct breakers *brk;   /* breaker/ */
     struct migrate *mig;    /* migrate/ */
+    /* the cluster's port while one is attached (core/hooks.h): release
+     * store in remote_attach, acquire load in send_other; remote_busy
+     * counts sends inside the port, so that remote_detach can wait them
+     * out (seq_cst, both: a Dekker pair with the port's store) */
+    alignas(CACHELINE) _Atomic(remote_port *) remote;
+    _Atomic uint32_t remote_busy;
 };
 
 /* Per-thread: what this thread is running. */

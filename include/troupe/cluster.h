@@ -74,6 +74,61 @@ TROUPE_API void troupe_cluster_destroy(troupe_cluster *c);
 /* The state now (troupe_cluster_state), or TROUPE_EINVAL for NULL. */
 TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c);
 
+/* --- remote refs and messaging --- */
+
+/* A joined node carries messages to the other nodes over NATS (its inbox
+ * subject is troupe.<cluster>.<node>). A troupe_ref to an actor on another
+ * node works with troupe_tell, troupe_ask, troupe_call, troupe_ask_async,
+ * troupe_ask_cb and troupe_reply unchanged; delivery across nodes is
+ * at-most-once, in order per sender-receiver pair (docs/CLUSTER.md). A
+ * send to a ref of a node that is down or left answers TROUPE_ENOACTOR;
+ * asks outstanding to a node when it goes down fail with
+ * TROUPE_ENODEDOWN; troupe_tell_ptr to a remote ref is TROUPE_ENOTSUP; a
+ * fenced node's remote sends are TROUPE_EFENCED. Remote refs are only
+ * valid with the system of the node that made or decoded them. Destroy the
+ * cluster handle before its system (troupe_cluster_destroy, then
+ * troupe_system_destroy): while joined, the NATS reader delivers into it. */
+
+/* A ref to the actor registered as `name` (troupe_register) on node `node`:
+ * asks that node (a round trip, from a plain thread only: TROUPE_ESTATE in
+ * a handler). TROUPE_ENOTFOUND if no such name, TROUPE_ENOACTOR if the node
+ * is not up, TROUPE_ETIMEDOUT, TROUPE_ESTATE unless joined. */
+TROUPE_API int troupe_cluster_lookup(troupe_cluster *c, const char *node, const char *name,
+                                     uint64_t timeout_ns, troupe_ref *out);
+
+/* Refs inside payloads: encode gives a 64-bit value any node of the
+ * cluster decodes into a ref to the same actor (a local ref leaving the
+ * node gets this node's number). TROUPE_EINVAL for NULL or a none ref,
+ * TROUPE_ESTATE unless joined. */
+TROUPE_API int troupe_cluster_ref_encode(troupe_cluster *c, troupe_ref ref, uint64_t *out);
+TROUPE_API int troupe_cluster_ref_decode(troupe_cluster *c, uint64_t wire, troupe_ref *out);
+
+/* This node's number (1..1023; the tag bits of its refs on the wire), or
+ * TROUPE_ESTATE unless joined. */
+TROUPE_API int troupe_cluster_node_number(const troupe_cluster *c);
+
+/* The messaging counters since join (all zero unless joined). */
+typedef struct troupe_cluster_stats {
+    uint64_t envs_out;       /* envelopes published: tells, asks, replies, downs */
+    uint64_t frames_out;     /* NATS messages published (envs_out / frames_out: the batch size) */
+    uint64_t bytes_out;
+    uint64_t frames_in, bytes_in;
+    uint64_t tells_in, asks_in, replies_in, downs_in; /* envelopes received, by kind */
+    uint64_t dropped_full;   /* refused: the destination's queue was at its bound (TROUPE_EFULL) */
+    uint64_t dropped_down;   /* queued for a node that went down, discarded */
+    uint64_t publish_errors; /* frames NATS refused */
+    uint64_t bad_frames;     /* dropped whole: bad header or version */
+    uint64_t bad_envelopes;  /* dropped: truncated, oversized, unknown kind, trailing bytes */
+    uint64_t stale_frames;   /* from a node that is not live with that incarnation */
+    uint64_t bad_refs;       /* addressed to another node, or a system type */
+    uint64_t deliver_failed; /* not delivered here (no actor, full BLOCK mailbox, ...) */
+    uint64_t late_replies;   /* replies for asks no longer outstanding */
+    uint64_t reserved[8];
+} troupe_cluster_stats;
+
+/* TROUPE_EINVAL for NULL. */
+TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

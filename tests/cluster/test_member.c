@@ -1,5 +1,5 @@
 /* tests/cluster/test_member.c — membership on a real PostgreSQL server
- * (tests/persistence/run_pg.sh starts one: TROUPE_PG_CONNINFO). Each test
+ * (tests/cluster/run_nats.sh starts one, and NATS: TROUPE_PG_CONNINFO). Each test
  * uses a cluster name of its own, so the tests share the server. Waits
  * are bounded polls, never timed assertions. */
 #include <criterion/criterion.h>
@@ -128,7 +128,9 @@ Test(member, the_public_handle_joins_and_leaves)
     troupe_cluster_config_defaults(&cfg);
     cfg.cluster = "api";
     cfg.node = "n1";
-    cfg.nats_urls = "nats://127.0.0.1:4222";
+    /* joining connects to NATS too (cluster/transport.c): run_nats.sh's */
+    cfg.nats_urls = getenv("TROUPE_NATS_URL_1");
+    cr_assert(cfg.nats_urls, "run through tests/cluster/run_nats.sh");
     cfg.pg_conninfo = conninfo();
     troupe_cluster *c = NULL;
     cr_assert_eq(troupe_cluster_create(sys, &cfg, &c), 0);
