@@ -141,7 +141,15 @@
 #define http_route troupei_http_route
 #define http_unescape troupei_http_unescape
 #define info_fill troupei_info_fill
+#define jguards_free troupei_jguards_free
+#define jguards_new troupei_jguards_new
+#define jguards_of troupei_jguards_of
+#define jguards_same_table troupei_jguards_same_table
+#define jguards_set troupei_jguards_set
+#define jguards_table troupei_jguards_table
 #define journal_flush_wait troupei_journal_flush_wait
+#define journal_guard_set troupei_journal_guard_set
+#define journal_guard_table troupei_journal_guard_table
 #define journal_note_error troupei_journal_note_error
 #define journal_reader troupei_journal_reader
 #define journal_reader_put troupei_journal_reader_put
@@ -212,6 +220,9 @@
 #define page_html troupei_page_html
 #define page_html_len troupei_page_html_len
 #define park_drop troupei_park_drop
+#define pg_append_guarded troupei_pg_append_guarded
+#define pg_copy troupei_pg_copy
+#define pg_exec troupei_pg_exec
 #define pgq_exec troupei_pgq_exec
 #define park_flush troupei_park_flush
 #define park_move_in troupei_park_move_in

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 
 #include "core/alloc.h"
+#include "persistence/guard.h"
+#include "persistence/jguard.h"
 #include "persistence/pers.h"
 #include "troupe_config.h" /* TROUPE_HAVE_SQLITE, TROUPE_HAVE_POSTGRES */
 
@@ -44,6 +46,9 @@ struct troupe_journal {
     troupe_journal_stats st;
     char err[BACKEND_ERR_MAX];
     struct batch *b; /* the writer's */
+    /* release in journal_guard_table, acquire in the writer's guard_of:
+     * the map is fully built before the writer can see it; set once */
+    _Atomic(jguards *) guards;
 };
 
 void jreq_free(void *p)
@@ -172,7 +177,8 @@ struct batch {
         troupe_system *sys;
         troupe_ref ref;
     } who[MAX_BATCH];
-    size_t n;
+    unsigned char fenced[MAX_BATCH];
+    size_t n, nwho;
 };
 typedef struct batch batch;
 
@@ -193,36 +199,86 @@ static void snapshot_one(troupe_journal *j, jreq *r)
     jreq_free(r);
 }
 
-/* One transaction for the events of b, then the acks, then the wakes. */
+static void count(troupe_journal *j, int rc, size_t n, size_t fenced)
+{
+    pthread_mutex_lock(&j->lock); /* stats: read by troupe_journal_stats_get */
+    if (rc == 0) {
+        j->st.events += n;
+        j->st.commits++;
+        if (n > j->st.max_batch)
+            j->st.max_batch = n;
+    } else {
+        j->st.failures++;
+    }
+    j->st.fenced += fenced;
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* Ack (rc 0) or fail event i of b; its actor is woken after the batch. */
+static void answer(batch *b, size_t i, int rc, const char *err)
+{
+    jreq *r = b->ev[i];
+    b->who[b->nwho].sys = r->sys;
+    b->who[b->nwho++].ref = r->ref;
+    r->rc = rc;
+    if (rc)
+        snprintf(r->err, sizeof r->err, "journal: %s", err);
+    deliver(r, rc ? SYSMSG_PERSIST_FAILED : SYSMSG_PERSISTED);
+}
+
+/* One append: guarded (backend_ops.append_guarded) if any event is. */
+static int append(troupe_journal *j, batch *b, char *err)
+{
+    /* acquire: pairs with the release in journal_guard_table */
+    jguards *g = atomic_load_explicit(&j->guards, memory_order_acquire);
+    bool guarded = false;
+    for (size_t i = 0; g && i < b->n; i++)
+        guarded |= (b->pe[i].guard = jguards_of(g, b->pe[i].pid)) != 0;
+    if (!guarded)
+        return j->w->ops->append(j->w, b->pe, b->n, err);
+    memset(b->fenced, 0, b->n);
+    return j->w->ops->append_guarded(j->w, b->pe, b->n, jguards_table(g), b->fenced, err);
+}
+
+/* Fail the fenced events, keep the others for the next try: how many
+ * were fenced (0: the backend marked none, do not try again). */
+static size_t refuse_fenced(batch *b, const char *err)
+{
+    size_t kept = 0, n = b->n;
+    for (size_t i = 0; i < n; i++) {
+        if (b->fenced[i]) {
+            answer(b, i, TROUPE_EFENCED, err);
+            continue;
+        }
+        b->ev[kept] = b->ev[i];
+        b->pe[kept++] = b->pe[i];
+    }
+    b->n = kept;
+    return n - kept;
+}
+
+/* One transaction for the events of b (again without the fenced ones,
+ * if any was), then the acks, then the wakes. */
 static void commit(troupe_journal *j, batch *b)
 {
     if (!b->n)
         return;
     char err[BACKEND_ERR_MAX] = "";
-    int rc = j->w->ops->append(j->w, b->pe, b->n, err);
-    pthread_mutex_lock(&j->lock); /* stats: read by troupe_journal_stats_get */
-    if (rc == 0) {
-        j->st.events += b->n;
-        j->st.commits++;
-        if (b->n > j->st.max_batch)
-            j->st.max_batch = b->n;
-    } else {
-        j->st.failures++;
-    }
-    pthread_mutex_unlock(&j->lock);
-    if (rc)
+    size_t fenced = 0, k = 1;
+    int rc;
+    while ((rc = append(j, b, err)) == TROUPE_EFENCED && k > 0 && b->n > 0)
+        fenced += (k = refuse_fenced(b, err));
+    if (rc == TROUPE_EFENCED && b->n == 0)
+        rc = 0; /* every event was fenced: nothing left to write */
+    count(j, rc, b->n, fenced);
+    if (rc || fenced)
         journal_note_error(j, err);
-    for (size_t i = 0; i < b->n; i++) {
-        b->who[i].sys = b->ev[i]->sys;
-        b->who[i].ref = b->ev[i]->ref;
-        if (rc)
-            snprintf(b->ev[i]->err, sizeof b->ev[i]->err, "journal: %s", err);
-        deliver(b->ev[i], rc ? SYSMSG_PERSIST_FAILED : SYSMSG_PERSISTED);
-    }
     for (size_t i = 0; i < b->n; i++)
+        answer(b, i, rc, err);
+    for (size_t i = 0; i < b->nwho; i++)
         if (i == 0 || b->who[i].ref.id != b->who[i - 1].ref.id || b->who[i].sys != b->who[i - 1].sys)
             wake(b->who[i].sys, b->who[i].ref);
-    b->n = 0;
+    b->n = b->nwho = 0;
 }
 
 /* Events in batches of at most MAX_BATCH; a snapshot after the events
@@ -237,7 +293,8 @@ static uint64_t process(troupe_journal *j, batch *b, jreq *r)
             commit(j, b);
             snapshot_one(j, r);
         } else {
-            b->pe[b->n] = (pevent){r->pid, r->seq, r->schema, r->data, r->len};
+            b->pe[b->n] = (pevent){.pid = r->pid, .seq = r->seq, .schema = r->schema,
+                                   .data = r->data, .len = r->len};
             b->ev[b->n++] = r;
             if (b->n == MAX_BATCH)
                 commit(j, b);
@@ -272,6 +329,7 @@ static void journal_free(troupe_journal *j)
         j->readers[i]->ops->close(j->readers[i]);
     if (j->store)
         backend_memory_store_free(j->store);
+    jguards_free(atomic_load_explicit(&j->guards, memory_order_relaxed)); /* relaxed: the writer is joined */
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->done_cond);
@@ -426,4 +484,30 @@ TROUPE_API int troupe_journal_last_error(troupe_journal *j, char *buf, size_t ca
     snprintf(buf, cap, "%s", j->err);
     pthread_mutex_unlock(&j->lock);
     return 0;
+}
+
+int journal_guard_table(troupe_journal *j, const char *table)
+{
+    if (!j || !table)
+        return TROUPE_EINVAL;
+    if (!j->w->ops->append_guarded)
+        return TROUPE_ENOTSUP;
+    pthread_mutex_lock(&j->lock);
+    jguards *g = atomic_load_explicit(&j->guards, memory_order_relaxed); /* relaxed: under lock */
+    int rc = 0;
+    if (g)
+        rc = jguards_same_table(g, table) ? 0 : TROUPE_EINVAL;
+    else if ((rc = jguards_new(table, &g)) == 0) /* release: pairs with append's acquire */
+        atomic_store_explicit(&j->guards, g, memory_order_release);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+int journal_guard_set(troupe_journal *j, const char *pid, uint64_t epoch)
+{
+    if (!j)
+        return TROUPE_EINVAL;
+    /* acquire: pairs with the release in journal_guard_table */
+    jguards *g = atomic_load_explicit(&j->guards, memory_order_acquire);
+    return g ? jguards_set(g, pid, epoch) : TROUPE_ESTATE;
 }
