@@ -72,3 +72,18 @@ int pgq_exec(PGconn *c, const char *sql, int n, const char *const *params, uint6
     }
     return 0;
 }
+
+int pgq_run(PGconn **pc, const char *conninfo, const char *sql, int n, const char *const *params,
+            uint64_t deadline_ns, PGresult **out)
+{
+    *out = NULL;
+    if (!*pc && !(*pc = PQconnectdb(conninfo))) /* bounded by the conninfo's connect_timeout */
+        return TROUPE_ENOMEM;
+    int rc = PQstatus(*pc) == CONNECTION_OK ? pgq_exec(*pc, sql, n, params, deadline_ns, out)
+                                            : TROUPE_EIO;
+    if (rc == TROUPE_ETIMEDOUT || PQstatus(*pc) != CONNECTION_OK) {
+        PQfinish(*pc); /* mid-query or lost: a fresh one next time */
+        *pc = NULL;
+    }
+    return rc;
+}
