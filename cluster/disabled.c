@@ -42,3 +42,56 @@ TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c)
 {
     return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }
+
+/* Cluster actors and the cluster registry: no handle can exist. */
+TROUPE_API int troupe_cluster_kind_register(troupe_cluster *c, const troupe_cluster_kind *k)
+{
+    return c && k ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_actor(troupe_cluster *c, const char *kind, const char *id,
+                                    troupe_cluster_where *out)
+{
+    (void)out;
+    return c && kind && id ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_where_is(troupe_cluster *c, const char *kind, const char *id,
+                                       troupe_cluster_where *out)
+{
+    return c && kind && id && out ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_migrate(troupe_cluster *c, const char *kind, const char *id,
+                                      const char *node)
+{
+    return c && kind && id && node ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_unpark(troupe_cluster *c, const char *kind, const char *id)
+{
+    return c && kind && id ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_stats_get(troupe_cluster *c, troupe_cluster_stats *out)
+{
+    return c && out ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_name_register(troupe_cluster *c, const char *name, troupe_ref ref)
+{
+    (void)ref;
+    return c && name ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_name_lookup(troupe_cluster *c, const char *name, char *node,
+                                          troupe_ref *ref)
+{
+    (void)node;
+    return c && name && ref ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_name_unregister(troupe_cluster *c, const char *name)
+{
+    return c && name ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
