@@ -223,6 +223,7 @@
 #define obs_read_counters troupei_obs_read_counters
 #define obs_runtime_beh troupei_obs_runtime_beh
 #define obs_sum_shards troupei_obs_sum_shards
+#define own_adopt troupei_own_adopt
 #define own_create troupei_own_create
 #define own_destroy troupei_own_destroy
 #define own_drop troupei_own_drop

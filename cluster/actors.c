@@ -152,6 +152,16 @@ int own_start(own *o, own_actor *a)
     return 0;
 }
 
+int own_adopt(own *o, const own_kind *k, const char *pid, const char *id, uint64_t epoch)
+{
+    own_actor *a = own_add(o, k, pid, id);
+    if (!a)
+        return TROUPE_ENOMEM;
+    a->epoch = epoch;
+    a->fails = 0;
+    return own_start(o, a);
+}
+
 int own_take(own *o, const own_kind *k, const char *pid, const char *id, uint64_t seen)
 {
     uint64_t epoch;
@@ -159,12 +169,8 @@ int own_take(own *o, const own_kind *k, const char *pid, const char *id, uint64_
     if (rc)
         return rc;
     o->st.claims++;
-    own_actor *a = own_add(o, k, pid, id);
-    if (!a)
-        return TROUPE_ENOMEM; /* the row stays ours: the next pass finds it in no table */
-    a->epoch = epoch;
-    a->fails = 0;
-    return own_start(o, a);
+    /* ENOMEM: the row stays ours, the next pass adopts it (failover.c) */
+    return own_adopt(o, k, pid, id, epoch);
 }
 
 int own_create(troupe_cluster *c, troupe_system *sys, const char *cluster, const char *node,

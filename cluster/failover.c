@@ -7,7 +7,8 @@
  * 2. its own actors: any whose row no longer names this incarnation and
  *    epoch is stopped (taken over, parked, migrated); any that ended or
  *    never started is started again — a failed start counts, and past the
- *    kind's limit the actor is parked (actors.c);
+ *    kind's limit the actor is parked (actors.c); a row naming this
+ *    incarnation with no local entry is adopted;
  * 3. orphans — rows released, or whose owner's lease expired: for each of
  *    a kind registered here, rendezvous hashing over the live nodes (or the
  *    node a migration named, while it lives) picks a node; if it is this
@@ -49,6 +50,8 @@ static void check_mine(own *o)
     int cap = (int)o->n + 16;
     own_row *rows = sys_malloc((size_t)cap * sizeof *rows);
     int n = rows ? owner_mine(o, rows, cap) : TROUPE_ENOMEM;
+    for (int i = 0; i < n; i++) /* before the loop below may park or drop some */
+        rows[i].known = own_find(o, rows[i].pid) != NULL;
     for (size_t i = o->n; n >= 0 && i-- > 0;) {
         own_actor *a = &o->actors[i];
         if (!row_is(rows, n, a)) {
@@ -61,6 +64,11 @@ static void check_mine(own *o)
         }
         if (troupe_ref_is_none(a->ref))
             (void)own_start(o, a);
+    }
+    for (int i = 0; i < n; i++) { /* ours, yet in no table (a start that ran out of memory) */
+        own_kind *k = rows[i].known ? NULL : own_find_kind(o, rows[i].kind);
+        if (k)
+            (void)own_adopt(o, k, rows[i].pid, rows[i].id, rows[i].epoch);
     }
     free(rows);
 }

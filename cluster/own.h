@@ -53,6 +53,7 @@ typedef struct own_row {
     uint64_t epoch;
     int state; /* troupe_cluster_owner_state */
     bool live; /* active, and its owner's lease is valid */
+    bool known; /* failover.c: in the local table when the pass began */
 } own_row;
 
 typedef struct own own;
@@ -118,6 +119,8 @@ own_kind *own_find_kind(own *o, const char *name);
 own_actor *own_find(own *o, const char *pid);
 /* claim at seen, then start the actor here; 0 or the claim's/start's code */
 int own_take(own *o, const own_kind *k, const char *pid, const char *id, uint64_t seen);
+/* an actor whose row names us at epoch: into the table, started */
+int own_adopt(own *o, const own_kind *k, const char *pid, const char *id, uint64_t epoch);
 /* stop the local actor, forget it (the row is not touched) */
 void own_drop(own *o, own_actor *a);
 /* start (again) a known actor; counts a failed start, parks past the limit */
