@@ -4,8 +4,11 @@
  * Runs under run_pg.sh (TROUPE_PG_CONNINFO); each test has its own ids. */
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "persistence/backend.h"
 
@@ -117,4 +120,67 @@ Test(guard, bad_arguments)
     cr_expect_eq(b->ops->append_guarded(b, &e, 1, "guard_t", NULL, err), TROUPE_EINVAL);
     cr_expect_eq(b->ops->append_guarded(b, &e, 0, "guard_t", &f, err), 0);
     cr_expect_eq(stored("g6"), 0);
+}
+
+/* The race that matters: an ownership change in flight (updated, not yet
+ * committed) while the append checks. The append waits on the row lock;
+ * when the change commits, it re-reads the row and is fenced; when the
+ * change rolls back, it writes. */
+typedef struct appender {
+    pevent e;
+    unsigned char fenced;
+    int rc;
+    char err[BACKEND_ERR_MAX];
+} appender;
+
+static void *append_thread(void *arg)
+{
+    appender *a = arg;
+    a->rc = b->ops->append_guarded(b, &a->e, 1, "guard_t", &a->fenced, a->err);
+    return NULL;
+}
+
+/* Bounded: until some session waits on a lock (the appender), 10 s. */
+static void wait_for_lock_waiter(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        PGresult *r = PQexec(admin, "SELECT count(*) FROM pg_stat_activity"
+                                    " WHERE wait_event_type = 'Lock'");
+        int n = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        if (n > 0)
+            return;
+        usleep(10 * 1000);
+    }
+    cr_assert_fail("the append never waited for the row lock");
+}
+
+static void race(const char *pid, const char *end, int want_rc, uint64_t want_stored)
+{
+    char q[160];
+    snprintf(q, sizeof q, "INSERT INTO guard_t VALUES ('%s', 1)", pid);
+    sql(q);
+    PGconn *owner = PQconnectdb(conninfo());
+    snprintf(q, sizeof q, "BEGIN; UPDATE guard_t SET epoch = 2 WHERE pid = '%s'", pid);
+    PQclear(PQexec(owner, q));
+    appender a = {.e = {.pid = pid, .seq = 1, .schema = 1, .data = "a", .len = 1, .guard = 1}};
+    pthread_t t;
+    pthread_create(&t, NULL, append_thread, &a);
+    wait_for_lock_waiter();
+    PQclear(PQexec(owner, end));
+    pthread_join(t, NULL);
+    PQfinish(owner);
+    cr_expect_eq(a.rc, want_rc, "%s: %s", end, a.err);
+    cr_expect_eq(a.fenced, want_rc == TROUPE_EFENCED);
+    cr_expect_eq(stored(pid), want_stored);
+}
+
+Test(guard, a_change_committed_while_the_append_waits_fences_it)
+{
+    race("g7", "COMMIT", TROUPE_EFENCED, 0);
+}
+
+Test(guard, a_change_rolled_back_while_the_append_waits_lets_it_write)
+{
+    race("g8", "ROLLBACK", 0, 1);
 }
