@@ -36,8 +36,8 @@ TROUPE_API int troupe_cluster_kind_register(troupe_cluster *c, const troupe_clus
     else if (o->nkinds == OWN_KINDS_MAX)
         rc = TROUPE_ENOMEM;
     else
-        o->kinds[o->nkinds++] = (own_kind){.beh = k->beh,
-                                           .max_fails = k->max_start_failures ? k->max_start_failures : 3};
+        o->kinds[o->nkinds++] = (own_kind){
+            .beh = k->beh, .max_fails = k->max_start_failures ? k->max_start_failures : 3};
     if (!rc)
         snprintf(o->kinds[o->nkinds - 1].name, sizeof o->kinds[0].name, "%s", k->name);
     pthread_mutex_unlock(&o->mu);

@@ -58,7 +58,8 @@ int pgq_exec(PGconn *c, const char *sql, int n, const char *const *params, uint6
     if (PQstatus(c) != CONNECTION_OK || PQsetnonblocking(c, 1) != 0)
         return TROUPE_EIO;
     /* no parameters: the simple protocol, which takes several statements */
-    int sent = n == 0 ? PQsendQuery(c, sql) : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    int sent = n == 0 ? PQsendQuery(c, sql)
+                      : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0);
     if (!sent)
         return TROUPE_EIO;
     int rc = send_all(c, deadline_ns);

@@ -329,7 +329,8 @@ static void journal_free(troupe_journal *j)
         j->readers[i]->ops->close(j->readers[i]);
     if (j->store)
         backend_memory_store_free(j->store);
-    jguards_free(atomic_load_explicit(&j->guards, memory_order_relaxed)); /* relaxed: the writer is joined */
+    /* relaxed: the writer is joined */
+    jguards_free(atomic_load_explicit(&j->guards, memory_order_relaxed));
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->done_cond);
