@@ -14,11 +14,14 @@ import sys
 
 def main():
     acks_path, events_path, kills = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    acks = []
+    acks, fenced, failures = [], 0, 0
     for line in open(acks_path):
         f = line.split()
         if len(f) == 6 and f[0] == "ack":
             acks.append((int(f[5]), f[1], int(f[2]), int(f[3]), int(f[4])))
+        elif len(f) == 6 and f[0] == "stats":
+            fenced += int(f[3])
+            failures += int(f[5])
     events = []
     for line in open(events_path):
         seq, data = line.split()
@@ -52,6 +55,9 @@ def main():
           f"{len(writers)} epochs, gaps (ms): {', '.join(f'{g:.0f}' for g in gaps)}")
     if len(gaps) < kills:
         bad.append(f"{len(gaps)} changes of owner for {kills} kills")
+    print(f"kill_check: journal writes refused for a stale epoch: {fenced}, failed transactions:"
+          f" {failures}")
+    print(f"SUMMARY bench=cluster_failover impl=troupe metric=fenced_writes value={fenced} unit=events")
     if gaps:
         print(f"SUMMARY bench=cluster_failover impl=troupe metric=gap_max value={max(gaps):.0f} unit=ms")
         print(f"SUMMARY bench=cluster_failover impl=troupe metric=gap_mean "

@@ -8,7 +8,10 @@
  *
  * (seq: the event's sequence number, from the actor's reply), flushed at
  * once: a kill -9 loses no acknowledged line. The checker compares the log
- * with the journal. SIGTERM leaves the cluster (hand-off) and exits.
+ * with the journal. SIGTERM leaves the cluster (hand-off) and exits,
+ * logging "stats <node> fenced <n> failures <n>": the journal's writes
+ * refused for a stale epoch and its failed transactions (a process that
+ * was stopped and resumed: tests/cluster/kill_test.sh's stop mode).
  *
  * usage: kill_node CLUSTER NODE CONNINFO LOG OP_BASE LEASE_MS RENEW_MS
  */
@@ -140,6 +143,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kill_node %s: %s\n", argv[2], troupe_errname(rc));
     troupe_cluster_destroy(c);
     troupe_system_destroy(sys);
+    troupe_journal_stats st;
+    if (j && log && troupe_journal_stats_get(j, &st) == 0)
+        fprintf(log, "stats %s fenced %llu failures %llu\n", argv[2],
+                (unsigned long long)st.fenced, (unsigned long long)st.failures);
     troupe_journal_close(j);
     if (log)
         fclose(log);

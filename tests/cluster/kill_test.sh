@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# tests/cluster/kill_test.sh NODE_EXE [KILLS] [LEASE_MS] [RENEW_MS]
+# tests/cluster/kill_test.sh NODE_EXE [KILLS] [LEASE_MS] [RENEW_MS] [MODE]
+#
+# MODE kill (default): each round SIGKILLs the owner. MODE stop: each round
+# SIGSTOPs the owner for twice the lease, then SIGCONTs it: it resumes
+# fenced, whatever it had in flight meets the journal's epoch check, and it
+# is then stopped with SIGTERM (it logs its refused writes) and restarted.
 #
 # kill -9 of the owning node, KILLS times (default 3), on loopback with a
 # PostgreSQL server of its own (tests/persistence/pg_server.sh). Two node
@@ -19,6 +24,7 @@ exe=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 kills=${2:-3}
 lease=${3:-3000}
 renew=${4:-500}
+mode=${5:-kill}
 dir=$(mktemp -d /tmp/troupe-kill.XXXXXX)
 chmod 755 "$dir"
 pgdir="$dir/pg"
@@ -61,17 +67,28 @@ start_node a
 wait_acks a 20
 start_node b
 for k in $(seq "$kills"); do
-    owner=$(tail -n 1 "$log" | awk '{print $2}')
+    owner=$(grep '^ack' "$log" | tail -n 1 | awk '{print $2}')
     other=$([ "$owner" = a ] && echo b || echo a)
     wait_acks "$owner" $(( $(acks_by "$owner") + 50 ))
     before=$(acks_by "$other")
-    kill -9 "${pid[$owner]}"
-    wait "${pid[$owner]}" 2>/dev/null || true
-    echo "kill_test: round $k: killed $owner"
-    wait_acks "$other" "$before"
+    if [ "$mode" = stop ]; then
+        kill -STOP "${pid[$owner]}"
+        sleep "$(python3 -c "print(2 * $lease / 1000)")"
+        wait_acks "$other" "$before"
+        kill -CONT "${pid[$owner]}"
+        sleep 1 # resumed: its in-flight writes meet the epoch check
+        kill -TERM "${pid[$owner]}"
+        wait "${pid[$owner]}" 2>/dev/null || true
+        echo "kill_test: round $k: stopped $owner for twice the lease"
+    else
+        kill -9 "${pid[$owner]}"
+        wait "${pid[$owner]}" 2>/dev/null || true
+        echo "kill_test: round $k: killed $owner"
+        wait_acks "$other" "$before"
+    fi
     start_node "$owner"
 done
-owner=$(tail -n 1 "$log" | awk '{print $2}')
+owner=$(grep '^ack' "$log" | tail -n 1 | awk '{print $2}')
 wait_acks "$owner" $(( $(acks_by "$owner") + 20 ))
 for n in a b; do kill -TERM "${pid[$n]}"; done
 for n in a b; do wait "${pid[$n]}" || true; unset "pid[$n]"; done
