@@ -278,6 +278,7 @@
 #define pg_read troupei_pg_read
 #define pg_ready troupei_pg_ready
 #define pg_save_snapshot troupei_pg_save_snapshot
+#define pgq_quiet troupei_pgq_quiet
 #define pgq_run troupei_pgq_run
 #define prom_named troupei_prom_named
 #define prom_types troupei_prom_types

@@ -76,12 +76,27 @@ int pgq_exec(PGconn *c, const char *sql, int n, const char *const *params, uint6
     return 0;
 }
 
+/* CREATE ... IF NOT EXISTS says "already exists, skipping" as a NOTICE,
+ * which libpq would print on stderr. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+void pgq_quiet(PGconn *c)
+{
+    if (c)
+        PQsetNoticeProcessor(c, quiet, NULL);
+}
+
 int pgq_run(PGconn **pc, const char *conninfo, const char *sql, int n, const char *const *params,
             uint64_t deadline_ns, PGresult **out)
 {
     *out = NULL;
     if (!*pc && !(*pc = PQconnectdb(conninfo))) /* bounded by the conninfo's connect_timeout */
         return TROUPE_ENOMEM;
+    pgq_quiet(*pc);
     int rc = PQstatus(*pc) == CONNECTION_OK ? pgq_exec(*pc, sql, n, params, deadline_ns, out)
                                             : TROUPE_EIO;
     if (rc == TROUPE_ETIMEDOUT || PQstatus(*pc) != CONNECTION_OK) {
