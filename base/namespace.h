@@ -87,6 +87,7 @@
 #define clock_unregister troupei_clock_unregister
 #define cluster_own troupei_cluster_own
 #define cluster_test_freeze troupei_cluster_test_freeze
+#define cluster_test_stop_renewing troupei_cluster_test_stop_renewing
 #define copies_of troupei_copies_of
 #define core_config_check troupei_core_config_check
 #define core_finish troupei_core_finish

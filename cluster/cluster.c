@@ -119,6 +119,12 @@ own *cluster_own(troupe_cluster *c)
     return c->own;
 }
 
+void cluster_test_stop_renewing(troupe_cluster *c)
+{
+    if (c->mem)
+        member_stop_renewing(c->mem);
+}
+
 void cluster_test_freeze(troupe_cluster *c)
 {
     if (c->mem)

@@ -138,5 +138,8 @@ own *cluster_own(troupe_cluster *c);
 /* Tests: a node frozen as a paused process is — its lease no longer
  * renewed, its ownership thread stopped — while its actors still run. */
 void cluster_test_freeze(troupe_cluster *c);
+/* Tests: only the lease stops being renewed; the ownership thread runs on
+ * and sees the node fenced. */
+void cluster_test_stop_renewing(troupe_cluster *c);
 
 #endif /* TROUPE_CLUSTER_OWN_H */

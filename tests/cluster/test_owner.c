@@ -331,6 +331,57 @@ Test(owner, migration_moves_the_actor_with_its_state)
     node_free(b);
 }
 
+/* A node that fences itself (its lease not renewed: the ownership thread
+ * still runs) stops its cluster actors; the other node takes them over. */
+Test(owner, a_fenced_node_stops_its_cluster_actors)
+{
+    tnode *a = node_new("selffence", "a", 600, 100);
+    troupe_cluster_where w;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "f", &w), 0);
+    cr_assert(!troupe_ref_is_none(w.local));
+    cr_assert_eq(ask(a, w.local, P_ADD, 7, NULL), 0);
+    tnode *b = node_new("selffence", "b", 600, 100);
+    cluster_test_stop_renewing(a->c);
+    for (int i = 0; i < WAIT_STEPS && troupe_alive(a->sys, w.local) == 1; i++)
+        usleep(100 * 1000);
+    cr_expect_eq(troupe_alive(a->sys, w.local), 0, "stopped once fenced");
+    cr_expect_eq(troupe_cluster_state_of(a->c), TROUPE_CLUSTER_FENCED);
+    cr_expect_eq(troupe_cluster_actor(a->c, "ledger", "f", &w), TROUPE_EFENCED);
+    troupe_cluster_stats st;
+    troupe_cluster_stats_get(a->c, &st);
+    cr_expect_eq(st.dropped, 1);
+    cr_expect_eq(st.owned, 0);
+    troupe_cluster_where wb = wait_owner(b, "f", "b");
+    ledger l;
+    cr_assert_eq(ask(b, wb.local, P_GET, 0, &l), 0);
+    cr_expect_eq(l.sum, 7);
+    node_free(a);
+    node_free(b);
+}
+
+/* Leaving hands the actors off: released at once, claimed by the other
+ * node at its next pass, with their state. */
+Test(owner, leave_hands_the_actors_off)
+{
+    tnode *a = node_new("handoff", "a", 3000, 100);
+    troupe_cluster_where w;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "h", &w), 0);
+    cr_assert_eq(ask(a, w.local, P_ADD, 3, NULL), 0);
+    tnode *b = node_new("handoff", "b", 3000, 100);
+    cr_assert_eq(troupe_cluster_leave(a->c), 0);
+    cr_expect_eq(troupe_alive(a->sys, w.local), 0);
+    troupe_cluster_where wb = wait_owner(b, "h", "b");
+    cr_expect_gt(wb.epoch, w.epoch);
+    ledger l;
+    cr_assert_eq(ask(b, wb.local, P_GET, 0, &l), 0);
+    cr_expect_eq(l.sum, 3);
+    troupe_cluster_stats st;
+    troupe_cluster_stats_get(b->c, &st);
+    cr_expect_eq(st.failovers, 0, "a hand-off, not a failover");
+    node_free(a);
+    node_free(b);
+}
+
 Test(owner, a_cluster_name_is_unique_and_found_from_the_other_node)
 {
     tnode *a = node_new("names", "a", 600, 100), *b = node_new("names", "b", 600, 100);
