@@ -251,7 +251,7 @@
 #define page_html_len troupei_page_html_len
 #define park_drop troupei_park_drop
 #define pg_append_guarded troupei_pg_append_guarded
-#define pg_copy troupei_pg_copy
+#define pg_copy_to troupei_pg_copy_to
 #define pg_exec troupei_pg_exec
 #define pgq_exec troupei_pgq_exec
 #define park_flush troupei_park_flush

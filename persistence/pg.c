@@ -172,10 +172,11 @@ static int pg_copy_end(pgb *p, int sent, char *err)
     return code;
 }
 
-/* The rows of ev in one COPY (pg_guard.c runs it inside its transaction). */
-int pg_copy(pgb *p, const pevent *ev, size_t n, char *err)
+/* The rows of ev in one COPY into troupe_events, or (pg_guard.c, inside
+ * its transaction) into the table of copy_sql. */
+int pg_copy_to(pgb *p, const char *copy_sql, const pevent *ev, size_t n, char *err)
 {
-    PGresult *r = PQexec(p->conn, pg_copy_sql);
+    PGresult *r = PQexec(p->conn, copy_sql ? copy_sql : pg_copy_sql);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         int rc = pg_fail(p, r, "append", err);
         PQclear(r);
@@ -191,7 +192,7 @@ static int pg_append(backend *b, const pevent *ev, size_t n, char *err)
     pgb *p = (pgb *)b;
     if (rc < 0 || n == 0 || (rc = pg_ready(p, "append", err)) < 0)
         return rc;
-    return pg_copy(p, ev, n, err);
+    return pg_copy_to(p, NULL, ev, n, err);
 }
 
 static void pg_close(backend *b)

@@ -2,17 +2,25 @@
  * (backend.h, append_guarded): the events of an actor are stored only
  * while the guard table still names the writer's ownership epoch.
  *
- * One transaction: BEGIN, one SELECT ... FOR SHARE over every guarded
- * (persistence id, epoch) of the batch (two arrays, one round trip), the
- * COPY, COMMIT. The share lock is what makes the check safe: an
- * ownership change is an UPDATE of the guard row, which conflicts with it.
- * Either the change commits first, and our SELECT (READ COMMITTED re-reads
- * a row updated under it) no longer finds the epoch: nothing is written;
- * or our lock is first, the change waits for our commit, and the new owner
- * recovers from a journal that holds our events. A writer paused inside
- * the transaction holds the lock at most PG_GUARD_IDLE_MS: the server ends
- * an idle transaction (its commit then fails, nothing written), so a new
- * owner's claim does not wait for a process that may never resume.
+ * One transaction: BEGIN; the batch COPYed into a temporary table
+ * (troupe_stage, emptied at commit); then ONE message of two statements,
+ * so the server runs them back to back without waiting for us:
+ *
+ *   WITH ok AS (the batch's (pid, epoch) pairs joined with the guard
+ *               table, FOR SHARE OF it),
+ *        ins AS (INSERT INTO troupe_events SELECT * FROM troupe_stage
+ *                WHERE every pair is in ok)
+ *   SELECT the pairs in ok; COMMIT
+ *
+ * The share lock orders the append against an ownership change (an UPDATE
+ * of the guard row): a change committed first makes the join miss its
+ * pair, and nothing is inserted; a lock taken first makes the change wait
+ * for our commit, so the new owner recovers from a journal that holds
+ * these events. The lock is taken only by that last message: a writer
+ * paused (SIGSTOP) while it streams the COPY holds no lock that a new
+ * owner's claim or its appends would wait for (the staging table is its
+ * own), and one paused between the two statements is "idle in
+ * transaction", ended by the server after PG_GUARD_IDLE_MS.
  */
 #include "persistence/pg_int.h"
 
@@ -27,8 +35,14 @@
 
 static const char pg_begin[] =
     "BEGIN; SET LOCAL idle_in_transaction_session_timeout = 1000;"
-    " SET LOCAL statement_timeout = 5000";
+    " SET LOCAL statement_timeout = 5000;"
+    "CREATE TEMP TABLE IF NOT EXISTS troupe_stage (pid text COLLATE \"C\" NOT NULL,"
+    " seq bigint NOT NULL, schema integer NOT NULL, data bytea NOT NULL, crc bigint NOT NULL)"
+    " ON COMMIT DELETE ROWS";
 _Static_assert(PG_GUARD_IDLE_MS == 1000 && PG_GUARD_STMT_MS == 5000, "pg_begin's literals");
+
+static const char pg_stage_copy[] =
+    "COPY troupe_stage (pid, seq, schema, data, crc) FROM STDIN (FORMAT binary)";
 
 /* The distinct (pid, epoch) pairs of a batch: the event that stands for
  * each pair, and each guarded event's pair (-1: unguarded). A hash of the
@@ -129,40 +143,76 @@ static int pairs_literals(const pairs *g, const pevent *ev, char **pids, char **
     return 0;
 }
 
-/* One statement for every pair: the rows still at their epoch, locked
- * FOR SHARE until the commit; g->passed[k] for each pair found. */
-static int pg_check(pgb *p, const char *table, pairs *g, const pevent *ev, char *err)
+/* The check-and-insert and the COMMIT, as one message (see the top). */
+static char *pg_final_sql(pgb *p, const char *table, const pairs *g, const char *pids,
+                          const char *epochs)
 {
-    char sql[320], *pids, *epochs;
-    snprintf(sql, sizeof sql,
-             "SELECT g.i FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS g(pid, epoch, i)"
-             " JOIN %s o ON o.pid = g.pid AND o.epoch = g.epoch FOR SHARE OF o", table);
+    char *lp = PQescapeLiteral(p->conn, pids, strlen(pids));
+    char *le = PQescapeLiteral(p->conn, epochs, strlen(epochs));
+    size_t n = (lp ? strlen(lp) : 0) + (le ? strlen(le) : 0) + strlen(table) + 512;
+    char *sql = lp && le ? sys_malloc(n) : NULL;
+    if (sql)
+        snprintf(sql, n,
+                 "WITH ok AS (SELECT g.i FROM unnest(%s::text[], %s::bigint[]) WITH ORDINALITY"
+                 " AS g(pid, epoch, i) JOIN %s o ON o.pid = g.pid AND o.epoch = g.epoch"
+                 " FOR SHARE OF o), ins AS (INSERT INTO troupe_events SELECT * FROM troupe_stage"
+                 " WHERE (SELECT count(*) FROM ok) = %zu RETURNING 1) SELECT i FROM ok; COMMIT",
+                 lp, le, table, g->n);
+    PQfreemem(lp);
+    PQfreemem(le);
+    return sql;
+}
+
+/* Each result of the final message: the pairs found, then COMMIT's. */
+static int pg_final_results(pgb *p, pairs *g, char *err)
+{
+    int rc = 0, got = 0;
+    PGresult *r;
+    while ((r = PQgetResult(p->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (rc == 0 && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+            rc = pg_fail(p, r, "append (guarded)", err);
+        for (int i = 0; rc == 0 && st == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+            long k = strtol(PQgetvalue(r, i, 0), NULL, 10) - 1;
+            if (k >= 0 && (size_t)k < g->n)
+                g->passed[k] = 1;
+        }
+        got += st == PGRES_COMMAND_OK; /* COMMIT's: the transaction ended */
+        PQclear(r);
+    }
+    return rc < 0 ? rc : got ? 0 : pg_fail(p, NULL, "append (commit)", err);
+}
+
+/* The final message for the pairs of g; the transaction is over after it
+ * unless it failed (*open = 1: the caller rolls back). */
+static int pg_check_insert(pgb *p, const char *table, pairs *g, const pevent *ev, int *open,
+                           char *err)
+{
+    char *pids, *epochs;
     int rc = pairs_literals(g, ev, &pids, &epochs);
     if (rc < 0)
         return rc;
-    const char *vals[2] = {pids, epochs};
-    PGresult *r = PQexecParams(p->conn, sql, 2, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = pg_fail(p, r, "append (guard)", err);
-    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        long k = strtol(PQgetvalue(r, i, 0), NULL, 10) - 1;
-        if (k >= 0 && (size_t)k < g->n)
-            g->passed[k] = 1;
-    }
-    PQclear(r);
+    char *sql = pg_final_sql(p, table, g, pids, epochs);
     free(pids);
     free(epochs);
+    if (!sql)
+        return TROUPE_ENOMEM;
+    rc = PQsendQuery(p->conn, sql) ? pg_final_results(p, g, err)
+                                   : pg_fail(p, NULL, "append (guarded)", err);
+    free(sql);
+    *open = rc < 0;
     return rc;
 }
 
-/* Check every guard; mark the events of a failed one. 0, EFENCED, < 0. */
+/* Check every guard and insert, or mark the events of a failed one (the
+ * commit then ends a transaction that inserted nothing). 0, EFENCED, < 0. */
 static int pg_guards(pgb *p, const pevent *ev, size_t n, const char *table,
-                     unsigned char *fenced, char *err)
+                     unsigned char *fenced, int *open, char *err)
 {
     pairs g = {0};
     int rc = pairs_build(&g, ev, n);
     if (rc == 0)
-        rc = pg_check(p, table, &g, ev, err);
+        rc = pg_check_insert(p, table, &g, ev, open, err);
     int refused = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         fenced[i] = g.of[i] >= 0 && !g.passed[g.of[i]];
@@ -196,11 +246,11 @@ int pg_append_guarded(backend *b, const pevent *ev, size_t n, const char *table,
         return rc;
     if ((rc = pg_exec(p, pg_begin, "append (begin)", err)) < 0)
         return rc;
-    rc = pg_guards(p, ev, n, table, fenced, err);
+    int open = 1;
+    rc = pg_copy_to(p, pg_stage_copy, ev, n, err);
     if (rc == 0)
-        rc = pg_copy(p, ev, n, err);
-    if (rc == 0)
-        return pg_exec(p, "COMMIT", "append (commit)", err);
-    pg_rollback(p);
+        rc = pg_guards(p, ev, n, table, fenced, &open, err);
+    if (open)
+        pg_rollback(p);
     return rc;
 }

@@ -56,8 +56,10 @@ int pg_prepare_all(pgb *p, char *err);
 
 /* A simple query that returns no rows. */
 int pg_exec(pgb *p, const char *sql, const char *op, char *err);
-/* The events in one binary COPY; on its own, a transaction. */
-int pg_copy(pgb *p, const pevent *ev, size_t n, char *err);
+/* The events in one binary COPY into troupe_events (copy_sql NULL) or the
+ * table of copy_sql (a COPY ... FROM STDIN (FORMAT binary) of the same
+ * five columns); on its own, a transaction. */
+int pg_copy_to(pgb *p, const char *copy_sql, const pevent *ev, size_t n, char *err);
 
 /* pg_guard.c: backend_ops.append_guarded */
 int pg_append_guarded(backend *b, const pevent *ev, size_t n, const char *table,
