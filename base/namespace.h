@@ -153,13 +153,17 @@
 #define jguards_same_table troupei_jguards_same_table
 #define jguards_set troupei_jguards_set
 #define jguards_table troupei_jguards_table
+#define journal_batch_new troupei_journal_batch_new
 #define journal_flush_wait troupei_journal_flush_wait
+#define journal_free troupei_journal_free
 #define journal_guard_set troupei_journal_guard_set
 #define journal_guard_table troupei_journal_guard_table
 #define journal_note_error troupei_journal_note_error
+#define journal_open_backend troupei_journal_open_backend
 #define journal_reader troupei_journal_reader
 #define journal_reader_put troupei_journal_reader_put
 #define journal_submit troupei_journal_submit
+#define journal_writer_main troupei_journal_writer_main
 #define jreq_free troupei_jreq_free
 #define jw_arr troupei_jw_arr
 #define jw_arr_end troupei_jw_arr_end
