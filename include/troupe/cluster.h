@@ -83,7 +83,11 @@ TROUPE_API int troupe_cluster_state_of(const troupe_cluster *c);
  * epoch is no longer its node's (TROUPE_EFENCED). The system's journal must
  * be a PostgreSQL one on the cluster's database (troupe_journal_open_
  * postgres with the same conninfo): the epoch is checked in the journal's
- * transaction. docs/CLUSTER.md describes the protocol. */
+ * transaction. docs/CLUSTER.md describes the protocol.
+ *
+ * Threads: the calls below may be made from any thread while the handle
+ * is joined, except from a cluster actor's init (it runs under the lock
+ * these calls take); each waits at most about a lease for PostgreSQL. */
 typedef struct troupe_cluster_kind {
     const char *name;            /* 1..63 bytes of [A-Za-z0-9_-] (copied) */
     /* persistent (beh->persist set), borrowed: must outlive the handle.
