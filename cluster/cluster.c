@@ -1,12 +1,13 @@
 /* cluster/cluster.c — the cluster handle: the configuration checked and
  * copied, and the node's state; joining and leaving are membership's
- * (member.c). The NATS transport is not built yet (docs/CLUSTER.md). */
+ * (member.c), messaging remote.c's, cluster actors own.h's. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster/member.h"
 #include "cluster/remote.h"
+#include "cluster/own.h"
 #include "core/alloc.h"
 #include "core/common.h"
 #include "troupe/cluster.h"
@@ -17,6 +18,7 @@ struct troupe_cluster {
     uint32_t lease_ms, renew_ms;
     member *mem; /* while joined */
     remote *net; /* while joined: remote refs and messaging (remote.c) */
+    own *own;    /* cluster actors and names (own.h) */
     /* relaxed: a word read by observers; nothing is published through it */
     _Atomic int state;
 };
@@ -67,6 +69,7 @@ static bool config_ok(const troupe_cluster_config *cfg)
 
 static void cluster_free(troupe_cluster *c)
 {
+    own_destroy(c->own);
     free(c->cluster);
     free(c->node);
     free(c->nats_urls);
@@ -95,9 +98,40 @@ TROUPE_API int troupe_cluster_create(troupe_system *sys, const troupe_cluster_co
     }
     c->lease_ms = cfg->lease_ms;
     c->renew_ms = cfg->renew_ms;
+    int rc = own_create(c, sys, c->cluster, c->node, c->pg_conninfo, c->lease_ms, c->renew_ms,
+                        &c->own);
+    if (rc) {
+        cluster_free(c);
+        return rc;
+    }
     atomic_init(&c->state, TROUPE_CLUSTER_CREATED);
     *out = c;
     return 0;
+}
+
+/* The ownership thread's view of the membership (own.h). */
+static int mem_fenced(void *ud)
+{
+    troupe_cluster *c = ud;
+    return member_state(c->mem) == TROUPE_CLUSTER_FENCED;
+}
+
+own *cluster_own(troupe_cluster *c)
+{
+    return c->own;
+}
+
+void cluster_test_stop_renewing(troupe_cluster *c)
+{
+    if (c->mem)
+        member_stop_renewing(c->mem);
+}
+
+void cluster_test_freeze(troupe_cluster *c)
+{
+    if (c->mem)
+        member_stop_renewing(c->mem);
+    failover_stop(c->own);
 }
 
 TROUPE_API int troupe_cluster_join(troupe_cluster *c)
@@ -107,11 +141,17 @@ TROUPE_API int troupe_cluster_join(troupe_cluster *c)
     if (c->mem)
         return TROUPE_ESTATE;
     int rc = member_join(c->pg_conninfo, c->cluster, c->node, c->lease_ms, c->renew_ms, &c->mem);
+    if (!rc && (rc = own_join(c->own, member_incarnation(c->mem), mem_fenced, c)) != 0) {
+        own_leave(c->own, false);
+        member_leave(c->mem, true);
+        c->mem = NULL;
+    }
     if (rc)
         return rc;
     remote_config rcfg = {c->cluster, c->node, c->nats_urls, c->pg_conninfo, c->renew_ms,
                           c->lease_ms};
     if ((rc = remote_open(c->sys, c->mem, &rcfg, &c->net)) != 0) {
+        own_leave(c->own, false);
         member_leave(c->mem, true);
         c->mem = NULL;
         return rc;
@@ -127,6 +167,7 @@ TROUPE_API int troupe_cluster_leave(troupe_cluster *c)
     /* relaxed: see the field */
     if (!c->mem)
         return TROUPE_ESTATE;
+    own_leave(c->own, true); /* hand the actors off while our lease is valid */
     remote_close(c->net);
     c->net = NULL;
     member_leave(c->mem, true);
@@ -139,9 +180,12 @@ TROUPE_API void troupe_cluster_destroy(troupe_cluster *c)
 {
     if (!c)
         return;
-    remote_close(c->net);
-    if (c->mem)
+    if (c->mem) {
+        own_leave(c->own, true);
+        remote_close(c->net);
+        c->net = NULL;
         member_leave(c->mem, true);
+    }
     cluster_free(c);
 }
 

@@ -82,4 +82,55 @@ TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_
     if (!c || !out)
         return TROUPE_EINVAL;
     return TROUPE_ENOTSUP;
+/* Cluster actors and the cluster registry: no handle can exist. */
+TROUPE_API int troupe_cluster_kind_register(troupe_cluster *c, const troupe_cluster_kind *k)
+{
+    return c && k ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_actor(troupe_cluster *c, const char *kind, const char *id,
+                                    troupe_cluster_where *out)
+{
+    (void)out;
+    return c && kind && id ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_where_is(troupe_cluster *c, const char *kind, const char *id,
+                                       troupe_cluster_where *out)
+{
+    return c && kind && id && out ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_migrate(troupe_cluster *c, const char *kind, const char *id,
+                                      const char *node)
+{
+    return c && kind && id && node ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_unpark(troupe_cluster *c, const char *kind, const char *id)
+{
+    return c && kind && id ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_owner_stats_get(troupe_cluster *c, troupe_cluster_owner_stats *out)
+{
+    return c && out ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_name_register(troupe_cluster *c, const char *name, troupe_ref ref)
+{
+    (void)ref;
+    return c && name ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_name_lookup(troupe_cluster *c, const char *name, char *node,
+                                          troupe_ref *ref)
+{
+    (void)node;
+    return c && name && ref ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_name_unregister(troupe_cluster *c, const char *name)
+{
+    return c && name ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }

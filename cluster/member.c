@@ -81,6 +81,7 @@ static int reconnect(member *m)
     if (m->pg)
         return 0;
     m->pg = PQconnectdb(m->conninfo); /* bounded by connect_timeout (member_join) */
+    pgq_quiet(m->pg);
     return PQstatus(m->pg) == CONNECTION_OK ? 0 : TROUPE_EIO;
 }
 

@@ -57,7 +57,10 @@ int pgq_exec(PGconn *c, const char *sql, int n, const char *const *params, uint6
     *out = NULL;
     if (PQstatus(c) != CONNECTION_OK || PQsetnonblocking(c, 1) != 0)
         return TROUPE_EIO;
-    if (!PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0))
+    /* no parameters: the simple protocol, which takes several statements */
+    int sent = n == 0 ? PQsendQuery(c, sql)
+                      : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0);
+    if (!sent)
         return TROUPE_EIO;
     int rc = send_all(c, deadline_ns);
     if (!rc)
@@ -71,4 +74,34 @@ int pgq_exec(PGconn *c, const char *sql, int n, const char *const *params, uint6
         return TROUPE_EIO;
     }
     return 0;
+}
+
+/* CREATE ... IF NOT EXISTS says "already exists, skipping" as a NOTICE,
+ * which libpq would print on stderr. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+void pgq_quiet(PGconn *c)
+{
+    if (c)
+        PQsetNoticeProcessor(c, quiet, NULL);
+}
+
+int pgq_run(PGconn **pc, const char *conninfo, const char *sql, int n, const char *const *params,
+            uint64_t deadline_ns, PGresult **out)
+{
+    *out = NULL;
+    if (!*pc && !(*pc = PQconnectdb(conninfo))) /* bounded by the conninfo's connect_timeout */
+        return TROUPE_ENOMEM;
+    pgq_quiet(*pc);
+    int rc = PQstatus(*pc) == CONNECTION_OK ? pgq_exec(*pc, sql, n, params, deadline_ns, out)
+                                            : TROUPE_EIO;
+    if (rc == TROUPE_ETIMEDOUT || PQstatus(*pc) != CONNECTION_OK) {
+        PQfinish(*pc); /* mid-query or lost: a fresh one next time */
+        *pc = NULL;
+    }
+    return rc;
 }

@@ -13,4 +13,12 @@
 int pgq_exec(PGconn *c, const char *sql, int n, const char *const *params, uint64_t deadline_ns,
              PGresult **out);
 
+/* Drop the server's notices instead of printing them on stderr. */
+void pgq_quiet(PGconn *c);
+/* pgq_exec on *pc, connecting first when *pc is NULL (conninfo should
+ * carry a connect_timeout) and closing it (*pc = NULL) after a timeout or
+ * a lost connection, so the next call starts afresh. */
+int pgq_run(PGconn **pc, const char *conninfo, const char *sql, int n, const char *const *params,
+            uint64_t deadline_ns, PGresult **out);
+
 #endif /* TROUPE_CLUSTER_PGQ_H */

@@ -54,6 +54,10 @@ typedef struct pevent {
     uint32_t schema;   /* the behaviour's schema version when written */
     const void *data;
     size_t len;
+    /* 0: unguarded. Else the writer's ownership epoch of pid: the event is
+     * stored only if the guard table holds (pid, epoch = guard) at commit
+     * (append_guarded; set by the layer above, see README.md, "Guards"). */
+    uint64_t guard;
 } pevent;
 
 /* Called for each event read back, in seq order; a negative return stops
@@ -67,6 +71,16 @@ typedef struct backend_ops {
     /* Append n events (any mix of ids) in ONE transaction: all durable
      * when it returns 0, none when it fails (group commit). n == 0: 0. */
     int (*append)(backend *b, const pevent *ev, size_t n, char *err);
+    /* Optional (NULL: this backend cannot guard). append, with a check in
+     * the SAME transaction: for each event with guard != 0, a row of
+     * `table` (columns pid text, epoch bigint) with that pid and epoch must
+     * exist; it is share-locked until the commit, so an ownership change
+     * (an UPDATE of the row) either waits for this transaction or is seen
+     * by it. If a check fails nothing is written, fenced[i] = 1 for every
+     * event of a pid whose check failed (fenced has n bytes, zeroed by the
+     * caller) and the answer is TROUPE_EFENCED. */
+    int (*append_guarded)(backend *b, const pevent *ev, size_t n, const char *table,
+                          unsigned char *fenced, char *err);
     /* Events of pid with seq > after, in order, to fn. */
     int (*read)(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud, char *err);
     /* The highest seq of pid written: of its events, or of its latest

@@ -10,41 +10,19 @@
  * (SYSMSG_PERSIST_FAILED): none of those events is durable, and none is
  * applied. Snapshots are written after the events of their batch; a failed
  * snapshot is counted and logged, nothing else (the events remain).
+ *
+ * Opening a journal is journal_open.c's; both share journal_int.h.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/alloc.h"
-#include "persistence/pers.h"
-#include "troupe_config.h" /* TROUPE_HAVE_SQLITE, TROUPE_HAVE_POSTGRES */
+#include "persistence/guard.h"
+#include "persistence/jguard.h"
+#include "persistence/journal_int.h"
 
 #define MAX_BATCH 8192
-#define READERS_MAX 8
-
-enum { JK_MEMORY, JK_SQLITE, JK_PG };
-
-struct troupe_journal {
-    int kind;
-    sqlite_opts sq;
-    char *path, *conninfo;
-    void *store; /* memory */
-    backend *w;  /* the writer's connection */
-    backend *readers[READERS_MAX];
-    uint32_t nreaders;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t work, done_cond;
-    jreq *head, *tail;
-    uint64_t enq, done;
-    bool quit;
-    troupe_journal_stats st;
-    char err[BACKEND_ERR_MAX];
-    struct batch *b; /* the writer's */
-};
 
 void jreq_free(void *p)
 {
@@ -58,7 +36,7 @@ void jreq_free(void *p)
     }
 }
 
-static int open_backend(troupe_journal *j, backend **out, char *err)
+int journal_open_backend(troupe_journal *j, backend **out, char *err)
 {
     switch (j->kind) {
     case JK_MEMORY: return backend_memory_open(j->store, out, err);
@@ -74,7 +52,7 @@ int journal_reader(troupe_journal *j, backend **out, char *err)
     if (j->nreaders)
         b = j->readers[--j->nreaders];
     pthread_mutex_unlock(&j->lock);
-    int rc = b ? 0 : open_backend(j, &b, err);
+    int rc = b ? 0 : journal_open_backend(j, &b, err);
     *out = rc ? NULL : b;
     return rc;
 }
@@ -172,9 +150,15 @@ struct batch {
         troupe_system *sys;
         troupe_ref ref;
     } who[MAX_BATCH];
-    size_t n;
+    unsigned char fenced[MAX_BATCH];
+    size_t n, nwho;
 };
 typedef struct batch batch;
+
+struct batch *journal_batch_new(void)
+{
+    return sys_calloc(1, sizeof(batch)); /* n = 0 */
+}
 
 static void snapshot_one(troupe_journal *j, jreq *r)
 {
@@ -193,36 +177,86 @@ static void snapshot_one(troupe_journal *j, jreq *r)
     jreq_free(r);
 }
 
-/* One transaction for the events of b, then the acks, then the wakes. */
+static void count(troupe_journal *j, int rc, size_t n, size_t fenced)
+{
+    pthread_mutex_lock(&j->lock); /* stats: read by troupe_journal_stats_get */
+    if (rc == 0) {
+        j->st.events += n;
+        j->st.commits++;
+        if (n > j->st.max_batch)
+            j->st.max_batch = n;
+    } else {
+        j->st.failures++;
+    }
+    j->st.fenced += fenced;
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* Ack (rc 0) or fail event i of b; its actor is woken after the batch. */
+static void answer(batch *b, size_t i, int rc, const char *err)
+{
+    jreq *r = b->ev[i];
+    b->who[b->nwho].sys = r->sys;
+    b->who[b->nwho++].ref = r->ref;
+    r->rc = rc;
+    if (rc)
+        snprintf(r->err, sizeof r->err, "journal: %s", err);
+    deliver(r, rc ? SYSMSG_PERSIST_FAILED : SYSMSG_PERSISTED);
+}
+
+/* One append: guarded (backend_ops.append_guarded) if any event is. */
+static int append(troupe_journal *j, batch *b, char *err)
+{
+    /* acquire: pairs with the release in journal_guard_table */
+    jguards *g = atomic_load_explicit(&j->guards, memory_order_acquire);
+    bool guarded = false;
+    for (size_t i = 0; g && i < b->n; i++)
+        guarded |= (b->pe[i].guard = jguards_of(g, b->pe[i].pid)) != 0;
+    if (!guarded)
+        return j->w->ops->append(j->w, b->pe, b->n, err);
+    memset(b->fenced, 0, b->n);
+    return j->w->ops->append_guarded(j->w, b->pe, b->n, jguards_table(g), b->fenced, err);
+}
+
+/* Fail the fenced events, keep the others for the next try: how many
+ * were fenced (0: the backend marked none, do not try again). */
+static size_t refuse_fenced(batch *b, const char *err)
+{
+    size_t kept = 0, n = b->n;
+    for (size_t i = 0; i < n; i++) {
+        if (b->fenced[i]) {
+            answer(b, i, TROUPE_EFENCED, err);
+            continue;
+        }
+        b->ev[kept] = b->ev[i];
+        b->pe[kept++] = b->pe[i];
+    }
+    b->n = kept;
+    return n - kept;
+}
+
+/* One transaction for the events of b (again without the fenced ones,
+ * if any was), then the acks, then the wakes. */
 static void commit(troupe_journal *j, batch *b)
 {
     if (!b->n)
         return;
     char err[BACKEND_ERR_MAX] = "";
-    int rc = j->w->ops->append(j->w, b->pe, b->n, err);
-    pthread_mutex_lock(&j->lock); /* stats: read by troupe_journal_stats_get */
-    if (rc == 0) {
-        j->st.events += b->n;
-        j->st.commits++;
-        if (b->n > j->st.max_batch)
-            j->st.max_batch = b->n;
-    } else {
-        j->st.failures++;
-    }
-    pthread_mutex_unlock(&j->lock);
-    if (rc)
+    size_t fenced = 0, k = 1;
+    int rc;
+    while ((rc = append(j, b, err)) == TROUPE_EFENCED && k > 0 && b->n > 0)
+        fenced += (k = refuse_fenced(b, err));
+    if (rc == TROUPE_EFENCED && b->n == 0)
+        rc = 0; /* every event was fenced: nothing left to write */
+    count(j, rc, b->n, fenced);
+    if (rc || fenced)
         journal_note_error(j, err);
-    for (size_t i = 0; i < b->n; i++) {
-        b->who[i].sys = b->ev[i]->sys;
-        b->who[i].ref = b->ev[i]->ref;
-        if (rc)
-            snprintf(b->ev[i]->err, sizeof b->ev[i]->err, "journal: %s", err);
-        deliver(b->ev[i], rc ? SYSMSG_PERSIST_FAILED : SYSMSG_PERSISTED);
-    }
     for (size_t i = 0; i < b->n; i++)
+        answer(b, i, rc, err);
+    for (size_t i = 0; i < b->nwho; i++)
         if (i == 0 || b->who[i].ref.id != b->who[i - 1].ref.id || b->who[i].sys != b->who[i - 1].sys)
             wake(b->who[i].sys, b->who[i].ref);
-    b->n = 0;
+    b->n = b->nwho = 0;
 }
 
 /* Events in batches of at most MAX_BATCH; a snapshot after the events
@@ -237,7 +271,8 @@ static uint64_t process(troupe_journal *j, batch *b, jreq *r)
             commit(j, b);
             snapshot_one(j, r);
         } else {
-            b->pe[b->n] = (pevent){r->pid, r->seq, r->schema, r->data, r->len};
+            b->pe[b->n] = (pevent){.pid = r->pid, .seq = r->seq, .schema = r->schema,
+                                   .data = r->data, .len = r->len};
             b->ev[b->n++] = r;
             if (b->n == MAX_BATCH)
                 commit(j, b);
@@ -248,7 +283,7 @@ static uint64_t process(troupe_journal *j, batch *b, jreq *r)
     return n;
 }
 
-static void *writer_main(void *arg)
+void *journal_writer_main(void *arg)
 {
     troupe_journal *j = arg;
     for (;;) {
@@ -264,7 +299,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static void journal_free(troupe_journal *j)
+void journal_free(troupe_journal *j)
 {
     if (j->w)
         j->w->ops->close(j->w);
@@ -272,6 +307,8 @@ static void journal_free(troupe_journal *j)
         j->readers[i]->ops->close(j->readers[i]);
     if (j->store)
         backend_memory_store_free(j->store);
+    /* relaxed: the writer is joined */
+    jguards_free(atomic_load_explicit(&j->guards, memory_order_relaxed));
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->done_cond);
@@ -279,121 +316,6 @@ static void journal_free(troupe_journal *j)
     free(j->conninfo);
     free(j->b);
     free(j);
-}
-
-/* Why the calling thread's last troupe_journal_open_* failed ("" after
- * one that succeeded): the journal and its own text die with the failure,
- * so the text is kept here for troupe_journal_open_error. Thread-local, as
- * errno: an open on another thread does not overwrite it. */
-static _Thread_local char open_err[BACKEND_ERR_MAX];
-
-static int open_failed(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int open_failed(int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(open_err, sizeof open_err, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-/* The writer's connection, then its thread. */
-static int journal_start(troupe_journal *j, troupe_journal **out)
-{
-    int rc = open_backend(j, &j->w, j->err);
-    if (rc == 0 && !(j->b = sys_calloc(1, sizeof *j->b))) /* n = 0 */
-        rc = open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    else if (rc == 0 && pthread_create(&j->thread, NULL, writer_main, j) != 0)
-        rc = open_failed(TROUPE_ESYS, "journal: cannot start the writer thread");
-    else if (rc)
-        open_failed(rc, "%s", j->err[0] ? j->err : troupe_strerror(rc));
-    if (rc) {
-        journal_free(j);
-        return rc;
-    }
-    open_err[0] = '\0';
-    *out = j;
-    return 0;
-}
-
-TROUPE_API int troupe_journal_open_error(char *buf, size_t cap)
-{
-    if (!buf || !cap)
-        return TROUPE_EINVAL;
-    snprintf(buf, cap, "%s", open_err);
-    return 0;
-}
-
-static troupe_journal *journal_new(int kind)
-{
-    troupe_journal *j = sys_calloc(1, sizeof *j);
-    if (!j)
-        return NULL;
-    j->kind = kind;
-    pthread_mutex_init(&j->lock, NULL);
-    pthread_cond_init(&j->work, NULL);
-    pthread_cond_init(&j->done_cond, NULL);
-    return j;
-}
-
-TROUPE_API int troupe_journal_open_memory(troupe_journal **out)
-{
-    if (!out)
-        return open_failed(TROUPE_EINVAL, "troupe_journal_open_memory: out is NULL");
-    *out = NULL;
-    troupe_journal *j = journal_new(JK_MEMORY);
-    if (!j)
-        return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    if (!(j->store = backend_memory_store_new())) {
-        journal_free(j);
-        return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    }
-    return journal_start(j, out);
-}
-
-TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sync,
-                                          troupe_journal **out)
-{
-    if (!out || !dir || !*dir || (sync != TROUPE_SQLITE_FULL && sync != TROUPE_SQLITE_NORMAL))
-        return open_failed(TROUPE_EINVAL, "troupe_journal_open_sqlite: %s",
-                           !out ? "out is NULL" : !dir || !*dir ? "no directory" : "bad sync mode");
-    *out = NULL;
-    if (!TROUPE_HAVE_SQLITE) /* before the mkdir: a build without it leaves nothing behind */
-        return open_failed(TROUPE_ENOTSUP, "journal: SQLite is not built into this library"
-                                           " (-Dpersistence-sqlite=disabled)");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return open_failed(TROUPE_EIO, "journal: cannot create the directory %s: %s", dir,
-                           strerror(errno));
-    troupe_journal *j = journal_new(JK_SQLITE);
-    if (!j)
-        return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    size_t n = strlen(dir) + sizeof "/journal.db";
-    if (!(j->path = sys_malloc(n))) {
-        journal_free(j);
-        return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    }
-    snprintf(j->path, n, "%s/journal.db", dir);
-    j->sq = (sqlite_opts){.path = j->path, .sync_full = sync == TROUPE_SQLITE_FULL};
-    return journal_start(j, out);
-}
-
-TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal **out)
-{
-    if (!out || !conninfo)
-        return open_failed(TROUPE_EINVAL, "troupe_journal_open_postgres: %s is NULL",
-                           !out ? "out" : "conninfo");
-    *out = NULL;
-    if (!TROUPE_HAVE_POSTGRES)
-        return open_failed(TROUPE_ENOTSUP, "journal: PostgreSQL is not built into this library"
-                                           " (-Dpersistence-postgres=disabled)");
-    troupe_journal *j = journal_new(JK_PG);
-    if (!j)
-        return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    if (!(j->conninfo = sys_strdup(conninfo))) {
-        journal_free(j);
-        return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    }
-    return journal_start(j, out);
 }
 
 TROUPE_API void troupe_journal_close(troupe_journal *j)
@@ -426,4 +348,30 @@ TROUPE_API int troupe_journal_last_error(troupe_journal *j, char *buf, size_t ca
     snprintf(buf, cap, "%s", j->err);
     pthread_mutex_unlock(&j->lock);
     return 0;
+}
+
+int journal_guard_table(troupe_journal *j, const char *table)
+{
+    if (!j || !table)
+        return TROUPE_EINVAL;
+    if (!j->w->ops->append_guarded)
+        return TROUPE_ENOTSUP;
+    pthread_mutex_lock(&j->lock);
+    jguards *g = atomic_load_explicit(&j->guards, memory_order_relaxed); /* relaxed: under lock */
+    int rc = 0;
+    if (g)
+        rc = jguards_same_table(g, table) ? 0 : TROUPE_EINVAL;
+    else if ((rc = jguards_new(table, &g)) == 0) /* release: pairs with append's acquire */
+        atomic_store_explicit(&j->guards, g, memory_order_release);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+int journal_guard_set(troupe_journal *j, const char *pid, uint64_t epoch)
+{
+    if (!j)
+        return TROUPE_EINVAL;
+    /* acquire: pairs with the release in journal_guard_table */
+    jguards *g = atomic_load_explicit(&j->guards, memory_order_acquire);
+    return g ? jguards_set(g, pid, epoch) : TROUPE_ESTATE;
 }

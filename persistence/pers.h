@@ -67,6 +67,7 @@ typedef struct jreq {
      * never waits forever for an ack that was lost. */
     struct envelope *ack_env;
     char pid[TROUPE_PERSIST_ID_MAX + 1];
+    int rc; /* a failure's code: TROUPE_EFENCED for a fenced write, else EIO */
     char err[TROUPE_REASON_MAX];
 } jreq;
 

@@ -265,7 +265,7 @@ int persist_on_ack(worker *w, actor *a, troupe_failure_kind *kind, const char **
         snprintf(troupei_tls.panic_reason, sizeof troupei_tls.panic_reason, "%s", r->err);
         *kind = TROUPE_EXIT_PERSISTENCE;
         *reason = troupei_tls.panic_reason;
-        rc = TROUPE_EIO;
+        rc = r->rc < 0 ? r->rc : TROUPE_EIO;
     } else if ((rc = on_persisted(w, a, p, r)) < 0) {
         *kind = TROUPE_EXIT_ERROR;
         *reason = troupe_strerror(rc);

@@ -98,8 +98,8 @@ int pg_call(pgb *p, const char *st, int n, const char *const *vals, const int *l
     return code;
 }
 
-/* A simple query that returns no rows (the schema). */
-static int pg_exec(pgb *p, const char *sql, const char *op, char *err)
+/* A simple query that returns no rows (the schema, BEGIN, COMMIT). */
+int pg_exec(pgb *p, const char *sql, const char *op, char *err)
 {
     PGresult *r = PQexec(p->conn, sql);
     int code = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(p, r, op, err);
@@ -172,20 +172,27 @@ static int pg_copy_end(pgb *p, int sent, char *err)
     return code;
 }
 
+/* The rows of ev in one COPY into troupe_events, or (pg_guard.c, inside
+ * its transaction) into the table of copy_sql. */
+int pg_copy_to(pgb *p, const char *copy_sql, const pevent *ev, size_t n, char *err)
+{
+    PGresult *r = PQexec(p->conn, copy_sql ? copy_sql : pg_copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        int rc = pg_fail(p, r, "append", err);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    return pg_copy_end(p, pg_copy_rows(p, ev, n), err);
+}
+
 static int pg_append(backend *b, const pevent *ev, size_t n, char *err)
 {
     int rc = backend_check_events(b, ev, n, err);
     pgb *p = (pgb *)b;
     if (rc < 0 || n == 0 || (rc = pg_ready(p, "append", err)) < 0)
         return rc;
-    PGresult *r = PQexec(p->conn, pg_copy_sql);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        rc = pg_fail(p, r, "append", err);
-        PQclear(r);
-        return rc;
-    }
-    PQclear(r);
-    return pg_copy_end(p, pg_copy_rows(p, ev, n), err);
+    return pg_copy_to(p, NULL, ev, n, err);
 }
 
 static void pg_close(backend *b)
@@ -200,6 +207,7 @@ static void pg_close(backend *b)
 static const backend_ops pg_ops = {
     .name = "postgres",
     .append = pg_append,
+    .append_guarded = pg_append_guarded,
     .read = pg_read,
     .last_seq = pg_last_seq,
     .save_snapshot = pg_save_snapshot,

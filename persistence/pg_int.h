@@ -54,6 +54,17 @@ int pg_call(pgb *p, const char *st, int n, const char *const *vals, const int *l
 /* Prepare the statements of pg_rows.c on p->conn. */
 int pg_prepare_all(pgb *p, char *err);
 
+/* A simple query that returns no rows. */
+int pg_exec(pgb *p, const char *sql, const char *op, char *err);
+/* The events in one binary COPY into troupe_events (copy_sql NULL) or the
+ * table of copy_sql (a COPY ... FROM STDIN (FORMAT binary) of the same
+ * five columns); on its own, a transaction. */
+int pg_copy_to(pgb *p, const char *copy_sql, const pevent *ev, size_t n, char *err);
+
+/* pg_guard.c: backend_ops.append_guarded */
+int pg_append_guarded(backend *b, const pevent *ev, size_t n, const char *table,
+                      unsigned char *fenced, char *err);
+
 /* pg_rows.c */
 int pg_read(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud, char *err);
 int pg_last_seq(backend *b, const char *pid, uint64_t *seq, char *err);

@@ -128,6 +128,108 @@ typedef struct troupe_cluster_stats {
 
 /* TROUPE_EINVAL for NULL. */
 TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_stats *out);
+/* --- cluster actors, ownership and failover --- */
+
+/* An actor kind: registered on every node under the same name, with the
+ * same persistent behaviour. An actor of a kind is named by (kind, id) and
+ * owned by one node at a time, recorded in PostgreSQL with an epoch that
+ * grows at every change of owner; its journal appends are refused once the
+ * epoch is no longer its node's (TROUPE_EFENCED). The system's journal must
+ * be a PostgreSQL one on the cluster's database (troupe_journal_open_
+ * postgres with the same conninfo): the epoch is checked in the journal's
+ * transaction. docs/CLUSTER.md describes the protocol.
+ *
+ * Threads: the calls below may be made from any thread while the handle
+ * is joined, except from a cluster actor's init (it runs under the lock
+ * these calls take); each waits at most about a lease for PostgreSQL. */
+typedef struct troupe_cluster_kind {
+    const char *name;            /* 1..63 bytes of [A-Za-z0-9_-] (copied) */
+    /* persistent (beh->persist set), borrowed: must outlive the handle.
+     * init gets the actor's id as its argument (a NUL-terminated string). */
+    const struct troupe_behaviour *beh;
+    /* starts failed in a row (init or recovery) before the actor is parked
+     * instead of tried again or handed to another node; 0 = 3 */
+    uint32_t max_start_failures;
+    uint8_t reserved[28];        /* zero */
+} troupe_cluster_kind;
+
+/* Longest actor id, in bytes: [A-Za-z0-9_.:-]. */
+#define TROUPE_CLUSTER_ID_MAX 63
+
+typedef enum troupe_cluster_owner_state {
+    TROUPE_OWNER_ACTIVE = 1,   /* owned by `node` at `epoch` */
+    TROUPE_OWNER_RELEASED = 2, /* no owner: the node rendezvous hashing picks claims it */
+    TROUPE_OWNER_PARKED = 3,   /* failed to start too often: left alone until unparked */
+} troupe_cluster_owner_state;
+
+typedef struct troupe_cluster_where {
+    char node[TROUPE_CLUSTER_NAME_MAX + 1]; /* the owner ("" if none yet) */
+    uint64_t epoch;      /* the ownership epoch: never decreases */
+    int state;           /* troupe_cluster_owner_state */
+    int live;            /* 1: active and its owner's lease is valid */
+    troupe_ref local;    /* the actor, when this node owns it; else NONE */
+} troupe_cluster_where;
+
+typedef struct troupe_cluster_owner_stats {
+    uint64_t claims;       /* ownership claims won by this node */
+    uint64_t failovers;    /* of which: taken from a node whose lease expired */
+    uint64_t start_failures; /* starts (init or recovery) that failed here */
+    uint64_t parked;       /* actors this node parked */
+    uint64_t dropped;      /* local actors stopped: lost ownership or fenced */
+    uint64_t owned;        /* actors owned and running here now */
+} troupe_cluster_owner_stats;
+
+/* Register a kind (before or after joining; the same on every node).
+ * TROUPE_EINVAL for a bad name or a behaviour without persist, TROUPE_EEXIST
+ * for a name already registered, TROUPE_ENOTSUP when the system's journal
+ * cannot check epochs (not PostgreSQL), TROUPE_ESTATE without a journal,
+ * TROUPE_ENOMEM when the table of kinds is full. */
+TROUPE_API int troupe_cluster_kind_register(troupe_cluster *c, const troupe_cluster_kind *k);
+
+/* Spawn or resolve the actor (kind, id). Owned already: where it lives.
+ * Unowned: placed by rendezvous hashing over the live nodes; if this node
+ * is the one, it claims it (epoch compare-and-set) and starts it here,
+ * recovered from the journal (snapshot and events) under the cluster's
+ * supervisor, and out->local is its ref; otherwise the row is left
+ * unowned (TROUPE_OWNER_RELEASED) for the chosen node, which claims it at
+ * its next pass (every renew_ms). out may be NULL. TROUPE_EINVAL,
+ * TROUPE_ENOTFOUND (kind not registered here), TROUPE_ESTATE (not joined),
+ * TROUPE_EFENCED, TROUPE_EIO (PostgreSQL), or the start's code (init's, or
+ * recovery's: ECORRUPT, EIO). */
+TROUPE_API int troupe_cluster_actor(troupe_cluster *c, const char *kind, const char *id,
+                                    troupe_cluster_where *out);
+
+/* Where (kind, id) lives, read from PostgreSQL. TROUPE_ENOTFOUND if it was
+ * never spawned, TROUPE_EINVAL, TROUPE_ESTATE, TROUPE_EIO. */
+TROUPE_API int troupe_cluster_where_is(troupe_cluster *c, const char *kind, const char *id,
+                                       troupe_cluster_where *out);
+
+/* Move (kind, id), owned here, to the live node `node`: the actor is
+ * stopped, its journal writes drained, and the row handed to `node` with
+ * the epoch bumped; `node` claims it and recovers it at its next pass.
+ * TROUPE_ENOTFOUND if not owned here, TROUPE_EINVAL, TROUPE_ESTATE,
+ * TROUPE_EIO; TROUPE_EBUSY if the epoch changed meanwhile. */
+TROUPE_API int troupe_cluster_migrate(troupe_cluster *c, const char *kind, const char *id,
+                                      const char *node);
+
+/* A parked actor becomes unowned again (released), to be placed anew.
+ * TROUPE_ENOTFOUND if it is not parked. */
+TROUPE_API int troupe_cluster_unpark(troupe_cluster *c, const char *kind, const char *id);
+
+TROUPE_API int troupe_cluster_owner_stats_get(troupe_cluster *c, troupe_cluster_owner_stats *out);
+
+/* Cluster registry: a name unique across the cluster, held by an actor of
+ * a node (its ref on that node). A name of a node whose lease expired or
+ * that left is no longer found and may be taken again; leaving drops the
+ * node's names. Names are 1..63 bytes of [A-Za-z0-9_.:-].
+ * register: TROUPE_EEXIST if a live node holds it; lookup: node (at least
+ * TROUPE_CLUSTER_NAME_MAX + 1 bytes, may be NULL) and ref, TROUPE_ENOTFOUND;
+ * unregister: only this node's, TROUPE_ENOTFOUND otherwise. All:
+ * TROUPE_EINVAL, TROUPE_ESTATE (not joined), TROUPE_EIO. */
+TROUPE_API int troupe_cluster_name_register(troupe_cluster *c, const char *name, troupe_ref ref);
+TROUPE_API int troupe_cluster_name_lookup(troupe_cluster *c, const char *name, char *node,
+                                          troupe_ref *ref);
+TROUPE_API int troupe_cluster_name_unregister(troupe_cluster *c, const char *name);
 
 #ifdef __cplusplus
 }

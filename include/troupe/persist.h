@@ -130,6 +130,10 @@ typedef struct troupe_journal_stats {
     uint64_t snapshots;    /* snapshots written */
     uint64_t failures;     /* failed transactions */
     uint64_t max_batch;    /* most events in one transaction */
+    /* events refused because their writer's ownership epoch was no longer
+     * current (cluster actors: docs/CLUSTER.md); each failed its actor with
+     * TROUPE_EFENCED */
+    uint64_t fenced;
 } troupe_journal_stats;
 
 TROUPE_API int troupe_journal_stats_get(troupe_journal *j, troupe_journal_stats *out);

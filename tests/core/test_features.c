@@ -152,6 +152,19 @@ Test(features, cluster_is_enotsup_without_cluster)
     cr_expect_eq(troupe_cluster_join(NULL), TROUPE_EINVAL);
     cr_expect_eq(troupe_cluster_leave(NULL), TROUPE_EINVAL);
     cr_expect_eq(troupe_cluster_state_of(NULL), TROUPE_EINVAL);
+    /* cluster actors and names: every call is there, none has a handle */
+    troupe_cluster_where w;
+    troupe_cluster_owner_stats st;
+    troupe_ref r = {0};
+    cr_expect_eq(troupe_cluster_kind_register(NULL, NULL), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_actor(NULL, "k", "i", &w), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_where_is(NULL, "k", "i", &w), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_migrate(NULL, "k", "i", "n"), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_unpark(NULL, "k", "i"), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_owner_stats_get(NULL, &st), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_name_register(NULL, "n", r), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_name_lookup(NULL, "n", NULL, &r), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_name_unregister(NULL, "n"), TROUPE_EINVAL);
     troupe_cluster_destroy(NULL);
     troupe_system_destroy(sys);
 }

@@ -1,0 +1,45 @@
+/* persistence/journal_int.h — what journal.c (the writer, group commit,
+ * guards) and journal_open.c (opening a journal) share. */
+#ifndef TROUPE_PERSISTENCE_JOURNAL_INT_H
+#define TROUPE_PERSISTENCE_JOURNAL_INT_H
+
+#include <stdatomic.h>
+
+#include "persistence/jguard.h"
+#include "persistence/pers.h"
+
+#define READERS_MAX 8
+
+enum { JK_MEMORY, JK_SQLITE, JK_PG };
+
+struct troupe_journal {
+    int kind;
+    sqlite_opts sq;
+    char *path, *conninfo;
+    void *store; /* memory */
+    backend *w;  /* the writer's connection */
+    backend *readers[READERS_MAX];
+    uint32_t nreaders;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t work, done_cond;
+    jreq *head, *tail;
+    uint64_t enq, done;
+    bool quit;
+    troupe_journal_stats st;
+    char err[BACKEND_ERR_MAX];
+    struct batch *b; /* the writer's */
+    /* release in journal_guard_table, acquire in journal.c's append:
+     * the map is fully built before the writer can see it; set once */
+    _Atomic(jguards *) guards;
+};
+
+/* journal.c */
+int journal_open_backend(troupe_journal *j, backend **out, char *err);
+void *journal_writer_main(void *arg);
+/* the writer's batch, empty (NULL: out of memory) */
+struct batch *journal_batch_new(void);
+/* close every connection, free j (its writer is not running) */
+void journal_free(troupe_journal *j);
+
+#endif
