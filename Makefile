@@ -5,6 +5,7 @@
 # dependencies, `make test` the test tools too, `make bench` the peers.
 #
 #   make demo [ARGS="--seconds 3"]   build release, run the migration showcase (examples/chain)
+#   make demo-cluster                three nodes, PostgreSQL and NATS on loopback; the owner killed
 #   make test                        release + asan/ubsan suites, tsan concurrency suites,
 #                                    and the build with every optional feature off
 #   make test-minimal                that build alone (build/minimal)
@@ -92,11 +93,12 @@ endef
 # `deps` that `build` runs for `make test` installs the test group.
 DEPS_GROUP = build
 demo: DEPS_GROUP = demo
+demo-cluster: DEPS_GROUP = cluster
 test test-release test-asan test-tsan test-minimal: DEPS_GROUP = test
 bench-quick: DEPS_GROUP = gate
 bench: DEPS_GROUP = bench
 
-.PHONY: deps build build-asan build-tsan build-minimal demo test test-release test-asan test-tsan \
+.PHONY: deps build build-asan build-tsan build-minimal demo demo-cluster test test-release test-asan test-tsan \
 	test-minimal bench bench-quick clean
 
 deps:
@@ -123,6 +125,13 @@ build-minimal: deps
 # (the browser and deploy tests run it).
 demo: build
 	$(B)/release/examples/chain $(ARGS)
+
+# Three nodes, a PostgreSQL server and three NATS servers on loopback, all
+# started and stopped here (tests/cluster/run_nats.sh): the ledger's owner is
+# killed mid-run and a survivor takes it over (examples/cluster/demo.sh).
+demo-cluster: build
+	@test -x $(B)/release/examples/cluster-node || { echo "demo-cluster: the cluster layer was not built (libnats-dev, libpq-dev: scripts/deps.sh cluster)" >&2; exit 1; }
+	tests/cluster/run_nats.sh examples/cluster/demo.sh $(B)/release/examples/cluster-node
 
 # All three runs happen even when one fails (a CI log then shows every
 # failure at once); the exit code is non-zero if any failed.

@@ -35,10 +35,14 @@ struct member {
     pthread_cond_t cv;
 };
 
+/* Under an advisory lock: nodes started together would otherwise race in
+ * CREATE TABLE IF NOT EXISTS (one fails on pg_type's unique index). */
 static const char SCHEMA[] =
+    "BEGIN; SELECT pg_advisory_xact_lock(127978031542375);"
     "CREATE TABLE IF NOT EXISTS troupe_nodes (cluster text NOT NULL, node text NOT NULL,"
     " incarnation bigint NOT NULL, state text NOT NULL, lease_until timestamptz NOT NULL,"
-    " PRIMARY KEY (cluster, node))";
+    " PRIMARY KEY (cluster, node));"
+    "COMMIT";
 /* A new incarnation, unless the row holds a live lease. */
 static const char JOIN[] =
     "INSERT INTO troupe_nodes AS t VALUES ($1, $2, 1, 'up',"

@@ -22,10 +22,13 @@ struct route {
     uint32_t timeout_ms;
 };
 
+/* Under an advisory lock, as member.c's: nodes started together. */
 static const char SCHEMA[] =
+    "BEGIN; SELECT pg_advisory_xact_lock(127978031542375);"
     "CREATE TABLE IF NOT EXISTS troupe_slots (cluster text NOT NULL, node text NOT NULL,"
     " slot int NOT NULL CHECK (slot BETWEEN 1 AND 1023), PRIMARY KEY (cluster, node),"
-    " UNIQUE (cluster, slot))";
+    " UNIQUE (cluster, slot));"
+    "COMMIT";
 /* The node's slot, or the lowest free one taken for it. */
 static const char TAKE[] =
     "WITH old AS (SELECT slot FROM troupe_slots WHERE cluster = $1 AND node = $2),"

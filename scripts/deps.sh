@@ -20,6 +20,9 @@
 #          troupe is a meson subproject).
 #   demo   `make demo`: build. The showcase needs nothing more at run time
 #          (its journal is SQLite, its dashboard is compiled in).
+#   cluster `make demo-cluster`: build + postgresql, nats-server and
+#          libnats-dev (the cluster layer is built when libnats is found;
+#          the showcase starts its own servers).
 #   gate   `make bench-quick`: build + valgrind (callgrind counts the gate's
 #          instructions, scripts/bench_gate.py).
 #   test   `make test`: build + demo + gate (the release build's 'gate'
@@ -45,7 +48,8 @@ demo=()
 gate=(valgrind)
 test_tools=(postgresql nats-server libnats-dev prometheus python3-yaml chromium fonts-dejavu-core nodejs npm)
 bench=(erlang-nox libcaf-dev gnuplot-nox)
-groups="build, demo, gate, test, bench, all"
+cluster=(postgresql nats-server libnats-dev)
+groups="build, demo, cluster, gate, test, bench, all"
 
 # packages_of GROUP: the group's packages, one a line, in install order.
 packages_of() {
@@ -53,10 +57,12 @@ packages_of() {
     case "$1" in
         build) p=("${build[@]}") ;;
         demo)  p=("${build[@]}" "${demo[@]}") ;;
+        cluster) p=("${build[@]}" "${cluster[@]}") ;;
         gate)  p=("${build[@]}" "${gate[@]}") ;;
         test)  p=("${build[@]}" "${demo[@]}" "${gate[@]}" "${test_tools[@]}") ;;
         bench) p=("${build[@]}" "${bench[@]}") ;;
-        all)   p=("${build[@]}" "${demo[@]}" "${gate[@]}" "${test_tools[@]}" "${bench[@]}") ;;
+        all)   p=("${build[@]}" "${demo[@]}" "${cluster[@]}" "${gate[@]}" "${test_tools[@]}"
+                  "${bench[@]}") ;;
         *) echo "deps.sh: unknown group '$1' ($groups)" >&2
            return 2 ;;
     esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tests/cluster/kill_check.py ACKS EVENTS KILLS — the kill test's checker.
 
-ACKS: lines "ack <node> <epoch> <op> <seq> <ns>" (kill_node.c). EVENTS:
+ACKS: lines "ack <node> <epoch> <op> <seq> <ns> [<sender>]" (kill_node.c,
+examples/cluster/node.c). EVENTS:
 "<seq> <hex of (op u64, epoch u64), little-endian>" per journal row, by seq.
 Checks: seqs contiguous from 1; no op stored twice; every acknowledged op
 stored exactly once, at the seq it was acknowledged with and under the
@@ -17,7 +18,7 @@ def main():
     acks, fenced, failures = [], 0, 0
     for line in open(acks_path):
         f = line.split()
-        if len(f) == 6 and f[0] == "ack":
+        if len(f) in (6, 7) and f[0] == "ack":  # 7th: the sending node (demo-cluster)
             acks.append((int(f[5]), f[1], int(f[2]), int(f[3]), int(f[4])))
         elif len(f) == 6 and f[0] == "stats":
             fenced += int(f[3])

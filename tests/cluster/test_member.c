@@ -3,6 +3,8 @@
  * uses a cluster name of its own, so the tests share the server. Waits
  * are bounded polls, never timed assertions. */
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,4 +144,58 @@ Test(member, the_public_handle_joins_and_leaves)
     cr_expect_eq(troupe_cluster_leave(c), TROUPE_ESTATE);
     troupe_cluster_destroy(c);
     troupe_system_destroy(sys);
+}
+
+/* Nodes started together on a database without the table: each join's
+ * CREATE TABLE IF NOT EXISTS raced the others', and a loser failed on
+ * pg_type's unique index (TROUPE_EIO; `make demo-cluster` hit it). The
+ * schema now runs under an advisory lock. 20 rounds of 6 joins at once. */
+typedef struct racer {
+    char name[16];
+    pthread_barrier_t *go;
+    member *m;
+    int rc;
+} racer;
+
+static void *race_join(void *p)
+{
+    racer *r = p;
+    pthread_barrier_wait(r->go);
+    r->rc = member_join(conninfo(), "race", r->name, 3000, 500, &r->m);
+    return NULL;
+}
+
+static void drop_nodes_table(void)
+{
+    PGconn *pg = PQconnectdb(conninfo());
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK);
+    PGresult *r = PQexec(pg, "SET client_min_messages = warning; DROP TABLE IF EXISTS troupe_nodes");
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(r);
+    PQfinish(pg);
+}
+
+Test(member, nodes_joining_together_on_a_fresh_database_all_join, .timeout = 240)
+{
+    enum { N = 6 };
+    for (int round = 0; round < 20; round++) {
+        drop_nodes_table();
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, N);
+        racer r[N];
+        pthread_t th[N];
+        for (int i = 0; i < N; i++) {
+            r[i] = (racer){.go = &go};
+            snprintf(r[i].name, sizeof r[i].name, "r%d", i);
+            cr_assert_eq(pthread_create(&th[i], NULL, race_join, &r[i]), 0);
+        }
+        for (int i = 0; i < N; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&go);
+        for (int i = 0; i < N; i++) {
+            cr_expect_eq(r[i].rc, 0, "round %d: %s joined with %d", round, r[i].name, r[i].rc);
+            if (r[i].m)
+                member_leave(r[i].m, true);
+        }
+    }
 }
