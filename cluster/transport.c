@@ -49,12 +49,38 @@ static void unsubscribe(transport *t)
     pthread_mutex_unlock(&t->fmu);
 }
 
+#define MAX_URLS 16
+
+/* The comma-separated list as nats.c's server pool, in its order (no
+ * shuffling: the nearest server first, as the configuration lists them).
+ * natsOptions_SetURL takes one URL only: a list there failed the join. */
+static int set_servers(natsOptions *o, const char *urls)
+{
+    char *copy = sys_strdup(urls);
+    if (!copy)
+        return TROUPE_ENOMEM;
+    const char *list[MAX_URLS];
+    int n = 0;
+    for (char *save = NULL, *u = strtok_r(copy, ",", &save); u && n < MAX_URLS;
+         u = strtok_r(NULL, ",", &save))
+        list[n++] = u;
+    int rc = n && natsOptions_SetServers(o, list, n) == NATS_OK &&
+                     natsOptions_SetNoRandomize(o, true) == NATS_OK
+                 ? 0
+                 : TROUPE_EINVAL;
+    free(copy);
+    return rc;
+}
+
 static int connect_nats(transport *t, const char *urls)
 {
     if (natsOptions_Create(&t->opts) != NATS_OK)
         return TROUPE_ENOMEM;
+    int rc = set_servers(t->opts, urls);
+    if (rc)
+        return rc;
     /* SendAsap: nats.c 3.4.1 otherwise waits 1 ms before each write */
-    if (natsOptions_SetURL(t->opts, urls) != NATS_OK ||
+    if (
         natsOptions_SetSendAsap(t->opts, true) != NATS_OK ||
         natsOptions_SetAllowReconnect(t->opts, true) != NATS_OK ||
         natsOptions_SetMaxReconnect(t->opts, -1) != NATS_OK ||

@@ -36,7 +36,8 @@ typedef struct troupe_cluster troupe_cluster;
 typedef struct troupe_cluster_config {
     const char *cluster;     /* the cluster's name (required) */
     const char *node;        /* this node's name, unique in the cluster (required) */
-    const char *nats_urls;   /* comma-separated, e.g. "nats://127.0.0.1:4222" (required) */
+    const char *nats_urls;   /* comma-separated, e.g. "nats://127.0.0.1:4222" (required); tried in
+                              * this order (the nearest first), and again on reconnect */
     const char *pg_conninfo; /* libpq conninfo of the membership database (required) */
     uint32_t lease_ms;       /* lease length; default 3000 */
     uint32_t renew_ms;       /* renewal period; default 500; must be < lease_ms / 2 */
