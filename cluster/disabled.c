@@ -3,6 +3,7 @@
  * nor linked for it). The public symbols stay, so a program links against
  * either build: creating a handle answers TROUPE_ENOTSUP
  * (include/troupe/cluster.h). */
+#include "cluster/nodes.h"
 #include "core/common.h"
 #include "troupe/cluster.h"
 
@@ -82,4 +83,27 @@ TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_
     if (!c || !out)
         return TROUPE_EINVAL;
     return TROUPE_ENOTSUP;
+}
+
+TROUPE_API int troupe_cluster_nodes(troupe_cluster *c, troupe_cluster_node *out, size_t cap,
+                                    size_t *n)
+{
+    (void)out;
+    (void)cap;
+    if (n)
+        *n = 0;
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+/* cluster/nodes.h: the HTTP API's view; no system is ever joined. */
+int cluster_sys_nodes(troupe_system *sys, troupe_cluster_node *out, size_t cap, size_t *n,
+                      char *cluster, char *self)
+{
+    (void)out;
+    (void)cap;
+    (void)cluster;
+    (void)self;
+    if (n)
+        *n = 0;
+    return sys ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }
