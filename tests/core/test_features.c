@@ -152,6 +152,10 @@ Test(features, cluster_is_enotsup_without_cluster)
     cr_expect_eq(troupe_cluster_join(NULL), TROUPE_EINVAL);
     cr_expect_eq(troupe_cluster_leave(NULL), TROUPE_EINVAL);
     cr_expect_eq(troupe_cluster_state_of(NULL), TROUPE_EINVAL);
+    size_t n = 7;
+    troupe_cluster_node nd;
+    cr_expect_eq(troupe_cluster_nodes(NULL, &nd, 1, &n), TROUPE_EINVAL);
+    cr_expect_eq(n, 0);
     troupe_cluster_destroy(NULL);
     troupe_system_destroy(sys);
 }
