@@ -48,7 +48,8 @@ static const char JOIN[] =
     "INSERT INTO troupe_nodes AS t VALUES ($1, $2, 1, 'up',"
     " now() + $3::bigint * interval '1 millisecond')"
     " ON CONFLICT (cluster, node) DO UPDATE SET incarnation = t.incarnation + 1, state = 'up',"
-    " lease_until = excluded.lease_until, renewed_at = now() WHERE t.state <> 'up' OR t.lease_until <= now()"
+    " lease_until = excluded.lease_until, renewed_at = now()"
+    " WHERE t.state <> 'up' OR t.lease_until <= now()"
     " RETURNING incarnation";
 /* Only this incarnation, only while its lease runs: a late renewal of an
  * expired lease is refused, never revived. */
