@@ -203,6 +203,28 @@ static int promtool_ok(const char *page)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+static int idle_handle(troupe_ctx *ctx, void *st, const troupe_msg *m)
+{
+    (void)ctx, (void)st, (void)m;
+    return 0;
+}
+static const troupe_behaviour idle_beh = {.name = "idle", .handle = idle_handle};
+
+/* The value of the sample `name ` on the page, or -1. */
+static double sample(const char *page, const char *name)
+{
+    char pat[160];
+    snprintf(pat, sizeof pat, "\n%s ", name);
+    const char *p = strstr(page, pat);
+    return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+static bool counted(const char *page)
+{
+    return sample(page, "troupe_cluster_frame_envelopes_count") >= 1 &&
+           sample(page, "troupe_cluster_lease_renewals_total{outcome=\"ok\"}") >= 1;
+}
+
 static int start_http(troupe_system *sys, troupe_http **srv)
 {
     int rc = troupe_http_start(sys, NULL, srv);
@@ -235,19 +257,29 @@ Test(nodes, http_lists_the_nodes_and_metrics_stay_valid)
     cr_expect(strstr(r.body, "\"actors_owned\":null"), "%s", r.body);
     hc_free(&r);
 
-    /* wait for a renewal to be counted, so the families have samples */
-    troupe_cluster_stats s = {0};
-    for (int i = 0; i < 200 && s.renewals_ok == 0; i++) { /* bounded: 20 s */
-        usleep(100 * 1000);
-        troupe_cluster_stats_get(a.c, &s);
-    }
+    /* a lookup from a to b: an ask published, so a frame to count */
+    troupe_ref idle, found;
+    cr_assert_eq(troupe_spawn(b.sys, &idle_beh, NULL, NULL, &idle), 0);
+    cr_assert_eq(troupe_register(b.sys, "idle", idle), 0);
+    cr_assert_eq(troupe_cluster_lookup(a.c, "b", "idle", 30ull * 1000000000ull, &found), 0);
+
+    /* until a renewal and the lookup's frame are counted (bounded: 20 s):
+     * the flusher counts a frame just after publishing it */
     r = hc_get(port, "/metrics");
+    for (int i = 0; i < 200 && !counted(r.body); i++) {
+        hc_free(&r);
+        usleep(100 * 1000);
+        r = hc_get(port, "/metrics");
+    }
     cr_assert_eq(r.status, 200);
+    cr_expect(counted(r.body), "%s", r.body);
     cr_expect(strstr(r.body, "troupe_cluster_lease_renewals_total{outcome=\"ok\"} "), "%s",
               r.body);
     cr_expect(strstr(r.body, "troupe_cluster_lease_renew_duration_seconds_bucket{le=\"+Inf\"} "),
               "%s", r.body);
     cr_expect(strstr(r.body, "troupe_cluster_frames_out_total "), "%s", r.body);
+    cr_expect_geq(sample(r.body, "troupe_cluster_frame_envelopes_count"), 1, "%s", r.body);
+    cr_expect_geq(sample(r.body, "troupe_cluster_frame_envelopes_sum"), 1, "%s", r.body);
     int ok = promtool_ok(r.body);
     cr_expect(ok != 0, "promtool check metrics refuses the page:\n%s", r.body);
     if (ok < 0)
