@@ -16,6 +16,9 @@
 #include "cluster/remote_int.h"
 #include "troupe/troupe.h"
 
+/* The renewal counters took reserved words: the size (ABI) is unchanged. */
+_Static_assert(sizeof(troupe_cluster_stats) == 26 * sizeof(uint64_t), "troupe_cluster_stats grew");
+
 typedef struct node {
     troupe_system *sys;
     troupe_cluster *c;
