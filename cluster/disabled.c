@@ -3,6 +3,7 @@
  * nor linked for it). The public symbols stay, so a program links against
  * either build: creating a handle answers TROUPE_ENOTSUP
  * (include/troupe/cluster.h). */
+#include "cluster/nodes.h"
 #include "core/common.h"
 #include "troupe/cluster.h"
 
@@ -133,4 +134,27 @@ TROUPE_API int troupe_cluster_name_lookup(troupe_cluster *c, const char *name, c
 TROUPE_API int troupe_cluster_name_unregister(troupe_cluster *c, const char *name)
 {
     return c && name ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_nodes(troupe_cluster *c, troupe_cluster_node *out, size_t cap,
+                                    size_t *n)
+{
+    (void)out;
+    (void)cap;
+    if (n)
+        *n = 0;
+    return c ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+/* cluster/nodes.h: the HTTP API's view; no system is ever joined. */
+int cluster_sys_nodes(troupe_system *sys, troupe_cluster_node *out, size_t cap, size_t *n,
+                      char *cluster, char *self)
+{
+    (void)out;
+    (void)cap;
+    (void)cluster;
+    (void)self;
+    if (n)
+        *n = 0;
+    return sys ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }

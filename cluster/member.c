@@ -29,6 +29,10 @@ struct member {
      * new deadline sees the renewal it stands for */
     _Atomic uint64_t deadline_ns;
     _Atomic bool refused; /* relaxed: a flag read alone; only ever set */
+    /* renewals by outcome and their latency (member_renew_stats_get):
+     * relaxed, counters each read alone for metrics */
+    _Atomic uint64_t rn_ok, rn_refused, rn_failed, rn_sum_ns, rn_max_ns;
+    _Atomic uint64_t rn_bucket[MEMBER_RENEW_BUCKETS];
     pthread_t thread;
     bool running, stop;
     pthread_mutex_t mu;
@@ -41,19 +45,21 @@ static const char SCHEMA[] =
     "BEGIN; SELECT pg_advisory_xact_lock(127978031542375);"
     "CREATE TABLE IF NOT EXISTS troupe_nodes (cluster text NOT NULL, node text NOT NULL,"
     " incarnation bigint NOT NULL, state text NOT NULL, lease_until timestamptz NOT NULL,"
-    " PRIMARY KEY (cluster, node));"
+    " renewed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (cluster, node));"
     "COMMIT";
 /* A new incarnation, unless the row holds a live lease. */
 static const char JOIN[] =
     "INSERT INTO troupe_nodes AS t VALUES ($1, $2, 1, 'up',"
     " now() + $3::bigint * interval '1 millisecond')"
     " ON CONFLICT (cluster, node) DO UPDATE SET incarnation = t.incarnation + 1, state = 'up',"
-    " lease_until = excluded.lease_until WHERE t.state <> 'up' OR t.lease_until <= now()"
+    " lease_until = excluded.lease_until, renewed_at = now()"
+    " WHERE t.state <> 'up' OR t.lease_until <= now()"
     " RETURNING incarnation";
 /* Only this incarnation, only while its lease runs: a late renewal of an
  * expired lease is refused, never revived. */
 static const char RENEW[] =
-    "UPDATE troupe_nodes SET lease_until = now() + $4::bigint * interval '1 millisecond'"
+    "UPDATE troupe_nodes SET lease_until = now() + $4::bigint * interval '1 millisecond',"
+    " renewed_at = now()"
     " WHERE cluster = $1 AND node = $2 AND incarnation = $3::bigint AND state = 'up'"
     " AND lease_until > now() RETURNING 1";
 static const char LEAVE[] = "UPDATE troupe_nodes SET state = 'left'"
@@ -89,9 +95,10 @@ static int reconnect(member *m)
     return PQstatus(m->pg) == CONNECTION_OK ? 0 : TROUPE_EIO;
 }
 
-int member_renew(member *m)
+/* One renewal begun at start: 0, 1 (the server renewed, but the node is
+ * fenced already) or a negative code. */
+static int renew_once(member *m, uint64_t start)
 {
-    uint64_t start = mono_ns();
     /* A fenced node stays fenced (its actors may already run elsewhere);
      * it still asks, so a late renewal meets the server's refusal. */
     bool fenced = member_state(m) == TROUPE_CLUSTER_FENCED;
@@ -105,14 +112,57 @@ int member_renew(member *m)
         return rc;
     bool ok = PQntuples(r) == 1;
     PQclear(r);
-    if (!ok)
+    if (!ok) {
         atomic_store_explicit(&m->refused, true, memory_order_relaxed);
-    if (!ok || fenced)
         return TROUPE_EFENCED;
+    }
+    if (fenced)
+        return 1;
     /* release: pairs with the acquire in member_state */
     atomic_store_explicit(&m->deadline_ns, start + m->lease_ms * MS, memory_order_release);
     return 0;
 }
+
+/* Upper bounds of the latency buckets, in ns; the last bucket is +Inf. */
+const uint64_t member_renew_bounds_ns[MEMBER_RENEW_BUCKETS - 1] = {
+    1 * MS, 2 * MS, 5 * MS, 10 * MS, 25 * MS, 50 * MS, 100 * MS, 250 * MS, 500 * MS, 1000 * MS,
+    2500 * MS};
+
+/* relaxed throughout: counters, each read alone (member_renew_stats_get) */
+static void count_renewal(member *m, int rc, uint64_t ns)
+{
+    _Atomic uint64_t *c = rc >= 0 ? &m->rn_ok : rc == TROUPE_EFENCED ? &m->rn_refused
+                                                                     : &m->rn_failed;
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->rn_sum_ns, ns, memory_order_relaxed);
+    int k = 0;
+    while (k < MEMBER_RENEW_BUCKETS - 1 && ns > member_renew_bounds_ns[k])
+        k++;
+    atomic_fetch_add_explicit(&m->rn_bucket[k], 1, memory_order_relaxed);
+    /* one writer (the renewing thread, or a test calling member_renew
+     * while it is stopped): load and store need no loop */
+    if (ns > atomic_load_explicit(&m->rn_max_ns, memory_order_relaxed))
+        atomic_store_explicit(&m->rn_max_ns, ns, memory_order_relaxed);
+}
+
+int member_renew(member *m)
+{
+    uint64_t start = mono_ns();
+    int rc = renew_once(m, start);
+    count_renewal(m, rc, mono_ns() - start);
+    return rc > 0 ? TROUPE_EFENCED : rc;
+}
+
+#define LD(f) atomic_load_explicit(&m->f, memory_order_relaxed) /* counters alone */
+void member_renew_stats_get(member *m, member_renew_stats *out)
+{
+    *out = (member_renew_stats){.ok = LD(rn_ok), .refused = LD(rn_refused),
+                                .failed = LD(rn_failed), .sum_ns = LD(rn_sum_ns),
+                                .max_ns = LD(rn_max_ns)};
+    for (int k = 0; k < MEMBER_RENEW_BUCKETS; k++)
+        out->bucket[k] = LD(rn_bucket[k]);
+}
+#undef LD
 
 int member_state(member *m)
 {

@@ -5,6 +5,10 @@
 #define TROUPE_CLUSTER_MEMBER_H
 
 #include "base/namespace.h"
+/* Added after base/namespace.h's list: the same rule (troupei_ at link
+ * level, checked by tests/symbols.sh). */
+#define member_renew_stats_get troupei_member_renew_stats_get
+#define member_renew_bounds_ns troupei_member_renew_bounds_ns
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,5 +40,19 @@ void member_stop_renewing(member *m);
 /* One renewal now: 0, TROUPE_EFENCED (the server refused the
  * incarnation), TROUPE_ETIMEDOUT or TROUPE_EIO. */
 int member_renew(member *m);
+
+/* Renewals since join, by outcome, and their latency (from the start of
+ * the query to its answer or failure, every attempt counted once). */
+#define MEMBER_RENEW_BUCKETS 12
+typedef struct member_renew_stats {
+    uint64_t ok;      /* the server renewed the lease */
+    uint64_t refused; /* the server refused this incarnation (TROUPE_EFENCED) */
+    uint64_t failed;  /* no answer: TROUPE_EIO or TROUPE_ETIMEDOUT */
+    uint64_t sum_ns, max_ns;
+    uint64_t bucket[MEMBER_RENEW_BUCKETS]; /* not cumulative; the last one is +Inf */
+} member_renew_stats;
+/* The buckets' upper bounds, in ns (the last bucket has none). */
+extern const uint64_t member_renew_bounds_ns[MEMBER_RENEW_BUCKETS - 1];
+void member_renew_stats_get(member *m, member_renew_stats *out);
 
 #endif /* TROUPE_CLUSTER_MEMBER_H */

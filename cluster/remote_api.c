@@ -2,6 +2,7 @@
  * (include/troupe/cluster.h, "remote refs and messaging"). */
 #include <string.h>
 
+#include "cluster/member.h"
 #include "cluster/remote_int.h"
 #include "core/ask.h"
 #include "troupe/registry.h"
@@ -92,6 +93,13 @@ void remote_stats(remote *r, troupe_cluster_stats *out)
     out->bad_envelopes = r->fst.truncated + r->fst.oversized + r->fst.bad_envelope +
                          r->fst.trailing;
     pthread_mutex_unlock(&r->mu);
+    member_renew_stats rn;
+    member_renew_stats_get(r->mem, &rn);
+    out->renewals_ok = rn.ok;
+    out->renewals_refused = rn.refused;
+    out->renewals_failed = rn.failed;
+    out->renew_ns_sum = rn.sum_ns;
+    out->renew_ns_max = rn.max_ns;
 }
 #undef LD
 

@@ -6,6 +6,7 @@
  * no port, and the writer then writes nothing. It reads the remote under
  * core's port protocol (core/send.c, send_other): counted busy before it
  * loads the port, so that a leave (remote_detach) waits for it. */
+#include "cluster/member.h"
 #include "cluster/remote_int.h"
 #include "observe/prom.h"
 
@@ -46,17 +47,70 @@ static void write_stats(pw *p, const troupe_cluster_stats *s)
     labelled(p, "troupe_cluster_dropped_total", "reason", why, d, 9);
 }
 
+/* Lease renewals: by outcome, and their latency as a histogram. */
+static void write_renewals(pw *p, const member_renew_stats *s)
+{
+    static const char *const outcome[] = {"ok", "refused", "failed"};
+    const uint64_t v[] = {s->ok, s->refused, s->failed};
+    const char *n = "troupe_cluster_lease_renewals_total";
+    pw_head(p, n, "counter", "Lease renewals, by outcome (refused: the node is fenced).");
+    labelled(p, n, "outcome", outcome, v, 3);
+    n = "troupe_cluster_lease_renew_duration_seconds";
+    pw_head(p, n, "histogram", "Lease renewal latency, every attempt, in PostgreSQL round trips.");
+    uint64_t count = 0;
+    for (int k = 0; k < MEMBER_RENEW_BUCKETS; k++) {
+        count += s->bucket[k];
+        if (k < MEMBER_RENEW_BUCKETS - 1)
+            pw_printf(p, "%s_bucket{le=\"%g\"} %llu\n", n,
+                      (double)member_renew_bounds_ns[k] / 1e9, (unsigned long long)count);
+        else
+            pw_printf(p, "%s_bucket{le=\"+Inf\"} %llu\n", n, (unsigned long long)count);
+    }
+    pw_printf(p, "%s_sum %.9f\n%s_count %llu\n", n, (double)s->sum_ns / 1e9, n,
+              (unsigned long long)count);
+    n = "troupe_cluster_lease_renew_max_seconds";
+    pw_head(p, n, "gauge", "The slowest lease renewal since join.");
+    pw_sample(p, n, (double)s->max_ns / 1e9);
+}
+
+/* Envelopes per published frame (the batching per destination). */
+static void write_batches(pw *p, const transport_stats *t)
+{
+    const char *n = "troupe_cluster_frame_envelopes";
+    pw_head(p, n, "histogram", "Envelopes per published frame (the batch size).");
+    uint64_t count = 0;
+    for (int k = 0; k < TRANSPORT_BATCH_BUCKETS; k++) {
+        count += t->batch_bucket[k];
+        if (k < TRANSPORT_BATCH_BUCKETS - 1)
+            pw_printf(p, "%s_bucket{le=\"%u\"} %llu\n", n, 1u << k, (unsigned long long)count);
+        else
+            pw_printf(p, "%s_bucket{le=\"+Inf\"} %llu\n", n, (unsigned long long)count);
+    }
+    pw_printf(p, "%s_sum %llu\n%s_count %llu\n", n, (unsigned long long)t->envs_out, n,
+              (unsigned long long)count);
+}
+
+static void write_remote(pw *p, remote *r)
+{
+    troupe_cluster_stats s = {0};
+    remote_stats(r, &s);
+    write_stats(p, &s);
+    member_renew_stats rn;
+    member_renew_stats_get(r->mem, &rn);
+    write_renewals(p, &rn);
+    transport_stats t;
+    transport_stats_get(r->t, &t);
+    write_batches(p, &t);
+}
+
 static void write_metrics(pw *p, troupe_system *sys, void *ud)
 {
     (void)ud;
     /* seq_cst: the port protocol of core/send.c (remote_detach waits) */
     atomic_fetch_add(&sys->remote_busy, 1);
     remote_port *port = atomic_load(&sys->remote);
-    if (port) {
-        troupe_cluster_stats s = {0};
-        remote_stats((remote *)port, &s);
-        write_stats(p, &s);
-    }
+    if (port)
+        write_remote(p, (remote *)port);
     /* release: our reads of the remote before detach's wait ends */
     atomic_fetch_sub_explicit(&sys->remote_busy, 1, memory_order_release);
 }

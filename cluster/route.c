@@ -153,3 +153,15 @@ int route_list(route *r, route_entry *out, int cap)
     PQclear(res);
     return k;
 }
+
+int route_query(route *r, const char *sql, PGresult **out)
+{
+    return exec(r, sql, 1, out);
+}
+
+int route_conninfo(const route *r, char **conninfo, uint32_t *timeout_ms)
+{
+    *timeout_ms = r->timeout_ms;
+    *conninfo = sys_strdup(r->conninfo);
+    return *conninfo ? 0 : TROUPE_ENOMEM;
+}

@@ -12,6 +12,9 @@
 #define TROUPE_CLUSTER_ROUTE_H
 
 #include "base/namespace.h"
+/* after base/namespace.h's list: the same rule */
+#define route_query troupei_route_query
+#define route_conninfo troupei_route_conninfo
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +36,15 @@ uint32_t route_my_slot(const route *r);
 /* Every node of the cluster with a slot: the count (at most cap) or
  * TROUPE_EIO / TROUPE_ETIMEDOUT. */
 int route_list(route *r, route_entry *out, int cap);
+/* Another read on the route's connection (cluster/nodes.c): sql with $1
+ * the cluster's name; *out the result to PQclear. 0, TROUPE_EIO or
+ * TROUPE_ETIMEDOUT. Serialised by the caller, as route_list. */
+struct pg_result;
+int route_query(route *r, const char *sql, struct pg_result **out);
+/* The conninfo (with its connect_timeout) and the query timeout, for a
+ * connection of the caller's own: *conninfo is a copy to free.
+ * TROUPE_ENOMEM. */
+int route_conninfo(const route *r, char **conninfo, uint32_t *timeout_ms);
 
 /* Tag bits (the value, not shifted) <-> slot, for a system whose tag value
  * is `own_tag` on the node whose slot is `own_slot`. */

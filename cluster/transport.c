@@ -188,6 +188,8 @@ void transport_stats_get(transport *t, transport_stats *out)
 #define LD(f) atomic_load_explicit(&t->f, memory_order_relaxed) /* counters alone */
     *out = (transport_stats){LD(envs_out),     LD(frames_out),   LD(bytes_out),
                              LD(frames_in),    LD(bytes_in),     LD(dropped_full),
-                             LD(dropped_down), LD(publish_errors)};
+                             LD(dropped_down), LD(publish_errors), {0}};
+    for (int k = 0; k < TRANSPORT_BATCH_BUCKETS; k++)
+        out->batch_bucket[k] = LD(batch_bucket[k]);
 #undef LD
 }

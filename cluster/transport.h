@@ -35,12 +35,17 @@ typedef void (*transport_rx)(void *arg, const char *from_subject, const uint8_t 
 /* A destination went down with asks outstanding: each one's id. */
 typedef void (*transport_fail)(void *arg, uint64_t ask_id);
 
+#define TRANSPORT_BATCH_BUCKETS 10 /* 1, 2, 4, ... 256 envelopes, more */
+
 typedef struct transport_stats {
     uint64_t envs_out, frames_out, bytes_out; /* published */
     uint64_t frames_in, bytes_in;             /* received (before decoding) */
     uint64_t dropped_full;   /* refused: the destination's queue was at its bound */
     uint64_t dropped_down;   /* queued to a node that went down, discarded */
     uint64_t publish_errors; /* frames NATS refused (closed, reconnect buffer full) */
+    /* published frames by their envelope count: bucket k holds counts up to
+     * 2^k (the last: any more), not cumulative; the sum is envs_out */
+    uint64_t batch_bucket[TRANSPORT_BATCH_BUCKETS];
 } transport_stats;
 
 /* Connect to urls (comma-separated) with SendAsap and endless reconnects,

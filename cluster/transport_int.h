@@ -53,6 +53,7 @@ struct transport {
     /* counters: relaxed, each read alone */
     _Atomic uint64_t envs_out, frames_out, bytes_out, frames_in, bytes_in, dropped_full,
         dropped_down, publish_errors;
+    _Atomic uint64_t batch_bucket[TRANSPORT_BATCH_BUCKETS]; /* transport_stats */
 };
 
 static inline void count(_Atomic uint64_t *c, uint64_t n)

@@ -212,6 +212,10 @@ static void publish(transport *t, dest *d, tframe *f)
     count(&t->frames_out, 1);
     count(&t->envs_out, f->fb.count);
     count(&t->bytes_out, f->fb.len);
+    int k = 0; /* the batch size's bucket: the first power of two >= it */
+    while (k < TRANSPORT_BATCH_BUCKETS - 1 && f->fb.count > (1u << k))
+        k++;
+    count(&t->batch_bucket[k], 1);
 }
 
 /* Give published frames back as spares (a few), free the rest; the

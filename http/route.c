@@ -41,6 +41,7 @@ static const route routes[] = {
     {"/api/flags", "GET", api_flags, 0, 0},
     {"/api/flags/*", "POST", api_flag_set, 1, 0},
     {"/api/adapters", "GET", api_adapters, 0, 0},
+    {"/api/cluster/nodes", "GET", api_cluster_nodes, 0, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])

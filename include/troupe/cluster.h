@@ -17,6 +17,7 @@
 #ifndef TROUPE_CLUSTER_H
 #define TROUPE_CLUSTER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "troupe/export.h"
@@ -124,7 +125,13 @@ typedef struct troupe_cluster_stats {
     uint64_t bad_refs;       /* addressed to another node, or a system type */
     uint64_t deliver_failed; /* not delivered here (no actor, full BLOCK mailbox, ...) */
     uint64_t late_replies;   /* replies for asks no longer outstanding */
-    uint64_t reserved[8];
+    /* lease renewals of this node since join, by outcome (every attempt is
+     * one of the three), and their latency: query sent to answer or failure */
+    uint64_t renewals_ok;      /* the server renewed the lease */
+    uint64_t renewals_refused; /* the server refused the incarnation: fenced */
+    uint64_t renewals_failed;  /* no answer in time, or PostgreSQL unreachable */
+    uint64_t renew_ns_sum, renew_ns_max;
+    uint64_t reserved[3];
 } troupe_cluster_stats;
 
 /* TROUPE_EINVAL for NULL. */
@@ -231,6 +238,39 @@ TROUPE_API int troupe_cluster_name_register(troupe_cluster *c, const char *name,
 TROUPE_API int troupe_cluster_name_lookup(troupe_cluster *c, const char *name, char *node,
                                           troupe_ref *ref);
 TROUPE_API int troupe_cluster_name_unregister(troupe_cluster *c, const char *name);
+
+/* --- the nodes of the cluster (observability) --- */
+
+typedef enum troupe_cluster_node_state {
+    TROUPE_NODE_UP = 0,      /* joined, its lease running in the server's time */
+    TROUPE_NODE_LEFT = 1,    /* left (troupe_cluster_leave or destroy) */
+    TROUPE_NODE_EXPIRED = 2, /* did not leave, and its lease ran out */
+} troupe_cluster_node_state;
+
+/* One node as the membership table has it, read in one query: the lease
+ * figures are in the PostgreSQL server's time, so nodes' clocks do not
+ * enter them. */
+typedef struct troupe_cluster_node {
+    char name[TROUPE_CLUSTER_NAME_MAX + 1];
+    uint64_t incarnation;     /* 1 at the first join, one more at each rejoin */
+    int32_t state;            /* troupe_cluster_node_state */
+    uint32_t number;          /* its node number (troupe_cluster_node_number), 0 if none yet */
+    int64_t lease_age_ms;     /* since its last renewal (or join) */
+    int64_t lease_remaining_ms; /* until its lease ends; negative: ended that long ago */
+    /* zero: room for later fields without an ABI break — the count of
+     * actors a node owns comes here with the ownership layer (unknown
+     * until then: the HTTP API writes it null) */
+    uint8_t reserved[32];
+} troupe_cluster_node;
+
+/* The nodes of c's cluster, by name: up to cap of them into out, and *n
+ * the count of all (more than cap: call again with more room). One
+ * PostgreSQL query, bounded by the lease (from a plain thread: it blocks).
+ * TROUPE_EINVAL for a NULL c or n, or a NULL out with cap > 0;
+ * TROUPE_ESTATE unless joined (a fenced node still answers);
+ * TROUPE_EIO or TROUPE_ETIMEDOUT when PostgreSQL does not answer. */
+TROUPE_API int troupe_cluster_nodes(troupe_cluster *c, troupe_cluster_node *out, size_t cap,
+                                    size_t *n);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,10 @@
  *                                     (400 bad value, 404 unknown adapter,
  *                                     409 pinned by the environment)
  *   GET  /api/adapters                the legacy adapters (troupe/adapter.h)
+ *   GET  /api/cluster/nodes           the nodes of the system's cluster
+ *                                     (troupe_cluster_nodes; 404 when the
+ *                                     system has not joined one, 503 when
+ *                                     the membership database does not answer)
  * The POSTs need "Authorization: Bearer <token>": 403 when no token is
  * configured (they are off), 401 when the header is missing or wrong.
  * Path segments and query values are percent-decoded; a name is any bytes

@@ -165,6 +165,10 @@ Test(features, cluster_is_enotsup_without_cluster)
     cr_expect_eq(troupe_cluster_name_register(NULL, "n", r), TROUPE_EINVAL);
     cr_expect_eq(troupe_cluster_name_lookup(NULL, "n", NULL, &r), TROUPE_EINVAL);
     cr_expect_eq(troupe_cluster_name_unregister(NULL, "n"), TROUPE_EINVAL);
+    size_t n = 7;
+    troupe_cluster_node nd;
+    cr_expect_eq(troupe_cluster_nodes(NULL, &nd, 1, &n), TROUPE_EINVAL);
+    cr_expect_eq(n, 0);
     troupe_cluster_destroy(NULL);
     troupe_system_destroy(sys);
 }

@@ -225,6 +225,20 @@ Test(http, system)
     stop_env(&e);
 }
 
+/* A system that has not joined a cluster (or a library without one): the
+ * nodes view is a JSON 404, and a POST to it a 405. The listing itself is
+ * tested with real servers (tests/cluster/test_nodes.c). */
+Test(http, cluster_nodes_without_a_cluster)
+{
+    env e;
+    start_env(&e, NULL);
+    hc_resp r = hc_get(e.port, "/api/cluster/nodes");
+    expect_error(&r, 404);
+    r = hc_request(e.port, "POST", "/api/cluster/nodes", NULL);
+    expect_error(&r, 405);
+    stop_env(&e);
+}
+
 Test(http, tree_shows_supervisors_and_named_actors)
 {
     env e;
