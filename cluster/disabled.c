@@ -83,6 +83,8 @@ TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_
     if (!c || !out)
         return TROUPE_EINVAL;
     return TROUPE_ENOTSUP;
+}
+
 /* Cluster actors and the cluster registry: no handle can exist. */
 TROUPE_API int troupe_cluster_kind_register(troupe_cluster *c, const troupe_cluster_kind *k)
 {
