@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """scripts/mkman.py — section 3 manual pages from the public headers.
 
+    mkman.py --headers DIR              the headers DIR holds (*.h), one a line
     mkman.py --list HEADER...           the page names it would write, one a line
     mkman.py --outdir DIR HEADER...     write DIR/troupe_X.3 per function, DIR/troupe.3
     mkman.py --missing-errors HEADER... the functions whose comment names no error code
@@ -17,6 +18,7 @@ troupe`): every header, its summary and its functions.
 Run by man/meson.build at configure time (--list: the outputs) and at build
 time; tests/docs/check_man.py imports it to read the same declarations.
 """
+import glob
 import os
 import re
 import sys
@@ -43,11 +45,19 @@ class Func:
         self.name, self.ret, self.params = name, ret, params
         self.header, self.comment = header, comment
 
-    def prototype(self):
-        params = ' '.join(self.params.split())
+    def prototype(self, width=78):
+        """The declaration as lines of at most width columns, parameters aligned."""
         ret = ' '.join(self.ret.split())
-        sep = '' if ret.endswith('*') else ' '
-        return f'{ret}{sep}{self.name}({params});'
+        head = ret + ('' if ret.endswith('*') else ' ') + self.name + '('
+        params = [p.strip() for p in ' '.join(self.params.split()).split(',')]
+        lines, cur = [], head
+        for i, p in enumerate(params):
+            piece = p + (',' if i + 1 < len(params) else ');')
+            if cur.strip() and cur != head and len(cur) + 1 + len(piece) > width:
+                lines.append(cur.rstrip())
+                cur = ' ' * len(head)
+            cur += ('' if cur.endswith('(') or not cur.strip() else ' ') + piece
+        return lines + [cur]
 
 
 def strip_comment(lines):
@@ -66,6 +76,12 @@ def strip_comment(lines):
     return out
 
 
+def header_summary(comment):
+    """'troupe/actor.h — behaviours, spawning.' gives 'behaviours, spawning'."""
+    text = ' '.join(paragraphs(comment)[0]).split('—', 1)[-1].strip()
+    return re.split(r'\.(\s|$)', text)[0]
+
+
 def read_header(path):
     """(summary, [Func]) of one header."""
     lines = open(path, encoding='utf-8').read().split('\n')
@@ -80,7 +96,7 @@ def read_header(path):
                 j += 1
             comment, attached = strip_comment(lines[i:j + 1]), True
             if not summary and comment:
-                summary = comment[0].split('—', 1)[-1].strip()
+                summary = header_summary(comment)
             i = j + 1
             continue
         if s.startswith('TROUPE_API'):
@@ -124,6 +140,14 @@ def codes_of(func, by_name, errnos, seen=None):
                 codes += codes_of(by_name[ref], by_name, errnos, seen)
     order = list(errnos)
     return sorted(set(codes), key=order.index)
+
+
+def missing_errors(funcs, errnos):
+    """The functions returning int whose comment names no code (nor says it never fails)."""
+    by_name = {f.name: f for f in funcs}
+    return [f.name for f in funcs
+            if ' '.join(f.ret.split()) == 'int' and not codes_of(f, by_name, errnos)
+            and 'never fails' not in ' '.join(f.comment).lower()]
 
 
 def explanation(func, code, errnos):
@@ -179,8 +203,10 @@ def first_sentence(func):
     text = ' '.join(' '.join(func.comment).split())
     if not text:
         return 'a function of <troupe/' + func.header + '>'
-    m = re.match(r'(.+?[.:;])(\s|$)', text)
-    s = (m.group(1) if m else text).rstrip('.:;')
+    m = re.match(r'(.+?[.])(\s|$)', text)
+    s = (m.group(1) if m else text).rstrip('.')
+    if len(s) > 1 and s[0].isupper() and s[1].islower():
+        s = s[0].lower() + s[1:]
     return s if len(s) <= 90 else s[:87].rsplit(' ', 1)[0] + '...'
 
 
@@ -201,7 +227,7 @@ def render_page(func, by_name, errnos):
     codes = codes_of(func, by_name, errnos)
     out = page_head(func.name, first_sentence(func))
     out += ['.SH SYNOPSIS', '.nf', f'.B #include <troupe/{func.header}>', '.PP',
-            roff_text(func.prototype()), '.fi', '.PP',
+           ] + [roff_text(l) for l in func.prototype()] + ['.fi', '.PP',
             'Link with \\fB\\-ltroupe\\fP (\\fBpkg\\-config \\-\\-libs troupe\\fP).',
             '.SH DESCRIPTION']
     out += render_description(func.comment) if func.comment else \
@@ -218,8 +244,11 @@ def render_page(func, by_name, errnos):
                 'function is still present: see the top of '
                 f'<troupe/{func.header}> for what it answers then '
                 '(\\fBTROUPE_ENOTSUP\\fP for a call that would need the feature).']
-    refs = sorted({r for r in FUNC_REF_RE.findall(' '.join(func.comment))
-                   if r in by_name and r != func.name})
+    refs = {r for r in FUNC_REF_RE.findall(' '.join(func.comment)) if r in by_name}
+    siblings = [f.name for f in by_name.values() if f.header == func.header]
+    if len(siblings) <= 12:  # a small header's functions go together
+        refs.update(siblings)
+    refs = sorted(refs - {func.name})
     out += ['.SH SEE ALSO', ',\n'.join(f'.BR {r} (3)' for r in refs + ['troupe'])]
     return '\n'.join(out) + '\n'
 
@@ -252,9 +281,12 @@ def load(headers):
 
 
 def main(argv):
-    if len(argv) < 2 or argv[0] not in ('--list', '--outdir', '--missing-errors'):
+    if len(argv) < 2 or argv[0] not in ('--headers', '--list', '--outdir', '--missing-errors'):
         print(__doc__.split('\n\n')[1], file=sys.stderr)
         return 2
+    if argv[0] == '--headers':
+        print('\n'.join(sorted(glob.glob(os.path.join(argv[1], '*.h')))))
+        return 0
     if argv[0] == '--outdir':
         outdir, headers = argv[1], argv[2:]
     else:
@@ -266,9 +298,7 @@ def main(argv):
         print('\n'.join(['troupe.3'] + [f.name + '.3' for f in funcs]))
         return 0
     if argv[0] == '--missing-errors':
-        for f in funcs:
-            if f.ret.strip() == 'int' and not codes_of(f, by_name, errnos):
-                print(f.name)
+        print('\n'.join(missing_errors(funcs, errnos)))
         return 0
     os.makedirs(outdir, exist_ok=True)
     for f in funcs:

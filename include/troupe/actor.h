@@ -67,6 +67,9 @@ typedef struct troupe_spawn_opts {
     uint8_t reserved[24];
 } troupe_spawn_opts;
 
+/* Fill *opts with the defaults: the system's capacity, overflow policy and
+ * batch, dead letters as the redirect target, no persistence id. NULL is
+ * ignored. */
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts);
 
 /* Spawn an actor. opts NULL = defaults. On success *out holds its ref.
@@ -89,10 +92,12 @@ TROUPE_API int troupe_spawn(troupe_system *sys, const troupe_behaviour *beh, con
  * its next message instead (TROUPE_MSG_STOP, ahead of the queued ones). */
 TROUPE_API int troupe_stop(troupe_system *sys, troupe_ref ref);
 
-/* From a handler: stop the running actor after this handler returns. */
+/* From a handler: stop the running actor after this handler returns.
+ * Errors: TROUPE_EINVAL (NULL ctx, or a ctx with no running actor). */
 TROUPE_API int troupe_stop_self(troupe_ctx *ctx);
 
-/* 1 if ref names a live actor now, 0 if not (a hint: it may stop next). */
+/* 1 if ref names a live actor now, 0 if not (a hint: it may stop next).
+ * Never fails: a NULL sys, or another system's ref, reads 0. */
 TROUPE_API int troupe_alive(troupe_system *sys, troupe_ref ref);
 
 /* Counters of a live actor's mailbox. TROUPE_ENOACTOR once it stopped. */

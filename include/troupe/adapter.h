@@ -272,10 +272,13 @@ typedef struct troupe_adapter_info {
     char last_mismatch[256];   /* "" if none */
 } troupe_adapter_info;
 
+/* The figures of adapter `ad`. Errors: TROUPE_EINVAL (NULL sys or out),
+ * TROUPE_ENOTFOUND (a stale handle: the adapter was destroyed). */
 TROUPE_API int troupe_adapter_info_get(troupe_system *sys, troupe_adapter ad,
                                        troupe_adapter_info *out);
 
-/* Every live adapter: the first min(cap, *total) into out[]. */
+/* Every live adapter: the first min(cap, *total) into out[]. Errors:
+ * TROUPE_EINVAL (NULL sys or total, NULL out with cap > 0). */
 TROUPE_API int troupe_adapter_list(troupe_system *sys, troupe_adapter_info *out, size_t cap,
                                    size_t *total);
 
@@ -308,10 +311,13 @@ typedef struct troupe_replay_report {
     uint64_t legacy_p50_ns, legacy_p99_ns, actor_p50_ns, actor_p99_ns;
 } troupe_replay_report;
 
-/* An empty trace, the caller's: free it with troupe_adapter_trace_destroy. */
+/* An empty trace, the caller's: free it with troupe_adapter_trace_destroy.
+ * Errors: TROUPE_EINVAL (NULL out), TROUPE_ENOMEM. */
 TROUPE_API int troupe_adapter_trace_create(troupe_adapter_trace **out);
 TROUPE_API void troupe_adapter_trace_destroy(troupe_adapter_trace *t);
-/* Append a call (arg copied, at most TROUPE_COPY_MAX bytes). */
+/* Append a call (arg copied, at most TROUPE_COPY_MAX bytes). Errors:
+ * TROUPE_EINVAL (NULL t, NULL arg with arg_len > 0, arg_len too big),
+ * TROUPE_ENOMEM. */
 TROUPE_API int troupe_adapter_trace_add(troupe_adapter_trace *t, uint32_t op, uint64_t key,
                                         const void *arg, size_t arg_len);
 TROUPE_API size_t troupe_adapter_trace_length(const troupe_adapter_trace *t);

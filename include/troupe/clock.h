@@ -26,10 +26,12 @@ typedef struct troupe_clock troupe_clock;
 typedef uint64_t (*troupe_clock_fn)(void *ud);
 
 /* A clock that calls `now(ud)`. `now` must be monotonic and thread-safe.
- * *out is owned by the caller: destroy it after every system using it. */
+ * *out is owned by the caller: destroy it after every system using it.
+ * Errors: TROUPE_EINVAL (NULL out or now), TROUPE_ENOMEM. */
 TROUPE_API int troupe_clock_create(troupe_clock **out, troupe_clock_fn now, void *ud);
 
-/* A manual clock starting at `start_ns`. */
+/* A manual clock starting at `start_ns`. Errors: TROUPE_EINVAL (NULL
+ * out), TROUPE_ENOMEM. */
 TROUPE_API int troupe_clock_create_manual(troupe_clock **out, uint64_t start_ns);
 
 /* NULL is accepted and ignored. */

@@ -224,6 +224,8 @@ TROUPE_API int troupe_cluster_migrate(troupe_cluster *c, const char *kind, const
  * TROUPE_ENOTFOUND if it is not parked. */
 TROUPE_API int troupe_cluster_unpark(troupe_cluster *c, const char *kind, const char *id);
 
+/* Copy this node's ownership counters into *out. Errors: TROUPE_EINVAL
+ * (NULL c or out). */
 TROUPE_API int troupe_cluster_owner_stats_get(troupe_cluster *c, troupe_cluster_owner_stats *out);
 
 /* Cluster registry: a name unique across the cluster, held by an actor of

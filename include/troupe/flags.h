@@ -186,7 +186,8 @@ TROUPE_API int troupe_flags_get(troupe_system *sys, const char *name, troupe_fla
 
 /* Every flag in the table (holding a value, or bound by troupe_flag_find),
  * in the order they were first named: the first min(cap, *total) into
- * out[], *total = how many. */
+ * out[], *total = how many. Errors: TROUPE_EINVAL (NULL sys or total,
+ * NULL out with cap > 0). */
 TROUPE_API int troupe_flags_list(troupe_system *sys, troupe_flag_info *out, size_t cap,
                                  size_t *total);
 
@@ -202,10 +203,12 @@ TROUPE_API int troupe_flag_find(troupe_system *sys, const char *name, const trou
 /* The value in force: one atomic load. NULL reads as off. */
 TROUPE_API troupe_flag_value troupe_flag_read(const troupe_flag *f);
 
-/* 1 if the flag is on for `key` (see above), else 0. */
+/* 1 if the flag is on for `key` (see above), else 0. Never fails: NULL
+ * reads as off. */
 TROUPE_API int troupe_flag_on(const troupe_flag *f, uint64_t key);
 
-/* troupe_flag_on by name, lock-free; 0 for a flag never named. */
+/* troupe_flag_on by name, lock-free; 0 for a flag never named (and for a
+ * NULL sys or name): never fails. */
 TROUPE_API int troupe_flag_enabled(troupe_system *sys, const char *name, uint64_t key);
 
 /* Parse a value's text; TROUPE_EINVAL if it is not one of the forms above. */

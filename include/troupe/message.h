@@ -40,7 +40,8 @@ TROUPE_API int troupe_tell(troupe_system *sys, troupe_ref to, uint32_t type, con
 
 /* Send a pointer: on success the runtime owns `ptr` and calls dtor(ptr)
  * when done with it (dtor may be NULL: nothing to free). On error the
- * caller keeps it. The handler sees msg->ptr and may take it. */
+ * caller keeps it. The handler sees msg->ptr and may take it.
+ * Errors: as troupe_tell (no size limit applies to a pointer). */
 TROUPE_API int troupe_tell_ptr(troupe_system *sys, troupe_ref to, uint32_t type, void *ptr,
                                troupe_dtor dtor);
 

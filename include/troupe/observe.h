@@ -87,7 +87,8 @@ TROUPE_API int troupe_actor_info_get(troupe_system *sys, troupe_ref ref, troupe_
 
 /* Live user actors (not the runtime's own), in table order, whose behaviour
  * name equals `type` (NULL = any): up to cap refs written to out (may be
- * NULL when cap is 0), *total set to how many match. */
+ * NULL when cap is 0), *total set to how many match. Errors:
+ * TROUPE_EINVAL (NULL sys or total, NULL out with cap > 0). */
 TROUPE_API int troupe_actor_list(troupe_system *sys, const char *type, troupe_ref *out,
                                  size_t cap, size_t *total);
 
@@ -126,18 +127,20 @@ typedef struct troupe_metrics_opts {
     uint8_t reserved[28];
 } troupe_metrics_opts;
 
+/* Fill *o with the defaults (no per-name series). NULL is ignored. */
 TROUPE_API void troupe_metrics_opts_defaults(troupe_metrics_opts *o);
 
 /* Write every metric of the system in the Prometheus text exposition format
  * (version 0.0.4), names and labels as listed in docs/METRICS.md. opts NULL
- * = defaults. Returns 0 or the writer's negative code. */
+ * = defaults. Returns 0 or the writer's negative code; TROUPE_EINVAL (NULL
+ * sys or write), TROUPE_ENOMEM. */
 TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opts *opts,
                                     troupe_write_fn write, void *ud);
 
 /* 1 when the library was built with metrics (meson option metrics=true):
  * without them, the handling-latency histogram and the per-type totals of
  * ended actors are not kept, and troupe_metrics_write writes only what the
- * runtime counts anyway. */
+ * runtime counts anyway. 0 otherwise; never fails. */
 TROUPE_API int troupe_metrics_enabled(void);
 
 #ifdef __cplusplus

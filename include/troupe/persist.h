@@ -112,13 +112,17 @@ typedef enum troupe_sqlite_sync {
  * the same thread. */
 
 /* SQLite: the database file `journal.db` under the directory `dir`
- * (created if missing), WAL mode. */
+ * (created if missing), WAL mode. Errors (see above): TROUPE_EINVAL (NULL
+ * dir or out, an empty dir, a bad sync mode), TROUPE_EIO, TROUPE_ECORRUPT,
+ * TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ENOTSUP. */
 TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sync,
                                           troupe_journal **out);
 /* PostgreSQL: a libpq connection string; the tables are created on first
- * use. */
+ * use. Errors (see above): TROUPE_EINVAL (NULL conninfo or out),
+ * TROUPE_EIO, TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ENOTSUP. */
 TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal **out);
-/* In memory, for tests of the layers above (lost with the process). */
+/* In memory, for tests of the layers above (lost with the process).
+ * Errors: TROUPE_EINVAL (NULL out), TROUPE_ENOMEM, TROUPE_ESYS. */
 TROUPE_API int troupe_journal_open_memory(troupe_journal **out);
 /* Stop the writer thread after what is queued, close. NULL is accepted. */
 TROUPE_API void troupe_journal_close(troupe_journal *j);
@@ -136,6 +140,8 @@ typedef struct troupe_journal_stats {
     uint64_t fenced;
 } troupe_journal_stats;
 
+/* Copy the journal's counters into *out. Errors: TROUPE_EINVAL (NULL j or
+ * out). */
 TROUPE_API int troupe_journal_stats_get(troupe_journal *j, troupe_journal_stats *out);
 
 /* The text of the journal's last error ("" if none), copied into buf

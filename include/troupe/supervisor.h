@@ -193,7 +193,8 @@ TROUPE_API void troupe_sup_spec_defaults(troupe_sup_spec *s);
 typedef void (*troupe_escalation_hook)(troupe_system *sys, const troupe_failure *f, void *ud);
 
 /* The root supervisor (ONE_FOR_ONE; intensity and period from the system
- * config). Its escalation calls config.on_escalation. */
+ * config). Its escalation calls config.on_escalation. Errors:
+ * TROUPE_EINVAL (NULL sys or out). */
 TROUPE_API int troupe_sup_root(troupe_system *sys, troupe_sup *out);
 
 /* Start an actor child under `parent`: init runs in the caller's thread
@@ -205,7 +206,9 @@ TROUPE_API int troupe_sup_root(troupe_system *sys, troupe_sup *out);
 TROUPE_API int troupe_sup_start_child(troupe_system *sys, troupe_sup parent,
                                       const troupe_child_spec *spec, troupe_ref *out);
 
-/* Start a supervisor child under `parent`. */
+/* Start a supervisor child under `parent`. Errors: TROUPE_EINVAL (NULL
+ * sys/spec/out, a bad spec: see its fields), TROUPE_ENOTFOUND (no such
+ * parent), TROUPE_ESHUTDOWN (the parent is shutting down), TROUPE_ENOMEM. */
 TROUPE_API int troupe_sup_start_supervisor(troupe_system *sys, troupe_sup parent,
                                            const troupe_sup_spec *spec, troupe_sup *out);
 
@@ -308,6 +311,8 @@ typedef struct troupe_sup_info {
     uint64_t operator_restarts;
 } troupe_sup_info;
 
+/* What the tree knows of supervisor `sup`. Errors: TROUPE_EINVAL (NULL
+ * sys or out), TROUPE_ENOTFOUND (no such supervisor, or a stale one). */
 TROUPE_API int troupe_sup_info_get(troupe_system *sys, troupe_sup sup, troupe_sup_info *out);
 
 /* A child as listed by troupe_sup_children: an actor (ref) or a supervisor. */
@@ -317,7 +322,8 @@ typedef struct troupe_sup_child {
 } troupe_sup_child;
 
 /* Children of sup in start order: up to cap written, *total set to how
- * many there are. */
+ * many there are. Errors: TROUPE_EINVAL (NULL sys or total, NULL out with
+ * cap > 0), TROUPE_ENOTFOUND (no such supervisor). */
 TROUPE_API int troupe_sup_children(troupe_system *sys, troupe_sup sup, troupe_sup_child *out,
                                    size_t cap, size_t *total);
 

@@ -139,6 +139,8 @@ typedef struct troupe_system_stats {
     uint64_t parks;
 } troupe_system_stats;
 
+/* Copy the counters above into *out. Errors: TROUPE_EINVAL (NULL sys or
+ * out). */
 TROUPE_API int troupe_system_stats_get(const troupe_system *sys, troupe_system_stats *out);
 
 #ifdef __cplusplus

@@ -30,8 +30,9 @@ typedef struct troupe_timer {
 } troupe_timer;
 
 /* Send a copy of data[0..len) (at most TROUPE_INLINE_MAX bytes) to `to`
- * after delay_ns. *out may be NULL. Errors: TROUPE_EINVAL, TROUPE_ENOMEM,
- * TROUPE_ESHUTDOWN. Deadlines saturate: one that does not fit in 64 bits
+ * after delay_ns. *out may be NULL. Errors: TROUPE_EINVAL (NULL sys, to
+ * NONE, NULL data with len > 0, len > TROUPE_INLINE_MAX, a type in the
+ * system range), TROUPE_ENOMEM, TROUPE_ESHUTDOWN. Deadlines saturate: one that does not fit in 64 bits
  * (delay_ns = UINT64_MAX, say) is "never" — the timer stays pending (it
  * can be canceled) and never fires, on any clock. */
 TROUPE_API int troupe_send_after(troupe_system *sys, troupe_ref to, uint32_t type,
@@ -40,7 +41,8 @@ TROUPE_API int troupe_send_after(troupe_system *sys, troupe_ref to, uint32_t typ
 
 /* As send_after, then again every interval_ns (> 0) until canceled, the
  * target stops, or the system shuts down. Deadlines do not drift; a next
- * deadline that does not fit in 64 bits is never (pending, not fired). */
+ * deadline that does not fit in 64 bits is never (pending, not fired).
+ * Errors: as troupe_send_after; TROUPE_EINVAL also for interval_ns 0. */
 TROUPE_API int troupe_send_interval(troupe_system *sys, troupe_ref to, uint32_t type,
                                     const void *data, size_t len, uint64_t delay_ns,
                                     uint64_t interval_ns, troupe_timer *out);

@@ -41,7 +41,7 @@ done
 for p in ${members[demo]} ${members[gate]}; do
     has "${members[test]}" "$p" || fail "test group lacks $p (the suites run the demo and the gate)"
 done
-for p in valgrind postgresql prometheus python3-yaml chromium nodejs; do
+for p in valgrind postgresql prometheus python3-yaml chromium nodejs groff-base; do
     has "${members[test]}" "$p" || fail "test group lacks $p"
 done
 for p in $bench_only; do
