@@ -89,7 +89,8 @@ TROUPE_API int troupe_spawn(troupe_system *sys, const troupe_behaviour *beh, con
  * destroys them (counted in messages_destroyed); a supervised child that
  * its supervisor restarts keeps them for the new incarnation
  * (troupe/supervisor.h). A TROUPE_BEH_TRAP_STOP behaviour gets the stop as
- * its next message instead (TROUPE_MSG_STOP, ahead of the queued ones). */
+ * its next message instead (TROUPE_MSG_STOP, ahead of the queued ones).
+ * TROUPE_EINVAL for a NULL sys. */
 TROUPE_API int troupe_stop(troupe_system *sys, troupe_ref ref);
 
 /* From a handler: stop the running actor after this handler returns.
@@ -100,7 +101,8 @@ TROUPE_API int troupe_stop_self(troupe_ctx *ctx);
  * Never fails: a NULL sys, or another system's ref, reads 0. */
 TROUPE_API int troupe_alive(troupe_system *sys, troupe_ref ref);
 
-/* Counters of a live actor's mailbox. TROUPE_ENOACTOR once it stopped. */
+/* Counters of a live actor's mailbox. TROUPE_ENOACTOR once it stopped;
+ * TROUPE_EINVAL for a NULL sys or out. */
 TROUPE_API int troupe_actor_stats(troupe_system *sys, troupe_ref ref, troupe_mailbox_stats *out);
 
 /* The handler context. */

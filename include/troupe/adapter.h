@@ -232,10 +232,12 @@ TROUPE_API int troupe_adapter_call(troupe_system *sys, troupe_adapter ad, uint32
                                    uint64_t key, const void *arg, size_t arg_len, void *res,
                                    size_t res_cap, size_t *res_len);
 
-/* The live adapter named `name`. TROUPE_ENOTFOUND if none. */
+/* The live adapter named `name`. TROUPE_ENOTFOUND if none; TROUPE_EINVAL
+ * for a NULL argument. */
 TROUPE_API int troupe_adapter_find(troupe_system *sys, const char *name, troupe_adapter *out);
 
-/* The index of the op named `op`. TROUPE_ENOTFOUND if it has none. */
+/* The index of the op named `op`. TROUPE_ENOTFOUND if it has none (or the
+ * handle is stale); TROUPE_EINVAL for a NULL argument. */
 TROUPE_API int troupe_adapter_op_index(troupe_system *sys, troupe_adapter ad, const char *op,
                                        uint32_t *out);
 

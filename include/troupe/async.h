@@ -111,12 +111,15 @@ TROUPE_API int troupe_callq_fd(const troupe_callq *q);
 TROUPE_API int troupe_ask_start(troupe_callq *q, troupe_ref to, uint32_t type, const void *data,
                                 size_t len, uint64_t timeout_ns, void *ud, troupe_call_id *out);
 
-/* 0 if the call has completed, TROUPE_EBUSY if it is in flight. */
+/* 0 if the call has completed, TROUPE_EBUSY if it is in flight.
+ * TROUPE_ENOTFOUND: no such call in q (released, or another queue's);
+ * TROUPE_EINVAL (NULL q); TROUPE_ESHUTDOWN once the system is gone. */
 TROUPE_API int troupe_call_poll(troupe_callq *q, troupe_call_id call);
 
 /* Block the calling thread (never a worker: TROUPE_ESTATE) until the call
  * completes or timeout_ns passes: 0 completed, TROUPE_EBUSY still in flight
- * (the call's own timeout is separate). UINT64_MAX waits for ever. */
+ * (the call's own timeout is separate). UINT64_MAX waits for ever.
+ * TROUPE_ENOTFOUND, TROUPE_EINVAL and TROUPE_ESHUTDOWN as troupe_call_poll. */
 TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call_id call, uint64_t timeout_ns);
 
 /* The outcome of a completed call (TROUPE_EBUSY while in flight). On 0 the
@@ -124,7 +127,8 @@ TROUPE_API int troupe_call_wait(troupe_callq *q, troupe_call_id call, uint64_t t
  * size to *len (each may be NULL; NULL buf with cap 0 = payload not wanted).
  * TROUPE_ETRUNC: the payload is larger than cap — nothing is consumed,
  * *len says the size needed, ask again with a larger buffer. May be read
- * any number of times until the call is released. */
+ * any number of times until the call is released. TROUPE_ENOTFOUND,
+ * TROUPE_EINVAL and TROUPE_ESHUTDOWN as troupe_call_poll. */
 TROUPE_API int troupe_call_result(troupe_callq *q, troupe_call_id call, uint32_t *type, void *buf,
                                   size_t cap, size_t *len);
 
@@ -138,7 +142,8 @@ TROUPE_API int troupe_call_release(troupe_callq *q, troupe_call_id call);
  * ud to *ud (may be NULL). TROUPE_EBUSY when none is waiting (the fd is
  * then cleared: call until TROUPE_EBUSY after each readiness). A call
  * released before it was taken here is skipped. TROUPE_ENOTSUP without
- * TROUPE_CALLQ_FD; TROUPE_ESHUTDOWN once the system is gone. */
+ * TROUPE_CALLQ_FD; TROUPE_ESHUTDOWN once the system is gone; TROUPE_EINVAL
+ * (NULL q or out). */
 TROUPE_API int troupe_callq_next(troupe_callq *q, troupe_call_id *out, void **ud);
 
 /* ---- deferred replies ---------------------------------------------------- */

@@ -181,7 +181,8 @@ TROUPE_API int troupe_flags_set(troupe_system *sys, const char *name, const char
  * TROUPE_ENOTFOUND if the flag has no run-time value; as set otherwise. */
 TROUPE_API int troupe_flags_clear(troupe_system *sys, const char *name);
 
-/* One flag. TROUPE_ENOTFOUND if it was never named or was forgotten. */
+/* One flag. TROUPE_ENOTFOUND if it was never named or was forgotten;
+ * TROUPE_EINVAL (NULL sys or out, a bad name). */
 TROUPE_API int troupe_flags_get(troupe_system *sys, const char *name, troupe_flag_info *out);
 
 /* Every flag in the table (holding a value, or bound by troupe_flag_find),

@@ -119,7 +119,9 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
  * counted in troupe_system_stats.late_replies. To answer later, from
  * another message or thread: troupe_reply_defer (troupe/async.h). A
  * persistent actor's apply may reply when no ask waits for its event
- * (recovery): 0, to no one. */
+ * (recovery): 0, to no one. Errors: TROUPE_ESTATE, TROUPE_EINVAL (NULL
+ * ctx, NULL data with len > 0, a type in the system range, a payload over
+ * TROUPE_COPY_MAX), TROUPE_ENOMEM (the reply may be tried again). */
 TROUPE_API int troupe_reply(troupe_ctx *ctx, uint32_t type, const void *data, size_t len);
 
 #ifdef __cplusplus

@@ -83,7 +83,8 @@ TROUPE_API int troupe_persist(troupe_ctx *ctx, const void *event, size_t len);
  * are durable and applied (right away if it persisted none): the payload
  * is copied now and sent then — for a handler that knows its answer before
  * the events are applied. From a handler only; TROUPE_ESTATE elsewhere or
- * when the message is not an ask, TROUPE_EINVAL for a bad payload. */
+ * when the message is not an ask, TROUPE_EINVAL for a bad payload;
+ * TROUPE_ENOMEM. */
 TROUPE_API int troupe_persist_reply(troupe_ctx *ctx, uint32_t type, const void *data, size_t len);
 
 /* The sequence number of the last event applied to this actor (0 before

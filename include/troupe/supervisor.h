@@ -213,7 +213,9 @@ TROUPE_API int troupe_sup_start_supervisor(troupe_system *sys, troupe_sup parent
                                            const troupe_sup_spec *spec, troupe_sup *out);
 
 /* Move supervisor `sup` (not the root) under `new_parent`. TROUPE_EINVAL if
- * that would make a cycle (new_parent is sup or below it). */
+ * that would make a cycle (new_parent is sup or below it), for the root or
+ * a NULL sys; TROUPE_ENOTFOUND (no such supervisor); TROUPE_EBUSY (one of
+ * them, or sup's parent, is shutting down or restarting). */
 TROUPE_API int troupe_sup_move(troupe_system *sys, troupe_sup sup, troupe_sup new_parent);
 
 /* A shutdown's progress, reported after each child that stops, on the
@@ -234,12 +236,14 @@ typedef void (*troupe_shutdown_cb)(const troupe_shutdown_report *r, void *ud);
 /* Stop `sup`'s children in reverse start order, each with its own shutdown
  * timeout, then remove `sup` from its parent (the root stays, empty).
  * Returns at once; cb (may be NULL) reports progress. TROUPE_EBUSY if it is
- * already shutting down. */
+ * already shutting down (or restarting); TROUPE_ENOTFOUND (no such
+ * supervisor); TROUPE_EINVAL (NULL sys). */
 TROUPE_API int troupe_sup_shutdown(troupe_system *sys, troupe_sup sup, troupe_shutdown_cb cb,
                                    void *ud);
 
 /* Stop one actor child for good (its shutdown timeout applies) and remove it.
- * Returns at once. TROUPE_ENOTFOUND if ref is not a child of a supervisor. */
+ * Returns at once. TROUPE_ENOTFOUND if ref is not a child of a supervisor;
+ * TROUPE_EBUSY if it is being removed already; TROUPE_EINVAL (NULL sys). */
 TROUPE_API int troupe_sup_terminate_child(troupe_system *sys, troupe_ref child);
 
 /* An operator's restart: a supervised actor is stopped (its stop callback
@@ -286,7 +290,8 @@ typedef struct troupe_child_info {
     char last_reason[TROUPE_REASON_MAX];
 } troupe_child_info;
 
-/* TROUPE_ENOTFOUND if ref is not a supervised actor now. */
+/* The restart tracking of supervised actor ref. TROUPE_ENOTFOUND if ref
+ * is not a supervised actor now; TROUPE_EINVAL (NULL sys or out). */
 TROUPE_API int troupe_child_info_get(troupe_system *sys, troupe_ref ref, troupe_child_info *out);
 
 typedef struct troupe_sup_info {

@@ -48,7 +48,8 @@ TROUPE_API int troupe_send_interval(troupe_system *sys, troupe_ref to, uint32_t 
                                     uint64_t interval_ns, troupe_timer *out);
 
 /* Cancel: 0 if the timer was pending (it will not fire again),
- * TROUPE_ENOTFOUND if it already fired (one-shot) or was canceled. */
+ * TROUPE_ENOTFOUND if it already fired (one-shot) or was canceled;
+ * TROUPE_EINVAL for a NULL sys or a zero handle. */
 TROUPE_API int troupe_timer_cancel(troupe_system *sys, troupe_timer t);
 
 #ifdef __cplusplus
