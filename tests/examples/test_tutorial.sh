@@ -27,8 +27,12 @@ expect supervise "$tmp/sup" "failure: account (panic: audit: a bug)" \
     "balance after the restart: 0" "same actor: yes, restarts: 1"
 [ $# -ge 3 ] || { echo "tutorial: ask and supervise as told (service not built)"; exit 0; }
 
-# fetch PATH: GET from the running service
-fetch() { curl -sS --max-time 10 "http://127.0.0.1:$port$1"; }
+# fetch PATH: GET from the running service (python3, which meson needs:
+# no curl dependency)
+fetch() {
+    python3 -c 'import sys, urllib.request as u
+sys.stdout.write(u.urlopen(sys.argv[1], timeout=10).read().decode())' "http://127.0.0.1:$port$1"
+}
 "$3" "$tmp/data" --http-port 0 > "$tmp/run1" &
 pid=$!
 port=
