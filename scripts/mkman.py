@@ -241,9 +241,9 @@ def render_page(func, by_name, errnos):
     feature = FEATURES.get(func.header)
     if feature:
         out += ['.SH NOTES', f'In a library built with \\fB{roff_text(feature)}\\fP this '
-                'function is still present: see the top of '
-                f'<troupe/{func.header}> for what it answers then '
-                '(\\fBTROUPE_ENOTSUP\\fP for a call that would need the feature).']
+                'function is still exported (every build exports the same symbols): a call '
+                'that needs the feature returns \\fBTROUPE_ENOTSUP\\fP, a NULL argument '
+                f'still \\fBTROUPE_EINVAL\\fP; <troupe/{func.header}> says what the others answer.']
     refs = {r for r in FUNC_REF_RE.findall(' '.join(func.comment)) if r in by_name}
     siblings = [f.name for f in by_name.values() if f.header == func.header]
     if len(siblings) <= 12:  # a small header's functions go together
