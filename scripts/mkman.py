@@ -92,7 +92,7 @@ def read_header(path):
         s = lines[i].strip()
         if s.startswith('/*'):
             j = i
-            while '*/' not in lines[j]:
+            while '*/' not in lines[j] and j + 1 < len(lines):
                 j += 1
             comment, attached = strip_comment(lines[i:j + 1]), True
             if not summary and comment:
@@ -101,7 +101,7 @@ def read_header(path):
             continue
         if s.startswith('TROUPE_API'):
             j = i
-            while not lines[j].rstrip().endswith(';'):
+            while not lines[j].rstrip().endswith(';') and j + 1 < len(lines):
                 j += 1
             m = DECL_RE.match(' '.join(l.strip() for l in lines[i:j + 1]))
             if m:
