@@ -181,15 +181,18 @@ def paragraphs(lines):
     return paras
 
 
-def render_description(lines):
-    """Prose is filled; a paragraph holding indented lines (code, tables) is kept as is."""
+def render_description(lines, header):
+    """Prose is filled; a paragraph holding indented lines (code, tables) is kept as is.
+    `name` becomes italic; "above" points at the header, where the types are."""
     out = []
     for para in paragraphs(lines):
         out.append('.PP')
         if any(l.startswith('  ') for l in para):
             out += ['.nf', '.RS 4'] + [roff_text(l) for l in para] + ['.RE', '.fi']
         else:
-            out += [roff_text(l.strip()) for l in para]
+            out += [re.sub(r'`([^`]+)`', r'\\fI\1\\fP', roff_text(l.strip())) for l in para]
+    if re.search(r'\babove\b', ' '.join(lines)):
+        out += ['.PP', f'("Above" is the header, <troupe/{header}>: its overview and its types.)']
     return out
 
 
@@ -217,10 +220,10 @@ def return_value(func, codes):
     text = ' '.join(func.comment)
     if ret == 'int' and codes:
         if re.search(r'\b(returns?|1 if|1 when|length|how many|count)\b', text, re.I):
-            return ('As described above; a negative value is one of the error codes '
+            return ('As DESCRIPTION says; a negative value is one of the error codes '
                     'listed under ERRORS.')
         return '0 on success, or a negative error code listed under ERRORS.'
-    return 'As described above.'
+    return 'As DESCRIPTION says.'
 
 
 def render_page(func, by_name, errnos):
@@ -230,7 +233,7 @@ def render_page(func, by_name, errnos):
            ] + [roff_text(l) for l in func.prototype()] + ['.fi', '.PP',
             'Link with \\fB\\-ltroupe\\fP (\\fBpkg\\-config \\-\\-libs troupe\\fP).',
             '.SH DESCRIPTION']
-    out += render_description(func.comment) if func.comment else \
+    out += render_description(func.comment, func.header) if func.comment else \
         ['.PP', 'The header has no comment for this function: see ' +
          f'<troupe/{func.header}> and the functions it names.']
     out += ['.SH RETURN VALUE', return_value(func, codes)]
