@@ -241,6 +241,8 @@ def render_page(func, by_name, errnos):
         out += ['.SH ERRORS']
         for c in codes:
             out += ['.TP', '.B ' + c, roff_text(explanation(func, c, errnos))]
+    elif 'never fails' in ' '.join(func.comment).lower():
+        out += ['.SH ERRORS', 'None: it never fails.']
     feature = FEATURES.get(func.header)
     if feature:
         out += ['.SH NOTES', f'In a library built with \\fB{roff_text(feature)}\\fP this '
