@@ -1,0 +1,405 @@
+/* tests/cluster/test_moved.c — stable refs to cluster actors
+ * (troupe_cluster_ref, cluster/cref.c) on real servers (run_nats.sh):
+ * a ref that keeps reaching the actor from every node, through migration
+ * under load (A -> B -> A while plain threads of three nodes ask) and
+ * through failover (the owner frozen, as test_owner.c does: its lease no
+ * longer renewed, its ownership thread stopped, its actors running).
+ * Several systems of this process are the nodes; each test has a cluster
+ * name of its own. Waits are bounded polls, never timed assertions. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../persistence/pers_support.h"
+#include "cluster/cref.h"
+#include "cluster/own.h"
+#include "troupe/troupe.h"
+
+#define WAIT_STEPS 300 /* x 100 ms: 30 s at most */
+#define ASK_NS 20000000000ll
+
+typedef struct tnode {
+    troupe_journal *j;
+    troupe_system *sys;
+    troupe_cluster *c;
+} tnode;
+
+static const char *conninfo(void)
+{
+    const char *c = getenv("TROUPE_PG_CONNINFO");
+    cr_assert(c, "run through tests/cluster/run_nats.sh");
+    return c;
+}
+
+static tnode *node_new(const char *cluster, const char *name, const char *url, uint32_t lease,
+                       uint32_t renew)
+{
+    tnode *n = calloc(1, sizeof *n);
+    cr_assert_eq(troupe_journal_open_postgres(conninfo(), &n->j), 0);
+    troupe_config cfg = tt_config(2, NULL);
+    cfg.journal = n->j;
+    n->sys = tt_system_cfg(&cfg);
+    troupe_cluster_config cc;
+    troupe_cluster_config_defaults(&cc);
+    cc.cluster = cluster;
+    cc.node = name;
+    cc.nats_urls = getenv(url);
+    cr_assert(cc.nats_urls, "run through tests/cluster/run_nats.sh");
+    cc.pg_conninfo = conninfo();
+    cc.lease_ms = lease;
+    cc.renew_ms = renew;
+    cr_assert_eq(troupe_cluster_create(n->sys, &cc, &n->c), 0);
+    troupe_cluster_kind k = {.name = "ledger", .beh = &ledger_beh};
+    cr_assert_eq(troupe_cluster_kind_register(n->c, &k), 0);
+    int rc = troupe_cluster_join(n->c);
+    cr_assert_eq(rc, 0, "join %s/%s: %s", cluster, name, troupe_errname(rc));
+    return n;
+}
+
+static void node_free(tnode *n)
+{
+    troupe_cluster_destroy(n->c);
+    troupe_system_destroy(n->sys);
+    troupe_journal_close(n->j);
+    free(n);
+}
+
+/* An acknowledged add: persisted, then echoed (P_ADD_R). */
+static int add(tnode *n, troupe_ref r, uint64_t v)
+{
+    uint64_t echo = 0;
+    uint32_t rt = 0;
+    size_t got = 0;
+    int rc = troupe_ask(n->sys, r, P_ADD_R, &v, sizeof v, ASK_NS, &rt, &echo, sizeof echo, &got);
+    if (rc == 0 && (rt != P_ECHO || got != sizeof echo || echo != v))
+        return TROUPE_EIO; /* a reply for another message: never acceptable */
+    return rc;
+}
+
+static ledger get(tnode *n, troupe_ref r)
+{
+    ledger l = {0};
+    size_t got = 0;
+    int rc = troupe_ask(n->sys, r, P_GET, NULL, 0, ASK_NS, NULL, &l, sizeof l, &got);
+    cr_assert_eq(rc, 0, "P_GET: %s", troupe_errname(rc));
+    return l;
+}
+
+static troupe_cluster_where wait_owner(tnode *asker, const char *id, const char *on)
+{
+    troupe_cluster_where w = {0};
+    for (int i = 0; i < WAIT_STEPS; i++) {
+        if (troupe_cluster_where_is(asker->c, "ledger", id, &w) == 0 && w.live &&
+            !strcmp(w.node, on))
+            return w;
+        usleep(100 * 1000);
+    }
+    cr_assert_fail("%s never came to %s (at %s, state %d)", id, on, w.node, w.state);
+    return w;
+}
+
+/* The stable ref reaches the actor from its owner and from another node,
+ * from a plain thread (ask, call) and from a handler (tell); the same
+ * (kind, id) gives the same ref. */
+static _Atomic int relayed;
+static int relay_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
+{
+    (void)state;
+    troupe_ref to;
+    memcpy(&to, m->data, sizeof to);
+    uint64_t v = 1000;
+    if (troupe_tell(troupe_ctx_system(ctx), to, P_ADD, &v, sizeof v) == 0)
+        atomic_fetch_add(&relayed, 1);
+    return 0;
+}
+static const troupe_behaviour relay_beh = {.name = "relay", .handle = relay_handle};
+
+Test(moved, a_stable_ref_reaches_the_actor_from_every_node)
+{
+    tnode *a = node_new("sref", "a", "TROUPE_NATS_URL_1", 3000, 100);
+    troupe_cluster_where w;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "acc", &w), 0);
+    cr_assert(!troupe_ref_is_none(w.local), "a alone: placed on a");
+    tnode *b = node_new("sref", "b", "TROUPE_NATS_URL_2", 3000, 100);
+    troupe_ref ra, ra2, rb;
+    cr_assert_eq(troupe_cluster_ref(a->c, "ledger", "acc", &ra), 0);
+    cr_assert_eq(troupe_cluster_ref(a->c, "ledger", "acc", &ra2), 0);
+    cr_expect(troupe_ref_eq(ra, ra2), "one ref per (kind, id)");
+    cr_expect(!troupe_ref_eq(ra, w.local), "not the owner's local ref");
+    cr_assert_eq(troupe_cluster_ref(b->c, "ledger", "acc", &rb), 0);
+    cr_expect_eq(add(a, ra, 1), 0, "from the owner");
+    cr_expect_eq(add(b, rb, 2), 0, "from another node");
+    uint64_t v = 3, echo = 0;
+    size_t got = 0;
+    cr_expect_eq(troupe_call(b->sys, rb, P_ADD_R, &v, sizeof v, ASK_NS, NULL, &echo, sizeof echo,
+                             &got), 0);
+    cr_expect_eq(echo, 3);
+    troupe_ref relay;
+    cr_assert_eq(troupe_spawn(b->sys, &relay_beh, NULL, NULL, &relay), 0);
+    cr_assert_eq(troupe_tell(b->sys, relay, 1, &rb, sizeof rb), 0);
+    ledger l = {0};
+    for (int i = 0; i < WAIT_STEPS && l.n < 4; i++) { /* the relayed tell, then the ask */
+        l = get(b, rb);
+        if (l.n < 4)
+            usleep(10 * 1000);
+    }
+    cr_expect_eq(atomic_load(&relayed), 1);
+    cr_expect_eq(l.n, 4);
+    cr_expect_eq(l.sum, 1006);
+    node_free(b);
+    node_free(a);
+}
+
+/* Migration under load: plain threads of three nodes ask through their
+ * stable refs without pause while the actor moves a -> b -> a. Every ask
+ * is acknowledged (held or sent back and routed again, never lost), and
+ * the final state is the fold of the acknowledged ops: as many as were
+ * acknowledged, and their sum (the values are distinct 64-bit numbers, so
+ * a duplicate or a loss would change it; the order-sensitive hash is not
+ * compared: the senders interleave). */
+#define SENDERS 3
+#define MAX_OPS 100000
+
+typedef struct sender {
+    tnode *n;
+    troupe_ref ref;
+    _Atomic int *stop;
+    uint64_t acked, sum;
+    int failures, first_rc;
+} sender;
+
+static uint64_t value_of(int s, uint64_t i)
+{
+    uint64_t x = ((uint64_t)s << 40) + i + 1;
+    x ^= x >> 31;
+    x *= 0x9E3779B97F4A7C15ull; /* odd: a bijection, so distinct inputs stay distinct */
+    return x;
+}
+
+typedef struct sender_arg {
+    sender *s;
+    int idx;
+} sender_arg;
+
+static void *send_loop_idx(void *arg)
+{
+    sender_arg *sa = arg;
+    sender *s = sa->s;
+    for (uint64_t i = 0; i < MAX_OPS && !atomic_load(s->stop); i++) {
+        uint64_t v = value_of(sa->idx, i);
+        int rc = add(s->n, s->ref, v);
+        if (rc == 0) {
+            s->acked++;
+            s->sum += v;
+        } else if (s->failures++ == 0) {
+            s->first_rc = rc;
+        }
+    }
+    return NULL;
+}
+
+static uint64_t acked_total(sender *s)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < SENDERS; i++)
+        t += __atomic_load_n(&s[i].acked, __ATOMIC_RELAXED);
+    return t;
+}
+
+/* Wait until the senders acknowledged `more` ops past `from`. */
+static void wait_acks(sender *s, uint64_t from, uint64_t more)
+{
+    for (int i = 0; i < WAIT_STEPS * 10 && acked_total(s) < from + more; i++)
+        usleep(10 * 1000);
+    cr_assert_geq(acked_total(s), from + more, "the senders stalled at %llu",
+                  (unsigned long long)acked_total(s));
+}
+
+Test(moved, migration_under_load_loses_no_accepted_message)
+{
+    tnode *a = node_new("mload", "a", "TROUPE_NATS_URL_1", 3000, 100);
+    troupe_cluster_where w;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "m", &w), 0);
+    cr_assert(!troupe_ref_is_none(w.local));
+    tnode *b = node_new("mload", "b", "TROUPE_NATS_URL_2", 3000, 100);
+    tnode *c = node_new("mload", "c", "TROUPE_NATS_URL_3", 3000, 100);
+    tnode *nodes[SENDERS] = {a, b, c};
+    _Atomic int stop = 0;
+    sender s[SENDERS];
+    sender_arg sa[SENDERS];
+    pthread_t th[SENDERS];
+    for (int i = 0; i < SENDERS; i++) {
+        s[i] = (sender){.n = nodes[i], .stop = &stop};
+        cr_assert_eq(troupe_cluster_ref(nodes[i]->c, "ledger", "m", &s[i].ref), 0);
+        sa[i] = (sender_arg){&s[i], i};
+        pthread_create(&th[i], NULL, send_loop_idx, &sa[i]);
+    }
+    wait_acks(s, 0, 200);
+    cr_assert_eq(troupe_cluster_migrate(a->c, "ledger", "m", "b"), 0);
+    troupe_cluster_where wb = wait_owner(a, "m", "b");
+    cr_expect_gt(wb.epoch, w.epoch);
+    wait_acks(s, acked_total(s), 200); /* the senders go on, at b now */
+    cr_assert_eq(troupe_cluster_migrate(b->c, "ledger", "m", "a"), 0);
+    troupe_cluster_where wa = wait_owner(b, "m", "a");
+    cr_expect_gt(wa.epoch, wb.epoch);
+    wait_acks(s, acked_total(s), 200);
+    atomic_store(&stop, 1);
+    uint64_t acked = 0, sum = 0;
+    for (int i = 0; i < SENDERS; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(s[i].failures, 0, "sender %d: %d asks failed, the first with %s", i,
+                     s[i].failures, troupe_errname(s[i].first_rc));
+        acked += s[i].acked;
+        sum += s[i].sum;
+    }
+    ledger l = get(b, s[1].ref);
+    cr_expect_eq(l.n, acked, "applied %llu, acknowledged %llu", (unsigned long long)l.n,
+                 (unsigned long long)acked);
+    cr_expect_eq(l.sum, sum, "the sum of the acknowledged values");
+    troupe_cluster_ref_stats st[SENDERS];
+    uint64_t held = 0;
+    for (int i = 0; i < SENDERS; i++) {
+        cr_assert_eq(troupe_cluster_ref_stats_get(nodes[i]->c, &st[i]), 0);
+        held += st[i].held;
+        cr_expect_eq(st[i].expired, 0);
+    }
+    cr_expect_gt(held, 0, "some asks waited for the new owner");
+    node_free(c);
+    node_free(b);
+    node_free(a);
+}
+
+/* Failover through the stable ref: a owns the ledger and is frozen; b's
+ * plain thread keeps asking through the same ref and its asks resume on b
+ * once b has taken over — no re-resolving by hand. The values are powers
+ * of two, so the sum says which ops were applied: each acknowledged one is
+ * in it, and as many applications as bits set (none twice). */
+Test(moved, failover_asks_through_the_ref_resume_on_the_new_owner)
+{
+    tnode *a = node_new("mfail", "a", "TROUPE_NATS_URL_1", 600, 100);
+    troupe_cluster_where w;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "f", &w), 0);
+    cr_assert(!troupe_ref_is_none(w.local));
+    tnode *b = node_new("mfail", "b", "TROUPE_NATS_URL_2", 600, 100);
+    troupe_ref rb;
+    cr_assert_eq(troupe_cluster_ref(b->c, "ledger", "f", &rb), 0);
+    uint64_t acked = 0;
+    int i = 0;
+    for (; i < 10; i++) {
+        cr_assert_eq(add(b, rb, 1ull << i), 0);
+        acked |= 1ull << i;
+    }
+    cluster_test_freeze(a->c);
+    bool on_b = false;
+    for (int tries = 0; i < 60 && tries < 400; tries++) {
+        int rc = add(b, rb, 1ull << i);
+        if (rc == 0) {
+            acked |= 1ull << i;
+            troupe_cluster_where now;
+            on_b = on_b || (troupe_cluster_where_is(b->c, "ledger", "f", &now) == 0 &&
+                            !strcmp(now.node, "b") && now.live);
+        }
+        if (rc == 0 || rc == TROUPE_ENODEDOWN || rc == TROUPE_EFAILED || rc == TROUPE_ENOACTOR ||
+            rc == TROUPE_EFENCED)
+            i++; /* applied or not: a fresh bit for the next try */
+        else
+            cr_assert_fail("ask through the ref: %s", troupe_errname(rc));
+        if (on_b && i >= 40)
+            break;
+        if (rc)
+            usleep(20 * 1000);
+    }
+    cr_assert(on_b, "the asks never reached b");
+    troupe_cluster_where wb = wait_owner(b, "f", "b");
+    cr_expect_gt(wb.epoch, w.epoch);
+    ledger l = get(b, rb);
+    cr_expect_eq(l.sum & acked, acked, "every acknowledged op applied");
+    cr_expect_eq(l.n, (uint64_t)__builtin_popcountll(l.sum), "none applied twice");
+    troupe_cluster_owner_stats st;
+    troupe_cluster_owner_stats_get(b->c, &st);
+    cr_expect_eq(st.failovers, 1);
+    node_free(a);
+    node_free(b);
+}
+
+/* Bad input, and what a stable ref is not. */
+Test(moved, bad_input)
+{
+    tnode *a = node_new("mbad", "a", "TROUPE_NATS_URL_1", 3000, 100);
+    troupe_ref r = {42};
+    cr_expect_eq(troupe_cluster_ref(NULL, "ledger", "x", &r), TROUPE_EINVAL);
+    cr_expect(troupe_ref_is_none(r), "out cleared");
+    cr_expect_eq(troupe_cluster_ref(a->c, NULL, "x", &r), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_ref(a->c, "ledger", NULL, &r), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_ref(a->c, "led ger", "x", &r), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_ref(a->c, "ledger", "x/y", &r), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_ref(a->c, "ledger", "x", NULL), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_ref(a->c, "ledger", "never", &r), TROUPE_ENOTFOUND);
+    cr_expect_eq(troupe_cluster_ref_stats_get(NULL, NULL), TROUPE_EINVAL);
+    cr_expect_eq(troupe_cluster_ref_stats_get(a->c, NULL), TROUPE_EINVAL);
+
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "x", NULL), 0);
+    cr_assert_eq(troupe_cluster_ref(a->c, "ledger", "x", &r), 0);
+    uint64_t wire;
+    cr_expect_eq(troupe_cluster_ref_encode(a->c, r, &wire), TROUPE_EINVAL, "node-local");
+    troupe_ref forged = {r.id + 1}; /* a handle that does not exist */
+    cr_expect_eq(troupe_tell(a->sys, forged, P_ADD, NULL, 0), TROUPE_ENOACTOR);
+    forged.id = r.id ^ (1ull << 33); /* another generation: an earlier join's */
+    cr_expect_eq(troupe_tell(a->sys, forged, P_ADD, NULL, 0), TROUPE_ENOACTOR);
+    cr_expect_eq(troupe_tell_ptr(a->sys, r, P_ADD, &wire, NULL), TROUPE_ENOTSUP);
+    /* a monitor names an incarnation: not through a stable ref */
+    troupe_ref watcher;
+    uint64_t mid = 0;
+    cr_assert_eq(troupe_spawn(a->sys, &relay_beh, NULL, NULL, &watcher), 0);
+    cr_expect_eq(troupe_monitor(a->sys, watcher, r, &mid), TROUPE_ENOTSUP);
+    troupe_cluster_ref_stats st;
+    cr_expect_eq(troupe_cluster_ref_stats_get(a->c, &st), 0);
+    cr_expect_gt(st.resolves, 0);
+
+    troupe_cluster *idle = NULL;
+    troupe_cluster_config cc;
+    troupe_cluster_config_defaults(&cc);
+    cc.cluster = "mbad";
+    cc.node = "z";
+    cc.nats_urls = getenv("TROUPE_NATS_URL_1");
+    cc.pg_conninfo = conninfo();
+    cr_assert_eq(troupe_cluster_create(a->sys, &cc, &idle), 0);
+    cr_expect_eq(troupe_cluster_ref(idle, "ledger", "x", &r), TROUPE_ESTATE, "not joined");
+    troupe_cluster_destroy(idle);
+    node_free(a);
+}
+
+/* The CSEND prefix decoder trusts nothing. */
+Test(moved, the_prefix_decoder_refuses_malformed_payloads)
+{
+    char pid[OWN_PID_MAX + 1];
+    const uint8_t *body;
+    uint32_t len;
+    uint8_t ok[] = {3, 'a', '/', 'b', 9, 8};
+    frame_env e = {.kind = FRAME_CSEND, .len = sizeof ok, .payload = ok};
+    cr_assert_eq(cref_prefix_parse(&e, pid, &body, &len), 0);
+    cr_expect_str_eq(pid, "a/b");
+    cr_expect_eq(len, 2);
+    cr_expect_eq(body[0], 9);
+    struct {
+        const char *what;
+        uint8_t b[8];
+        uint32_t len;
+    } bad[] = {
+        {"empty", {0}, 0},
+        {"a zero-length pid", {0, 1}, 2},
+        {"a pid longer than the payload", {5, 'a', 'b'}, 3},
+        {"a NUL inside the pid", {2, 'a', 0, 1}, 4},
+        {"a pid over the limit", {255, 'a'}, 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t *copy = malloc(bad[i].len ? bad[i].len : 1); /* exactly its length: ASan */
+        memcpy(copy, bad[i].b, bad[i].len);
+        frame_env f = {.kind = FRAME_CSEND, .len = bad[i].len, .payload = copy};
+        cr_expect_eq(cref_prefix_parse(&f, pid, &body, &len), TROUPE_EINVAL, "%s", bad[i].what);
+        free(copy);
+    }
+}
