@@ -212,9 +212,13 @@ TROUPE_API int troupe_cluster_actor(troupe_cluster *c, const char *kind, const c
 TROUPE_API int troupe_cluster_where_is(troupe_cluster *c, const char *kind, const char *id,
                                        troupe_cluster_where *out);
 
-/* Move (kind, id), owned here, to the live node `node`: the actor is
- * stopped, its journal writes drained, and the row handed to `node` with
- * the epoch bumped; `node` claims it and recovers it at its next pass.
+/* Move (kind, id), owned here, to the live node `node`: messages through
+ * stable refs (troupe_cluster_ref) stop being delivered here (they go back
+ * to their senders, who send them to `node` once it runs the actor), those
+ * already accepted are handled (the mailbox drained, bounded by the
+ * lease), then the actor is stopped, its journal writes drained, and the
+ * row handed to `node` with the epoch bumped; `node` claims it and
+ * recovers it at its next pass.
  * TROUPE_ENOTFOUND if not owned here, TROUPE_EINVAL, TROUPE_ESTATE,
  * TROUPE_EIO; TROUPE_EBUSY if the epoch changed meanwhile. */
 TROUPE_API int troupe_cluster_migrate(troupe_cluster *c, const char *kind, const char *id,
