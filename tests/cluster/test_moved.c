@@ -347,6 +347,58 @@ Test(moved, failover_asks_through_the_ref_resume_on_the_new_owner)
     node_free(b);
 }
 
+/* No live owner for good (the actor parked: its init always fails): what
+ * is sent through its stable ref is held, within the bound — 4096
+ * messages per node, then TROUPE_EFULL — and fails after 2 leases + 4
+ * renewals: the ask with TROUPE_ENODEDOWN, the tells counted expired. */
+static int bad_init(troupe_ctx *ctx, void *state, const void *arg)
+{
+    (void)ctx, (void)state, (void)arg;
+    return TROUPE_EFAILED;
+}
+static const troupe_behaviour bad_beh = {.name = "bad", .state_size = sizeof(ledger),
+                                         .init = bad_init, .handle = ledger_handle,
+                                         .persist = &ledger_persist};
+
+Test(moved, held_messages_are_bounded_and_fail_with_a_clear_code)
+{
+    tnode *a = node_new("mheld", "a", "TROUPE_NATS_URL_1", 600, 100);
+    troupe_cluster_kind k = {.name = "bad", .beh = &bad_beh, .max_start_failures = 1};
+    cr_assert_eq(troupe_cluster_kind_register(a->c, &k), 0);
+    (void)troupe_cluster_actor(a->c, "bad", "p", NULL);
+    troupe_cluster_where w = {0};
+    for (int i = 0; i < WAIT_STEPS && w.state != TROUPE_OWNER_PARKED; i++)
+        if (troupe_cluster_where_is(a->c, "bad", "p", &w) != 0 || w.state != TROUPE_OWNER_PARKED)
+            usleep(100 * 1000);
+    cr_assert_eq(w.state, TROUPE_OWNER_PARKED);
+    troupe_ref r;
+    cr_assert_eq(troupe_cluster_ref(a->c, "bad", "p", &r), 0);
+    uint64_t v = 1;
+    int rc = 0, sent = 0;
+    for (; sent < CREF_HELD_MAX + 10 && (rc = troupe_tell(a->sys, r, P_ADD, &v, sizeof v)) == 0;
+         sent++)
+        ;
+    cr_expect_eq(rc, TROUPE_EFULL, "past the bound: %s", troupe_errname(rc));
+    cr_expect_eq(sent, CREF_HELD_MAX);
+    ledger l;
+    size_t got;
+    rc = troupe_ask(a->sys, r, P_GET, NULL, 0, ASK_NS, NULL, &l, sizeof l, &got);
+    cr_expect_eq(rc, TROUPE_EFULL, "the ask too, while the tells are held");
+    troupe_cluster_ref_stats st = {0};
+    for (int i = 0; i < WAIT_STEPS && st.expired < (uint64_t)sent; i++) {
+        troupe_cluster_ref_stats_get(a->c, &st);
+        if (st.expired < (uint64_t)sent)
+            usleep(100 * 1000);
+    }
+    cr_expect_eq(st.expired, (uint64_t)sent, "the tells expired, counted");
+    rc = troupe_ask(a->sys, r, P_GET, NULL, 0, ASK_NS, NULL, &l, sizeof l, &got);
+    cr_expect_eq(rc, TROUPE_ENODEDOWN, "no owner within the bound: %s", troupe_errname(rc));
+    troupe_cluster_ref_stats_get(a->c, &st);
+    cr_expect_eq(st.held, (uint64_t)sent + 1);
+    cr_expect_eq(st.expired, (uint64_t)sent + 1);
+    node_free(a);
+}
+
 /* Bad input, and what a stable ref is not. */
 Test(moved, bad_input)
 {
