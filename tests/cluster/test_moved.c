@@ -185,7 +185,8 @@ typedef struct sender {
     tnode *n;
     troupe_ref ref;
     _Atomic int *stop;
-    uint64_t acked, sum;
+    _Atomic uint64_t acked; /* the main thread watches it */
+    uint64_t sum;
     int failures, first_rc;
 } sender;
 
@@ -210,7 +211,7 @@ static void *send_loop_idx(void *arg)
         uint64_t v = value_of(sa->idx, i);
         int rc = add(s->n, s->ref, v);
         if (rc == 0) {
-            s->acked++;
+            atomic_fetch_add(&s->acked, 1);
             s->sum += v;
         } else if (s->failures++ == 0) {
             s->first_rc = rc;
@@ -223,7 +224,7 @@ static uint64_t acked_total(sender *s)
 {
     uint64_t t = 0;
     for (int i = 0; i < SENDERS; i++)
-        t += __atomic_load_n(&s[i].acked, __ATOMIC_RELAXED);
+        t += atomic_load(&s[i].acked);
     return t;
 }
 
@@ -275,7 +276,7 @@ Test(moved, migration_under_load_loses_no_accepted_message)
         pthread_join(th[i], NULL);
         cr_expect_eq(s[i].failures, 0, "sender %d: %d asks failed, the first with %s", i,
                      s[i].failures, troupe_errname(s[i].first_rc));
-        acked += s[i].acked;
+        acked += atomic_load(&s[i].acked);
         sum += s[i].sum;
     }
     ledger l = get(b, s[1].ref);
