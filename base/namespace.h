@@ -157,6 +157,7 @@
 #define remote_deliver troupei_remote_deliver
 #define remote_send_back troupei_remote_send_back
 #define remote_send_fail troupei_remote_send_fail
+#define transport_outstanding troupei_transport_outstanding
 #define remote_monitor troupei_remote_monitor
 #define remote_demonitor troupei_remote_demonitor
 #define monitor_for_remote troupei_monitor_for_remote

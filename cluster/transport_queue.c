@@ -197,6 +197,19 @@ int transport_send(transport *t, uint32_t slot, const frame_env *env)
     return rc;
 }
 
+size_t transport_outstanding(transport *t, uint32_t slot)
+{
+    dest *d = dest_of(t, slot);
+    size_t n = 0;
+    if (!d)
+        return 0;
+    pthread_mutex_lock(&d->mu);
+    for (uint32_t i = 0; i < d->pend_cap; i++)
+        n += d->pend[i] && d->pend[i] != PEND_TOMB;
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
 bool transport_answered(transport *t, uint32_t slot, uint64_t ask_id)
 {
     dest *d = dest_of(t, slot);

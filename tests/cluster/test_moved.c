@@ -16,6 +16,7 @@
 #include "../persistence/pers_support.h"
 #include "cluster/cref.h"
 #include "cluster/own.h"
+#include "cluster/remote_int.h"
 #include "troupe/troupe.h"
 
 #define WAIT_STEPS 300 /* x 100 ms: 30 s at most */
@@ -397,6 +398,41 @@ Test(moved, held_messages_are_bounded_and_fail_with_a_clear_code)
     troupe_cluster_ref_stats_get(a->c, &st);
     cr_expect_eq(st.held, (uint64_t)sent + 1);
     cr_expect_eq(st.expired, (uint64_t)sent + 1);
+    node_free(a);
+}
+
+/* A reply (or a MOVED) carries its ask's id, but only the asker waits for
+ * it: the replier's transport must not remember it as an ask of its own.
+ * Before the fix, each remote ask answered on the reader left its id in
+ * the replier's set of outstanding asks, for good. */
+static int echo_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
+{
+    (void)state;
+    return troupe_reply(ctx, m->type, m->data, m->size);
+}
+static const troupe_behaviour echo_beh = {.name = "echo", .handle = echo_handle};
+
+Test(moved, replies_leave_no_outstanding_ask_behind)
+{
+    tnode *a = node_new("mpend", "a", "TROUPE_NATS_URL_1", 3000, 100);
+    tnode *b = node_new("mpend", "b", "TROUPE_NATS_URL_2", 3000, 100);
+    meet(a, "b");
+    troupe_ref e, re;
+    cr_assert_eq(troupe_spawn(b->sys, &echo_beh, NULL, NULL, &e), 0);
+    cr_assert_eq(troupe_register(b->sys, "echo", e), 0);
+    cr_assert_eq(troupe_cluster_lookup(a->c, "b", "echo", ASK_NS, &re), 0);
+    for (int i = 0; i < 200; i++) {
+        uint64_t v = (uint64_t)i, back = 0;
+        cr_assert_eq(troupe_ask(a->sys, re, 1, &v, sizeof v, ASK_NS, NULL, &back, sizeof back,
+                                NULL), 0);
+        cr_assert_eq(back, v);
+    }
+    remote *ra = cluster_remote(a->c), *rb = cluster_remote(b->c);
+    uint32_t sa = (uint32_t)troupe_cluster_node_number(a->c);
+    uint32_t sb = (uint32_t)troupe_cluster_node_number(b->c);
+    cr_expect_eq(transport_outstanding(ra->t, sb), 0, "a's asks all answered");
+    cr_expect_eq(transport_outstanding(rb->t, sa), 0, "b's replies remembered as asks");
+    node_free(b);
     node_free(a);
 }
 
