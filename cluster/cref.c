@@ -402,14 +402,23 @@ void crefs_close(crefs *t)
     free(t);
 }
 
+/* pid's handle if it has one already, else 0; under mu. */
+static uint32_t handle_find(crefs *t, const char *pid)
+{
+    for (uint32_t i = 1; i <= t->n; i++)
+        if (!strcmp(t->h[i].pid, pid))
+            return i;
+    return 0;
+}
+
 /* pid's handle, made if new; under mu. 0 when the table is full. The
  * table is allocated whole at open (untouched pages cost nothing), so a
  * handle never moves while the resolver or a sender holds it unlocked. */
 static uint32_t handle_for(crefs *t, const char *pid)
 {
-    for (uint32_t i = 1; i <= t->n; i++)
-        if (!strcmp(t->h[i].pid, pid))
-            return i;
+    uint32_t i = handle_find(t, pid);
+    if (i)
+        return i;
     if (t->n == CREF_MAX)
         return 0;
     handle *h = &t->h[++t->n];
@@ -420,6 +429,13 @@ static uint32_t handle_for(crefs *t, const char *pid)
 
 int crefs_get(crefs *t, const char *pid, troupe_ref *out)
 {
+    pthread_mutex_lock(&t->mu);
+    uint32_t known = handle_find(t, pid);
+    pthread_mutex_unlock(&t->mu);
+    if (known) { /* made before: no query (its row existed; the resolver keeps it current) */
+        *out = ref_of(t, known);
+        return 0;
+    }
     bool local = false;
     uint32_t slot = 0;
     int rc = resolve(t, pid, &local, &slot);
