@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster/cref.h"
 #include "cluster/own.h"
 #include "core/alloc.h"
 #include "core/common.h"
@@ -82,6 +83,7 @@ static void stop_local(own *o, own_actor *a)
 {
     if (troupe_ref_is_none(a->ref))
         return;
+    cdir_clear(o->dir, a->pid); /* messages for it are sent back (MOVED) from now */
     troupe_sup_terminate_child(o->sys, a->ref);
     for (uint32_t i = 0; i < o->lease_ms && troupe_alive(o->sys, a->ref) == 1; i++)
         usleep(1000);
@@ -149,6 +151,10 @@ int own_start(own *o, own_actor *a)
     }
     a->fails = 0;
     o->st.owned++;
+    if (cdir_set(o->dir, a->pid, a->ref) != 0) { /* unreachable through stable refs: retried */
+        stop_local(o, a);
+        return start_failed(o, a, TROUPE_ENOMEM);
+    }
     return 0;
 }
 
@@ -179,7 +185,9 @@ int own_create(troupe_cluster *c, troupe_system *sys, const char *cluster, const
     (void)c;
     own *o = sys_calloc(1, sizeof *o);
     size_t n = strlen(conninfo) + 64;
-    if (!o || !(o->conninfo = sys_malloc(n))) {
+    if (!o || !(o->conninfo = sys_malloc(n)) || cdir_create(&o->dir) != 0) {
+        if (o)
+            free(o->conninfo);
         free(o);
         return TROUPE_ENOMEM;
     }
@@ -202,6 +210,7 @@ void own_destroy(own *o)
     if (o->pg)
         PQfinish(o->pg);
     pthread_mutex_destroy(&o->mu);
+    cdir_destroy(o->dir);
     free(o->actors);
     free(o->conninfo);
     free(o);
@@ -226,6 +235,9 @@ void own_leave(own *o, bool hand_off)
 {
     failover_stop(o);
     pthread_mutex_lock(&o->mu);
+    uint64_t until = owner_deadline(o);
+    for (size_t i = 0; hand_off && !o->fenced && i < o->n; i++) /* accepted messages handled */
+        (void)cdir_quiesce(o->dir, o->sys, o->actors[i].pid, until);
     while (o->n > 0) {
         own_actor *a = &o->actors[o->n - 1];
         stop_local(o, a);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster/cref.h"
 #include "cluster/own.h"
 #include "core/common.h"
 #include "persistence/guard.h"
@@ -142,6 +143,9 @@ TROUPE_API int troupe_cluster_migrate(troupe_cluster *c, const char *kind, const
         return a ? TROUPE_EINVAL : TROUPE_ENOTFOUND;
     }
     uint64_t epoch = a->epoch;
+    /* what was accepted for it is handled here; what comes now goes back
+     * to its senders (MOVED), who send it to the new owner */
+    (void)cdir_quiesce(o->dir, o->sys, pid, owner_deadline(o));
     own_drop(o, a); /* stopped, its writes drained (or fenced) */
     o->st.dropped--; /* handed off, not lost */
     rc = owner_release(o, pid, epoch, node);

@@ -149,7 +149,7 @@ TROUPE_API int troupe_cluster_join(troupe_cluster *c)
     if (rc)
         return rc;
     remote_config rcfg = {c->cluster, c->node, c->nats_urls, c->pg_conninfo, c->renew_ms,
-                          c->lease_ms};
+                          c->lease_ms, c->own->dir};
     if ((rc = remote_open(c->sys, c->mem, &rcfg, &c->net)) != 0) {
         own_leave(c->own, false);
         member_leave(c->mem, true);

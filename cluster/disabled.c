@@ -160,3 +160,18 @@ int cluster_sys_nodes(troupe_system *sys, troupe_cluster_node *out, size_t cap, 
         *n = 0;
     return sys ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }
+
+TROUPE_API int troupe_cluster_ref(troupe_cluster *c, const char *kind, const char *id,
+                                  troupe_ref *out)
+{
+    (void)kind;
+    (void)id;
+    if (out)
+        *out = TROUPE_REF_NONE;
+    return c && out ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
+
+TROUPE_API int troupe_cluster_ref_stats_get(const troupe_cluster *c, troupe_cluster_ref_stats *out)
+{
+    return c && out ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}

@@ -29,7 +29,15 @@ typedef enum frame_kind {
     FRAME_ASK = 2,   /* a tell whose reply goes to (from, ask_id) */
     FRAME_REPLY = 3, /* to is the asker, ask_id its ask */
     FRAME_DOWN = 4,  /* from ended: the monitors on to's node learn it */
-    FRAME_KIND_MAX = FRAME_DOWN,
+    /* A message for a cluster actor (cluster/cref.c): to is the sender
+     * node's stable ref (echoed, never resolved by the receiver), ask_id
+     * an ask's id or 0 for a tell, the payload a prefix (pid length u8,
+     * the pid) and the message's bytes. */
+    FRAME_CSEND = 5,
+    /* The receiver does not own that actor (any more): the CSEND's fields
+     * and payload sent back unchanged, for its sender to route again. */
+    FRAME_MOVED = 6,
+    FRAME_KIND_MAX = FRAME_MOVED,
 } frame_kind;
 
 typedef struct frame_env {

@@ -78,6 +78,7 @@ struct own {
     bool have_sup, joined, stop, running, fenced;
     pthread_t thread;
     troupe_cluster_owner_stats st;
+    struct cdir *dir; /* the actors running here, for the reader (cluster/cref.h) */
     int (*is_fenced)(void *ud); /* the membership's view */
     void *ud;
 };
@@ -95,6 +96,10 @@ int owner_park(own *o, const char *pid, uint64_t epoch, uint32_t fails);
 int owner_unpark(own *o, const char *pid);
 /* TROUPE_ENOTFOUND when there is no row */
 int owner_get(own *o, const char *pid, own_row *out);
+/* owner_get on a connection of the caller's own (cluster/cref.c's
+ * resolver), without o: pgq_run's rules for *pc */
+int owner_get_on(PGconn **pc, const char *conninfo, uint64_t deadline_ns, const char *pid,
+                 own_row *out);
 /* rows that are claimable (released, or their owner's lease expired) */
 int owner_orphans(own *o, own_row *out, int cap);
 /* rows this incarnation owns (active) */

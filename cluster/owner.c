@@ -186,6 +186,21 @@ int owner_get(own *o, const char *pid, own_row *out)
     return rc < 0 ? rc : rc ? 0 : TROUPE_ENOTFOUND;
 }
 
+int owner_get_on(PGconn **pc, const char *conninfo, uint64_t deadline_ns, const char *pid,
+                 own_row *out)
+{
+    const char *p[] = {pid};
+    PGresult *r;
+    int rc = pgq_run(pc, conninfo, GET, 1, p, deadline_ns, &r);
+    if (rc)
+        return rc;
+    int got = PQntuples(r) > 0;
+    if (got)
+        decode(r, 0, out);
+    PQclear(r);
+    return got ? 0 : TROUPE_ENOTFOUND;
+}
+
 int owner_orphans(own *o, own_row *out, int cap)
 {
     char c[16];

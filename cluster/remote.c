@@ -31,6 +31,8 @@ static int port_send(remote_port *p, troupe_system *sys, troupe_ref to, tmsg *m)
         return TROUPE_ENOTSUP; /* a pointer means nothing on another node */
     if (atomic_load_explicit(&r->fenced, memory_order_relaxed)) /* a flag alone: see the field */
         return TROUPE_EFENCED;
+    if ((to.id & REF_TAG_MASK) == 0) /* a stable ref to a cluster actor (cref.c) */
+        return m->type >= TROUPE_MSG_SYSTEM ? TROUPE_ENOTSUP : crefs_send(r->crefs, to, m);
     if (m->type == TROUPE_MSG_DOWN) /* a monitor's, for a watcher there */
         return remote_down_out(r, remote_slot_of(r, to.id), to, m);
     if (m->type >= TROUPE_MSG_SYSTEM)
@@ -243,6 +245,7 @@ static int remote_alloc(troupe_system *sys, struct member *m, const remote_confi
     r->incarnation = member_incarnation(m);
     r->my_tag = (uint32_t)(sys->ref_tag >> REF_TAG_SHIFT);
     r->refresh_ms = cfg->refresh_ms;
+    r->dir = cfg->dir;
     snprintf(r->cluster, sizeof r->cluster, "%s", cfg->cluster);
     snprintf(r->node, sizeof r->node, "%s", cfg->node);
     snprintf(r->inbox, sizeof r->inbox, "troupe.%s.%s", cfg->cluster, cfg->node);
@@ -271,6 +274,8 @@ int remote_open(troupe_system *sys, struct member *m, const remote_config *cfg, 
     }
     if (!rc)
         rc = remote_refresh(r);
+    if (!rc) /* a held message waits for failover: the lease, a pass, and slack */
+        rc = crefs_open(r, r->dir, 2 * cfg->timeout_ms + 4 * cfg->refresh_ms, &r->crefs);
     if (!rc)
         rc = start_refresher(r);
     if (rc) {
@@ -302,7 +307,9 @@ void remote_close(remote *r)
         r->link->r = NULL; /* proxies still waiting answer nothing */
         pthread_mutex_unlock(&r->link->mu);
     }
+    crefs_stop(r->crefs); /* nothing is routed again from here */
     transport_close(r->t); /* queued frames leave; the reader stops */
+    crefs_close(r->crefs); /* the held ones fail */
     route_close(r->rt);
     if (r->link)
         remote_link_put(r->link);

@@ -18,6 +18,7 @@ typedef struct remote_config {
     const char *cluster, *node, *nats_urls, *pg_conninfo;
     uint32_t refresh_ms; /* how often the map is re-read (the renewal period) */
     uint32_t timeout_ms; /* a query's bound (the lease) */
+    struct cdir *dir;    /* the cluster actors running here (cref.h) */
 } remote_config;
 
 /* Take the node's slot, connect to NATS, read the map and attach the port

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cluster/member.h"
+#include "cluster/own.h"
 #include "cluster/remote_int.h"
 #include "core/ask.h"
 #include "troupe/registry.h"
@@ -111,5 +112,37 @@ TROUPE_API int troupe_cluster_stats_get(const troupe_cluster *c, troupe_cluster_
     remote *r = cluster_remote(c);
     if (r)
         remote_stats(r, out);
+    return 0;
+}
+
+TROUPE_API int troupe_cluster_ref(troupe_cluster *c, const char *kind, const char *id,
+                                  troupe_ref *out)
+{
+    char pid[OWN_PID_MAX + 1];
+    if (out)
+        *out = TROUPE_REF_NONE;
+    if (!c || !out || own_pid(cluster_own(c), kind, id, pid) != 0)
+        return TROUPE_EINVAL;
+    remote *r = cluster_remote(c);
+    if (!r)
+        return TROUPE_ESTATE;
+    if (atomic_load_explicit(&r->fenced, memory_order_relaxed)) /* relaxed: see the field */
+        return TROUPE_EFENCED;
+    return crefs_get(r->crefs, pid, out);
+}
+
+TROUPE_API int troupe_cluster_ref_stats_get(const troupe_cluster *c, troupe_cluster_ref_stats *out)
+{
+    if (!c || !out)
+        return TROUPE_EINVAL;
+    memset(out, 0, sizeof *out);
+    remote *r = cluster_remote(c);
+    if (!r)
+        return 0;
+    crefs_stats s;
+    crefs_stats_get(r->crefs, &s);
+    *out = (troupe_cluster_ref_stats){.moved_in = s.moved_in, .moved_out = s.moved_out,
+                                      .resolves = s.resolves, .held = s.held,
+                                      .expired = s.expired};
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "cluster/cref.h"
 #include "cluster/frame.h"
 #include "cluster/remote.h"
 #include "cluster/route.h"
@@ -66,6 +67,8 @@ struct remote {
     uint32_t last_slot; /* the reader's: the sender of its last frame */
     uint64_t last_sync_ns;
     frame_stats fst;
+    cdir *dir;     /* the cluster actors running here (own's) */
+    crefs *crefs;  /* stable refs (cref.c) */
     rmon *mons;
     uint32_t nmons, capmons;
     _Atomic bool fenced; /* relaxed: a flag read alone */
@@ -97,6 +100,13 @@ static inline uint32_t remote_slot_of(const struct remote *r, uint64_t local_id)
 void remote_on_frame(void *arg, const char *from_subject, const uint8_t *data, size_t len);
 void remote_fail_ask(void *arg, uint64_t ask_id);
 void remote_link_put(remote_link *l);
+/* An envelope of node slot delivered to the local actor `to` (a TELL or an
+ * ASK: its outcome goes back), as the reader does. */
+void remote_deliver(remote *r, uint32_t slot, const frame_env *e, troupe_ref to);
+/* e sent back to node slot as `kind`, its fields unchanged (MOVED). */
+void remote_send_back(remote *r, uint32_t slot, uint8_t kind, const frame_env *e);
+/* A DOWN for ask (to, ask_id) of node slot, carrying code. */
+void remote_send_fail(remote *r, uint32_t slot, uint64_t to, uint64_t ask_id, int code);
 /* remote.c: the slot of a live peer named `name`, 0 if none (refreshing once
  * when unknown: refresh says whether it may). */
 uint32_t remote_slot_by_name(remote *r, const char *name, bool refresh);

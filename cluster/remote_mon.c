@@ -69,6 +69,8 @@ int remote_port_monitor(remote_port *p, troupe_system *sys, troupe_ref watcher, 
 {
     (void)sys;
     remote *r = (remote *)p;
+    if ((target.id & REF_TAG_MASK) == 0)
+        return TROUPE_ENOTSUP; /* a stable ref names no incarnation (cref.h) */
     uint32_t slot = remote_slot_of(r, target.id);
     if (!transport_is_up(r->t, slot))
         return TROUPE_ENOACTOR;

@@ -210,10 +210,33 @@ static int down_code(const frame_env *e)
     return c < 0 && c > -1000 ? c : TROUPE_ENOACTOR;
 }
 
+void remote_deliver(remote *r, uint32_t slot, const frame_env *e, troupe_ref to)
+{
+    rx x = {.r = r, .slot = slot};
+    deliver(&x, e, to);
+}
+
+void remote_send_back(remote *r, uint32_t slot, uint8_t kind, const frame_env *e)
+{
+    send_back(r, slot, kind, e->to, e->ask_id, e->from, e->type, e->payload, e->len);
+}
+
+void remote_send_fail(remote *r, uint32_t slot, uint64_t to, uint64_t ask_id, int code)
+{
+    send_fail(r, slot, to, ask_id, code);
+}
+
 static void on_env(void *arg, const frame_env *e)
 {
     rx *x = arg;
     remote *r = x->r;
+    if (e->kind == FRAME_CSEND || e->kind == FRAME_MOVED) { /* cluster actors: cref_rx.c */
+        if (e->kind == FRAME_CSEND)
+            cref_serve(r, x->slot, e);
+        else
+            crefs_moved(r->crefs, x->slot, e);
+        return;
+    }
     if (e->kind == FRAME_REPLY || e->kind == FRAME_DOWN) {
         remote_count(e->kind == FRAME_REPLY ? &r->replies_in : &r->downs_in);
         if (e->ask_id)

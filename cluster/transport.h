@@ -78,6 +78,8 @@ int transport_send_now(transport *t, uint32_t slot, const frame_env *env);
 /* The reply (or failure) for an outstanding ask came from slot: true if
  * it was outstanding there (then it no longer is). */
 bool transport_answered(transport *t, uint32_t slot, uint64_t ask_id);
+/* Tests: the asks outstanding to slot now. */
+size_t transport_outstanding(transport *t, uint32_t slot);
 /* Tests: publish raw bytes to a subject, as if from `reply`. */
 int transport_publish_raw(transport *t, const char *subject, const char *reply,
                           const void *data, size_t len);

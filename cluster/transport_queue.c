@@ -124,6 +124,15 @@ static void wake_flusher(transport *t, uint32_t slot)
 
 static void publish(transport *t, dest *d, tframe *f);
 
+/* An envelope that waits for an answer from its destination: an ask, or
+ * a cluster actor's ask. A reply or a MOVED carries an ask id too, but
+ * the asker waits for it, not us: remembering it would grow the set for
+ * good. */
+static bool awaits_answer(const frame_env *env)
+{
+    return (env->kind == FRAME_ASK || env->kind == FRAME_CSEND) && env->ask_id;
+}
+
 /* The caller waits for an answer anyway (a plain thread's ask): with
  * nothing queued and nobody publishing, it publishes its one envelope
  * itself, without the flusher's wake-up. Else 1: queue it. */
@@ -132,7 +141,7 @@ static int send_direct(transport *t, dest *d, uint32_t slot, const frame_env *en
     tframe mine = {0};
     pthread_mutex_lock(&d->mu);
     bool go = d->live && !d->busy && !d->head;
-    int rc = go && env->ask_id ? pend_add(d, env->ask_id) : 0;
+    int rc = go && awaits_answer(env) ? pend_add(d, env->ask_id) : 0;
     d->busy = go && rc == 0;
     pthread_mutex_unlock(&d->mu);
     if (!go)
@@ -146,7 +155,7 @@ static int send_direct(transport *t, dest *d, uint32_t slot, const frame_env *en
     pthread_mutex_lock(&d->mu);
     d->busy = false;
     bool more = d->head != NULL;
-    if (rc)
+    if (rc && awaits_answer(env))
         pend_del(d, env->ask_id);
     pthread_mutex_unlock(&d->mu);
     if (more) /* queued behind us: the flusher skipped them */
@@ -175,7 +184,7 @@ int transport_send(transport *t, uint32_t slot, const frame_env *env)
     pthread_mutex_lock(&d->mu);
     tframe *f;
     int rc = d->live ? open_frame(t, d, FRAME_ENV_HDR + env->len, &f) : TROUPE_ENOACTOR;
-    if (!rc && env->kind == FRAME_ASK && env->ask_id)
+    if (!rc && awaits_answer(env))
         rc = pend_add(d, env->ask_id);
     if (!rc)
         rc = frame_add(&f->fb, env, t->max_payload);
@@ -186,6 +195,19 @@ int transport_send(transport *t, uint32_t slot, const frame_env *env)
     if (first) /* the queue was empty: the flusher may be asleep */
         wake_flusher(t, slot);
     return rc;
+}
+
+size_t transport_outstanding(transport *t, uint32_t slot)
+{
+    dest *d = dest_of(t, slot);
+    size_t n = 0;
+    if (!d)
+        return 0;
+    pthread_mutex_lock(&d->mu);
+    for (uint32_t i = 0; i < d->pend_cap; i++)
+        n += d->pend[i] && d->pend[i] != PEND_TOMB;
+    pthread_mutex_unlock(&d->mu);
+    return n;
 }
 
 bool transport_answered(transport *t, uint32_t slot, uint64_t ask_id)

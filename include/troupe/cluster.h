@@ -212,9 +212,13 @@ TROUPE_API int troupe_cluster_actor(troupe_cluster *c, const char *kind, const c
 TROUPE_API int troupe_cluster_where_is(troupe_cluster *c, const char *kind, const char *id,
                                        troupe_cluster_where *out);
 
-/* Move (kind, id), owned here, to the live node `node`: the actor is
- * stopped, its journal writes drained, and the row handed to `node` with
- * the epoch bumped; `node` claims it and recovers it at its next pass.
+/* Move (kind, id), owned here, to the live node `node`: messages through
+ * stable refs (troupe_cluster_ref) stop being delivered here (they go back
+ * to their senders, who send them to `node` once it runs the actor), those
+ * already accepted are handled (the mailbox drained, bounded by the
+ * lease), then the actor is stopped, its journal writes drained, and the
+ * row handed to `node` with the epoch bumped; `node` claims it and
+ * recovers it at its next pass.
  * TROUPE_ENOTFOUND if not owned here, TROUPE_EINVAL, TROUPE_ESTATE,
  * TROUPE_EIO; TROUPE_EBUSY if the epoch changed meanwhile. */
 TROUPE_API int troupe_cluster_migrate(troupe_cluster *c, const char *kind, const char *id,
@@ -227,6 +231,50 @@ TROUPE_API int troupe_cluster_unpark(troupe_cluster *c, const char *kind, const 
 /* Copy this node's ownership counters into *out. Errors: TROUPE_EINVAL
  * (NULL c or out). */
 TROUPE_API int troupe_cluster_owner_stats_get(troupe_cluster *c, troupe_cluster_owner_stats *out);
+
+/* A stable ref to the cluster actor (kind, id): a troupe_ref that keeps
+ * naming the actor wherever it lives, across failover and migration.
+ * troupe_tell, troupe_ask, troupe_call, troupe_ask_async and troupe_ask_cb
+ * through it work unchanged, from any thread of this node (a handler, a
+ * plain thread, the owner itself). A send goes to the owner it last knew
+ * (here: the actor's mailbox; elsewhere: one envelope to that node); a
+ * node that does not run the actor (any more) sends the message back
+ * (MOVED), and this node reads the ownership row again and sends it to
+ * the new owner. While the actor has no live owner (the old one's lease
+ * running out, the new one not started yet) messages are held, in order,
+ * up to 2 leases + 4 renewals; then an ask fails with TROUPE_ENODEDOWN
+ * and a tell is dropped (counted: troupe_cluster_ref_stats). Across nodes
+ * delivery stays at most once (docs/CLUSTER.md): an ask outstanding to a
+ * node that dies fails with TROUPE_ENODEDOWN, and asking again through
+ * the same ref reaches the new owner. A migration hands over every
+ * message its old owner accepted (it is handled there before the actor
+ * stops) and sends back what arrives after.
+ *
+ * The ref is this node's (tag 0 in the ref's tag bits): valid with this
+ * system while it stays joined, not across a leave; to name the actor to
+ * another node, send (kind, id) — troupe_cluster_ref_encode refuses it.
+ * The same (kind, id) gives the same ref. Monitors through it answer
+ * TROUPE_ENOTSUP (it names no incarnation: monitor troupe_cluster_where_is's
+ * ref instead); troupe_tell_ptr TROUPE_ENOTSUP.
+ *
+ * Reads the row once (from any thread; a plain thread's call blocks at
+ * most about a lease). TROUPE_EINVAL (NULL, malformed kind or id),
+ * TROUPE_ESTATE (not joined), TROUPE_EFENCED, TROUPE_ENOTFOUND (never
+ * spawned: troupe_cluster_actor first), TROUPE_EIO, TROUPE_ENOMEM (4096
+ * stable refs per node). */
+TROUPE_API int troupe_cluster_ref(troupe_cluster *c, const char *kind, const char *id,
+                                  troupe_ref *out);
+
+typedef struct troupe_cluster_ref_stats {
+    uint64_t moved_in;  /* messages sent back to this node (MOVED), routed again */
+    uint64_t moved_out; /* messages this node sent back: not running here (any more) */
+    uint64_t resolves;  /* ownership rows read for stable refs */
+    uint64_t held;      /* messages that waited for an owner */
+    uint64_t expired;   /* of those, failed after the bound: asks TROUPE_ENODEDOWN, tells lost */
+} troupe_cluster_ref_stats;
+
+/* Since join (all zero unless joined). TROUPE_EINVAL for NULL. */
+TROUPE_API int troupe_cluster_ref_stats_get(const troupe_cluster *c, troupe_cluster_ref_stats *out);
 
 /* Cluster registry: a name unique across the cluster, held by an actor of
  * a node (its ref on that node). A name of a node whose lease expired or

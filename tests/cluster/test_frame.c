@@ -62,6 +62,35 @@ Test(frame, round_trip_keeps_order_and_fields)
     frame_free(&fb);
 }
 
+/* A cluster actor's message and its MOVED: the fields and the payload
+ * (pid prefix and message) come back unchanged. */
+Test(frame, csend_and_moved_round_trip)
+{
+    static const uint8_t body[] = {3, 'c', '/', 'k', 0xAB, 0xCD};
+    frame_buf fb;
+    frame_init(&fb, 5);
+    frame_env cs = {.kind = FRAME_CSEND, .type = 7, .from = 0x11, .to = 0x22ull << 32 | 1,
+                    .ask_id = 9, .len = sizeof body, .payload = body};
+    frame_env mv = cs;
+    mv.kind = FRAME_MOVED;
+    cr_assert_eq(frame_add(&fb, &cs, MAXP), 0);
+    cr_assert_eq(frame_add(&fb, &mv, MAXP), 0);
+    seen s = {0};
+    frame_stats st = {0};
+    uint64_t inc = 0;
+    cr_assert_eq(frame_decode(fb.data, fb.len, MAXP, collect, &s, &inc, &st), 2);
+    for (int i = 0; i < 2; i++) {
+        cr_expect_eq(s.env[i].kind, i ? FRAME_MOVED : FRAME_CSEND);
+        cr_expect_eq(s.env[i].type, 7);
+        cr_expect_eq(s.env[i].from, 0x11);
+        cr_expect_eq(s.env[i].to, cs.to);
+        cr_expect_eq(s.env[i].ask_id, 9);
+        cr_expect_eq(s.env[i].len, sizeof body);
+        cr_expect_eq(memcmp(s.payload[i], body, sizeof body), 0);
+    }
+    frame_free(&fb);
+}
+
 Test(frame, encoder_refuses_bad_envelopes)
 {
     frame_buf fb;
@@ -114,6 +143,8 @@ static void count_high(uint8_t *b, size_t *n) { (void)n; b[6] = 4; }
 static void oversized(uint8_t *b, size_t *n) { (void)n; b[E2 + 32 + 2] = 1; }
 static void huge_len(uint8_t *b, size_t *n) { (void)n; memset(b + E2 + 32, 0xff, 4); }
 static void kind_bad(uint8_t *b, size_t *n) { (void)n; b[E2] = 99; }
+static void kind_next(uint8_t *b, size_t *n) { (void)n; b[E2] = FRAME_KIND_MAX + 1; }
+static void kind_zero(uint8_t *b, size_t *n) { (void)n; b[E2] = 0; }
 static void pad_bad(uint8_t *b, size_t *n) { (void)n; b[E2 + 1] = 1; }
 static void trailing(uint8_t *b, size_t *n) { b[*n] = 0; (*n)++; }
 static void count_low(uint8_t *b, size_t *n) { (void)n; b[6] = 2; }
@@ -131,6 +162,8 @@ static const bad_case bad_cases[] = {
     {"oversized envelope", oversized, 1, F(oversized)},
     {"length 4 GiB", huge_len, 1, F(oversized)},
     {"unknown kind", kind_bad, 2, F(bad_envelope)},
+    {"the kind after MOVED", kind_next, 2, F(bad_envelope)},
+    {"kind 0", kind_zero, 2, F(bad_envelope)},
     {"nonzero padding", pad_bad, 2, F(bad_envelope)},
     {"trailing byte", trailing, 3, F(trailing)},
     {"count below the envelopes", count_low, 2, F(trailing)},
