@@ -160,3 +160,18 @@ int cluster_sys_nodes(troupe_system *sys, troupe_cluster_node *out, size_t cap, 
         *n = 0;
     return sys ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }
+
+int cluster_sys_actors(troupe_system *sys, size_t offset, cluster_actor_row *out, size_t cap,
+                       size_t *n, size_t *total, char *cluster, char *self)
+{
+    (void)offset;
+    (void)out;
+    (void)cap;
+    (void)cluster;
+    (void)self;
+    if (n)
+        *n = 0;
+    if (total)
+        *total = 0;
+    return sys ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}
