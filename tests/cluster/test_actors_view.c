@@ -7,6 +7,7 @@
  * longer renewed, its ownership thread stopped, its actors still running,
  * as a paused process's). Every wait is a bounded poll. */
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,55 @@ Test(actors_view, http_lists_where_each_cluster_actor_lives)
     cr_assert_eq(troupe_cluster_leave(a->c), 0);
     expect_page(a->port, "/api/cluster/actors", 404, 0, "\"status\":404");
     node_free(b);
+    node_free(a);
+}
+
+/* The views query on a connection of their own: while the database takes
+ * no new connection (ALLOW_CONNECTIONS false, set from the server's
+ * `postgres` database: not the current one), both answer 503, and 200
+ * again afterwards. */
+static void allow_connections(PGconn *admin, const char *db, bool on)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "ALTER DATABASE \"%s\" ALLOW_CONNECTIONS %s", db,
+             on ? "true" : "false");
+    PGresult *res = PQexec(admin, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(admin));
+    PQclear(res);
+}
+
+static PGconn *connect_to(const char *extra)
+{
+    char ci[512];
+    snprintf(ci, sizeof ci, "%s %s", env("TROUPE_PG_CONNINFO"), extra);
+    PGconn *pg = PQconnectdb(ci);
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK, "%s", PQerrorMessage(pg));
+    return pg;
+}
+
+Test(actors_view, http_answers_503_when_postgresql_does_not)
+{
+    tnode *a = node_new("v503", "a");
+    if (!a->port) {
+        node_free(a);
+        return;
+    }
+    PGconn *pg = connect_to("");
+    char db[128];
+    snprintf(db, sizeof db, "%s", PQdb(pg));
+    PQfinish(pg);
+    PGconn *admin = connect_to("dbname=postgres");
+    allow_connections(admin, db, false);
+    hc_resp r1 = hc_get(a->port, "/api/cluster/actors");
+    hc_resp r2 = hc_get(a->port, "/api/cluster/nodes");
+    allow_connections(admin, db, true);
+    PQfinish(admin);
+    cr_expect_eq(r1.status, 503, "%s", r1.raw);
+    cr_expect(json_valid(r1.body) && strstr(r1.body, "\"status\":503"), "%s", r1.body);
+    cr_expect_eq(r2.status, 503, "%s", r2.raw);
+    hc_free(&r1);
+    hc_free(&r2);
+    expect_page(a->port, "/api/cluster/actors", 200, 0, "\"total\":0");
     node_free(a);
 }
 
