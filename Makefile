@@ -130,8 +130,9 @@ demo: build
 # started and stopped here (tests/cluster/run_nats.sh): the ledger's owner is
 # killed mid-run and a survivor takes it over (examples/cluster/demo.sh).
 demo-cluster: build
-	@test -x $(B)/release/examples/cluster-node || { echo "demo-cluster: the cluster layer was not built (libnats-dev, libpq-dev: scripts/deps.sh cluster)" >&2; exit 1; }
-	tests/cluster/run_nats.sh examples/cluster/demo.sh $(B)/release/examples/cluster-node
+	@test -x $(B)/release/examples/cluster-node || { echo "demo-cluster: the cluster layer was not built (libnats-dev, libpq-dev: scripts/deps.sh cluster; and -Dmigrate)" >&2; exit 1; }
+	tests/cluster/run_nats.sh examples/cluster/demo.sh $(B)/release/examples/cluster-node \
+		$(B)/release/examples/cluster-check
 
 # All three runs happen even when one fails (a CI log then shows every
 # failure at once); the exit code is non-zero if any failed.
