@@ -121,6 +121,11 @@ for n in n1 n2 n3; do wait "${pid[$n]}" || true; unset "pid[$n]"; done
 say "every node left; acknowledged per node (chain/engine): n1 $(acks chain n1)/$(acks engine n1)," \
     "n2 $(acks chain n2)/$(acks engine n2), n3 $(acks chain n3)/$(acks engine n3)"
 
+awk '$1 == "stats" { p += $4; i += $6; s += $8; f += $10; y += $14; a += $16 }
+     END { printf "demo-cluster: load of the last run of each node: %d blocks produced, %d imported,"\
+           " %d imports stale (another won the height), %d forged refused; %d payloads; %d asks"\
+           " failed and re-resolved\n", p, i, s, f, y, a }' "$log"
+
 psql_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
 [ -x "$psql_bin" ] || psql_bin=psql
 for k in chain engine; do
