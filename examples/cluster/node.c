@@ -101,8 +101,10 @@ static int dump_one(node *nd, const char *dir, const char *kind, uint32_t size)
     for (int i = 0; buf && i < 100 && rc && !quit; i++) { /* bounded: about 10 s */
         if ((rc = resolve(nd, &t)) == 0)
             rc = troupe_ask(nd->sys, t.ref, MSG_DUMP, NULL, 0, ASK_NS, NULL, buf, size, &n);
-        if (rc || n != size)
-            rc = rc ? rc : TROUPE_EIO, usleep(100 * 1000);
+        if (rc == 0 && n != size)
+            rc = TROUPE_EIO;
+        if (rc)
+            usleep(100 * 1000); /* moved or not yet started: resolve again */
     }
     snprintf(path, sizeof path, "%s/%s.%s", dir, nd->name, kind);
     FILE *f = rc ? NULL : fopen(path, "wb");
