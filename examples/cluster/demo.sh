@@ -133,9 +133,30 @@ for k in chain engine; do
         "SELECT seq, encode(data, 'hex') FROM troupe_events WHERE pid = 'demo/$k/main' ORDER BY seq" \
         >"$dir/$k.events"
 done
-if "$check_exe" "$dir" n1 n2 n3; then
-    say "every check held"
-else
+if ! "$check_exe" "$dir" n1 n2 n3; then
     say "FAILED"
     exit 1
+fi
+say "every check held"
+
+# The checker must catch what it checks (the meson test sets
+# TROUPE_DEMO_SELFTEST=1): a copy changed, a payload applied twice, a block
+# missing from the journal — each must fail the checks.
+must_fail() { # WHAT: the checker on the tampered $dir/t must exit 1
+    if "$check_exe" "$dir/t" n1 n2 n3 >"$dir/t.out"; then
+        say "self-test: the checks missed $1" >&2
+        exit 1
+    fi
+    rm -rf "$dir/t"
+}
+tampered() { mkdir "$dir/t" && cp "$dir"/*.events "$dir"/n?.chain "$dir"/n?.engine "$log" "$dir/t/"; }
+if [ "${TROUPE_DEMO_SELFTEST:-0}" = 1 ]; then
+    tampered && printf '\x01' | dd of="$dir/t/n2.engine" bs=1 seek=8 conv=notrunc status=none
+    must_fail "a changed copy"
+    tampered && tail -n 1 "$dir/engine.events" |
+        awk -v n="$(wc -l <"$dir/engine.events")" '{print n + 1, $2}' >>"$dir/t/engine.events"
+    must_fail "a payload applied twice"
+    tampered && sed -i '5d' "$dir/t/chain.events"
+    must_fail "a block missing from the journal"
+    say "self-test: the checks catch a changed copy, a doubled payload, a missing block"
 fi
