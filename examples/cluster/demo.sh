@@ -14,7 +14,10 @@
 # took over and the gap. The killed node is started again and rejoins. Then
 # the load stops, every node reads both actors' whole state through its ref,
 # every node leaves, and examples/cluster/check.c runs the checks of
-# `make demo` on the copies, the journal and the acknowledgements.
+# `make demo` on the copies, the journal and the acknowledgements. Each node
+# serves the dashboard (URLs printed at the start); after the failover the
+# API's nodes and actors views and the new owner's /metrics are printed
+# (examples/cluster/views.py: the failover must be counted there).
 # Every wait is bounded; only the node processes started here are killed.
 # Exit status: 0 when every check held.
 set -euo pipefail
@@ -76,6 +79,7 @@ all_said() { [ "$(lines "$1")" -ge 3 ]; }
 say "PostgreSQL and three routed NATS servers on loopback; starting nodes n1 n2 n3"
 for n in n1 n2 n3; do start_node $n; done
 wait_for 60 "answers from the chain and the engine to every node" all_answered 100
+say "dashboards:$(awk '$1 == "http" { printf " %s http://127.0.0.1:%s/", $2, $3 }' "$log")"
 read -r _ _ owner epoch _ <<<"$(last_ack chain)"
 read -r _ _ eowner eepoch _ <<<"$(last_ack engine)"
 say "the chain lives on $owner (epoch $epoch), the engine on $eowner (epoch $eepoch);" \
@@ -107,6 +111,9 @@ start_node "$owner"
 say "$owner started again: it rejoins once its old lease has expired"
 wait_for 60 "the restarted $owner being answered" answered_more "$owner" $((before_c + 20)) \
     $((before_e + 20))
+
+# The HTTP API of a survivor, and the new owner's /metrics (the failover counted)
+python3 "$(dirname "$0")/views.py" "$log" "$([ "$owner" = n1 ] && echo n2 || echo n1)" "$new_owner"
 
 for n in n1 n2 n3; do kill -USR1 "${pid[$n]}"; done
 wait_for 30 "every node stopping its load" all_said stopped

@@ -14,7 +14,9 @@
  * the log); SIGUSR2, once stopped, reads both actors' whole state through
  * this node's refs (MSG_DUMP) into DIR/<node>.chain and DIR/<node>.engine
  * ("dumped <node>"); SIGTERM leaves the cluster (the actors it owns are
- * handed off) and exits, after a "stats" line.
+ * handed off) and exits, after a "stats" line. The node serves the
+ * dashboard and the HTTP API (its cluster's nodes and actors, /metrics) on
+ * a loopback port it names in the log.
  *
  * usage: cluster-node NODE INDEX CONNINFO NATS_URL DIR OP_BASE
  */
@@ -164,6 +166,18 @@ static void print_stats(node *nd)
     fflush(nd->log);
 }
 
+/* The dashboard and the HTTP API on an ephemeral loopback port, named in
+ * the log ("http <node> <port>"); a build without HTTP goes without. */
+static troupe_http *serve_http(node *nd)
+{
+    troupe_http *srv = NULL;
+    if (troupe_http_start(nd->sys, NULL, &srv) != 0)
+        return NULL;
+    fprintf(nd->log, "http %s %d\n", nd->name, troupe_http_port(srv));
+    fflush(nd->log);
+    return srv;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 7) {
@@ -182,10 +196,12 @@ int main(int argc, char **argv)
     nd.log = fopen(path, "a");
     troupe_journal *j = NULL;
     int rc = nd.log ? start(&nd, (const char *const *)argv, &j) : TROUPE_EIO;
+    troupe_http *srv = rc == 0 ? serve_http(&nd) : NULL;
     if (rc == 0 && (rc = serve(&nd, argv[5])) == 0)
         print_stats(&nd);
     if (rc)
         fprintf(stderr, "node %s: %s\n", argv[1], troupe_strerror(rc));
+    troupe_http_stop(srv);
     troupe_cluster_destroy(nd.c);
     troupe_system_destroy(nd.sys);
     troupe_journal_close(j);
