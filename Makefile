@@ -5,7 +5,7 @@
 # dependencies, `make test` the test tools too, `make bench` the peers.
 #
 #   make demo [ARGS="--seconds 3"]   build release, run the migration showcase (examples/chain)
-#   make demo-cluster                three nodes, PostgreSQL and NATS on loopback; the owner killed
+#   make demo-cluster                the chain and engine on three nodes (PostgreSQL, NATS, loopback); the owner killed
 #   make test                        release + asan/ubsan suites, tsan concurrency suites,
 #                                    and the build with every optional feature off
 #   make test-minimal                that build alone (build/minimal)
@@ -127,11 +127,14 @@ demo: build
 	$(B)/release/examples/chain $(ARGS)
 
 # Three nodes, a PostgreSQL server and three NATS servers on loopback, all
-# started and stopped here (tests/cluster/run_nats.sh): the ledger's owner is
-# killed mid-run and a survivor takes it over (examples/cluster/demo.sh).
+# started and stopped here (tests/cluster/run_nats.sh): the chain and engine
+# of `make demo` as cluster actors under load from every node; the chain's
+# owner is killed mid-run, a survivor takes it over, and make demo's checks
+# end it (examples/cluster/demo.sh; exit 1 if one fails).
 demo-cluster: build
-	@test -x $(B)/release/examples/cluster-node || { echo "demo-cluster: the cluster layer was not built (libnats-dev, libpq-dev: scripts/deps.sh cluster)" >&2; exit 1; }
-	tests/cluster/run_nats.sh examples/cluster/demo.sh $(B)/release/examples/cluster-node
+	@test -x $(B)/release/examples/cluster-node || { echo "demo-cluster: the cluster layer was not built (libnats-dev, libpq-dev: scripts/deps.sh cluster; and -Dmigrate)" >&2; exit 1; }
+	tests/cluster/run_nats.sh examples/cluster/demo.sh $(B)/release/examples/cluster-node \
+		$(B)/release/examples/cluster-check
 
 # All three runs happen even when one fails (a CI log then shows every
 # failure at once); the exit code is non-zero if any failed.

@@ -207,6 +207,7 @@ void own_destroy(own *o)
 {
     if (!o)
         return;
+    owner_metrics_detach(o);
     if (o->pg)
         PQfinish(o->pg);
     pthread_mutex_destroy(&o->mu);
@@ -226,6 +227,8 @@ int own_join(own *o, uint64_t incarnation, int (*is_fenced)(void *), void *ud)
     int rc = owner_schema(o);
     o->joined = rc == 0;
     pthread_mutex_unlock(&o->mu);
+    if (rc == 0)
+        (void)owner_metrics_attach(o); /* a failure costs the metrics only */
     return rc ? rc : failover_start(o);
 }
 
@@ -233,6 +236,7 @@ int own_join(own *o, uint64_t incarnation, int (*is_fenced)(void *), void *ud)
  * (epoch bumped) for the node rendezvous hashing picks without us. */
 void own_leave(own *o, bool hand_off)
 {
+    owner_metrics_detach(o); /* waits for a scrape reading o */
     failover_stop(o);
     pthread_mutex_lock(&o->mu);
     uint64_t until = owner_deadline(o);

@@ -171,8 +171,6 @@ TROUPE_API int troupe_cluster_owner_stats_get(troupe_cluster *c, troupe_cluster_
     own *o = c ? cluster_own(c) : NULL;
     if (!o || !out)
         return TROUPE_EINVAL;
-    pthread_mutex_lock(&o->mu);
-    *out = o->st;
-    pthread_mutex_unlock(&o->mu);
+    own_stats_read(o, out);
     return 0;
 }

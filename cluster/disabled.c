@@ -175,3 +175,18 @@ TROUPE_API int troupe_cluster_ref_stats_get(const troupe_cluster *c, troupe_clus
 {
     return c && out ? TROUPE_ENOTSUP : TROUPE_EINVAL;
 }
+
+int cluster_sys_actors(troupe_system *sys, size_t offset, cluster_actor_row *out, size_t cap,
+                       size_t *n, size_t *total, char *cluster, char *self)
+{
+    (void)offset;
+    (void)out;
+    (void)cap;
+    (void)cluster;
+    (void)self;
+    if (n)
+        *n = 0;
+    if (total)
+        *total = 0;
+    return sys ? TROUPE_ENOTSUP : TROUPE_EINVAL;
+}

@@ -9,6 +9,7 @@
  * core's port protocol and queries on a connection of its own, so a leave
  * never waits for an HTTP request (remote_detach spins while a user of the
  * port is inside). */
+#define TROUPE_CLUSTER_NODES_INTERNAL
 #include "cluster/nodes.h"
 
 #include <stdio.h>
@@ -20,13 +21,18 @@
 
 #define MS 1000000ull
 
-/* Unknown states of a row that is not live read as expired. */
+
+/* Unknown states of a row that is not live read as expired. Actors owned:
+ * the active rows of troupe_owners naming the node's incarnation (an
+ * expired node's stay until a survivor claims them). */
 static const char NODES[] =
     "SELECT n.node, n.incarnation, CASE WHEN n.state = 'left' THEN 1"
     " WHEN n.state = 'up' AND n.lease_until > now() THEN 0 ELSE 2 END,"
     " coalesce(s.slot, 0),"
     " floor(extract(epoch FROM now() - n.renewed_at) * 1000)::bigint,"
-    " floor(extract(epoch FROM n.lease_until - now()) * 1000)::bigint"
+    " floor(extract(epoch FROM n.lease_until - now()) * 1000)::bigint,"
+    " (SELECT count(*) FROM troupe_owners o WHERE o.cluster = n.cluster AND o.node = n.node"
+    " AND o.incarnation = n.incarnation AND o.state = 'active')"
     " FROM troupe_nodes n LEFT JOIN troupe_slots s ON s.cluster = n.cluster AND s.node = n.node"
     " WHERE n.cluster = $1 ORDER BY n.node";
 
@@ -39,12 +45,13 @@ static void read_row(const PGresult *res, int i, troupe_cluster_node *o)
     o->number = (uint32_t)strtoul(PQgetvalue(res, i, 3), NULL, 10);
     o->lease_age_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10);
     o->lease_remaining_ms = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+    o->actors_owned = strtoull(PQgetvalue(res, i, 6), NULL, 10);
 }
 
 /* Consumes res: the rows into out (up to cap), their count into *n. */
 static int read_rows(PGresult *res, troupe_cluster_node *out, size_t cap, size_t *n)
 {
-    if (PQnfields(res) != 6) {
+    if (PQnfields(res) != 7) {
         PQclear(res);
         return TROUPE_EIO;
     }
@@ -78,16 +85,9 @@ TROUPE_API int troupe_cluster_nodes(troupe_cluster *c, troupe_cluster_node *out,
     return rc ? rc : read_rows(res, out, cap, n);
 }
 
-/* What a query on a connection of our own needs, copied from the remote. */
-typedef struct nodes_query {
-    char cluster[64];
-    char *conninfo;
-    uint32_t timeout_ms;
-} nodes_query;
-
 /* Under the port protocol of core/send.c (as remote_metrics.c): counted
  * busy before the port is loaded, so the remote stays while we copy. */
-static int copy_query(troupe_system *sys, nodes_query *q, char *cluster, char *self)
+int nodes_copy_query(troupe_system *sys, nodes_query *q, char *cluster, char *self)
 {
     atomic_fetch_add(&sys->remote_busy, 1); /* seq_cst: see send_other */
     remote_port *port = atomic_load(&sys->remote);
@@ -104,13 +104,14 @@ static int copy_query(troupe_system *sys, nodes_query *q, char *cluster, char *s
     return rc;
 }
 
-static int query_own(const nodes_query *q, PGresult **res)
+int nodes_query_own(const nodes_query *q, const char *sql, int n, const char *const *p,
+                    PGresult **res)
 {
     PGconn *pg = PQconnectdb(q->conninfo); /* bounded by its connect_timeout */
     int rc = TROUPE_EIO;
     if (PQstatus(pg) == CONNECTION_OK) {
-        const char *p[] = {q->cluster};
-        rc = pgq_exec(pg, NODES, 1, p, mono_ns() + q->timeout_ms * MS, res);
+        pgq_quiet(pg);
+        rc = pgq_exec(pg, sql, n, p, mono_ns() + q->timeout_ms * MS, res);
     }
     PQfinish(pg);
     return rc;
@@ -124,10 +125,11 @@ int cluster_sys_nodes(troupe_system *sys, troupe_cluster_node *out, size_t cap, 
     if (!sys || !cluster || !self || !args_ok(out, cap, n))
         return TROUPE_EINVAL;
     nodes_query q = {0};
-    int rc = copy_query(sys, &q, cluster, self);
+    int rc = nodes_copy_query(sys, &q, cluster, self);
     PGresult *res = NULL;
+    const char *p[] = {q.cluster};
     if (!rc)
-        rc = query_own(&q, &res);
+        rc = nodes_query_own(&q, NODES, 1, p, &res);
     free(q.conninfo);
     return rc ? rc : read_rows(res, out, cap, n);
 }

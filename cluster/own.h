@@ -13,9 +13,15 @@
 #define TROUPE_CLUSTER_OWN_H
 
 #include "base/namespace.h"
+/* Added after base/namespace.h's list (as cluster/nodes.h does): the same
+ * troupei_ rule, checked by tests/symbols.sh. */
+#define own_stats_read troupei_own_stats_read
+#define owner_metrics_attach troupei_owner_metrics_attach
+#define owner_metrics_detach troupei_owner_metrics_detach
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,6 +64,15 @@ typedef struct own_row {
 
 typedef struct own own;
 
+/* troupe_cluster_owner_stats as the node counts them: atomic, so /metrics
+ * (owner_metrics.c) reads them without o->mu, which a pass holds for its
+ * PostgreSQL round trips. Every ++/-- on them is a seq_cst read-modify-
+ * write of its own; no other data is published through them (a scrape may
+ * see claims and failovers of one pass apart). */
+typedef struct own_counters {
+    _Atomic uint64_t claims, failovers, start_failures, parked, dropped, owned;
+} own_counters;
+
 struct own {
     troupe_system *sys;
     troupe_journal *journal;
@@ -77,7 +92,7 @@ struct own {
     troupe_sup sup; /* the cluster actors' supervisor (under the root) */
     bool have_sup, joined, stop, running, fenced;
     pthread_t thread;
-    troupe_cluster_owner_stats st;
+    own_counters st; /* not under mu: atomic */
     struct cdir *dir; /* the actors running here, for the reader (cluster/cref.h) */
     int (*is_fenced)(void *ud); /* the membership's view */
     void *ud;
@@ -137,6 +152,12 @@ int failover_start(own *o);
 void failover_stop(own *o);
 /* one pass now (the thread's loop; tests) */
 void failover_pass(own *o);
+
+/* owner_metrics.c: the counters and fenced writes on the system's
+ * /metrics while joined (attach at join, detach at leave) */
+void own_stats_read(const own *o, troupe_cluster_owner_stats *out);
+int owner_metrics_attach(own *o);
+void owner_metrics_detach(own *o);
 
 /* cluster.c */
 own *cluster_own(troupe_cluster *c);

@@ -17,6 +17,7 @@
 #define hconns_request_started troupei_hconns_request_started
 #define hconns_request_done troupei_hconns_request_done
 #define api_cluster_nodes troupei_api_cluster_nodes
+#define api_cluster_actors troupei_api_cluster_actors
 
 #include <microhttpd.h>
 #include <stddef.h>
@@ -178,6 +179,8 @@ void api_flag_set(hreq *r);
 void api_adapters(hreq *r);
 /* cluster.c: the nodes of the system's cluster */
 void api_cluster_nodes(hreq *r);
+/* cluster.c: where each cluster actor lives (?limit=&offset=) */
+void api_cluster_actors(hreq *r);
 /* One actor as a JSON object (shared by the tree and the actor endpoints). */
 void api_write_actor(jw *w, troupe_system *sys, const troupe_actor_info *ai);
 

@@ -42,6 +42,7 @@ static const route routes[] = {
     {"/api/flags/*", "POST", api_flag_set, 1, 0},
     {"/api/adapters", "GET", api_adapters, 0, 0},
     {"/api/cluster/nodes", "GET", api_cluster_nodes, 0, 0},
+    {"/api/cluster/actors", "GET", api_cluster_actors, 0, 0},
 };
 
 #define NROUTES (sizeof routes / sizeof routes[0])

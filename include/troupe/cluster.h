@@ -307,10 +307,10 @@ typedef struct troupe_cluster_node {
     uint32_t number;          /* its node number (troupe_cluster_node_number), 0 if none yet */
     int64_t lease_age_ms;     /* since its last renewal (or join) */
     int64_t lease_remaining_ms; /* until its lease ends; negative: ended that long ago */
-    /* zero: room for later fields without an ABI break — the count of
-     * actors a node owns comes here with the ownership layer (unknown
-     * until then: the HTTP API writes it null) */
-    uint8_t reserved[32];
+    /* cluster actors owned by this incarnation (troupe_owners rows
+     * active): for an expired node, those no survivor has claimed yet */
+    uint64_t actors_owned;
+    uint8_t reserved[24]; /* zero: room for later fields without an ABI break */
 } troupe_cluster_node;
 
 /* The nodes of c's cluster, by name: up to cap of them into out, and *n

@@ -236,6 +236,12 @@ Test(http, cluster_nodes_without_a_cluster)
     expect_error(&r, 404);
     r = hc_request(e.port, "POST", "/api/cluster/nodes", NULL);
     expect_error(&r, 405);
+    r = hc_get(e.port, "/api/cluster/actors?limit=5");
+    expect_error(&r, 404);
+    r = hc_get(e.port, "/api/cluster/actors?limit=0"); /* the query is checked first */
+    expect_error(&r, 400);
+    r = hc_request(e.port, "POST", "/api/cluster/actors", NULL);
+    expect_error(&r, 405);
     stop_env(&e);
 }
 
