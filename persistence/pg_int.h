@@ -9,7 +9,7 @@
 
 /* Each operation of the backend (an append, a page of a read, ...) gets
  * this long on the client's own clock (pg_wait.c). */
-#define PG_TIMEOUT_MS 10000
+#define PG_TIMEOUT_MS 5000
 
 typedef struct pgb {
     backend base;

@@ -99,9 +99,9 @@ for k in $(seq "$kills"); do
     wait_acks "$owner" $(( $(acks_by "$owner") + 50 ))
     before=$(acks_by "$other")
     if [ "$mode" = pgrestart ]; then
-        total=$(grep -c '^ack ' "$log" || true)
         "$here/../persistence/pg_server.sh" halt "$pgdir"
         sleep "$(python3 -c "print(2 * $lease / 1000)")"
+        total=$(grep -c '^ack ' "$log" || true) # none can be made while it is down
         "$here/../persistence/pg_server.sh" resume "$pgdir"
         echo "kill_test: round $k: PostgreSQL stopped for twice the lease, started again"
         wait_total "$total"

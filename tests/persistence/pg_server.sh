@@ -12,7 +12,8 @@
 # under its clients: tests/cluster/kill_test.sh pgrestart). The
 # environment variable PG_LISTEN (default 127.0.0.1) lists the addresses
 # it listens on — a test that puts a client in a network namespace adds
-# the host's end of its veth pair (tests/cluster/partition_test.sh). The
+# the host's end of its veth pair (tests/cluster/partition_test.sh), and
+# PG_TRUST (a CIDR) lets clients of that subnet in (pg_hba.conf). The
 # cluster trusts local connections: it lives only as long as one test
 # run, on loopback (or a veth inside this machine).
 set -euo pipefail
@@ -60,6 +61,9 @@ start() {
     as_owner "$bindir/initdb" -D "$dir/data" -U "$owner" --auth=trust -E UTF8 \
         --locale=C --no-sync >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
+    if [ -n "${PG_TRUST:-}" ]; then
+        echo "host all all $PG_TRUST trust" >> "$dir/data/pg_hba.conf"
+    fi
     # The port is free when asked, not necessarily when the server binds
     # it: another process may take it in between, so try a few.
     local port tries=0
