@@ -12,13 +12,15 @@
  * it (pg_ready). The journal fails the batch's actors, as for any failed
  * transaction: an append that timed out is never acknowledged. It may
  * still commit if the server had the whole of it (as for a connection
- * lost after the commit was sent): not acknowledged, yet stored.
+ * lost after the commit was sent): not acknowledged, yet stored — but not
+ * from bytes still in our socket: the reset discards them (pg_wait_reset).
  */
 #include "persistence/pg_int.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static uint64_t now_ns(void)
@@ -184,6 +186,12 @@ int pg_wait_connect(pgb *p, const char *conninfo)
 
 int pg_wait_reset(pgb *p)
 {
+    /* A call given up mid-way: the socket is closed with what it still
+     * holds unsent discarded (linger 0), so a transaction reported failed
+     * is not completed by TCP after a partition heals. */
+    struct linger off = {.l_onoff = 1, .l_linger = 0};
+    if (p->timed_out && PQsocket(p->conn) >= 0)
+        (void)setsockopt(PQsocket(p->conn), SOL_SOCKET, SO_LINGER, &off, sizeof off);
     p->timed_out = 0; /* a new socket: polled afresh */
     if (!PQresetStart(p->conn))
         return TROUPE_EIO;

@@ -120,7 +120,7 @@ wait_acks() { # NAME N, bounded: 60 s
 }
 psql_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
 [ -x "$psql_bin" ] || psql_bin=psql
-q() { "$psql_bin" "$conninfo" -At -c "$1"; }
+q() { "$psql_bin" "$conninfo" -At -F " " -c "$1"; }
 
 start_a
 wait_acks a 20
