@@ -124,7 +124,7 @@ int pg_ready(pgb *p, const char *op, char *err)
         return 0;
     if (pg_wait_reset(p) != 0) {
         char msg[BACKEND_ERR_MAX];
-        one_line(PQerrorMessage(p->conn), msg, sizeof msg);
+        one_line(p->timed_out ? "timed out" : PQerrorMessage(p->conn), msg, sizeof msg);
         backend_errf(err, "postgres %s: connection lost, reconnecting failed: %s", op, msg);
         return TROUPE_EIO;
     }
@@ -250,7 +250,7 @@ static int pg_connect(pgb *p, const char *conninfo, char *err)
     }
     if (rc < 0) {
         char msg[BACKEND_ERR_MAX];
-        one_line(PQerrorMessage(p->conn), msg, sizeof msg);
+        one_line(p->timed_out ? "timed out" : PQerrorMessage(p->conn), msg, sizeof msg);
         backend_errf(err, "postgres open: cannot connect: %s", msg);
         return TROUPE_EIO;
     }
