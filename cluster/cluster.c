@@ -155,7 +155,9 @@ TROUPE_API int troupe_cluster_join(troupe_cluster *c)
     int rc = member_join(c->pg_conninfo, c->cluster, c->node, c->lease_ms, c->renew_ms, &c->mem);
     if (!rc) /* before the ownership layer watches it: a fence may come any time */
         member_set_rejoin(c->mem, !(c->flags & TROUPE_CLUSTER_NO_REJOIN));
-    if (!rc && (rc = own_join(c->own, member_incarnation(c->mem), mem_fenced, mem_live_inc, c)) != 0) {
+    if (!rc)
+        rc = own_join(c->own, member_incarnation(c->mem), mem_fenced, mem_live_inc, c);
+    if (rc && c->mem) {
         own_leave(c->own, false);
         member_leave(c->mem, true);
         c->mem = NULL;

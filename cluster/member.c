@@ -204,8 +204,6 @@ static bool rejoining(member *m)
     return atomic_load_explicit(&m->rejoin, memory_order_relaxed); /* a setting alone */
 }
 
-/* Every renew_ms: renew while joined; once fenced, stop, or (rejoin on)
- * try for a new incarnation at the same cadence until the server answers. */
 uint64_t member_live_incarnation(member *m)
 {
     if (member_state(m) != TROUPE_CLUSTER_JOINED)
@@ -213,6 +211,8 @@ uint64_t member_live_incarnation(member *m)
     return member_incarnation(m); /* after member_state's acquire: see take_row */
 }
 
+/* Every renew_ms: renew while joined; once fenced, stop, or (rejoin on)
+ * try for a new incarnation at the same cadence until the server answers. */
 static void *renewer(void *arg)
 {
     member *m = arg;
