@@ -104,8 +104,9 @@ static int reconnect(member *m)
  * fenced already) or a negative code. */
 static int renew_once(member *m, uint64_t start)
 {
-    /* A fenced node stays fenced (its actors may already run elsewhere);
-     * it still asks, so a late renewal meets the server's refusal. */
+    /* A fenced incarnation stays fenced (its actors may already run
+     * elsewhere: only a new incarnation comes back, rejoin_once); asked
+     * by hand (tests), a late renewal meets the server's refusal. */
     bool fenced = member_state(m) == TROUPE_CLUSTER_FENCED;
     uint64_t dl = fenced ? start + m->renew_ms * MS
                          : atomic_load_explicit(&m->deadline_ns, memory_order_acquire);
