@@ -349,6 +349,17 @@
 #define pg_prepare_all troupei_pg_prepare_all
 #define pg_read troupei_pg_read
 #define pg_ready troupei_pg_ready
+#define pg_arm troupei_pg_arm
+#define pg_set_timeout troupei_pg_set_timeout
+#define pg_wait_connect troupei_pg_wait_connect
+#define pg_wait_exec troupei_pg_wait_exec
+#define pg_wait_prepare troupei_pg_wait_prepare
+#define pg_wait_prepared troupei_pg_wait_prepared
+#define pg_wait_put troupei_pg_wait_put
+#define pg_wait_put_end troupei_pg_wait_put_end
+#define pg_wait_reset troupei_pg_wait_reset
+#define pg_wait_result troupei_pg_wait_result
+#define pg_wait_send troupei_pg_wait_send
 #define pg_save_snapshot troupei_pg_save_snapshot
 #define pgq_quiet troupei_pgq_quiet
 #define pgq_run troupei_pgq_run

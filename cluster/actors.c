@@ -217,11 +217,14 @@ void own_destroy(own *o)
     free(o);
 }
 
-int own_join(own *o, uint64_t incarnation, int (*is_fenced)(void *), void *ud)
+int own_join(own *o, uint64_t incarnation, int (*is_fenced)(void *), uint64_t (*live_inc)(void *),
+             void *ud)
 {
     pthread_mutex_lock(&o->mu);
     snprintf(o->inc, sizeof o->inc, "%llu", (unsigned long long)incarnation);
+    o->incarnation = incarnation;
     o->is_fenced = is_fenced;
+    o->live_inc = live_inc;
     o->ud = ud;
     o->fenced = false;
     int rc = owner_schema(o);

@@ -15,7 +15,7 @@
 struct troupe_cluster {
     troupe_system *sys;
     char *cluster, *node, *nats_urls, *pg_conninfo;
-    uint32_t lease_ms, renew_ms;
+    uint32_t lease_ms, renew_ms, flags;
     member *mem; /* while joined */
     remote *net; /* while joined: remote refs and messaging (remote.c) */
     own *own;    /* cluster actors and names (own.h) */
@@ -64,6 +64,8 @@ static bool config_ok(const troupe_cluster_config *cfg)
     /* two renewals must fit in a lease, or one slow one fences the node */
     if (cfg->renew_ms == 0 || cfg->lease_ms == 0 || cfg->renew_ms >= cfg->lease_ms / 2)
         return false;
+    if (cfg->flags & ~(uint32_t)TROUPE_CLUSTER_NO_REJOIN)
+        return false;
     return reserved_zero(cfg);
 }
 
@@ -98,6 +100,7 @@ TROUPE_API int troupe_cluster_create(troupe_system *sys, const troupe_cluster_co
     }
     c->lease_ms = cfg->lease_ms;
     c->renew_ms = cfg->renew_ms;
+    c->flags = cfg->flags;
     int rc = own_create(c, sys, c->cluster, c->node, c->pg_conninfo, c->lease_ms, c->renew_ms,
                         &c->own);
     if (rc) {
@@ -109,11 +112,20 @@ TROUPE_API int troupe_cluster_create(troupe_system *sys, const troupe_cluster_co
     return 0;
 }
 
-/* The ownership thread's view of the membership (own.h). */
+/* The ownership layer's view of the membership (own.h), with o->mu held:
+ * fenced, or rejoined under an incarnation it has not taken up yet (its
+ * next pass does: failover.c). */
 static int mem_fenced(void *ud)
 {
     troupe_cluster *c = ud;
-    return member_state(c->mem) == TROUPE_CLUSTER_FENCED;
+    uint64_t inc = member_live_incarnation(c->mem);
+    return inc == 0 || inc != c->own->incarnation;
+}
+
+static uint64_t mem_live_inc(void *ud)
+{
+    troupe_cluster *c = ud;
+    return member_live_incarnation(c->mem);
 }
 
 own *cluster_own(troupe_cluster *c)
@@ -141,7 +153,11 @@ TROUPE_API int troupe_cluster_join(troupe_cluster *c)
     if (c->mem)
         return TROUPE_ESTATE;
     int rc = member_join(c->pg_conninfo, c->cluster, c->node, c->lease_ms, c->renew_ms, &c->mem);
-    if (!rc && (rc = own_join(c->own, member_incarnation(c->mem), mem_fenced, c)) != 0) {
+    if (!rc) /* before the ownership layer watches it: a fence may come any time */
+        member_set_rejoin(c->mem, !(c->flags & TROUPE_CLUSTER_NO_REJOIN));
+    if (!rc)
+        rc = own_join(c->own, member_incarnation(c->mem), mem_fenced, mem_live_inc, c);
+    if (rc && c->mem) {
         own_leave(c->own, false);
         member_leave(c->mem, true);
         c->mem = NULL;

@@ -3,7 +3,9 @@
  *
  * 1. fenced (the membership could not renew in time): every local cluster
  *    actor is stopped — others may own them by now — and nothing is
- *    claimed any more; the journal's guards refuse whatever was queued;
+ *    claimed any more; the journal's guards refuse whatever was queued.
+ *    Rejoined (a new incarnation, member_set_rejoin): the pass goes on as
+ *    that incarnation, and claims again;
  * 2. its own actors: any whose row no longer names this incarnation and
  *    epoch is stopped (taken over, parked, migrated); any that ended or
  *    never started is started again — a failed start counts, and past the
@@ -18,6 +20,7 @@
  * Every query runs against a deadline (pgq_run); a pass that cannot reach
  * the server does nothing and the next one tries again.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -112,11 +115,27 @@ static void claim_orphans(own *o)
     free(rows);
 }
 
+/* Step 1, and the way back: fenced, or an incarnation other than ours
+ * (the membership fenced and rejoined between two passes), stops every
+ * local actor; a node joined again under a new incarnation claims from
+ * then on as that one — its old actors are orphans like any others. */
+static void follow_membership(own *o)
+{
+    uint64_t inc = o->live_inc(o->ud);
+    if (!o->fenced && (inc == 0 || inc != o->incarnation))
+        fence_all(o);
+    if (o->fenced && inc != 0 && inc != o->incarnation) {
+        o->incarnation = inc;
+        snprintf(o->inc, sizeof o->inc, "%llu", (unsigned long long)inc);
+        o->fenced = false;
+    }
+}
+
 void failover_pass(own *o)
 {
     pthread_mutex_lock(&o->mu);
-    if (o->joined && !o->fenced && o->is_fenced(o->ud))
-        fence_all(o);
+    if (o->joined)
+        follow_membership(o);
     if (o->joined && !o->fenced) {
         check_mine(o);
         claim_orphans(o);

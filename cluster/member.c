@@ -23,15 +23,20 @@ struct member {
     PGconn *pg;
     char *conninfo;
     char cluster[64], node[64], inc[24], lease[16];
-    uint64_t incarnation;
+    /* relaxed: read alone by observers; its deadline (below, release) is
+     * what a reader acts on */
+    _Atomic uint64_t incarnation;
     uint32_t lease_ms, renew_ms;
     /* release in renew_ok, acquire in member_state: a reader that sees the
      * new deadline sees the renewal it stands for */
     _Atomic uint64_t deadline_ns;
-    _Atomic bool refused; /* relaxed: a flag read alone; only ever set */
+    /* relaxed: a flag read alone; set by a refusal, cleared by a rejoin
+     * before the new deadline is published (release) */
+    _Atomic bool refused;
+    _Atomic bool rejoin; /* relaxed: a setting read alone (member_set_rejoin) */
     /* renewals by outcome and their latency (member_renew_stats_get):
      * relaxed, counters each read alone for metrics */
-    _Atomic uint64_t rn_ok, rn_refused, rn_failed, rn_sum_ns, rn_max_ns;
+    _Atomic uint64_t rn_ok, rn_refused, rn_failed, rn_sum_ns, rn_max_ns, rejoins;
     _Atomic uint64_t rn_bucket[MEMBER_RENEW_BUCKETS];
     pthread_t thread;
     bool running, stop;
@@ -99,8 +104,9 @@ static int reconnect(member *m)
  * fenced already) or a negative code. */
 static int renew_once(member *m, uint64_t start)
 {
-    /* A fenced node stays fenced (its actors may already run elsewhere);
-     * it still asks, so a late renewal meets the server's refusal. */
+    /* A fenced incarnation stays fenced (its actors may already run
+     * elsewhere: only a new incarnation comes back, rejoin_once); asked
+     * by hand (tests), a late renewal meets the server's refusal. */
     bool fenced = member_state(m) == TROUPE_CLUSTER_FENCED;
     uint64_t dl = fenced ? start + m->renew_ms * MS
                          : atomic_load_explicit(&m->deadline_ns, memory_order_acquire);
@@ -158,7 +164,7 @@ void member_renew_stats_get(member *m, member_renew_stats *out)
 {
     *out = (member_renew_stats){.ok = LD(rn_ok), .refused = LD(rn_refused),
                                 .failed = LD(rn_failed), .sum_ns = LD(rn_sum_ns),
-                                .max_ns = LD(rn_max_ns)};
+                                .max_ns = LD(rn_max_ns), .rejoins = LD(rejoins)};
     for (int k = 0; k < MEMBER_RENEW_BUCKETS; k++)
         out->bucket[k] = LD(rn_bucket[k]);
 }
@@ -175,14 +181,44 @@ int member_state(member *m)
 
 uint64_t member_incarnation(const member *m)
 {
-    return m->incarnation;
+    /* relaxed: see the field */
+    return atomic_load_explicit(&((member *)m)->incarnation, memory_order_relaxed);
 }
 
+/* A fenced node's way back (member_set_rejoin): a new incarnation once
+ * the server lets it take one — its old lease expired in the server's
+ * time, or was refused. TROUPE_EEXIST while the old lease runs there: it
+ * is not renewed meanwhile, so that happens within a lease. */
+static int take_row(member *m);
+static int rejoin_once(member *m)
+{
+    if (reconnect(m) != 0)
+        return TROUPE_EIO;
+    int rc = take_row(m);
+    if (rc == 0) /* relaxed: a counter read alone */
+        atomic_fetch_add_explicit(&m->rejoins, 1, memory_order_relaxed);
+    return rc;
+}
+
+static bool rejoining(member *m)
+{
+    return atomic_load_explicit(&m->rejoin, memory_order_relaxed); /* a setting alone */
+}
+
+uint64_t member_live_incarnation(member *m)
+{
+    if (member_state(m) != TROUPE_CLUSTER_JOINED)
+        return 0;
+    return member_incarnation(m); /* after member_state's acquire: see take_row */
+}
+
+/* Every renew_ms: renew while joined; once fenced, stop, or (rejoin on)
+ * try for a new incarnation at the same cadence until the server answers. */
 static void *renewer(void *arg)
 {
     member *m = arg;
     pthread_mutex_lock(&m->mu);
-    while (!m->stop && member_state(m) == TROUPE_CLUSTER_JOINED) {
+    while (!m->stop && (rejoining(m) || member_state(m) == TROUPE_CLUSTER_JOINED)) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + m->renew_ms * MS;
@@ -192,11 +228,19 @@ static void *renewer(void *arg)
         if (m->stop)
             break;
         pthread_mutex_unlock(&m->mu);
-        member_renew(m); /* a failure is seen as the deadline passing */
+        if (member_state(m) == TROUPE_CLUSTER_JOINED)
+            member_renew(m); /* a failure is seen as the deadline passing */
+        else if (rejoining(m))
+            (void)rejoin_once(m); /* EEXIST, EIO: again next period */
         pthread_mutex_lock(&m->mu);
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
+}
+
+void member_set_rejoin(member *m, bool on)
+{
+    atomic_store_explicit(&m->rejoin, on, memory_order_relaxed); /* a setting alone */
 }
 
 static int setup_thread(member *m)
@@ -214,28 +258,41 @@ static int setup_thread(member *m)
     return 0;
 }
 
-/* The schema, then the row: the new incarnation, or EEXIST. */
+/* The row: a new incarnation, or EEXIST. The incarnation is stored
+ * before the deadline's release, so a reader that sees the node joined
+ * (acquire) sees the incarnation it joined with. */
 static int take_row(member *m)
 {
-    uint64_t dl = mono_ns() + m->lease_ms * MS;
-    PGresult *r;
-    int rc = run(m, SCHEMA, 0, dl, &r);
-    if (rc)
-        return rc;
-    PQclear(r);
     uint64_t start = mono_ns();
     const char *p[] = {m->cluster, m->node, m->lease};
-    if ((rc = run_p(m, JOIN, 3, p, dl, &r)) != 0)
+    PGresult *r;
+    int rc = run_p(m, JOIN, 3, p, start + m->lease_ms * MS, &r);
+    if (rc)
         return rc;
     if (PQntuples(r) != 1) {
         PQclear(r);
         return TROUPE_EEXIST;
     }
-    m->incarnation = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    uint64_t inc = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    snprintf(m->inc, sizeof m->inc, "%llu", (unsigned long long)m->incarnation);
+    snprintf(m->inc, sizeof m->inc, "%llu", (unsigned long long)inc);
+    /* relaxed: published by the deadline's release below */
+    atomic_store_explicit(&m->incarnation, inc, memory_order_relaxed);
+    atomic_store_explicit(&m->refused, false, memory_order_relaxed);
+    /* release: pairs with the acquire in member_state */
     atomic_store_explicit(&m->deadline_ns, start + m->lease_ms * MS, memory_order_release);
     return 0;
+}
+
+/* The schema (created if absent), then the row. */
+static int first_join(member *m)
+{
+    PGresult *r;
+    int rc = run(m, SCHEMA, 0, mono_ns() + m->lease_ms * MS, &r);
+    if (rc)
+        return rc;
+    PQclear(r);
+    return take_row(m);
 }
 
 static void member_free(member *m)
@@ -267,7 +324,7 @@ int member_join(const char *conninfo, const char *cluster, const char *node, uin
     m->renew_ms = renew_ms;
     int rc = reconnect(m);
     if (!rc)
-        rc = take_row(m);
+        rc = first_join(m);
     if (!rc)
         rc = setup_thread(m);
     if (rc) {

@@ -9,6 +9,8 @@
  * level, checked by tests/symbols.sh). */
 #define member_renew_stats_get troupei_member_renew_stats_get
 #define member_renew_bounds_ns troupei_member_renew_bounds_ns
+#define member_set_rejoin troupei_member_set_rejoin
+#define member_live_incarnation troupei_member_live_incarnation
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +35,14 @@ void member_leave(member *m, bool mark_left);
  * server refused this incarnation. */
 int member_state(member *m);
 uint64_t member_incarnation(const member *m);
+/* The incarnation while joined, 0 while fenced: the deadline is read
+ * first (acquire), so a node seen joined is seen with the incarnation it
+ * joined with, never an older one. */
+uint64_t member_live_incarnation(member *m);
+/* Rejoin (off after member_join): a fenced node tries, every renew_ms, to
+ * take a new incarnation, and is joined again once the server lets it
+ * (its old lease expired in the server's time). */
+void member_set_rejoin(member *m, bool on);
 /* Up to cap nodes of the cluster, by name; the count or TROUPE_EIO. */
 int member_list(member *m, member_node *out, int cap);
 /* Tests: stop the renewal thread without leaving (a stalled node). */
@@ -49,6 +59,7 @@ typedef struct member_renew_stats {
     uint64_t refused; /* the server refused this incarnation (TROUPE_EFENCED) */
     uint64_t failed;  /* no answer: TROUPE_EIO or TROUPE_ETIMEDOUT */
     uint64_t sum_ns, max_ns;
+    uint64_t rejoins; /* new incarnations taken after a fence (member_set_rejoin) */
     uint64_t bucket[MEMBER_RENEW_BUCKETS]; /* not cumulative; the last one is +Inf */
 } member_renew_stats;
 /* The buckets' upper bounds, in ns (the last bucket has none). */

@@ -95,6 +95,10 @@ struct own {
     own_counters st; /* not under mu: atomic */
     struct cdir *dir; /* the actors running here, for the reader (cluster/cref.h) */
     int (*is_fenced)(void *ud); /* the membership's view */
+    /* the membership's incarnation while joined, 0 while fenced: a new
+     * one is a rejoin (failover.c) */
+    uint64_t (*live_inc)(void *ud);
+    uint64_t incarnation; /* the one inc spells, under mu */
     void *ud;
 };
 
@@ -133,7 +137,8 @@ int own_create(troupe_cluster *c, troupe_system *sys, const char *cluster, const
                const char *conninfo, uint32_t lease_ms, uint32_t period_ms, own **out);
 void own_destroy(own *o);
 /* start the thread (joined: incarnation) / hand off and stop it */
-int own_join(own *o, uint64_t incarnation, int (*is_fenced)(void *), void *ud);
+int own_join(own *o, uint64_t incarnation, int (*is_fenced)(void *), uint64_t (*live_inc)(void *),
+             void *ud);
 void own_leave(own *o, bool hand_off);
 own_kind *own_find_kind(own *o, const char *name);
 own_actor *own_find(own *o, const char *pid);

@@ -188,6 +188,20 @@ uint32_t remote_sender(remote *r, const char *subject, uint64_t incarnation)
     return s;
 }
 
+/* Fenced: remote sends answer EFENCED. Joined again under a new
+ * incarnation (a rejoin): new frames carry it — the others' maps reopen
+ * this node as a new incarnation — and sends go out again. */
+static void follow_membership(remote *r)
+{
+    uint64_t inc = member_live_incarnation(r->mem);
+    if (inc != 0 && inc != r->incarnation) {
+        r->incarnation = inc; /* the refresher's alone */
+        transport_set_incarnation(r->t, inc);
+    }
+    /* relaxed: see the field */
+    atomic_store_explicit(&r->fenced, inc == 0, memory_order_relaxed);
+}
+
 static void *refresher(void *arg)
 {
     remote *r = arg;
@@ -203,9 +217,7 @@ static void *refresher(void *arg)
         if (r->stop)
             break;
         pthread_mutex_unlock(&r->mu);
-        /* relaxed: see the field */
-        if (member_state(r->mem) == TROUPE_CLUSTER_FENCED)
-            atomic_store_explicit(&r->fenced, true, memory_order_relaxed);
+        follow_membership(r);
         remote_refresh(r);
         pthread_mutex_lock(&r->mu);
     }

@@ -101,6 +101,7 @@ void remote_stats(remote *r, troupe_cluster_stats *out)
     out->renewals_failed = rn.failed;
     out->renew_ns_sum = rn.sum_ns;
     out->renew_ns_max = rn.max_ns;
+    out->rejoins = rn.rejoins;
 }
 #undef LD
 

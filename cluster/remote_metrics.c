@@ -71,6 +71,9 @@ static void write_renewals(pw *p, const member_renew_stats *s)
     n = "troupe_cluster_lease_renew_max_seconds";
     pw_head(p, n, "gauge", "The slowest lease renewal since join.");
     pw_sample(p, n, (double)s->max_ns / 1e9);
+    n = "troupe_cluster_rejoins_total";
+    pw_head(p, n, "counter", "Times this node fenced itself, then joined again as a new incarnation.");
+    pw_sample(p, n, (double)s->rejoins);
 }
 
 /* Envelopes per published frame (the batching per destination). */

@@ -108,6 +108,11 @@ static uint32_t payload_limit(natsConnection *nc)
     return max > TROUPE_COPY_MAX ? TROUPE_COPY_MAX : (uint32_t)max;
 }
 
+void transport_set_incarnation(transport *t, uint64_t incarnation)
+{
+    atomic_store_explicit(&t->incarnation, incarnation, memory_order_relaxed); /* see the field */
+}
+
 int transport_open(const char *urls, const char *inbox, uint64_t incarnation, transport_rx rx,
                    void *arg, transport **out)
 {
@@ -116,7 +121,7 @@ int transport_open(const char *urls, const char *inbox, uint64_t incarnation, tr
     if (!t)
         return TROUPE_ENOMEM;
     snprintf(t->inbox, sizeof t->inbox, "%s", inbox);
-    t->incarnation = incarnation;
+    atomic_init(&t->incarnation, incarnation);
     t->rx = rx;
     t->rx_arg = arg;
     pthread_mutex_init(&t->fmu, NULL);

@@ -13,6 +13,8 @@
 #define TROUPE_CLUSTER_TRANSPORT_H
 
 #include "base/namespace.h"
+/* After base/namespace.h's list: the same rule (tests/symbols.sh). */
+#define transport_set_incarnation troupei_transport_set_incarnation
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,6 +57,9 @@ int transport_open(const char *urls, const char *inbox, uint64_t incarnation, tr
                    void *arg, transport **out);
 /* Unsubscribe, stop the flusher (what is queued is published first), close. */
 void transport_close(transport *t);
+/* The incarnation new frames carry (a rejoin: receivers drop frames of
+ * the old one as stale). */
+void transport_set_incarnation(transport *t, uint64_t incarnation);
 /* The largest payload an envelope may carry (the server's max_payload less
  * the headers, at most TROUPE_COPY_MAX). */
 uint32_t transport_max_payload(const transport *t);

@@ -35,7 +35,9 @@ struct transport {
     natsSubscription *sub;
     natsOptions *opts;
     char inbox[TRANSPORT_SUBJECT_MAX];
-    uint64_t incarnation;
+    /* relaxed: the sender's incarnation written into each new frame, a
+     * word read alone; changed by a rejoin (transport_set_incarnation) */
+    _Atomic uint64_t incarnation;
     uint32_t max_payload;
     transport_rx rx;
     void *rx_arg;

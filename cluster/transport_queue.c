@@ -75,10 +75,12 @@ static tframe *frame_take(transport *t, dest *d)
         d->spare = f->next;
         d->nspare--;
     } else if ((f = sys_malloc(sizeof *f)) != NULL) {
-        frame_init(&f->fb, t->incarnation);
+        frame_init(&f->fb, 0);
     }
-    if (f)
+    if (f) { /* a spare too: the incarnation may have changed (a rejoin) */
         f->next = NULL;
+        f->fb.incarnation = atomic_load_explicit(&t->incarnation, memory_order_relaxed);
+    }
     return f;
 }
 
@@ -148,7 +150,7 @@ static int send_direct(transport *t, dest *d, uint32_t slot, const frame_env *en
         return 1;
     if (rc)
         return rc;
-    frame_init(&mine.fb, t->incarnation);
+    frame_init(&mine.fb, atomic_load_explicit(&t->incarnation, memory_order_relaxed));
     if ((rc = frame_add(&mine.fb, env, t->max_payload)) == 0)
         publish(t, d, &mine);
     frame_free(&mine.fb);

@@ -12,6 +12,10 @@
  * parameters or arrays built in binary. A duplicate (pid, seq) fails the
  * whole COPY: none of the batch is stored.
  *
+ * Every libpq call is bounded on the client's clock (pg_wait.c): a
+ * partition or a stopped server fails the operation within
+ * PG_TIMEOUT_MS, never blocks the journal's writer for TCP's minutes.
+ *
  * Tables are troupe_events and troupe_snapshots (prefixed: the database
  * is the application's), created on first use under an advisory lock so
  * that two connections opening at once do not race on the catalog.
@@ -70,6 +74,11 @@ static int pg_code(const char *state, const char **what)
 
 int pg_fail(pgb *p, const PGresult *res, const char *op, char *err)
 {
+    if (p->timed_out) { /* pg_wait.c: mid-call at the deadline */
+        p->broken = 1;
+        backend_errf(err, "postgres %s: timed out: no answer within %u ms", op, p->timeout_ms);
+        return TROUPE_EIO;
+    }
     const char *m = res ? PQresultErrorMessage(res) : "";
     char msg[BACKEND_ERR_MAX];
     one_line(*m ? m : PQerrorMessage(p->conn), msg, sizeof msg);
@@ -88,7 +97,8 @@ int pg_call(pgb *p, const char *st, int n, const char *const *vals, const int *l
             ExecStatusType want, PGresult **out, const char *op, char *err)
 {
     static const int binary[5] = {1, 1, 1, 1, 1};
-    PGresult *r = PQexecPrepared(p->conn, st, n, vals, lens, binary, 1);
+    pg_arm(p); /* one call of many (a read's pages): each gets the whole bound */
+    PGresult *r = pg_wait_prepared(p, st, n, vals, lens, binary);
     if (PQresultStatus(r) == want) {
         *out = r;
         return 0;
@@ -101,7 +111,7 @@ int pg_call(pgb *p, const char *st, int n, const char *const *vals, const int *l
 /* A simple query that returns no rows (the schema, BEGIN, COMMIT). */
 int pg_exec(pgb *p, const char *sql, const char *op, char *err)
 {
-    PGresult *r = PQexec(p->conn, sql);
+    PGresult *r = pg_wait_exec(p, sql);
     int code = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(p, r, op, err);
     PQclear(r);
     return code;
@@ -109,12 +119,12 @@ int pg_exec(pgb *p, const char *sql, const char *op, char *err)
 
 int pg_ready(pgb *p, const char *op, char *err)
 {
+    pg_arm(p); /* the operation's deadline, reconnecting included */
     if (!p->broken && PQstatus(p->conn) == CONNECTION_OK)
         return 0;
-    PQreset(p->conn);
-    if (PQstatus(p->conn) != CONNECTION_OK) {
+    if (pg_wait_reset(p) != 0) {
         char msg[BACKEND_ERR_MAX];
-        one_line(PQerrorMessage(p->conn), msg, sizeof msg);
+        one_line(p->timed_out ? "timed out" : PQerrorMessage(p->conn), msg, sizeof msg);
         backend_errf(err, "postgres %s: connection lost, reconnecting failed: %s", op, msg);
         return TROUPE_EIO;
     }
@@ -141,33 +151,33 @@ static int pg_copy_row(pgb *p, const pevent *e)
     o += 24;
     pg_put32(t, 8);
     pg_put64(t + 4, backend_crc(e->pid, e->seq, e->schema, e->data, e->len));
-    return PQputCopyData(p->conn, (const char *)h, (int)o) == 1 &&
-           (e->len == 0 || PQputCopyData(p->conn, e->data, (int)e->len) == 1) &&
-           PQputCopyData(p->conn, (const char *)t, sizeof t) == 1;
+    return pg_wait_put(p, (const char *)h, (int)o) == 1 &&
+           (e->len == 0 || pg_wait_put(p, e->data, (int)e->len) == 1) &&
+           pg_wait_put(p, (const char *)t, sizeof t) == 1;
 }
 
 static int pg_copy_rows(pgb *p, const pevent *ev, size_t n)
 {
     static const char head[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
     static const char trailer[2] = {(char)0xff, (char)0xff};
-    int ok = PQputCopyData(p->conn, head, sizeof head) == 1;
+    int ok = pg_wait_put(p, head, sizeof head) == 1;
     for (size_t i = 0; ok && i < n; i++)
         ok = pg_copy_row(p, &ev[i]);
-    return ok && PQputCopyData(p->conn, trailer, sizeof trailer) == 1;
+    return ok && pg_wait_put(p, trailer, sizeof trailer) == 1;
 }
 
 /* The COPY's outcome; then libpq is drained so the next call starts clean. */
 static int pg_copy_end(pgb *p, int sent, char *err)
 {
     int code = 0;
-    if (PQputCopyEnd(p->conn, sent ? NULL : "troupe: a row could not be sent") != 1)
+    if (pg_wait_put_end(p, sent ? NULL : "troupe: a row could not be sent") != 1)
         code = pg_fail(p, NULL, "append", err);
-    PGresult *r = PQgetResult(p->conn);
+    PGresult *r = pg_wait_result(p);
     if (code == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
         code = pg_fail(p, r, "append", err);
     while (r) {
         PQclear(r);
-        r = PQgetResult(p->conn);
+        r = pg_wait_result(p);
     }
     return code;
 }
@@ -176,7 +186,7 @@ static int pg_copy_end(pgb *p, int sent, char *err)
  * its transaction) into the table of copy_sql. */
 int pg_copy_to(pgb *p, const char *copy_sql, const pevent *ev, size_t n, char *err)
 {
-    PGresult *r = PQexec(p->conn, copy_sql ? copy_sql : pg_copy_sql);
+    PGresult *r = pg_wait_exec(p, copy_sql ? copy_sql : pg_copy_sql);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         int rc = pg_fail(p, r, "append", err);
         PQclear(r);
@@ -193,6 +203,11 @@ static int pg_append(backend *b, const pevent *ev, size_t n, char *err)
     if (rc < 0 || n == 0 || (rc = pg_ready(p, "append", err)) < 0)
         return rc;
     return pg_copy_to(p, NULL, ev, n, err);
+}
+
+void pg_set_timeout(backend *b, uint32_t ms)
+{
+    ((pgb *)b)->timeout_ms = ms;
 }
 
 static void pg_close(backend *b)
@@ -226,18 +241,21 @@ static void pg_quiet(void *arg, const char *message)
 
 static int pg_connect(pgb *p, const char *conninfo, char *err)
 {
-    if (!(p->conn = PQconnectdb(conninfo))) {
+    p->timeout_ms = PG_TIMEOUT_MS;
+    pg_arm(p); /* connecting, the schema and the statements: one bound */
+    int rc = pg_wait_connect(p, conninfo);
+    if (rc == TROUPE_ENOMEM) {
         backend_errf(err, "postgres open: out of memory");
         return TROUPE_ENOMEM;
     }
-    if (PQstatus(p->conn) != CONNECTION_OK) {
+    if (rc < 0) {
         char msg[BACKEND_ERR_MAX];
-        one_line(PQerrorMessage(p->conn), msg, sizeof msg);
+        one_line(p->timed_out ? "timed out" : PQerrorMessage(p->conn), msg, sizeof msg);
         backend_errf(err, "postgres open: cannot connect: %s", msg);
         return TROUPE_EIO;
     }
     PQsetNoticeProcessor(p->conn, pg_quiet, NULL);
-    int rc = pg_exec(p, pg_schema, "open (creating the tables)", err);
+    rc = pg_exec(p, pg_schema, "open (creating the tables)", err);
     return rc < 0 ? rc : pg_prepare_all(p, err);
 }
 

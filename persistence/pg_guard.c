@@ -168,7 +168,7 @@ static int pg_final_results(pgb *p, pairs *g, char *err)
 {
     int rc = 0, got = 0;
     PGresult *r;
-    while ((r = PQgetResult(p->conn)) != NULL) {
+    while ((r = pg_wait_result(p)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
         if (rc == 0 && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
             rc = pg_fail(p, r, "append (guarded)", err);
@@ -197,7 +197,7 @@ static int pg_check_insert(pgb *p, const char *table, pairs *g, const pevent *ev
     free(epochs);
     if (!sql)
         return TROUPE_ENOMEM;
-    rc = PQsendQuery(p->conn, sql) ? pg_final_results(p, g, err)
+    rc = pg_wait_send(p, sql) == 0 ? pg_final_results(p, g, err)
                                    : pg_fail(p, NULL, "append (guarded)", err);
     free(sql);
     *open = rc < 0;
@@ -230,7 +230,7 @@ static int pg_guards(pgb *p, const pevent *ev, size_t n, const char *table,
 static void pg_rollback(pgb *p)
 {
     if (!p->broken && PQstatus(p->conn) == CONNECTION_OK)
-        PQclear(PQexec(p->conn, "ROLLBACK"));
+        PQclear(pg_wait_exec(p, "ROLLBACK"));
 }
 
 int pg_append_guarded(backend *b, const pevent *ev, size_t n, const char *table,

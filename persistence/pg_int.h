@@ -7,11 +7,18 @@
 
 #include "persistence/backend.h"
 
+/* Each operation of the backend (an append, a page of a read, ...) gets
+ * this long on the client's own clock (pg_wait.c). */
+#define PG_TIMEOUT_MS 5000
+
 typedef struct pgb {
     backend base;
     PGconn *conn;
     int broken; /* the connection was lost: the next call resets it first */
+    int timed_out; /* the deadline passed mid-call: no libpq call on it until reset */
     int page;   /* rows per page of a read (shrinks for big events) */
+    uint32_t timeout_ms;  /* PG_TIMEOUT_MS; tests shorten it (pg_set_timeout) */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC: the current operation's end (pg_arm) */
 } pgb;
 
 /* Prepared statements, by name: created at connect (and reconnect). */
@@ -60,6 +67,24 @@ int pg_exec(pgb *p, const char *sql, const char *op, char *err);
  * table of copy_sql (a COPY ... FROM STDIN (FORMAT binary) of the same
  * five columns); on its own, a transaction. */
 int pg_copy_to(pgb *p, const char *copy_sql, const pevent *ev, size_t n, char *err);
+
+/* pg_wait.c: libpq on a nonblocking connection, every wait a poll()
+ * against p->deadline_ns. On the deadline a call fails (NULL or -1) and
+ * p->timed_out and p->broken are set: pg_fail reports it, pg_ready resets
+ * the connection before the next operation. */
+void pg_arm(pgb *p); /* deadline_ns = now + timeout_ms */
+int pg_wait_connect(pgb *p, const char *conninfo); /* 0, TROUPE_EIO, TROUPE_ENOMEM */
+int pg_wait_reset(pgb *p);                         /* 0 or TROUPE_EIO */
+int pg_wait_send(pgb *p, const char *sql);         /* PQsendQuery, flushed: 0 or -1 */
+PGresult *pg_wait_result(pgb *p);                  /* PQgetResult */
+PGresult *pg_wait_exec(pgb *p, const char *sql);   /* PQexec */
+PGresult *pg_wait_prepared(pgb *p, const char *st, int n, const char *const *vals,
+                           const int *lens, const int *formats); /* PQexecPrepared, binary */
+PGresult *pg_wait_prepare(pgb *p, const char *name, const char *sql, int n, const Oid *types);
+int pg_wait_put(pgb *p, const char *buf, int n);     /* PQputCopyData: 1 or -1 */
+int pg_wait_put_end(pgb *p, const char *errmsg);     /* PQputCopyEnd, flushed: 1 or -1 */
+/* Tests: each operation's bound, in ms (b: a PostgreSQL backend). */
+void pg_set_timeout(backend *b, uint32_t ms);
 
 /* pg_guard.c: backend_ops.append_guarded */
 int pg_append_guarded(backend *b, const pevent *ev, size_t n, const char *table,

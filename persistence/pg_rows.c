@@ -48,7 +48,7 @@ int pg_prepare_all(pgb *p, char *err)
 {
     for (size_t i = 0; i < sizeof pg_stmts / sizeof pg_stmts[0]; i++) {
         const pg_stmt *s = &pg_stmts[i];
-        PGresult *r = PQprepare(p->conn, s->name, s->sql, s->n, s->types);
+        PGresult *r = pg_wait_prepare(p, s->name, s->sql, s->n, s->types);
         int code = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(p, r, "prepare", err);
         PQclear(r);
         if (code < 0)

@@ -32,7 +32,9 @@
 #          (tests/deploy/); chromium, fonts-dejavu-core, nodejs and npm for the
 #          dashboard's browser test (tests/browser/; npm only when nodejs does
 #          not bring it: NodeSource's does, Debian's does not); groff-base for
-#          the 'docs' suite, which lints the manual pages (tests/docs/).
+#          the 'docs' suite, which lints the manual pages (tests/docs/);
+#          iproute2 (`ip netns`) for the cluster's partition test
+#          (tests/cluster/partition_test.sh).
 #   bench  `make bench`: build + the peers troupe is measured against,
 #          erlang-nox (Erlang/OTP) and libcaf-dev (CAF 0.17, built with g++),
 #          and gnuplot-nox for the charts (scripts/bench_all.py).
@@ -47,7 +49,7 @@ build=(build-essential meson ninja-build pkg-config
        libsqlite3-dev libpq-dev libcriterion-dev)
 demo=()
 gate=(valgrind)
-test_tools=(postgresql nats-server libnats-dev prometheus python3-yaml chromium fonts-dejavu-core nodejs npm
+test_tools=(postgresql nats-server libnats-dev iproute2 prometheus python3-yaml chromium fonts-dejavu-core nodejs npm
             groff-base)
 bench=(erlang-nox libcaf-dev gnuplot-nox)
 cluster=(postgresql nats-server libnats-dev)

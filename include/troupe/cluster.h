@@ -5,7 +5,8 @@
  * on membership through PostgreSQL: a row per node with an incarnation and
  * a lease that expires in the server's time and is renewed every
  * renew_ms. A node that cannot renew before its lease runs out fences
- * itself (TROUPE_CLUSTER_FENCED) and its calls answer TROUPE_EFENCED.
+ * itself (TROUPE_CLUSTER_FENCED) and its calls answer TROUPE_EFENCED
+ * until it rejoins under a new incarnation (TROUPE_CLUSTER_NO_REJOIN).
  * docs/CLUSTER.md describes the protocol and what is not built yet.
  *
  * Built only with -Dcluster (libnats and libpq); without it every call
@@ -42,13 +43,24 @@ typedef struct troupe_cluster_config {
     const char *pg_conninfo; /* libpq conninfo of the membership database (required) */
     uint32_t lease_ms;       /* lease length; default 3000 */
     uint32_t renew_ms;       /* renewal period; default 500; must be < lease_ms / 2 */
-    uint8_t reserved[64];    /* zero: room for later fields without an ABI break */
+    uint32_t flags;          /* TROUPE_CLUSTER_NO_REJOIN, or 0 */
+    uint8_t reserved[60];    /* zero: room for later fields without an ABI break */
 } troupe_cluster_config;
+
+/* flags: a node that fenced itself (it could not renew its lease in time:
+ * PostgreSQL restarted or unreachable, the process paused, the lease
+ * refused) stays fenced for good. Without it (the default) the fenced node
+ * tries every renew_ms to take a new incarnation and, once the server
+ * lets it (its old lease expired in the server's time), is JOINED again:
+ * its old actors were stopped at the fence and are claimed again like any
+ * orphans; troupe_cluster_stats.rejoins counts it. */
+#define TROUPE_CLUSTER_NO_REJOIN 0x1u
 
 typedef enum troupe_cluster_state {
     TROUPE_CLUSTER_CREATED = 0, /* created, not joined */
     TROUPE_CLUSTER_JOINED = 1,  /* a member with a valid lease */
-    TROUPE_CLUSTER_FENCED = 2,  /* could not renew in time: sends nothing, writes nothing */
+    TROUPE_CLUSTER_FENCED = 2,  /* could not renew in time: sends nothing, writes nothing;
+                                 * JOINED again after a rejoin (TROUPE_CLUSTER_NO_REJOIN) */
     TROUPE_CLUSTER_LEFT = 3,    /* left the cluster */
 } troupe_cluster_state;
 
@@ -131,7 +143,8 @@ typedef struct troupe_cluster_stats {
     uint64_t renewals_refused; /* the server refused the incarnation: fenced */
     uint64_t renewals_failed;  /* no answer in time, or PostgreSQL unreachable */
     uint64_t renew_ns_sum, renew_ns_max;
-    uint64_t reserved[3];
+    uint64_t rejoins; /* fenced, then joined again under a new incarnation */
+    uint64_t reserved[2];
 } troupe_cluster_stats;
 
 /* TROUPE_EINVAL for NULL. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""tests/cluster/kill_check.py ACKS EVENTS KILLS — the kill test's checker.
+"""tests/cluster/kill_check.py ACKS EVENTS KILLS [--min-rejoins N] [--min-epochs N]
+— the kill test's checker.
 
 ACKS: lines "ack <node> <epoch> <op> <seq> <ns> [<sender>]" (kill_node.c,
 examples/cluster/node.c). EVENTS:
@@ -7,7 +8,9 @@ examples/cluster/node.c). EVENTS:
 Checks: seqs contiguous from 1; no op stored twice; every acknowledged op
 stored exactly once, at the seq it was acknowledged with and under the
 epoch it was sent with; epochs never decrease along the journal; one node
-per epoch. Prints the failover gaps (consecutive acknowledgements by
+per epoch; with --min-rejoins, at least N rejoins summed over the "stats"
+lines (fenced nodes that joined again); with --min-epochs, acknowledgements
+under at least N epochs. Prints the failover gaps (consecutive acknowledgements by
 different nodes) and SUMMARY lines. Exit status 1 on any violation."""
 import struct
 import sys
@@ -15,14 +18,16 @@ import sys
 
 def main():
     acks_path, events_path, kills = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    acks, fenced, failures = [], 0, 0
+    opts = dict(zip(sys.argv[4::2], map(int, sys.argv[5::2])))
+    acks, fenced, failures, rejoins = [], 0, 0, 0
     for line in open(acks_path):
         f = line.split()
         if len(f) in (6, 7) and f[0] == "ack":  # 7th: the sending node (demo-cluster)
             acks.append((int(f[5]), f[1], int(f[2]), int(f[3]), int(f[4])))
-        elif len(f) == 6 and f[0] == "stats":
+        elif len(f) in (6, 8) and f[0] == "stats":  # 8: "... rejoins <n>"
             fenced += int(f[3])
             failures += int(f[5])
+            rejoins += int(f[7]) if len(f) == 8 else 0
     events = []
     for line in open(events_path):
         seq, data = line.split()
@@ -58,6 +63,11 @@ def main():
         bad.append(f"{len(gaps)} changes of owner for {kills} kills")
     print(f"kill_check: journal writes refused for a stale epoch: {fenced}, failed transactions:"
           f" {failures}")
+    print(f"kill_check: rejoins (fenced, then joined again): {rejoins}")
+    if rejoins < opts.get("--min-rejoins", 0):
+        bad.append(f"{rejoins} rejoins, wanted at least {opts['--min-rejoins']}")
+    if len(writers) < opts.get("--min-epochs", 0):
+        bad.append(f"{len(writers)} epochs acknowledged, wanted at least {opts['--min-epochs']}")
     print(f"SUMMARY bench=cluster_failover impl=troupe metric=fenced_writes value={fenced} unit=events")
     if gaps:
         print(f"SUMMARY bench=cluster_failover impl=troupe metric=gap_max value={max(gaps):.0f} unit=ms")

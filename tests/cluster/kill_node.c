@@ -9,9 +9,10 @@
  * (seq: the event's sequence number, from the actor's reply), flushed at
  * once: a kill -9 loses no acknowledged line. The checker compares the log
  * with the journal. SIGTERM leaves the cluster (hand-off) and exits,
- * logging "stats <node> fenced <n> failures <n>": the journal's writes
- * refused for a stale epoch and its failed transactions (a process that
- * was stopped and resumed: tests/cluster/kill_test.sh's stop mode).
+ * logging "stats <node> fenced <n> failures <n> rejoins <n>": the
+ * journal's writes refused for a stale epoch, its failed transactions (a
+ * process that was stopped and resumed: tests/cluster/kill_test.sh's stop
+ * mode) and the times the node fenced and joined again (pgrestart mode).
  *
  * usage: kill_node CLUSTER NODE CONNINFO LOG OP_BASE LEASE_MS RENEW_MS
  * (the NATS server's URL in TROUPE_NATS_URL: joining connects to it)
@@ -142,12 +143,15 @@ int main(int argc, char **argv)
         run(sys, c, log, argv[2], strtoull(argv[5], NULL, 10));
     if (rc)
         fprintf(stderr, "kill_node %s: %s\n", argv[2], troupe_errname(rc));
+    troupe_cluster_stats cs = {0};
+    (void)troupe_cluster_stats_get(c, &cs);
     troupe_cluster_destroy(c);
     troupe_system_destroy(sys);
     troupe_journal_stats st;
     if (j && log && troupe_journal_stats_get(j, &st) == 0)
-        fprintf(log, "stats %s fenced %llu failures %llu\n", argv[2],
-                (unsigned long long)st.fenced, (unsigned long long)st.failures);
+        fprintf(log, "stats %s fenced %llu failures %llu rejoins %llu\n", argv[2],
+                (unsigned long long)st.fenced, (unsigned long long)st.failures,
+                (unsigned long long)cs.rejoins);
     troupe_journal_close(j);
     if (log)
         fclose(log);

@@ -5,6 +5,11 @@
 # SIGSTOPs the owner for twice the lease, then SIGCONTs it: it resumes
 # fenced, whatever it had in flight meets the journal's epoch check, and it
 # is then stopped with SIGTERM (it logs its refused writes) and restarted.
+# MODE pgrestart: each round stops the PostgreSQL server (fast: sessions
+# cut) for twice the lease and starts it again on the same port: both
+# nodes fence (they cannot renew), rejoin under new incarnations when it
+# answers, and the cluster actor is claimed again (a new epoch); the nodes
+# are not restarted, and the checker wants a rejoin of each node per round.
 #
 # kill -9 of the owning node, KILLS times (default 3), on loopback with a
 # PostgreSQL server of its own (tests/persistence/pg_server.sh). Two node
@@ -74,6 +79,17 @@ wait_acks() { # NAME N
     return 1
 }
 
+# Wait (bounded: 60 s) until the log holds more than N acknowledgements.
+wait_total() { # N
+    for _ in $(seq 600); do
+        [ "$(grep -c '^ack ' "$log" || true)" -gt "$1" ] && return 0
+        sleep 0.1
+    done
+    echo "kill_test: no acknowledgement after round $k" >&2
+    cat "$dir"/*.err >&2 || true
+    return 1
+}
+
 start_node a
 wait_acks a 20
 start_node b
@@ -82,7 +98,15 @@ for k in $(seq "$kills"); do
     other=$([ "$owner" = a ] && echo b || echo a)
     wait_acks "$owner" $(( $(acks_by "$owner") + 50 ))
     before=$(acks_by "$other")
-    if [ "$mode" = stop ]; then
+    if [ "$mode" = pgrestart ]; then
+        "$here/../persistence/pg_server.sh" halt "$pgdir"
+        sleep "$(python3 -c "print(2 * $lease / 1000)")"
+        total=$(grep -c '^ack ' "$log" || true) # none can be made while it is down
+        "$here/../persistence/pg_server.sh" resume "$pgdir"
+        echo "kill_test: round $k: PostgreSQL stopped for twice the lease, started again"
+        wait_total "$total"
+        continue
+    elif [ "$mode" = stop ]; then
         kill -STOP "${pid[$owner]}"
         sleep "$(python3 -c "print(2 * $lease / 1000)")"
         wait_acks "$other" "$before"
@@ -109,4 +133,9 @@ psql_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/ps
 "$psql_bin" "$conninfo" -At -F ' ' -c \
     "SELECT seq, encode(data, 'hex') FROM troupe_events WHERE pid = 'kill/ctr/0' ORDER BY seq" \
     > "$dir/events.txt"
-python3 "$here/kill_check.py" "$log" "$dir/events.txt" "$kills"
+if [ "$mode" = pgrestart ]; then # each node rejoins each round; the owner need not change
+    python3 "$here/kill_check.py" "$log" "$dir/events.txt" 0 --min-rejoins $((2 * kills)) \
+        --min-epochs $((kills + 1))
+else
+    python3 "$here/kill_check.py" "$log" "$dir/events.txt" "$kills"
+fi

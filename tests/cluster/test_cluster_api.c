@@ -2,6 +2,7 @@
  * configuration is checked (names, periods, reserved bytes) and copied;
  * calls on a handle that never joined answer without touching a server. */
 #include <criterion/criterion.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "troupe/troupe.h"
@@ -73,13 +74,14 @@ static void no_pg(troupe_cluster_config *c) { c->pg_conninfo = NULL; }
 static void renew_slow(troupe_cluster_config *c) { c->renew_ms = c->lease_ms / 2; }
 static void renew_zero(troupe_cluster_config *c) { c->renew_ms = 0; }
 static void lease_zero(troupe_cluster_config *c) { c->lease_ms = 0; }
-static void reserved(troupe_cluster_config *c) { c->reserved[63] = 1; }
+static void reserved(troupe_cluster_config *c) { c->reserved[sizeof c->reserved - 1] = 1; }
+static void unknown_flag(troupe_cluster_config *c) { c->flags = 0x2; }
 
 Test(cluster_api, bad_configs_are_einval)
 {
     void (*bad[])(troupe_cluster_config *) = {bad_name, empty_name, null_node, long_name,
                                               wildcard, no_nats, no_pg, renew_slow,
-                                              renew_zero, lease_zero, reserved};
+                                              renew_zero, lease_zero, reserved, unknown_flag};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         troupe_cluster_config cfg = good();
         bad[i](&cfg);
@@ -87,6 +89,24 @@ Test(cluster_api, bad_configs_are_einval)
         cr_expect_eq(troupe_cluster_create(sys, &cfg, &c), TROUPE_EINVAL, "case %zu", i);
         cr_expect_null(c, "case %zu", i);
     }
+}
+
+/* The rejoin flag took 4 of the 64 reserved bytes: the size is unchanged,
+ * and a config zeroed as before (flags 0) rejoins by default. */
+Test(cluster_api, the_config_keeps_its_size_and_takes_the_no_rejoin_flag)
+{
+    /* four strings, lease_ms and renew_ms, then the 64 bytes flags came from */
+    cr_expect_eq(sizeof(troupe_cluster_config), 4 * sizeof(char *) + 8 + 64);
+    cr_expect_eq(offsetof(troupe_cluster_config, flags), 4 * sizeof(char *) + 8);
+    troupe_cluster_config d;
+    troupe_cluster_config_defaults(&d);
+    cr_expect_eq(d.flags, 0u);
+    troupe_cluster_config cfg = good();
+    cfg.flags = TROUPE_CLUSTER_NO_REJOIN;
+    troupe_cluster *c = NULL;
+    cr_expect_eq(troupe_cluster_create(sys, &cfg, &c), 0);
+    cr_expect_eq(troupe_cluster_state_of(c), TROUPE_CLUSTER_CREATED);
+    troupe_cluster_destroy(c);
 }
 
 Test(cluster_api, null_arguments)

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,74 @@ Test(member, an_old_incarnation_is_refused)
     member_leave(old, true); /* marks nothing: its incarnation is gone */
     cr_expect_eq(member_renew(neu), 0);
     member_leave(neu, true);
+}
+
+/* Someone else's view of the server: the node's lease ended now (as if
+ * the server had not heard from it: restarted, partitioned). */
+static void expire(const char *cluster, const char *node)
+{
+    PGconn *c = PQconnectdb(conninfo());
+    char q[256];
+    snprintf(q, sizeof q, "UPDATE troupe_nodes SET lease_until = now() - interval '1 second'"
+                          " WHERE cluster = '%s' AND node = '%s'", cluster, node);
+    PGresult *r = PQexec(c, q);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* Poll (bounded: 30 s) until m's state is `want`. */
+static bool wait_state(member *m, int want)
+{
+    for (int i = 0; i < 3000 && member_state(m) != want; i++)
+        usleep(10 * 1000);
+    return member_state(m) == want;
+}
+
+/* Rejoin on: the renewal is refused, the node fences, then takes a new
+ * incarnation at its next try and is joined again, counted. */
+Test(member, a_refused_node_rejoins_under_a_new_incarnation)
+{
+    member *m = join("rejoin", "a", 600, 100);
+    member_set_rejoin(m, true);
+    uint64_t first = member_incarnation(m);
+    cr_expect_eq(member_live_incarnation(m), first);
+    expire("rejoin", "a");
+    bool back = false;
+    for (int i = 0; i < 3000 && !back; i++) { /* bounded: 30 s */
+        usleep(10 * 1000);
+        back = member_live_incarnation(m) > first;
+    }
+    cr_assert(back, "never rejoined");
+    cr_expect_eq(member_state(m), TROUPE_CLUSTER_JOINED);
+    member_renew_stats st;
+    member_renew_stats_get(m, &st);
+    cr_expect_eq(st.rejoins, 1);
+    cr_expect_geq(st.refused, 1); /* the refusal that fenced it */
+    member_node ns[4];
+    int n = member_list(m, ns, 4); /* the server holds the new incarnation, live */
+    cr_assert_eq(n, 1);
+    cr_expect_eq(ns[0].incarnation, member_incarnation(m));
+    cr_expect(ns[0].live);
+    member_leave(m, true);
+}
+
+/* Rejoin off (member_join's default, TROUPE_CLUSTER_NO_REJOIN): fenced
+ * for good, the row left expired. */
+Test(member, without_rejoin_a_refused_node_stays_fenced)
+{
+    member *m = join("norejoin", "a", 600, 100);
+    uint64_t first = member_incarnation(m);
+    expire("norejoin", "a");
+    cr_assert(wait_state(m, TROUPE_CLUSTER_FENCED));
+    usleep(500 * 1000); /* several renewal periods: nothing may bring it back */
+    cr_expect_eq(member_state(m), TROUPE_CLUSTER_FENCED);
+    cr_expect_eq(member_incarnation(m), first);
+    cr_expect_eq(member_live_incarnation(m), 0);
+    member_renew_stats st;
+    member_renew_stats_get(m, &st);
+    cr_expect_eq(st.rejoins, 0);
+    member_leave(m, true);
 }
 
 Test(member, an_unreachable_server_is_eio)

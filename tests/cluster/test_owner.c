@@ -8,7 +8,9 @@
  * ownership thread stopped) while its actors keep running, as a paused
  * process's do. Waits are bounded polls, never timed assertions. */
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,8 @@ static void on_failure(const troupe_failure *f, void *ud)
         atomic_fetch_add(&n->fenced_failures, 1);
 }
 
+static uint32_t node_flags; /* troupe_cluster_config.flags of the next node_new */
+
 static tnode *node_new(const char *cluster, const char *name, uint32_t lease, uint32_t renew)
 {
     tnode *n = calloc(1, sizeof *n);
@@ -60,6 +64,7 @@ static tnode *node_new(const char *cluster, const char *name, uint32_t lease, ui
     cc.pg_conninfo = conninfo();
     cc.lease_ms = lease;
     cc.renew_ms = renew;
+    cc.flags = node_flags;
     cr_assert_eq(troupe_cluster_create(n->sys, &cc, &n->c), 0);
     troupe_cluster_kind k = {.name = "ledger", .beh = &ledger_beh};
     cr_assert_eq(troupe_cluster_kind_register(n->c, &k), 0);
@@ -381,6 +386,74 @@ Test(owner, leave_hands_the_actors_off)
     cr_expect_eq(st.failovers, 0, "a hand-off, not a failover");
     node_free(a);
     node_free(b);
+}
+
+/* The server ends the node's lease (as after a restart or a partition:
+ * the renewals did not reach it in time). */
+static void expire_lease(const char *cluster, const char *node)
+{
+    PGconn *c = PQconnectdb(conninfo());
+    char q[256];
+    snprintf(q, sizeof q, "UPDATE troupe_nodes SET lease_until = now() - interval '1 second'"
+                          " WHERE cluster = '%s' AND node = '%s'", cluster, node);
+    PGresult *r = PQexec(c, q);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* Fenced by a refused renewal, the node stops its actor, rejoins under a
+ * new incarnation, and claims the actor back (a new epoch), recovered
+ * with its acknowledged state. */
+Test(owner, a_fenced_node_rejoins_and_claims_its_actor_again)
+{
+    tnode *a = node_new("back", "a", 1000, 100);
+    troupe_cluster_where w, w2 = {0};
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "r", &w), 0);
+    cr_assert_eq(ask(a, w.local, P_ADD, 5, NULL), 0);
+    expire_lease("back", "a");
+    troupe_cluster_stats cs = {0};
+    bool back = false;
+    for (int i = 0; i < WAIT_STEPS && !back; i++) {
+        usleep(100 * 1000);
+        troupe_cluster_stats_get(a->c, &cs);
+        back = cs.rejoins > 0 && troupe_cluster_where_is(a->c, "ledger", "r", &w2) == 0 &&
+               w2.live && !strcmp(w2.node, "a") && w2.epoch > w.epoch &&
+               !troupe_ref_is_none(w2.local);
+    }
+    cr_assert(back, "never claimed again (rejoins %llu)", (unsigned long long)cs.rejoins);
+    cr_expect_eq(cs.rejoins, 1);
+    cr_expect_eq(troupe_cluster_state_of(a->c), TROUPE_CLUSTER_JOINED);
+    cr_expect_eq(troupe_alive(a->sys, w.local), 0); /* the old one was stopped */
+    ledger l;
+    cr_assert_eq(ask(a, w2.local, P_GET, 0, &l), 0);
+    cr_expect_eq(l.sum, 5);
+    troupe_cluster_owner_stats st;
+    troupe_cluster_owner_stats_get(a->c, &st);
+    cr_expect_eq(st.claims, 2);
+    cr_expect_geq(st.dropped, 1);
+    node_free(a);
+}
+
+/* TROUPE_CLUSTER_NO_REJOIN: the same refusal fences the node for good. */
+Test(owner, with_no_rejoin_a_fenced_node_stays_fenced)
+{
+    node_flags = TROUPE_CLUSTER_NO_REJOIN;
+    tnode *a = node_new("stay", "a", 1000, 100);
+    node_flags = 0;
+    troupe_cluster_where w;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "s", &w), 0);
+    expire_lease("stay", "a");
+    for (int i = 0; i < WAIT_STEPS && troupe_alive(a->sys, w.local) == 1; i++)
+        usleep(100 * 1000);
+    cr_expect_eq(troupe_alive(a->sys, w.local), 0);
+    usleep(500 * 1000); /* several renewal periods: nothing brings it back */
+    cr_expect_eq(troupe_cluster_state_of(a->c), TROUPE_CLUSTER_FENCED);
+    cr_expect_eq(troupe_cluster_actor(a->c, "ledger", "s", &w), TROUPE_EFENCED);
+    troupe_cluster_stats cs;
+    troupe_cluster_stats_get(a->c, &cs);
+    cr_expect_eq(cs.rejoins, 0);
+    node_free(a);
 }
 
 Test(owner, a_cluster_name_is_unique_and_found_from_the_other_node)
