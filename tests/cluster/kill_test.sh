@@ -90,6 +90,25 @@ wait_total() { # N
     return 1
 }
 
+psql_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
+[ -x "$psql_bin" ] || psql_bin=psql
+
+# Wait (bounded: 60 s) until both nodes run as incarnation N or later: the
+# owner's acknowledgements say nothing of the other node, whose rejoin may
+# come a renewal later (a round that halted PostgreSQL again before it would
+# fence it once for two rounds).
+wait_incarnations() { # N
+    for _ in $(seq 600); do
+        [ "$("$psql_bin" "$conninfo" -At -c "SELECT count(*) FROM troupe_nodes
+            WHERE cluster = 'kill' AND node IN ('a', 'b') AND state = 'up' AND incarnation >= $1" 2>/dev/null)" = 2 ] &&
+            return 0
+        sleep 0.1
+    done
+    echo "kill_test: the nodes did not both rejoin as incarnation $1" >&2
+    cat "$dir"/*.err >&2 || true
+    return 1
+}
+
 start_node a
 wait_acks a 20
 start_node b
@@ -105,6 +124,7 @@ for k in $(seq "$kills"); do
         "$here/../persistence/pg_server.sh" resume "$pgdir"
         echo "kill_test: round $k: PostgreSQL stopped for twice the lease, started again"
         wait_total "$total"
+        wait_incarnations $((k + 1)) # both rejoined: the next round fences each again
         continue
     elif [ "$mode" = stop ]; then
         kill -STOP "${pid[$owner]}"
@@ -128,8 +148,6 @@ wait_acks "$owner" $(( $(acks_by "$owner") + 20 ))
 for n in a b; do kill -TERM "${pid[$n]}"; done
 for n in a b; do wait "${pid[$n]}" || true; unset "pid[$n]"; done
 
-psql_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
-[ -x "$psql_bin" ] || psql_bin=psql
 "$psql_bin" "$conninfo" -At -F ' ' -c \
     "SELECT seq, encode(data, 'hex') FROM troupe_events WHERE pid = 'kill/ctr/0' ORDER BY seq" \
     > "$dir/events.txt"
