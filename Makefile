@@ -93,12 +93,13 @@ endef
 # `deps` that `build` runs for `make test` installs the test group.
 DEPS_GROUP = build
 demo: DEPS_GROUP = demo
-demo-cluster: DEPS_GROUP = cluster
+demo-cluster soak-cluster: DEPS_GROUP = cluster
 test test-release test-asan test-tsan test-minimal: DEPS_GROUP = test
 bench-quick: DEPS_GROUP = gate
 bench: DEPS_GROUP = bench
 
-.PHONY: deps build build-asan build-tsan build-minimal demo demo-cluster test test-release test-asan test-tsan \
+PHONY_SOAK = soak-cluster
+.PHONY: deps build build-asan build-tsan build-minimal demo demo-cluster $(PHONY_SOAK) test test-release test-asan test-tsan \
 	test-minimal bench bench-quick clean
 
 deps:
@@ -135,6 +136,17 @@ demo-cluster: build
 	@test -x $(B)/release/examples/cluster-node || { echo "demo-cluster: the cluster layer was not built (libnats-dev, libpq-dev: scripts/deps.sh cluster; and -Dmigrate)" >&2; exit 1; }
 	tests/cluster/run_nats.sh examples/cluster/demo.sh $(B)/release/examples/cluster-node \
 		$(B)/release/examples/cluster-check
+
+# The cluster's long fault runs (not CI, ~5 min): 20 kill -9 of the owner
+# with the survivor taking over, 10 SIGSTOPs past the lease, 10 PostgreSQL
+# restarts; each run starts and stops its own servers (tests/cluster/kill_test.sh)
+# and ends with the Jepsen-style checker. KILLS=N changes the count.
+KILLS ?= 20
+soak-cluster: build
+	@test -x $(B)/release/tests/cluster-kill-node || { echo "soak-cluster: the cluster layer was not built (scripts/deps.sh cluster)" >&2; exit 1; }
+	tests/cluster/kill_test.sh $(B)/release/tests/cluster-kill-node $(KILLS) 3000 500 kill
+	tests/cluster/kill_test.sh $(B)/release/tests/cluster-kill-node $$(( $(KILLS) / 2 )) 3000 500 stop
+	tests/cluster/kill_test.sh $(B)/release/tests/cluster-kill-node $$(( $(KILLS) / 2 )) 3000 500 pgrestart
 
 # All three runs happen even when one fails (a CI log then shows every
 # failure at once); the exit code is non-zero if any failed.
