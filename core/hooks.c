@@ -58,6 +58,13 @@ static void no_fold(troupe_system *sys, actor *a)
 
 static void no_detach(actor *a) { (void)a; }
 
+static void no_failed(troupe_system *sys, actor *a, const troupe_failure *f)
+{
+    (void)sys;
+    (void)a;
+    (void)f;
+}
+
 /* No registry: a name cannot be taken. */
 static int no_name(troupe_system *sys, const char *name, troupe_ref ref)
 {
@@ -83,6 +90,7 @@ void hooks_defaults(core_hooks *h)
                       .park = no_park,
                       .fold = no_fold,
                       .detach = no_detach,
+                      .failed = no_failed,
                       .name = no_name,
                       .forget = no_forget};
 }

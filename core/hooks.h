@@ -68,6 +68,10 @@ typedef struct core_hooks {
     /* Its persistent state, last. */
     void (*detach)(struct actor *a);
 
+    /* --- any actor's failure (core/run.c, report_failure), after
+     * config.on_failure: the event log's entry (registered by obs_create) */
+    void (*failed)(troupe_system *sys, struct actor *a, const troupe_failure *f);
+
     /* --- names --- */
     /* spawn_held with a name: register it before init (TROUPE_EEXIST if taken). */
     int (*name)(troupe_system *sys, const char *name, troupe_ref ref);

@@ -54,6 +54,7 @@ static void report_failure(worker *w, actor *a, troupe_failure_kind kind, int co
     atomic_fetch_add_explicit(&sys->failed, 1, memory_order_relaxed);
     if (sys->cfg.on_failure)
         sys->cfg.on_failure(&f, sys->cfg.on_failure_ud);
+    sys->hooks.failed(sys, a, &f);
 }
 
 /* The handler failed (returned < 0, or panicked). */

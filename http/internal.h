@@ -18,6 +18,8 @@
 #define hconns_request_done troupei_hconns_request_done
 #define api_cluster_nodes troupei_api_cluster_nodes
 #define api_cluster_actors troupei_api_cluster_actors
+#define api_events troupei_api_events
+#define api_journal troupei_api_journal
 
 #include <microhttpd.h>
 #include <stddef.h>
@@ -181,6 +183,10 @@ void api_adapters(hreq *r);
 void api_cluster_nodes(hreq *r);
 /* cluster.c: where each cluster actor lives (?limit=&offset=) */
 void api_cluster_actors(hreq *r);
+/* events.c: the event log (?since=&limit=&actor=) */
+void api_events(hreq *r);
+/* journal.c: the system journal's metrics */
+void api_journal(hreq *r);
 /* One actor as a JSON object (shared by the tree and the actor endpoints). */
 void api_write_actor(jw *w, troupe_system *sys, const troupe_actor_info *ai);
 

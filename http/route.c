@@ -41,6 +41,8 @@ static const route routes[] = {
     {"/api/flags", "GET", api_flags, 0, 0},
     {"/api/flags/*", "POST", api_flag_set, 1, 0},
     {"/api/adapters", "GET", api_adapters, 0, 0},
+    {"/api/events", "GET", api_events, 0, 0},
+    {"/api/journal", "GET", api_journal, 0, 0},
     {"/api/cluster/nodes", "GET", api_cluster_nodes, 0, 0},
     {"/api/cluster/actors", "GET", api_cluster_actors, 0, 0},
 };

@@ -434,6 +434,7 @@ int migrate_create(troupe_system *sys)
         return TROUPE_ENOMEM;
     pthread_mutex_init(&m->lock, NULL);
     flags_init(&m->fl);
+    m->fl.sys = sys;
     sys->mig = m; /* freed by migrate_destroy, also when this fails */
     return mig_metrics_register(sys);
 }

@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/system.h"
 #include "migrate/mig.h"
+#include "supervisor/evlog.h"
 
 static flags *flags_of(troupe_system *sys) { return &sys->mig->fl; }
 
@@ -28,13 +29,30 @@ static troupe_flag_value effective(const troupe_flag *fl, troupe_flag_source *sr
     return (troupe_flag_value){TROUPE_FLAG_OFF, 0};
 }
 
+static const char *source_name(troupe_flag_source s)
+{
+    static const char *const names[] = {"none", "file", "runtime", "environment"};
+    return (unsigned)s < 4 ? names[s] : "?";
+}
+
+/* A change of the value in force goes to the system's event log
+ * (supervisor/evlog.h); a publish that leaves it as it was does not. */
 void flag_publish__(flags *f, troupe_flag *fl)
 {
-    (void)f;
     troupe_flag_source src;
     troupe_flag_value v = effective(fl, &src);
+    uint32_t word = fv_pack(v);
+    /* relaxed: writers publish under f->lock, so the last store is ours to see */
+    uint32_t old = atomic_load_explicit(&fl->word, memory_order_relaxed);
     /* release: pairs with the acquire in troupe_flag_read */
-    atomic_store_explicit(&fl->word, fv_pack(v), memory_order_release);
+    atomic_store_explicit(&fl->word, word, memory_order_release);
+    if (old == word || !f->sys)
+        return;
+    char text[TROUPE_FLAG_TEXT_MAX], detail[TROUPE_FLAG_TEXT_MAX + 32];
+    if (troupe_flag_format(v, text, sizeof text) < 0)
+        snprintf(text, sizeof text, "?");
+    snprintf(detail, sizeof detail, "%s (from %s)", text, source_name(src));
+    evlog_add(f->sys, TROUPE_EVENT_FLAG, TROUPE_REF_NONE, fl->name, NULL, detail);
 }
 
 /* TROUPE_FLAG_<NAME>: upper case, anything but letters and digits as '_'. */

@@ -55,6 +55,7 @@ typedef struct fident {
  * commit a version already parsed, or for a set, clear, get or list. Order:
  * cfg_lock, then lock. */
 typedef struct flags {
+    troupe_system *sys;                 /* set once at create: the event log's (flag_publish__) */
     pthread_mutex_t cfg_lock;
     pthread_mutex_t lock;
     _Atomic(troupe_flag *) head[NBUCKET]; /* release store under the lock, acquire load */

@@ -126,6 +126,7 @@ int obs_create(troupe_system *sys)
     sys->obs = o;
     /* core folds an ended actor's counters, and hands us health pings */
     sys->hooks.fold = obs_fold;
+    sys->hooks.failed = obs_failed;
     hooks_sysmsg(&sys->hooks, SYSMSG_PING, health_serve);
     pthread_mutex_init(&o->out_lock, NULL);
     pthread_mutex_init(&o->hlock, NULL);

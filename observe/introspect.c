@@ -10,6 +10,7 @@
 
 #include "observe/obs.h"
 #include "registry/entry.h"
+#include "supervisor/evlog.h"
 #include "supervisor/sv.h"
 
 TROUPE_API const char *troupe_health_name(troupe_health h)
@@ -92,6 +93,16 @@ static void name_of(actor *a, troupe_ref r, char *out, size_t cap)
         out[len] = '\0';
     }
     pthread_mutex_unlock(&x->lock);
+}
+
+void obs_failed(troupe_system *sys, actor *a, const troupe_failure *f)
+{
+    char name[TROUPE_NAME_MAX + 1], detail[TROUPE_REASON_MAX + 32];
+    name_of(a, f->actor, name, sizeof name);
+    const char *child = name[0] ? NULL : sv_child_name(a); /* the worker owns a */
+    snprintf(detail, sizeof detail, "%s%s%s", troupe_failure_kind_name(f->kind),
+             f->reason[0] ? ": " : "", f->reason);
+    evlog_add(sys, TROUPE_EVENT_FAILURE, f->actor, child ? child : name, f->behaviour, detail);
 }
 
 /* The supervisor's part: asked of it (a copy made under its lock). */

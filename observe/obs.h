@@ -100,6 +100,10 @@ int obs_create(troupe_system *sys);
 void obs_destroy(troupe_system *sys);
 /* An actor ends for good: add its counters to its type's totals. */
 void obs_fold(troupe_system *sys, actor *a);
+/* observe/introspect.c: core's `failed` hook — the failure into the event
+ * log (supervisor/evlog.h) with the actor's registered or child name. */
+#define obs_failed troupei_obs_failed
+void obs_failed(troupe_system *sys, actor *a, const troupe_failure *f);
 /* Read one actor's counters into row->c (relaxed loads). */
 void obs_read_counters(const actor *a, uint64_t c[TC_N]);
 /* Sum the shards into rows (grouped by behaviour pointer). */

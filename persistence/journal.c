@@ -177,9 +177,10 @@ static void snapshot_one(troupe_journal *j, jreq *r)
     jreq_free(r);
 }
 
-static void count(troupe_journal *j, int rc, size_t n, size_t fenced)
+static void count(troupe_journal *j, int rc, size_t n, size_t fenced, uint64_t ns)
 {
     pthread_mutex_lock(&j->lock); /* stats: read by troupe_journal_stats_get */
+    journal_count_commit(j, rc, n, ns);
     if (rc == 0) {
         j->st.events += n;
         j->st.commits++;
@@ -243,12 +244,13 @@ static void commit(troupe_journal *j, batch *b)
         return;
     char err[BACKEND_ERR_MAX] = "";
     size_t fenced = 0, k = 1;
+    uint64_t t0 = mono_ns();
     int rc;
     while ((rc = append(j, b, err)) == TROUPE_EFENCED && k > 0 && b->n > 0)
         fenced += (k = refuse_fenced(b, err));
     if (rc == TROUPE_EFENCED && b->n == 0)
         rc = 0; /* every event was fenced: nothing left to write */
-    count(j, rc, b->n, fenced);
+    count(j, rc, b->n, fenced, mono_ns() - t0);
     if (rc || fenced)
         journal_note_error(j, err);
     for (size_t i = 0; i < b->n; i++)

@@ -27,12 +27,17 @@ struct troupe_journal {
     uint64_t enq, done;
     bool quit;
     troupe_journal_stats st;
+    troupe_journal_metrics m; /* the histograms and recoveries (jmetrics.c), under lock */
     char err[BACKEND_ERR_MAX];
     struct batch *b; /* the writer's */
     /* release in journal_guard_table, acquire in journal.c's append:
      * the map is fully built before the writer can see it; set once */
     _Atomic(jguards *) guards;
 };
+
+/* jmetrics.c: one commit attempt of n events that took ns (lock held) */
+#define journal_count_commit troupei_journal_count_commit
+void journal_count_commit(troupe_journal *j, int rc, size_t n, uint64_t ns);
 
 /* journal.c */
 int journal_open_backend(troupe_journal *j, backend **out, char *err);

@@ -75,6 +75,12 @@ typedef struct jreq {
 void journal_submit(troupe_journal *j, jreq *r);
 /* Wait until everything submitted so far is written (or failed). */
 void journal_flush_wait(troupe_journal *j);
+/* jmetrics.c: one recovery that ended with rc after ns; the /metrics
+ * writer of the system's journal (persist_create) */
+#define journal_count_recovery troupei_journal_count_recovery
+#define journal_metrics_register troupei_journal_metrics_register
+void journal_count_recovery(troupe_journal *j, int rc, uint64_t ns);
+int journal_metrics_register(troupe_system *sys);
 /* The journal's last error (troupe_journal_last_error). */
 void journal_note_error(troupe_journal *j, const char *err);
 /* A connection to read with: 0, or the backend's open error (ENOMEM, EIO). */

@@ -303,7 +303,7 @@ int persist_create(troupe_system *sys)
     h->detach = persist_detach;
     hooks_sysmsg(h, SYSMSG_PERSISTED, persist_on_ack);
     hooks_sysmsg(h, SYSMSG_PERSIST_FAILED, persist_on_ack);
-    return 0;
+    return journal_metrics_register(sys);
 }
 
 /* The workers are joined: the journal's acks to our actors are sent before

@@ -140,13 +140,16 @@ int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx)
     p->epoch++;
     p->pending = 0;
     a->flags &= (uint16_t)~(AF_PWAIT | AF_PBUF);
+    uint64_t t0 = mono_ns(); /* recovery time (jmetrics.c): the wait for the writer too */
     journal_flush_wait(p->j);
     char err[BACKEND_ERR_MAX] = "";
     backend *b;
     int rc = journal_reader(p->j, &b, err);
     if (rc < 0) { /* ENOMEM stays ENOMEM: the backend's code, not a read error */
         set_reason(p, "opening a connection to read: %s", err);
-        return rc == TROUPE_ENOMEM ? rc : TROUPE_EIO;
+        rc = rc == TROUPE_ENOMEM ? rc : TROUPE_EIO;
+        journal_count_recovery(p->j, rc, mono_ns() - t0);
+        return rc;
     }
     rec_ctx r = {.ctx = ctx, .a = a, .p = p};
     rc = restore(&r, b, err);
@@ -154,5 +157,6 @@ int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx)
         set_reason(p, "reading the events from seq %llu: %s", (unsigned long long)(r.seq + 1), err);
     journal_reader_put(p->j, b);
     p->seq = p->next_seq = r.seq;
+    journal_count_recovery(p->j, rc, mono_ns() - t0);
     return rc < 0 ? rc : 0;
 }

@@ -22,7 +22,16 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "supervisor/evlog.h"
 #include "supervisor/sv.h"
+
+/* One event of child c in the system's log (evlog.h): its child name, or
+ * its supervisor's name for a supervisor child. */
+static void log_child(sv *s, troupe_event_kind k, const sv_child *c, const char *detail)
+{
+    const char *name = c->sup ? c->sup->name : c->spec.name;
+    evlog_add(s->sys, k, c->ref, name, c->a ? c->a->beh->name : NULL, detail);
+}
 
 static bool abnormal(troupe_failure_kind k)
 {
@@ -103,6 +112,10 @@ static void end_children(sv *s, sv_node *n, troupe_failure_kind why, const char 
  * was killed at its timeout but has not ended yet waits as a zombie. */
 void sv_child_end(sv *s, sv_child *c, troupe_failure_kind why, const char *reason)
 {
+    char detail[TROUPE_REASON_MAX + 32];
+    snprintf(detail, sizeof detail, "%s%s%s", troupe_failure_kind_name(why), reason ? ": " : "",
+             reason ? reason : "");
+    log_child(s, TROUPE_EVENT_STOP, c, detail);
     if (c->sup) {
         end_children(s, c->sup, why, reason);
         sv_node_free(s, c->sup);
@@ -157,6 +170,10 @@ static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, restar
     c->hist[0] = now;
     c->nhist += c->nhist < TROUPE_RESTART_HISTORY;
     c->started_at = now;
+    log_child(s, TROUPE_EVENT_RESTART, c,
+              how == RS_OPERATOR ? "asked by an operator"
+              : how == RS_FRESH  ? "its supervisor restarted"
+                                 : troupe_failure_kind_name(c->last_kind));
     if (c->sup) { /* a restarted supervisor starts all its children again */
         sv_node *sub = c->sup;
         sub->state = SUP_RUNNING;
@@ -268,6 +285,7 @@ static void escalate(sv *s, sv_node *n, sv_child *c, const sv_rec *r, const char
     size_t k = (size_t)snprintf(n->why.reason, sizeof n->why.reason, "%s: ", why);
     memcpy(n->why.reason + k, r->reason, sizeof n->why.reason - k - 1);
     n->why.reason[sizeof n->why.reason - 1] = '\0';
+    evlog_add(s->sys, TROUPE_EVENT_ESCALATION, c->ref, n->name, n->why.behaviour, n->why.reason);
     n->state = SUP_ESCALATING;
     c->state = CH_STOPPED;
     n->cb = NULL;

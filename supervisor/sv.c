@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/timer.h"
+#include "supervisor/evlog.h"
 #include "supervisor/sv.h"
 
 #define SV_SPIN_NS 50000ull /* as the workers' default spin */
@@ -274,6 +275,8 @@ int sv_create(troupe_system *sys)
     pthread_cond_init(&s->cond, &ca);
     pthread_condattr_destroy(&ca);
     lane_reset(&s->queue, 0);
+    if (evlog_create(sys) < 0)
+        return TROUPE_ENOMEM;
     troupe_sup_spec rs;
     troupe_sup_spec_defaults(&rs);
     rs.intensity = sys->cfg.root_intensity;
@@ -364,6 +367,7 @@ void sv_destroy(troupe_system *sys)
             sv_node_free(s, s->nodes[i]);
     free(s->nodes);
     free(s->node_gen);
+    evlog_destroy(sys);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     free(s);

@@ -118,6 +118,7 @@ typedef struct sv {
     uint64_t restarts_by[TROUPE_EXIT_KINDS]; /* by the kind of exit */
     uint64_t restarts_operator;              /* asked by an operator, apart */
     uint64_t escalations_total;
+    struct evlog *log;          /* the event log (evlog.c) */
     /* system shutdown waits on this */
     pthread_cond_t cond;
 } sv;

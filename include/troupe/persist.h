@@ -145,6 +145,47 @@ typedef struct troupe_journal_stats {
  * out). */
 TROUPE_API int troupe_journal_stats_get(troupe_journal *j, troupe_journal_stats *out);
 
+/* ---- journal metrics (docs/METRICS.md: troupe_journal_*) ----
+ * Histograms as Prometheus keeps them: bucket i counts the observations of
+ * at most the i-th bound (not cumulative here; the last bucket is +Inf). */
+#define TROUPE_JOURNAL_LATENCY_BUCKETS 12
+/* Commit latency bounds, ns: one append transaction, as the writer saw it. */
+#define TROUPE_JOURNAL_LATENCY_BOUNDS_NS                                                   \
+    {100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 25000000, 50000000,      \
+     100000000, 250000000}
+#define TROUPE_JOURNAL_BATCH_BUCKETS 10
+/* Events per commit bounds. */
+#define TROUPE_JOURNAL_BATCH_BOUNDS {1, 2, 4, 8, 16, 32, 64, 256, 1024}
+#define TROUPE_JOURNAL_RECOVERY_BUCKETS 7
+/* Recovery time bounds, ns: one actor's snapshot and events read back. */
+#define TROUPE_JOURNAL_RECOVERY_BOUNDS_NS                                                  \
+    {1000000, 10000000, 100000000, 1000000000, 10000000000ull, 60000000000ull}
+
+typedef struct troupe_journal_metrics {
+    uint64_t commits;        /* transactions that committed */
+    uint64_t events;         /* events in them */
+    uint64_t failures;       /* transactions and snapshots that failed */
+    uint64_t snapshots;
+    uint64_t commit_ns_sum;  /* the latency of every commit attempt, failed too */
+    uint64_t commit_ns_buckets[TROUPE_JOURNAL_LATENCY_BUCKETS];
+    uint64_t batch_buckets[TROUPE_JOURNAL_BATCH_BUCKETS]; /* events per commit */
+    uint64_t recoveries;         /* actors recovered (starts and restarts) */
+    uint64_t recovery_failures;  /* of them, the ones that failed */
+    uint64_t recovery_ns_sum;
+    uint64_t recovery_ns_buckets[TROUPE_JOURNAL_RECOVERY_BUCKETS];
+    unsigned char reserved[64];
+} troupe_journal_metrics;
+
+/* Copy the journal's metrics into *out. Errors: TROUPE_EINVAL (NULL j or
+ * out). */
+TROUPE_API int troupe_journal_metrics_get(troupe_journal *j, troupe_journal_metrics *out);
+
+typedef struct troupe_system troupe_system;
+
+/* The journal sys was created with (troupe_config.journal), or NULL when
+ * it has none (or sys is NULL). */
+TROUPE_API troupe_journal *troupe_system_journal(troupe_system *sys);
+
 /* The text of the journal's last error ("" if none), copied into buf
  * (truncated to cap - 1 bytes). 0, or TROUPE_EINVAL (NULL j or buf, cap 0). */
 TROUPE_API int troupe_journal_last_error(troupe_journal *j, char *buf, size_t cap);

@@ -332,6 +332,58 @@ typedef struct troupe_sup_child {
 TROUPE_API int troupe_sup_children(troupe_system *sys, troupe_sup sup, troupe_sup_child *out,
                                    size_t cap, size_t *total);
 
+/* ---- the event log ----------------------------------------------------------
+ * Every system keeps its last TROUPE_EVENTS_KEPT events of these kinds in a
+ * ring (supervisor/evlog.c): an actor's failure (supervised or not: its
+ * kind and reason), a restart, a supervised child ended for good, a
+ * supervisor's escalation, a feature flag's value change. Each has a
+ * sequence number, 1 up, so a reader polls with the last one it saw and
+ * learns how many it missed when the ring went round. Writing one takes a
+ * short lock off the message path (failures are rare); the HTTP API serves
+ * them (GET /api/events). */
+#define TROUPE_EVENTS_KEPT 512
+
+typedef enum troupe_event_kind {
+    TROUPE_EVENT_FAILURE,    /* an actor failed (detail: "kind: reason") */
+    TROUPE_EVENT_RESTART,    /* a supervised child restarted */
+    TROUPE_EVENT_STOP,       /* a supervised child ended for good */
+    TROUPE_EVENT_ESCALATION, /* a supervisor gave up and failed upward */
+    TROUPE_EVENT_FLAG,       /* a flag's value changed (actor: the flag's name) */
+    TROUPE_EVENT_KINDS
+} troupe_event_kind;
+
+/* "failure", "restart", "stop", "escalation", "flag"; "unknown" otherwise. */
+TROUPE_API const char *troupe_event_kind_name(troupe_event_kind k);
+
+typedef struct troupe_event {
+    uint64_t seq;           /* 1, 2, ... in the order written */
+    uint64_t at_ns;         /* the system clock's time */
+    troupe_event_kind kind;
+    troupe_ref actor;       /* NONE for a flag or a supervisor */
+    char name[65]; /* registered or child name (TROUPE_NAME_MAX + 1), flag name, or "" */
+    char behaviour[64];     /* the behaviour's name, or "" */
+    char detail[TROUPE_REASON_MAX + 32];
+    unsigned char reserved[32];
+} troupe_event;
+
+/* What troupe_events_read returned besides the events. */
+typedef struct troupe_events_page {
+    size_t n;         /* events written to out */
+    /* pass as `since` next time: the last seq returned, or when fewer
+     * than cap matched, the last seq written (nothing newer to scan) */
+    uint64_t next;
+    /* events after `since` lost before this read (the ring went round) */
+    uint64_t dropped;
+    unsigned char reserved[16];
+} troupe_events_page;
+
+/* The events with seq > since, oldest first, whose name equals `name`
+ * (NULL or "": any; a ref's hex id as jw_id writes it matches too), up to
+ * cap into out. Errors: TROUPE_EINVAL (NULL sys or page, NULL out with
+ * cap > 0). */
+TROUPE_API int troupe_events_read(troupe_system *sys, uint64_t since, const char *name,
+                                  troupe_event *out, size_t cap, troupe_events_page *page);
+
 #ifdef __cplusplus
 }
 #endif
