@@ -24,6 +24,10 @@
  *                       prints the failure record, the supervisor restarts it
  *                       after its backoff (100 ms) under the same ref, and
  *                       everything else keeps running.
+ * and outside the tree (troupe_spawn): "ledger", a persistent actor that
+ * journals a tick every 100 ms (the system's in-memory journal: the
+ * dashboard's journal panel), and an unnamed "idler". The flag
+ * demo.started is set at the start (the event log shows it).
  * The HTTP server (include/troupe/http.h) serves the dashboard, /metrics and
  * the JSON API on 127.0.0.1 (--http-port, default 8090; 0 = any free port;
  * if 8090 is taken another is chosen). With --token T, restart and stop
@@ -83,7 +87,9 @@ static void check(int rc, const char *what)
 
 typedef struct demo {
     troupe_system *sys;
-    troupe_ref aggregator, reporter, flaky;
+    troupe_ref aggregator, reporter, flaky, ledger, idler;
+    troupe_journal *journal;
+    troupe_timer ledger_tick;
     troupe_ref producers[NPRODUCERS];
     troupe_breaker *breaker;
     troupe_http *http;
@@ -135,6 +141,12 @@ static void spawn_all(demo *d)
     reporter_arg ra = {d->aggregator, d->breaker};
     d->reporter = start_child(d, pipeline, &reporter_beh, &ra, sizeof ra, "reporter");
     d->flaky = start_child(d, start_sup(d, root, "faults"), &flaky_beh, NULL, 0, "flaky");
+    troupe_spawn_opts so;
+    troupe_spawn_opts_defaults(&so);
+    so.persistence_id = "demo-ledger";
+    check(troupe_spawn(d->sys, &ledger_beh, NULL, &so, &d->ledger), "spawn ledger");
+    check(troupe_register(d->sys, "ledger", d->ledger), "register ledger");
+    check(troupe_spawn(d->sys, &idler_beh, NULL, NULL, &d->idler), "spawn idler");
 }
 
 static void serve(demo *d, const example_opts *o)
@@ -152,6 +164,10 @@ static void start(demo *d, double seconds)
     g_start_ns = now_ns();
     check(troupe_send_interval(d->sys, d->reporter, MSG_TICK, NULL, 0, SEC, SEC, &d->tick),
           "send_interval");
+    check(troupe_send_interval(d->sys, d->ledger, MSG_TICK, NULL, 0, SEC / 10, SEC / 10,
+                               &d->ledger_tick),
+          "send_interval ledger");
+    troupe_flags_set(d->sys, "demo.started", "on"); /* ENOTSUP without migrate: no matter */
     /* The fault comes 2 s in (sooner in a short run), while under load. */
     g_crash_ns = seconds > 0.0 && seconds < 4.0 ? (uint64_t)(seconds * SEC / 2) : 2 * SEC;
     check(troupe_tell(d->sys, d->flaky, MSG_WORK, "ok", 2), "tell flaky");
@@ -214,6 +230,7 @@ static uint64_t drain(demo *d)
     atomic_store(&g_running, 0);
     pthread_join(d->thread, NULL);
     check(troupe_timer_cancel(d->sys, d->tick), "cancel tick");
+    check(troupe_timer_cancel(d->sys, d->ledger_tick), "cancel ledger tick");
     uint64_t sent[NSOURCES], total = 0;
     for (int i = 0; i < NPRODUCERS; i++)
         total += sent[i] = producer_sent(d, i);
@@ -304,6 +321,8 @@ int main(int argc, char **argv)
     troupe_config_defaults(&cfg);
     cfg.on_failure = on_failure;
     demo d = {0};
+    check(troupe_journal_open_memory(&d.journal), "troupe_journal_open_memory");
+    cfg.journal = d.journal; /* the ledger's */
     check(troupe_system_create(&d.sys, &cfg), "troupe_system_create");
     spawn_all(&d);
     printf("troupe demo: %u workers, %d producer actors + 1 thread -> 1 aggregator; %s\n",
@@ -325,6 +344,7 @@ int main(int argc, char **argv)
     troupe_http_stop(d.http); /* before the system it reads goes */
     int rc = troupe_system_shutdown(d.sys, 5 * SEC);
     troupe_system_destroy(d.sys);
+    troupe_journal_close(d.journal); /* after the system that used it */
     if (rc < 0)
         die("shutdown", rc);
     return check_failures(fault_due, flaky_alive);

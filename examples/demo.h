@@ -48,6 +48,9 @@ typedef struct reporter_arg {
 } reporter_arg;
 
 extern const troupe_behaviour aggregator_beh, producer_beh, reporter_beh, flaky_beh;
+/* Plain actors (troupe_spawn, no supervisor): the persistent ledger and an
+ * unnamed idler, so the dashboard lists actors outside the tree. */
+extern const troupe_behaviour ledger_beh, idler_beh;
 
 extern atomic_int g_running;   /* cleared when senders must stop */
 extern atomic_int g_failures;  /* panics seen by on_failure */

@@ -230,3 +230,47 @@ void on_failure(const troupe_failure *f, void *ud)
     if (f->kind == TROUPE_EXIT_PANIC)
         atomic_fetch_add(&g_failures, 1);
 }
+
+/* ---- ledger: a plain (unsupervised) persistent actor -------------------- */
+
+/* Counts the ticks it is sent (every 100 ms) as events in the system's
+ * in-memory journal: the dashboard's journal panel has commits to show,
+ * and the actor list one actor outside the supervision tree. */
+static int ledger_apply(troupe_ctx *ctx, void *st, const void *ev, size_t len)
+{
+    (void)ctx;
+    (void)ev;
+    (void)len;
+    (*(uint64_t *)st)++;
+    return 0;
+}
+
+static const troupe_persistence ledger_persist = {.apply = ledger_apply, .schema = 1};
+
+static int ledger_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
+{
+    (void)st;
+    if (msg->type != MSG_TICK)
+        return 0;
+    uint64_t one = 1;
+    return troupe_persist(ctx, &one, sizeof one);
+}
+
+const troupe_behaviour ledger_beh = {
+    .name = "ledger",
+    .state_size = sizeof(uint64_t),
+    .handle = ledger_handle,
+    .persist = &ledger_persist,
+};
+
+/* ---- idler: a plain actor with no name, that nobody sends to ---------- */
+
+static int idler_handle(troupe_ctx *ctx, void *st, const troupe_msg *msg)
+{
+    (void)ctx;
+    (void)st;
+    (void)msg;
+    return 0;
+}
+
+const troupe_behaviour idler_beh = {.name = "idler", .handle = idler_handle};
