@@ -97,6 +97,72 @@ async function checkPanels(page) {
   ok('the message-rate sparkline is drawn and the page is live');
 }
 
+// Every live actor, not only the tree: the demo's plain troupe_spawn actors
+// (the persistent "ledger" and an unnamed "idler") are listed; the search
+// box and the type filter narrow the list.
+async function checkActorList(page) {
+  await page.waitForSelector('tr.listed[data-actor="ledger"]', { timeout: HANG_MS });
+  await page.waitForSelector('tr.listed[data-type="idler"]', { timeout: HANG_MS });
+  ok('the actor list shows the plain actors: ledger and an unnamed idler');
+  for (const name of NAMES)
+    assert.equal(await page.locator(`tr.listed[data-actor="${name}"]`).count(), 1, `listed: ${name}`);
+  await page.fill('#q', 'produc');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('tr.listed')];
+    return rows.length === 3 && rows.every((r) => r.dataset.actor.startsWith('producer-'));
+  }, null, { timeout: HANG_MS });
+  ok('searching "produc" leaves the three producers');
+  await page.fill('#q', '');
+  await page.selectOption('#f-type', 'ledger');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('tr.listed')];
+    return rows.length === 1 && rows[0].dataset.actor === 'ledger';
+  }, null, { timeout: HANG_MS });
+  ok('the type filter "ledger" leaves the ledger alone');
+  await page.selectOption('#f-type', '');
+  await page.waitForFunction(() => document.querySelectorAll('tr.listed').length >= 8, null, { timeout: HANG_MS });
+}
+
+// Clicking flaky opens its panel: its facts, a depth sparkline, and its
+// own failure and restarts from the event log.
+async function checkActorPanel(page) {
+  await page.click('tr.listed[data-actor="flaky"]');
+  await page.waitForSelector('#detail-box[data-actor="flaky"]:not([hidden])', { timeout: HANG_MS });
+  await page.waitForSelector('#d-events tr[data-kind="failure"]', { timeout: HANG_MS });
+  assert.match(await page.textContent('#d-facts'), /restarts \d+/);
+  assert.match(await page.textContent('#d-events'), /simulated fault/);
+  ok('the panel of flaky opens with its facts and its failure');
+  await page.click('#d-close');
+  await page.waitForSelector('#detail-box[hidden]', { state: 'attached', timeout: HANG_MS });
+}
+
+// The event log shows flaky's panic and its restart, and the flag set at
+// the start; the journal panel counts the ledger's commits.
+async function checkEventsAndJournal(page) {
+  await page.waitForSelector('#events tr[data-kind="failure"][data-actor="flaky"]', { timeout: HANG_MS });
+  await page.waitForSelector('#events tr[data-kind="restart"][data-actor="flaky"]', { timeout: HANG_MS });
+  await page.waitForSelector('#events tr[data-kind="flag"][data-actor="demo.started"]', { timeout: HANG_MS });
+  ok('the event log shows the failure of flaky, its restart and the flag change');
+  await page.waitForFunction(() => Number(document.querySelector('#journal tr[data-field="commits"] td:nth-child(2)')
+    ?.textContent) > 0, null, { timeout: HANG_MS });
+  ok(`the journal panel shows commits: ${await page.textContent('#journal tr[data-field="commits"]')}`);
+}
+
+// No mailbox bar is drawn above 100 %, and no count above its capacity.
+async function checkFill(page) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    for (const b of document.querySelectorAll('.bar')) {
+      const w = parseFloat(b.querySelector('i')?.style.width || '0');
+      const m = /^(\d+)\/(\d+)/.exec(b.querySelector('span')?.textContent || '');
+      if (w > 100 || (m && Number(m[2]) > 0 && Number(m[1]) > Number(m[2]))) out.push(b.textContent + ' ' + w);
+    }
+    return out;
+  });
+  assert.deepEqual(bad, [], 'no fill above 100 %');
+  ok('no mailbox fill above 100 %');
+}
+
 async function main() {
   const demo = startDemo();
   process.on('exit', () => demo.proc.kill('SIGKILL')); // never leave it running
@@ -119,6 +185,10 @@ async function main() {
     await checkTree(page);
     await checkRestart(page, base);
     await checkPanels(page);
+    await checkActorList(page);
+    await checkActorPanel(page);
+    await checkEventsAndJournal(page);
+    await checkFill(page);
     assert.deepEqual(errors, [], 'no script errors on the page');
     await page.screenshot({ path: screenshot, fullPage: true });
     ok(`screenshot: ${screenshot}`);
