@@ -10,6 +10,7 @@
 #define MF_HEAP (1u << 24) /* payload copied into a runtime allocation */
 #define MF_PTR (1u << 25)  /* user pointer + destructor */
 #define MF_ASK (1u << 26)  /* corr is an ask id awaiting troupe_reply */
+#define MF_STAMP (1u << 28) /* a latency stamp: send time in the slot's pad (core/probe.h) */
 
 typedef struct tmsg {
     uint32_t type;

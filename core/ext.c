@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
+#include "core/probe.h"
 #include "troupe/monitor.h"
 
 actor_ext *ext_get(troupe_system *sys, actor *a)
@@ -35,6 +36,7 @@ void ext_free(troupe_system *sys, actor *a)
     if (!x)
         return;
     pthread_mutex_destroy(&x->lock);
+    probe_actor_free(atomic_load_explicit(&x->probe, memory_order_relaxed));
     free(x->mons);
     free(x);
     atomic_store_explicit(&a->ext, NULL, memory_order_relaxed);

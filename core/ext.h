@@ -42,6 +42,8 @@ typedef struct actor_ext {
     struct view *_Atomic view; /* the published view (core/view.c), or NULL */
     struct view *retired;      /* the owner's: views replaced, not yet handed to RCU */
     uint32_t nretired;
+    /* --- core/probe.c: latency and trace, allocated on first use (CAS) --- */
+    struct probe_actor *_Atomic probe;
 } actor_ext;
 
 /* The actor's ext, allocated on first use; NULL on ENOMEM. */

@@ -2,6 +2,7 @@
  * (core/hooks.h): what a system without the feature does. A feature's
  * create (runtime/system.c calls it) replaces them with its own. */
 #include "core/hooks.h"
+#include "core/probe.h"
 #include "core/system.h"
 
 /* No supervisor: nothing is supervised, yet an exit must still end the
@@ -93,6 +94,7 @@ void hooks_defaults(core_hooks *h)
                       .failed = no_failed,
                       .name = no_name,
                       .forget = no_forget};
+    hooks_sysmsg(h, SYSMSG_PROBE, probe_serve); /* core's own: a trace was armed */
 }
 
 void hooks_sysmsg(core_hooks *h, uint32_t type, sysmsg_fn f)

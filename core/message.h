@@ -24,8 +24,8 @@
  * runtime fills that struct, handlers only read it, so appending keeps
  * compiled handlers working). Unused, it costs no store, no load and no
  * byte: tmsg stays 48 bytes and is copied as it is. Not implemented yet. */
-#define MF_FREE 0xF8000000u /* flag bits 27..31: unused, the context's bit among them */
-_Static_assert(((MF_SIZE_MASK | MF_HEAP | MF_PTR | MF_ASK) & MF_FREE) == 0,
+#define MF_FREE 0xE8000000u /* flag bits 27, 29..31: unused, the context's bit among them */
+_Static_assert(((MF_SIZE_MASK | MF_HEAP | MF_PTR | MF_ASK | MF_STAMP) & MF_FREE) == 0,
                "MF_FREE holds only unused flag bits");
 
 struct troupe_system;

@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
+#include "core/probe.h"
 #include "core/system.h"
 
 #include "troupe_config.h" /* TROUPE_METRICS: meson option metrics */
@@ -63,6 +64,8 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
     send_flush(w); /* a panic skipped the handler's own flush */
     if (w->in_msg) /* ring messages were counted handled before dispatch */
         atomic_fetch_add_explicit(&a->mb.failed, 1, memory_order_relaxed);
+    if (unlikely(a->flags & AF_PROBE) && w->in_msg) /* traced: its record says how */
+        probe_failed(w, a, kind);
     report_failure(w, a, kind, code, reason);
     send_flush(w); /* the hook may have sent */
     if (w->in_msg) {
@@ -77,6 +80,14 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
         return;
     }
     actor_end(w->sys, a, kind, true, reason);
+}
+
+/* dispatch's end of a message that owns memory or carries a stamp. */
+static __attribute__((noinline)) void msg_done_slow(worker *w, actor *a, tmsg *m)
+{
+    if (m->flags_size & MF_STAMP)
+        probe_done(w, a, m);
+    tmsg_destroy(w->sys, m);
 }
 
 /* Handle m (a copy in w->cur, or in place in its ring slot); returns the
@@ -100,7 +111,9 @@ static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, t
         return rc; /* fail_actor destroys and counts the message */
     w->in_msg = false;
     ctx->msg = NULL;
-    tmsg_destroy(w->sys, m);
+    /* tmsg_destroy's test, with the stamp's bit in it (core/probe.h) */
+    if (unlikely(m->flags_size & (MF_HEAP | MF_PTR | MF_STAMP)))
+        msg_done_slow(w, a, m);
     return 0;
 }
 
@@ -128,9 +141,15 @@ static inline int dispatch_timed(worker *w, actor *a, tmsg *m)
 #if TROUPE_METRICS
     if (unlikely(w->lat_tick == 0)) {
         w->lat_tick = LAT_SAMPLE; /* counted down by the runs */
+        bool traced = a->flags & AF_PROBE; /* every message of a traced actor comes here */
         uint64_t t0 = mono_ns();
+        if (traced)
+            probe_trace_start(w, m, t0);
         int rc = dispatch(w, a, m);
-        lat_record(w, mono_ns() - t0);
+        uint64_t t1 = mono_ns();
+        lat_record(w, t1 - t0);
+        if (traced && rc >= 0) /* a failure: fail_actor records it */
+            probe_traced(w, a, t1);
         return rc;
     }
 #endif
@@ -342,12 +361,22 @@ static __attribute__((noinline)) int run_batch(worker *w, actor *a)
     return last;
 }
 
+/* A supervised restart (true: that was the run), or a traced actor (one
+ * test for both in run_actor). */
+static __attribute__((noinline, cold)) bool run_special(worker *w, actor *a)
+{
+    if (a->flags & AF_REINIT) {
+        w->sys->hooks.reinit(w->sys, a);
+        return true;
+    }
+    probe_run(w, a); /* traced: time every message of this run */
+    return false;
+}
+
 void run_actor(worker *w, actor *a)
 {
-    if (unlikely(a->flags & AF_REINIT)) { /* a supervised restart */
-        w->sys->hooks.reinit(w->sys, a);
+    if (unlikely(a->flags & (AF_REINIT | AF_PROBE)) && run_special(w, a))
         return;
-    }
 #if TROUPE_METRICS
     w->lat_tick -= w->lat_tick != 0; /* runs to the next sample (dispatch_timed) */
 #endif

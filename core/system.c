@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
+#include "core/probe.h"
 #include "core/system.h"
 #include "core/timer.h"
 #include "core/topo.h"
@@ -90,6 +91,10 @@ troupe_system *core_new(void)
         return NULL;
     memset(sys, 0, sizeof *sys);
     hooks_defaults(&sys->hooks);
+    if (!(sys->probe = probe_tab_new())) {
+        tfree_aligned(0, sys, sizeof *sys);
+        return NULL;
+    }
     return sys;
 }
 
@@ -220,6 +225,7 @@ void core_free(troupe_system *sys)
         for (uint32_t i = 0; i < sys->nworkers; i++)
             free(sys->workers[i].victims);
     tfree_aligned(0, sys->workers, sizeof(worker) * sys->nworkers);
+    probe_tab_free(sys->probe);
     pthread_mutex_destroy(&sys->inj_lock);
     pthread_mutex_destroy(&sys->live_lock);
     pthread_cond_destroy(&sys->live_cond);

@@ -75,6 +75,25 @@ static void write_child(jw *w, troupe_system *sys, troupe_ref ref)
     jw_obj_end(w);
 }
 
+/* Sampled latency (troupe/probe.h): null until a stamped message was handled. */
+static void write_latency(jw *w, troupe_system *sys, troupe_ref ref)
+{
+    troupe_latency_info li;
+    if (troupe_actor_latency_get(sys, ref, &li) < 0 || !li.samples) {
+        jw_null(w);
+        return;
+    }
+    jw_obj(w);
+    jw_key(w, "samples"), jw_u64(w, li.samples);
+    jw_key(w, "wait_p50_ns"), jw_u64(w, li.wait_p50_ns);
+    jw_key(w, "wait_p99_ns"), jw_u64(w, li.wait_p99_ns);
+    jw_key(w, "wait_avg_ns"), jw_u64(w, li.wait_avg_ns);
+    jw_key(w, "handle_p50_ns"), jw_u64(w, li.handle_p50_ns);
+    jw_key(w, "handle_p99_ns"), jw_u64(w, li.handle_p99_ns);
+    jw_key(w, "handle_avg_ns"), jw_u64(w, li.handle_avg_ns);
+    jw_obj_end(w);
+}
+
 void api_write_actor(jw *w, troupe_system *sys, const troupe_actor_info *ai)
 {
     jw_obj(w);
@@ -87,6 +106,7 @@ void api_write_actor(jw *w, troupe_system *sys, const troupe_actor_info *ai)
     jw_key(w, "restarts"), jw_u64(w, ai->restarts);
     jw_key(w, "mailbox"), write_mailbox(w, &ai->mailbox);
     jw_key(w, "health"), write_health(w, &ai->health);
+    jw_key(w, "latency"), write_latency(w, sys, ai->ref);
     if (ai->supervised)
         write_child(w, sys, ai->ref);
     jw_obj_end(w);

@@ -175,6 +175,10 @@ void api_restart(hreq *r);
 void api_stop(hreq *r);
 void api_metrics(hreq *r);
 void api_tree(hreq *r);
+/* http/trace.c: an actor's trace buffer */
+void api_trace_get(hreq *r);
+void api_trace_arm(hreq *r);
+void api_trace_disarm(hreq *r);
 /* flags.c: the feature flags and the legacy adapters */
 void api_flags(hreq *r);
 void api_flag_set(hreq *r);

@@ -33,6 +33,9 @@ static const route routes[] = {
     {"/api/actors/*", "GET", api_actor, 0, 0},
     {"/api/actors/*/restart", "POST", api_restart, 1, 0},
     {"/api/actors/*/stop", "POST", api_stop, 1, 0},
+    {"/api/actors/*/trace", "GET", api_trace_get, 0, 0},
+    {"/api/actors/*/trace", "POST", api_trace_arm, 1, 0},
+    {"/api/actors/*/trace", "DELETE", api_trace_disarm, 1, 0},
     /* The same with the name in the query: a browser resolves "." and ".."
      * path segments (and %2E forms) before sending, a query it leaves be. */
     {"/api/actor", "GET", api_actor, 0, 1},
@@ -218,6 +221,8 @@ void http_route(hreq *r, const char *method, const char *url)
     }
     http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
     r->out.allow = strcmp(path_found->method, "GET") == 0 ? "GET, HEAD" : path_found->method;
+    if (strstr(path_found->path, "/trace")) /* the one path with three methods */
+        r->out.allow = "GET, HEAD, POST, DELETE";
 }
 
 static void get_page(hreq *r)

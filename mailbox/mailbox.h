@@ -55,7 +55,12 @@ _Static_assert(sizeof(mb_slot) == 64 && offsetof(mb_slot, pad) == 56,
 
 typedef struct mb_ring {
     uint32_t mask;
-    uint32_t pad[15];
+    /* A sender stamps the message it writes at a position p with
+     * (p & stamp) == 0 (mb_write; core/probe.h): MB_STAMP_EVERY - 1, or 0
+     * while the receiver is traced. Its owner's stores, senders' relaxed
+     * loads: a stale stride stamps a message more or less. */
+    _Atomic uint32_t stamp;
+    uint32_t pad[14];
     mb_slot slots[];
 } mb_ring;
 
@@ -123,6 +128,11 @@ int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32
                     uint64_t *pos, uint32_t *got, bool *schedule);
 /* Write and publish a message in a reserved slot. */
 void mb_write(mailbox *mb, uint64_t pos, const tmsg *m);
+/* One message in MB_STAMP_EVERY is stamped (MF_STAMP, the send time in the
+ * slot's pad: core/probe.h). */
+#define MB_STAMP_EVERY 256u
+/* The owner's: stamp every message (all) or one in MB_STAMP_EVERY. */
+void mb_stamp_all(mailbox *mb, bool all);
 /* Give back reserved slots [pos, end) if no one claimed after them: true
  * when the tail moved back (then nothing needs to be written). */
 bool mb_unreserve(mailbox *mb, uint32_t gen, uint64_t pos, uint64_t end);

@@ -19,6 +19,7 @@ static mb_ring *ring_new(int mode, uint32_t cap)
     if (!r)
         return NULL;
     r->mask = n - 1;
+    atomic_store_explicit(&r->stamp, MB_STAMP_EVERY - 1, memory_order_relaxed); /* not yet shared */
     return r;
 }
 
@@ -47,8 +48,17 @@ void mb_fit_ring(struct troupe_system *sys, mailbox *mb, uint32_t cap)
         mb_free_ring(sys, mb);
 }
 
+void mb_stamp_all(mailbox *mb, bool all)
+{
+    /* relaxed: the ring is the owner's to keep or free (a spawn, destroy) */
+    mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_relaxed);
+    if (r) /* relaxed: a stride, see mb_ring */
+        atomic_store_explicit(&r->stamp, all ? 0 : MB_STAMP_EVERY - 1, memory_order_relaxed);
+}
+
 void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle)
 {
+    mb_stamp_all(mb, false); /* a trace of the last incarnation ends with it */
     /* Positions go on from where the last incarnation of this slot stopped,
      * so that a ring it leaves behind (mb_close keeps it) needs no zeroing:
      * every seq in it is at most that position, and the first one this
@@ -155,6 +165,17 @@ int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32
     }
 }
 
+/* Stamp and publish the slot at pos: out of line and last, so that
+ * mb_write keeps nothing live across the call (no registers to save on
+ * every send). */
+static __attribute__((noinline, cold)) void stamp_publish(mb_slot *s, uint64_t pos)
+{
+    s->pad = mono_ns();
+    s->m.flags_size |= MF_STAMP;
+    /* release: as mb_write's */
+    atomic_store_explicit(&s->seq, (pos + 1) & TW_POS_MASK, memory_order_release);
+}
+
 void mb_write(mailbox *mb, uint64_t pos, const tmsg *m)
 {
     /* relaxed: the ring cannot change while we hold claimed slots (close
@@ -162,6 +183,11 @@ void mb_write(mailbox *mb, uint64_t pos, const tmsg *m)
     mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_relaxed);
     mb_slot *s = &r->slots[pos & r->mask];
     s->m = *m;
+    /* relaxed: a stride, see mb_ring */
+    if (unlikely((pos & atomic_load_explicit(&r->stamp, memory_order_relaxed)) == 0)) {
+        stamp_publish(s, pos);
+        return;
+    }
     /* release: publishes the slot; pairs with the acquire in peek. */
     atomic_store_explicit(&s->seq, (pos + 1) & TW_POS_MASK, memory_order_release);
 }

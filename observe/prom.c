@@ -239,6 +239,7 @@ TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opt
     if (rc == 0)
         rc = prom_named(p, sys, opts->per_name);
     write_latency(p, sys);
+    prom_probe(p, sys);
     write_supervision(p, sys);
     write_workers(p, sys);
     write_registered(p, sys);

@@ -20,6 +20,8 @@ void pw_sample(pw *p, const char *name, double v);
 void pw_sample1(pw *p, const char *name, const char *label, const char *value, double v);
 int pw_flush(pw *p);
 
+/* observe/prom_probe.c: the stamped messages' histograms per type */
+void prom_probe(pw *p, troupe_system *sys);
 /* observe/prom_types.c */
 int prom_types(pw *p, troupe_system *sys);
 int prom_named(pw *p, troupe_system *sys, int per_name);

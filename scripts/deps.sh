@@ -50,7 +50,7 @@ build=(build-essential meson ninja-build pkg-config
 demo=()
 gate=(valgrind)
 test_tools=(postgresql nats-server libnats-dev iproute2 prometheus python3-yaml chromium fonts-dejavu-core nodejs npm
-            groff-base)
+            groff-base tmux)
 bench=(erlang-nox libcaf-dev gnuplot-nox)
 cluster=(postgresql nats-server libnats-dev)
 groups="build, demo, cluster, gate, test, bench, all"

@@ -41,7 +41,7 @@ LAYERS = [
     ['runtime'],                # the composition root: creates and destroys every subsystem
 ]
 # On top of everything: they may include any header and are not scanned.
-TOP = {'tests', 'bench', 'examples'}
+TOP = {'tests', 'bench', 'examples', 'tools'}  # tools/: troupectl, an HTTP client
 # Hold no C code of the library (checked: a .c/.h appearing there fails).
 NO_CODE = {'docs', 'deploy', 'scripts', 'subprojects'}
 
