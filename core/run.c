@@ -59,6 +59,8 @@ static void report_failure(worker *w, actor *a, troupe_failure_kind kind, int co
 /* The handler failed (returned < 0, or panicked). */
 static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, const char *reason)
 {
+    if (unlikely(troupei_tls.trace) && w->sys->hooks.trace_fail)
+        w->sys->hooks.trace_fail(w->sys, a, kind); /* a panic skipped trace_end */
     send_flush(w); /* a panic skipped the handler's own flush */
     if (w->in_msg) /* ring messages were counted handled before dispatch */
         atomic_fetch_add_explicit(&a->mb.failed, 1, memory_order_relaxed);
@@ -80,7 +82,7 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
 
 /* Handle m (a copy in w->cur, or in place in its ring slot); returns the
  * handler's result. */
-static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, tmsg *m)
+static inline __attribute__((always_inline)) int dispatch_plain(worker *w, actor *a, tmsg *m)
 {
     troupe_ctx *ctx = &w->ctx;
     troupe_msg view;
@@ -101,6 +103,26 @@ static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, t
     ctx->msg = NULL;
     tmsg_destroy(w->sys, m);
     return 0;
+}
+
+/* A message with a trace context (core/message.h): unboxed, handled
+ * inside its CONSUMER/SERVER span (trace/). Out of line: the plain path
+ * pays only dispatch's test of MF_TRACED. */
+static __attribute__((noinline, cold)) int dispatch_traced(worker *w, actor *a, tmsg *m)
+{
+    tctx c;
+    tmsg_unbox(w->sys, m, &c);
+    w->sys->hooks.trace_begin(w->sys, a, m, &c);
+    int rc = dispatch_plain(w, a, m);
+    w->sys->hooks.trace_end(w->sys, a, rc, TROUPE_EXIT_ERROR);
+    return rc;
+}
+
+static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, tmsg *m)
+{
+    if (unlikely(m->flags_size & MF_TRACED))
+        return dispatch_traced(w, a, m);
+    return dispatch_plain(w, a, m);
 }
 
 #if TROUPE_METRICS
