@@ -82,7 +82,8 @@ static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, 
 
 /* Handle m (a copy in w->cur, or in place in its ring slot); returns the
  * handler's result. */
-static inline __attribute__((always_inline)) int dispatch_plain(worker *w, actor *a, tmsg *m)
+static inline __attribute__((always_inline)) int dispatch_plain(worker *w, actor *a, tmsg *m,
+                                                                 bool inl)
 {
     troupe_ctx *ctx = &w->ctx;
     troupe_msg view;
@@ -90,7 +91,16 @@ static inline __attribute__((always_inline)) int dispatch_plain(worker *w, actor
     ctx->replied = false;
     ctx->nmuted = 0;
     ctx->muted_all = false;
-    tmsg_view(m, &view);
+    if (inl) { /* the payload is in the body (dispatch tested the flags) */
+        view.type = m->type;
+        view.sender.id = m->sender;
+        view.corr = m->corr;
+        view.ptr = NULL;
+        view.size = m->flags_size & MF_SIZE_MASK;
+        view.data = view.size ? m->u.inl : NULL;
+    } else {
+        tmsg_view(m, &view);
+    }
     w->msg = m;
     w->in_msg = true;
     int rc = a->beh->handle(ctx, a->state, &view);
@@ -113,16 +123,22 @@ static __attribute__((noinline, cold)) int dispatch_traced(worker *w, actor *a, 
     tctx c;
     tmsg_unbox(w->sys, m, &c);
     w->sys->hooks.trace_begin(w->sys, a, m, &c);
-    int rc = dispatch_plain(w, a, m);
+    int rc = dispatch_plain(w, a, m, false);
     w->sys->hooks.trace_end(w->sys, a, rc, TROUPE_EXIT_ERROR);
     return rc;
 }
 
+/* One test of flags_size on the plain path: an inline payload (the common
+ * case) is viewed in place; a heap or pointer payload goes through
+ * tmsg_view; a traced one (core/message.h) through dispatch_traced. */
 static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, tmsg *m)
 {
-    if (unlikely(m->flags_size & MF_TRACED))
-        return dispatch_traced(w, a, m);
-    return dispatch_plain(w, a, m);
+    if (unlikely(m->flags_size & (MF_HEAP | MF_PTR | MF_TRACED))) {
+        if (unlikely(m->flags_size & MF_TRACED))
+            return dispatch_traced(w, a, m);
+        return dispatch_plain(w, a, m, false);
+    }
+    return dispatch_plain(w, a, m, true);
 }
 
 #if TROUPE_METRICS
