@@ -76,9 +76,13 @@ static tracer *tracer_of(troupe_system *sys)
     return t && atomic_load_explicit(&t->enabled, memory_order_acquire) ? t : NULL;
 }
 
+/* A bounded copy without snprintf: this runs per span. */
 static void copy_str(char *dst, size_t cap, const char *s)
 {
-    snprintf(dst, cap, "%s", s ? s : "");
+    size_t n = 0;
+    for (; s && n + 1 < cap && s[n]; n++)
+        dst[n] = s[n];
+    dst[n] = 0;
 }
 
 /* Open a span on this thread: a frame, made current. NULL when too deep. */
@@ -189,7 +193,7 @@ static void hook_send(troupe_system *sys, tmsg *m)
         r.actor = ref_make(sys, c->a->index, c->a->gen).id;
         copy_str(r.actor_type, sizeof r.actor_type, c->a->beh->name);
     }
-    snprintf(r.name, sizeof r.name, "%s %u", ask ? "ask" : "send", m->type);
+    /* the name ("send <type>", "ask <type>") is made at export (trace/otlp.c) */
     tctx box = {.flags = 1};
     memcpy(box.trace_id, r.trace_id, 16);
     memcpy(box.span_id, r.span_id, 8);
@@ -209,8 +213,7 @@ static void hook_begin(troupe_system *sys, actor *a, const tmsg *m, const tctx *
     f->rec.msg_type = m->type;
     f->rec.actor = ref_make(sys, a->index, a->gen).id;
     copy_str(f->rec.actor_type, sizeof f->rec.actor_type, a->beh->name);
-    snprintf(f->rec.name, sizeof f->rec.name, "%s %u", a->beh->name ? a->beh->name : "actor",
-             m->type);
+    /* named "<behaviour> <type>" at export */
 }
 
 static frame *open_handler(actor *a)
@@ -259,7 +262,7 @@ static void hook_drop(troupe_system *sys, const tmsg *m)
     r.outcome = OUT_DROPPED;
     r.msg_type = m->type;
     r.start_ns = r.end_ns = trace_now_ns();
-    snprintf(r.name, sizeof r.name, "drop %u", m->type);
+    copy_str(r.name, sizeof r.name, "drop");
     span_push(t, &r);
 }
 

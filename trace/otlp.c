@@ -136,14 +136,36 @@ static const char *op_name(uint8_t kind)
     return kind == SK_PRODUCER || kind == SK_CLIENT ? "publish" : "process";
 }
 
+/* A span's name, made here rather than on the worker that ended it:
+ * "send <type>", "ask <type>", "<behaviour> <type>", "drop <type>"; a
+ * root's or a restart's was given. */
+static const char *span_name(const span_rec *s, char *out, size_t cap)
+{
+    const char *base = s->name;
+    if (!s->name[0] || !strcmp(s->name, "drop")) {
+        if (s->name[0])
+            base = "drop";
+        else if (s->kind == SK_PRODUCER)
+            base = "send";
+        else if (s->kind == SK_CLIENT)
+            base = "ask";
+        else
+            base = s->actor_type[0] ? s->actor_type : "actor";
+        snprintf(out, cap, "%s %u", base, s->msg_type);
+        return out;
+    }
+    return base;
+}
+
 static void pb_span(buf *b, const tracer *t, const span_rec *s)
 {
+    char name[SPAN_STR + 16];
     size_t sp = pb_begin(b, 2); /* ScopeSpans.spans */
     pb_bytes(b, 1, s->trace_id, 16);
     pb_bytes(b, 2, s->span_id, 8);
     if (s->has_parent) /* a root has none: absent, not zeros */
         pb_bytes(b, 4, s->parent_id, 8);
-    pb_str(b, 5, s->name);
+    pb_str(b, 5, span_name(s, name, sizeof name));
     pb_varint(b, 6, s->kind);
     pb_fixed64(b, 7, s->start_ns);
     pb_fixed64(b, 8, s->end_ns);
@@ -244,7 +266,7 @@ static void js_attr(buf *b, bool first, const char *k, const char *v, long long 
 
 static void js_span(buf *b, const tracer *t, const span_rec *s)
 {
-    char n[96];
+    char n[96], name[SPAN_STR + 16];
     js_raw(b, "{\"traceId\":");
     js_hex(b, s->trace_id, 16);
     js_raw(b, ",\"spanId\":");
@@ -254,7 +276,7 @@ static void js_span(buf *b, const tracer *t, const span_rec *s)
         js_hex(b, s->parent_id, 8);
     }
     js_raw(b, ",\"name\":");
-    js_str(b, s->name);
+    js_str(b, span_name(s, name, sizeof name));
     snprintf(n, sizeof n, ",\"kind\":%u,\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\"",
              s->kind, (unsigned long long)s->start_ns, (unsigned long long)s->end_ns);
     js_raw(b, n);
