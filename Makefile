@@ -42,7 +42,7 @@ TSAN_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=thread \
 # none of their libraries is looked up or linked. Release, no sanitizer: it
 # proves the library builds and passes its own suites without them, cheaply.
 MINIMAL_OPTS := --buildtype=release -Dhttp=disabled -Dpersistence-sqlite=disabled \
-	-Dpersistence-postgres=disabled -Dmigrate=disabled -Dcluster=disabled -Djemalloc=disabled -Dhwloc=disabled \
+	-Dpersistence-postgres=disabled -Dmigrate=disabled -Dcluster=disabled -Dtrace=disabled -Djemalloc=disabled -Dhwloc=disabled \
 	-Dbench=false $(WERROR)
 
 # Sanitizer runtime options: stop at the first report, with a stack.

@@ -490,4 +490,20 @@
 #define value_parse troupei_value_parse
 #define view_on_exit troupei_view_on_exit
 #define views_destroy troupei_views_destroy
+/* tracing (trace/, core/message.h) */
+#define tmsg_box troupei_tmsg_box
+#define tmsg_unbox troupei_tmsg_unbox
+#define trace_create troupei_trace_create
+#define trace_destroy troupei_trace_destroy
+#define trace_now_ns troupei_trace_now_ns
+#define trace_random_id troupei_trace_random_id
+#define trace_stop troupei_trace_stop
+#define exporter_flush troupei_exporter_flush
+#define exporter_start troupei_exporter_start
+#define exporter_stop troupei_exporter_stop
+#define trace_metrics_register troupei_trace_metrics_register
+#define otlp_encode troupei_otlp_encode
+#define span_pop troupei_span_pop
+#define span_push troupei_span_push
+#define span_queued troupei_span_queued
 #endif

@@ -122,8 +122,26 @@ static const tmsg *slot_of(actor *a, uint64_t pos)
 /* 0: sent (and, if we ran it, handled or deferred); TROUPE_EFAILED: we ran
  * it and it failed handling our request (ask_plain answers it); else the
  * send's error. */
+/* call_send with a current trace context: as send_traced (core/send.c).
+ * While this thread runs the receiver, the context is the message's. */
+static __attribute__((noinline, cold)) int call_send_traced(troupe_system *sys, troupe_ref to,
+                                                             tmsg *m)
+{
+    if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && actor_lookup(sys, to))
+        sys->hooks.trace_send(sys, m);
+    void *cur = troupei_tls.trace;
+    troupei_tls.trace = NULL;
+    int rc = call_send(sys, to, m);
+    troupei_tls.trace = cur;
+    if (rc && rc != TROUPE_EFAILED && (m->flags_size & MF_TRACED))
+        tmsg_unbox(sys, m, NULL);
+    return rc;
+}
+
 int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
 {
+    if (unlikely(troupei_tls.trace))
+        return call_send_traced(sys, to, m);
     /* relaxed: as send_msg, a hint; the claim's generation check decides */
     if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
         return TROUPE_ESHUTDOWN;

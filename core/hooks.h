@@ -78,6 +78,24 @@ typedef struct core_hooks {
     /* The actor had a registered name (its ext's reg entry): forget it. */
     void (*forget)(troupe_system *sys, void *entry);
 
+    /* --- tracing (trace/; NULL without it). Reached only when a trace
+     * context is current on this thread (troupei_tls.trace, set by trace/
+     * alone) or a message carries one (MF_TRACED, set by trace_send
+     * alone): an untraced message never calls them. --- */
+    /* send_msg / call_send with a current context: open the PRODUCER
+     * (tell) or CLIENT (ask) span and box its context into m. */
+    void (*trace_send)(troupe_system *sys, tmsg *m);
+    /* The message m (unboxed, its context c) is about to be handled on
+     * this thread by a: open the CONSUMER/SERVER span, make it current. */
+    void (*trace_begin)(troupe_system *sys, struct actor *a, const tmsg *m, const tctx *c);
+    /* Its handler returned rc (< 0: the actor fails with kind): end the
+     * span trace_begin opened, restore the context before it. */
+    void (*trace_end)(troupe_system *sys, struct actor *a, int rc, troupe_failure_kind kind);
+    /* a failed (a panic skipped trace_end): end its open span, if any. */
+    void (*trace_fail)(troupe_system *sys, struct actor *a, troupe_failure_kind kind);
+    /* A boxed message is destroyed unhandled (overflow, the actor ended). */
+    void (*trace_drop)(troupe_system *sys, const tmsg *m);
+
     /* --- system-lane message types, by type - SYSMSG_FIRST; NULL: the
      * message goes to the handler like any other --- */
     sysmsg_fn sysmsg[SYSMSG_SLOTS];

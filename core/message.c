@@ -58,8 +58,37 @@ void tmsg_ptr(tmsg *m, uint32_t type, void *ptr, troupe_dtor dtor)
     m->u.p.len = 0;
 }
 
+_Static_assert(sizeof(((tmsg *)0)->u) <= sizeof(((tbox *)0)->body), "a body fits its box");
+
+int tmsg_box(troupe_system *sys, tmsg *m, const tctx *c)
+{
+    tbox *b = talloc(sys->alloc_mode, sizeof *b);
+    if (!b)
+        return TROUPE_ENOMEM;
+    memcpy(b->body, &m->u, sizeof m->u);
+    b->ctx = *c;
+    m->u.p.ptr = b;
+    m->flags_size |= MF_TRACED;
+    return 0;
+}
+
+void tmsg_unbox(troupe_system *sys, tmsg *m, tctx *c)
+{
+    tbox *b = m->u.p.ptr;
+    if (c)
+        *c = b->ctx;
+    memcpy(&m->u, b->body, sizeof m->u);
+    m->flags_size &= ~MF_TRACED;
+    tfree(sys->alloc_mode, b, sizeof *b);
+}
+
 void tmsg_destroy_slow(troupe_system *sys, tmsg *m)
 {
+    if (m->flags_size & MF_TRACED) { /* dropped unhandled: the tracer hears */
+        if (sys->hooks.trace_drop)
+            sys->hooks.trace_drop(sys, m);
+        tmsg_unbox(sys, m, NULL);
+    }
     if (m->flags_size & MF_HEAP)
         tfree(sys->alloc_mode, m->u.p.ptr, m->u.p.len);
     else if ((m->flags_size & MF_PTR) && m->u.p.dtor)

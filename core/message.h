@@ -5,28 +5,35 @@
 
 #include "base/msg.h"
 
-/* Per-message context: the seam for what comes next (a trace context id,
- * or the node of a remote sender whose `sender` ref is not local). It is
- * one 64-bit word, and it has room already where messages live:
- *  - a mailbox slot (mailbox/mailbox.h, mb_slot) is one 64-byte cache line:
- *    seq (8), this body (48) and 8 spare bytes, `pad` — pinned by a static
- *    assertion there;
- *  - an envelope of the system lane (mailbox/lane.h: next + tmsg, 56 bytes)
- *    has 8 bytes to spare in its 64-byte allocation class;
- *  - a park block (mailbox/lane.h, pblock) is one sender's burst: one word
- *    per block.
- * Whether a message carries one is a flag bit of flags_size, the first of
- * MF_FREE (bit 27, say MF_CTX): a sender with a context writes the word
- * beside the body and sets the bit; one without writes neither, so the slot
- * is written exactly as today; and the consumer, which reads flags_size
- * already (tmsg_view, tmsg_destroy), reads the word only when the bit is
- * set and hands it to the handler in a field appended to troupe_msg (the
- * runtime fills that struct, handlers only read it, so appending keeps
- * compiled handlers working). Unused, it costs no store, no load and no
- * byte: tmsg stays 48 bytes and is copied as it is. Not implemented yet. */
-#define MF_FREE 0xE8000000u /* flag bits 27, 29..31: unused, the context's bit among them */
-_Static_assert(((MF_SIZE_MASK | MF_HEAP | MF_PTR | MF_ASK | MF_STAMP) & MF_FREE) == 0,
+/* Per-message trace context (trace/, docs/TRACING.md). A message sent
+ * while a sampled trace context is current carries one: flag bit 27,
+ * MF_TRACED, says so, and the body's 24-byte union moves into a small heap
+ * block (tbox) beside the context, its pointer in u.p.ptr; type, sender,
+ * corr and the other flag bits stay in place, so that ask_abandon and the
+ * overflow policies read them as before. Whoever handles the message
+ * unboxes it first (core/run.c, dispatch_traced), so handlers, the
+ * mailbox and everything else see a plain body. The plain path pays one
+ * test of a bit of flags_size, which it loads already: tmsg_destroy's mask
+ * has one more bit, and dispatch tests it once. (The mailbox slot's spare
+ * word, mb_slot.pad, would have saved the allocation but needs the
+ * mailbox's push and reserve to carry it: left for later.)
+ * Bit 28 is troupectl's latency stamp (MF_STAMP); 29..31 stay free. */
+#define MF_TRACED (1u << 27)
+#define MF_FREE 0xE0000000u /* flag bits 29..31: unused */
+_Static_assert(((MF_SIZE_MASK | MF_HEAP | MF_PTR | MF_ASK | MF_TRACED | MF_STAMP) & MF_FREE) == 0,
                "MF_FREE holds only unused flag bits");
+
+/* A W3C trace context: trace id (16 bytes), parent span id (8), flags. */
+typedef struct tctx {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t flags; /* bit 0: sampled */
+} tctx;
+
+typedef struct tbox {
+    unsigned char body[TROUPE_INLINE_MAX > 24 ? TROUPE_INLINE_MAX : 24];
+    tctx ctx;
+} tbox;
 
 struct troupe_system;
 
@@ -39,10 +46,15 @@ void tmsg_ptr(tmsg *m, uint32_t type, void *ptr, troupe_dtor dtor);
 void tmsg_destroy_slow(struct troupe_system *sys, tmsg *m);
 static inline void tmsg_destroy(struct troupe_system *sys, tmsg *m)
 {
-    if (m->flags_size & (MF_HEAP | MF_PTR))
+    if (m->flags_size & (MF_HEAP | MF_PTR | MF_TRACED))
         tmsg_destroy_slow(sys, m);
 }
-/* The handler's view of m. */
+/* Box m's body with context c (MF_TRACED): TROUPE_ENOMEM leaves m as it
+ * was. Unbox: the body back in place, the context in *c (may be NULL),
+ * the block freed. */
+int tmsg_box(struct troupe_system *sys, tmsg *m, const tctx *c);
+void tmsg_unbox(struct troupe_system *sys, tmsg *m, tctx *c);
+/* The handler's view of m (not boxed). */
 void tmsg_view(const tmsg *m, troupe_msg *out);
 
 #endif

@@ -61,6 +61,8 @@ static void report_failure(worker *w, actor *a, troupe_failure_kind kind, int co
 /* The handler failed (returned < 0, or panicked). */
 static void fail_actor(worker *w, actor *a, troupe_failure_kind kind, int code, const char *reason)
 {
+    if (unlikely(troupei_tls.trace) && w->sys->hooks.trace_fail)
+        w->sys->hooks.trace_fail(w->sys, a, kind); /* a panic skipped trace_end */
     send_flush(w); /* a panic skipped the handler's own flush */
     if (w->in_msg) /* ring messages were counted handled before dispatch */
         atomic_fetch_add_explicit(&a->mb.failed, 1, memory_order_relaxed);
@@ -92,7 +94,8 @@ static __attribute__((noinline)) void msg_done_slow(worker *w, actor *a, tmsg *m
 
 /* Handle m (a copy in w->cur, or in place in its ring slot); returns the
  * handler's result. */
-static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, tmsg *m)
+static inline __attribute__((always_inline)) int dispatch_plain(worker *w, actor *a, tmsg *m,
+                                                                 bool inl)
 {
     troupe_ctx *ctx = &w->ctx;
     troupe_msg view;
@@ -100,7 +103,16 @@ static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, t
     ctx->replied = false;
     ctx->nmuted = 0;
     ctx->muted_all = false;
-    tmsg_view(m, &view);
+    if (inl) { /* the payload is in the body (dispatch tested the flags) */
+        view.type = m->type;
+        view.sender.id = m->sender;
+        view.corr = m->corr;
+        view.ptr = NULL;
+        view.size = m->flags_size & MF_SIZE_MASK;
+        view.data = view.size ? m->u.inl : NULL;
+    } else {
+        tmsg_view(m, &view);
+    }
     w->msg = m;
     w->in_msg = true;
     int rc = a->beh->handle(ctx, a->state, &view);
@@ -115,6 +127,32 @@ static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, t
     if (unlikely(m->flags_size & (MF_HEAP | MF_PTR | MF_STAMP)))
         msg_done_slow(w, a, m);
     return 0;
+}
+
+/* A message with a trace context (core/message.h): unboxed, handled
+ * inside its CONSUMER/SERVER span (trace/). Out of line: the plain path
+ * pays only dispatch's test of MF_TRACED. */
+static __attribute__((noinline, cold)) int dispatch_traced(worker *w, actor *a, tmsg *m)
+{
+    tctx c;
+    tmsg_unbox(w->sys, m, &c);
+    w->sys->hooks.trace_begin(w->sys, a, m, &c);
+    int rc = dispatch_plain(w, a, m, false);
+    w->sys->hooks.trace_end(w->sys, a, rc, TROUPE_EXIT_ERROR);
+    return rc;
+}
+
+/* One test of flags_size on the plain path: an inline payload (the common
+ * case) is viewed in place; a heap or pointer payload goes through
+ * tmsg_view; a traced one (core/message.h) through dispatch_traced. */
+static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, tmsg *m)
+{
+    if (unlikely(m->flags_size & (MF_HEAP | MF_PTR | MF_TRACED))) {
+        if (unlikely(m->flags_size & MF_TRACED))
+            return dispatch_traced(w, a, m);
+        return dispatch_plain(w, a, m, false);
+    }
+    return dispatch_plain(w, a, m, true);
 }
 
 #if TROUPE_METRICS

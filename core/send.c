@@ -323,10 +323,29 @@ int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m)
     return overflow(sys, a, ref_gen(to), m, 0);
 }
 
+/* A send with a current trace context (troupei_tls.trace): m gets its
+ * span's context (core/message.h), or is sent untraced if the box cannot
+ * be had; a failed send unboxes it again, for its caller keeps it. */
+static __attribute__((noinline, cold)) int send_traced(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    /* another node's actor: the frame does not carry it yet (untraced) */
+    if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && actor_lookup(sys, to))
+        sys->hooks.trace_send(sys, m);
+    void *cur = troupei_tls.trace;
+    troupei_tls.trace = NULL; /* send_msg below: the plain path */
+    int rc = send_msg(sys, to, m);
+    troupei_tls.trace = cur;
+    if (rc && (m->flags_size & MF_TRACED))
+        tmsg_unbox(sys, m, NULL);
+    return rc;
+}
+
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
 {
     if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
         return TROUPE_ESHUTDOWN;
+    if (unlikely(troupei_tls.trace))
+        return send_traced(sys, to, m);
     actor *a = actor_lookup(sys, to);
     if (unlikely(!a)) {
         m->sender = sender_ref(sys);

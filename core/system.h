@@ -167,6 +167,7 @@ struct troupe_system {
     struct breakers *brk;   /* breaker/ */
     struct migrate *mig;    /* migrate/ */
     struct probe_tab *probe; /* core/probe.c: per-type latency, traces armed */
+    struct tracer *tr;      /* trace/ */
     /* the cluster's port while one is attached (core/hooks.h): release
      * store in remote_attach, acquire load in send_other; remote_busy
      * counts sends inside the port, so that remote_detach can wait them
@@ -182,6 +183,7 @@ typedef struct tls_state {
     troupe_ctx *ctx;   /* set while a callback runs */
     tjmp_buf *panic_jb; /* where troupe_panic unwinds to */
     bool no_block;     /* timer firing: BLOCK parks instead of waiting */
+    void *trace;       /* the current trace context (trace/); NULL: none */
     char panic_reason[TROUPE_REASON_MAX];
 } tls_state;
 

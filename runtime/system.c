@@ -30,6 +30,7 @@
 #include "persistence/pers.h"
 #include "registry/registry.h"
 #include "supervisor/sv.h"
+#include "trace/trace_sub.h"
 
 typedef struct subsystem {
     const char *name;
@@ -52,6 +53,8 @@ static const subsystem subsystems[] = {
     {"breakers",     breakers_create, NULL,         NULL,             NULL,           breakers_destroy},
     {"migrate",      migrate_create,  NULL,         NULL,             NULL,           migrate_destroy},
     {"persistence",  persist_create,  NULL,         NULL,             persist_stop,   NULL},
+    /* after supervisor (it wraps its reinit) and observe (its metrics) */
+    {"trace",        trace_create,    NULL,         NULL,             trace_stop,     trace_destroy},
 };
 /* clang-format on */
 #define NSUB (sizeof subsystems / sizeof subsystems[0])

@@ -30,7 +30,8 @@
 #          persistence suite runs on its own (tests/persistence/run_pg.sh);
 #          prometheus (with promtool) and python3-yaml for the 'deploy' suite
 #          (tests/deploy/); chromium, fonts-dejavu-core, nodejs and npm for the
-#          dashboard's browser test (tests/browser/; npm only when nodejs does
+#          dashboard's browser test (tests/browser/) and the OTLP receiver of
+#          the tracing test (tests/trace/run.sh; npm only when nodejs does
 #          not bring it: NodeSource's does, Debian's does not); groff-base for
 #          the 'docs' suite, which lints the manual pages (tests/docs/);
 #          iproute2 (`ip netns`) for the cluster's partition test
@@ -46,7 +47,7 @@ set -euo pipefail
 
 build=(build-essential meson ninja-build pkg-config
        liburcu-dev libjemalloc-dev libhwloc-dev libmicrohttpd-dev
-       libsqlite3-dev libpq-dev libcriterion-dev)
+       libsqlite3-dev libpq-dev libcriterion-dev libcurl4-openssl-dev)
 demo=()
 gate=(valgrind)
 test_tools=(postgresql nats-server libnats-dev iproute2 prometheus python3-yaml chromium fonts-dejavu-core nodejs npm

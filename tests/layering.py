@@ -37,6 +37,7 @@ LAYERS = [
     ['persistence'],
     ['cluster'],                # nodes, leases, the wire: uses persistence, registry, supervisor, core
     ['migrate'],
+    ['trace'],                  # tracing: hooks into core, metrics through observe
     ['http'],
     ['runtime'],                # the composition root: creates and destroys every subsystem
 ]

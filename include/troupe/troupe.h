@@ -32,6 +32,7 @@
 #include "troupe/supervisor.h"
 #include "troupe/system.h"
 #include "troupe/timer.h"
+#include "troupe/trace.h"
 #include "troupe/types.h"
 
 #define TROUPE_VERSION_MAJOR 0
