@@ -143,11 +143,12 @@ static __attribute__((noinline, cold)) int dispatch_traced(worker *w, actor *a, 
 }
 
 /* One test of flags_size on the plain path: an inline payload (the common
- * case) is viewed in place; a heap or pointer payload goes through
- * tmsg_view; a traced one (core/message.h) through dispatch_traced. */
+ * case) is viewed in place; a heap or pointer payload, or a stamped one
+ * (tmsg_view starts its timing: core/probe.h), goes through tmsg_view; a
+ * traced one (core/message.h) through dispatch_traced. */
 static inline __attribute__((always_inline)) int dispatch(worker *w, actor *a, tmsg *m)
 {
-    if (unlikely(m->flags_size & (MF_HEAP | MF_PTR | MF_TRACED))) {
+    if (unlikely(m->flags_size & (MF_HEAP | MF_PTR | MF_TRACED | MF_STAMP))) {
         if (unlikely(m->flags_size & MF_TRACED))
             return dispatch_traced(w, a, m);
         return dispatch_plain(w, a, m, false);
