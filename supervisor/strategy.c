@@ -170,10 +170,12 @@ static void chain_add(sv *s, sv_child *c, uint64_t now, sv_child ***tail, restar
     c->hist[0] = now;
     c->nhist += c->nhist < TROUPE_RESTART_HISTORY;
     c->started_at = now;
+    char after[48];
+    snprintf(after, sizeof after, "after %s", troupe_failure_kind_name(c->last_kind));
     log_child(s, TROUPE_EVENT_RESTART, c,
               how == RS_OPERATOR ? "asked by an operator"
               : how == RS_FRESH  ? "its supervisor restarted"
-                                 : troupe_failure_kind_name(c->last_kind));
+                                 : after);
     if (c->sup) { /* a restarted supervisor starts all its children again */
         sv_node *sub = c->sup;
         sub->state = SUP_RUNNING;

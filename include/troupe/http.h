@@ -29,6 +29,13 @@
  *                                     (400 bad value, 404 unknown adapter,
  *                                     409 pinned by the environment)
  *   GET  /api/adapters                the legacy adapters (troupe/adapter.h)
+ *   GET  /api/events?since=S&limit=N&actor=A
+ *                                     the event log: failures, restarts,
+ *                                     stops, escalations, flag changes
+ *                                     (troupe_events_read; limit 1..512,
+ *                                     100; poll again with since=next)
+ *   GET  /api/journal                 the system journal's metrics
+ *                                     (troupe_journal_metrics_get)
  *   GET  /api/cluster/nodes           the nodes of the system's cluster
  *                                     (troupe_cluster_nodes; 404 when the
  *                                     system has not joined one, 503 when

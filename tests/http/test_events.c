@@ -6,6 +6,7 @@
 #include "../support.h"
 #include "client.h"
 
+#include <troupe/flags.h>
 #include <troupe/http.h>
 #include <troupe/persist.h>
 
@@ -215,6 +216,28 @@ Test(http_events, ring_overflow_counts_dropped, .timeout = 120)
     r = get_ok(&e, "/api/events?since=500&limit=1"); /* still kept: nothing lost */
     cr_expect_eq(num_after(r.body, "dropped"), 0, "%.300s", r.body);
     cr_expect(strstr(r.body, "\"events\":[{\"seq\":501,"), "%.300s", r.body);
+    hc_free(&r);
+    stop_env(&e);
+}
+
+Test(http_events, flag_changes_are_logged_once)
+{
+    env e;
+    start_env(&e, false);
+    int rc = troupe_flags_set(e.sys, "new.path", "25%");
+    if (rc == TROUPE_ENOTSUP) { /* -Dmigrate=disabled */
+        stop_env(&e);
+        cr_skip_test("no flags in this build");
+    }
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(troupe_flags_set(e.sys, "new.path", "25%"), 0); /* the same value: no event */
+    cr_assert_eq(troupe_flags_clear(e.sys, "new.path"), 0);      /* back to off: one */
+    hc_resp r = get_ok(&e, "/api/events?actor=new.path");
+    cr_expect_eq(count_of(r.body, "\"seq\":"), 2, "%s", r.body);
+    cr_expect(strstr(r.body, "\"kind\":\"flag\",\"actor\":\"new.path\",\"ref\":null,"
+                             "\"behaviour\":null,\"detail\":\"25% (from runtime)\""),
+              "%s", r.body);
+    cr_expect(strstr(r.body, "\"detail\":\"off (from none)\""), "%s", r.body);
     hc_free(&r);
     stop_env(&e);
 }

@@ -66,6 +66,16 @@ Test(failures, full_disk_fails_the_actor_with_persistence, .timeout = 120)
     char err[256];
     cr_assert_eq(troupe_journal_last_error(j, err, sizeof err), 0);
     cr_assert(strlen(err) > 0);
+    /* the metrics count it (troupe_journal_metrics_get): one failed
+     * transaction, timed like the commits */
+    troupe_journal_metrics m;
+    cr_assert_eq(troupe_journal_metrics_get(j, &m), 0);
+    cr_expect_geq(m.failures, 1);
+    uint64_t timed = 0;
+    for (int i = 0; i < TROUPE_JOURNAL_LATENCY_BUCKETS; i++)
+        timed += m.commit_ns_buckets[i];
+    cr_expect_eq(m.snapshots, 0); /* none taken here: every failure is a transaction's */
+    cr_expect_eq(timed, m.commits + m.failures);
     wait_until(troupe_child_info_get(sys, r, &ci) == 0 && ci.restarts >= 1);
     ledger got = ledger_ask(sys, r, P_GET, 0);
     cr_assert_eq(memcmp(&got, &model, sizeof got), 0, "n %llu", (unsigned long long)got.n);
@@ -158,6 +168,10 @@ Test(failures, a_missing_event_is_named_by_its_seq)
     char err[256];
     cr_assert_eq(troupe_journal_last_error(j, err, sizeof err), 0);
     cr_expect(strstr(err, "seq 5 missing") && strstr(err, "ledger-gap"), "%s", err);
+    troupe_journal_metrics m; /* its first start recovered; the restart's recovery failed */
+    cr_assert_eq(troupe_journal_metrics_get(j, &m), 0);
+    cr_expect_geq(m.recovery_failures, 1);
+    cr_expect_geq(m.recoveries, 2);
     troupe_system_destroy(sys);
     troupe_journal_close(j);
     pers_rmdir(dir);
