@@ -9,11 +9,16 @@
  * the workers' cost of spans (ids, clock reads, the context's block, the
  * queue), not a collector's. Each figure is the best of three runs.
  *
+ * TROUPE_TRACE_ONLY=<case>_<mode> (e.g. ping_pong_100pct) runs that one
+ * case once, for callgrind's instruction counts (docs/PERFORMANCE.md).
+ *
  * Checks: every session's messages arrive (the counts).
  */
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -155,9 +160,18 @@ int main(int argc, char **argv)
         const char *name;
         double ratio;
     } modes[] = {{"off", -1}, {"1pct", 0.01}, {"100pct", 1.0}};
+    const char *only = getenv("TROUPE_TRACE_ONLY");
     for (int f = 0; f < 2; f++) {
         double off = 0;
         for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+            if (only) {
+                char want[64];
+                snprintf(want, sizeof want, "%s_%s", f ? "fan_in" : "ping_pong", modes[i].name);
+                if (!strcmp(only, want))
+                    bench_summary(want, "per_msg",
+                                  run(f, modes[i].ratio, f ? sessions * 2 : sessions), "ns");
+                continue;
+            }
             double v = best_of_3(f, modes[i].ratio, f ? sessions * 2 : sessions);
             if (i == 0)
                 off = v;
