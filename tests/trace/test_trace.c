@@ -211,3 +211,45 @@ Test(trace_propagation, continued_trace_keeps_its_id)
     }
     troupe_system_destroy(sys);
 }
+
+/* ---- metrics: the counters on /metrics (docs/METRICS.md) ----------------- */
+
+typedef struct text {
+    char buf[1 << 17];
+    size_t len;
+} text;
+
+static int collect(void *ud, const char *d, size_t n)
+{
+    text *t = ud;
+    if (t->len + n >= sizeof t->buf)
+        return TROUPE_ENOMEM;
+    memcpy(t->buf + t->len, d, n);
+    t->len += n;
+    t->buf[t->len] = 0;
+    return 0;
+}
+
+Test(trace_metrics, written_once_enabled)
+{
+    troupe_system *sys = tt_system(1);
+    static text t;
+    t.len = 0;
+    t.buf[0] = 0;
+    cr_assert_eq(troupe_metrics_write(sys, NULL, collect, &t), 0);
+    cr_expect_null(strstr(t.buf, "troupe_trace_"), "nothing before troupe_trace_enable");
+    troupe_trace_config c = closed_port();
+    cr_assert_eq(troupe_trace_enable(sys, &c), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(troupe_trace_start(sys, "root"), 0);
+        cr_assert_eq(troupe_trace_end(sys), 0);
+    }
+    cr_assert_eq(troupe_trace_flush(sys, 20000), 0);
+    t.len = 0;
+    cr_assert_eq(troupe_metrics_write(sys, NULL, collect, &t), 0);
+    cr_expect_not_null(strstr(t.buf, "troupe_trace_spans_exported_total 0\n"), "%s", t.buf);
+    cr_expect_not_null(strstr(t.buf, "troupe_trace_spans_dropped_total{reason=\"export_failed\"} 3\n"));
+    cr_expect_not_null(strstr(t.buf, "troupe_trace_spans_dropped_total{reason=\"queue_full\"} 0\n"));
+    cr_expect_not_null(strstr(t.buf, "# TYPE troupe_trace_export_failures_total counter\n"));
+    troupe_system_destroy(sys);
+}
