@@ -4,16 +4,22 @@
  * session is a root (troupe_trace_start) and the messages it causes —
  * 1000 round trips, or 4 producers sending 250 messages each to one
  * consumer. Three systems in turn: tracing compiled in but not enabled
- * ("off"), enabled at 1 % of roots, at 100 %. The exporter posts to a
+ * ("off"), enabled at 0 % (the exporter runs, no root is sampled), at 1 %
+ * of roots, at 100 %. The exporter posts to a
  * closed loopback port (connection refused, no retries): the figures are
  * the workers' cost of spans (ids, clock reads, the context's block, the
  * queue), not a collector's. Each figure is the best of three runs.
+ *
+ * TROUPE_TRACE_ONLY=<case>_<mode> (e.g. ping_pong_100pct) runs that one
+ * case once, for callgrind's instruction counts (docs/PERFORMANCE.md).
  *
  * Checks: every session's messages arrive (the counts).
  */
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -154,10 +160,19 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         double ratio;
-    } modes[] = {{"off", -1}, {"1pct", 0.01}, {"100pct", 1.0}};
+    } modes[] = {{"off", -1}, {"0pct", 0.0}, {"1pct", 0.01}, {"100pct", 1.0}};
+    const char *only = getenv("TROUPE_TRACE_ONLY");
     for (int f = 0; f < 2; f++) {
         double off = 0;
         for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+            if (only) {
+                char want[64];
+                snprintf(want, sizeof want, "%s_%s", f ? "fan_in" : "ping_pong", modes[i].name);
+                if (!strcmp(only, want))
+                    bench_summary(want, "per_msg",
+                                  run(f, modes[i].ratio, f ? sessions * 2 : sessions), "ns");
+                continue;
+            }
             double v = best_of_3(f, modes[i].ratio, f ? sessions * 2 : sessions);
             if (i == 0)
                 off = v;

@@ -119,9 +119,6 @@ static const tmsg *slot_of(actor *a, uint64_t pos)
     return &r->slots[pos & r->mask].m;
 }
 
-/* 0: sent (and, if we ran it, handled or deferred); TROUPE_EFAILED: we ran
- * it and it failed handling our request (ask_plain answers it); else the
- * send's error. */
 /* call_send with a current trace context: as send_traced (core/send.c).
  * While this thread runs the receiver, the context is the message's. */
 static __attribute__((noinline, cold)) int call_send_traced(troupe_system *sys, troupe_ref to,
@@ -138,6 +135,9 @@ static __attribute__((noinline, cold)) int call_send_traced(troupe_system *sys, 
     return rc;
 }
 
+/* 0: sent (and, if we ran it, handled or deferred); TROUPE_EFAILED: we ran
+ * it and it failed handling our request (ask_plain answers it); else the
+ * send's error. */
 int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
 {
     if (unlikely(troupei_tls.trace))

@@ -1,5 +1,6 @@
 /* core/hooks.h — what core calls upward: the one contract between core and
- * the features above it (supervisor/, persistence/, observe/, registry/).
+ * the features above it (supervisor/, persistence/, observe/, registry/,
+ * trace/).
  *
  * Core names no feature. Where an actor's life needs a feature — it ends
  * while supervised, its handler persisted, a system-lane message of a

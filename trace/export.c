@@ -247,6 +247,11 @@ static void set_ratio(tracer *t, double r)
                           memory_order_relaxed);
 }
 
+/* libcurl's global state, once per process: curl_easy_init would do it
+ * implicitly, but not safely from two exporters starting at once. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 static char *dup_or(const char *s, const char *dflt)
 {
     return strdup(s ? s : dflt);
@@ -265,6 +270,7 @@ TROUPE_API int troupe_trace_enable(troupe_system *sys, const troupe_trace_config
         rc = TROUPE_EEXIST;
         goto out;
     }
+    pthread_once(&curl_once, curl_init_once);
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     t->cfg = *cfg;

@@ -83,11 +83,18 @@ static void pb_bytes(buf *b, uint32_t field, const void *d, size_t len)
 
 static void pb_str(buf *b, uint32_t field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
 
-/* Open a nested message of `field`: returns where its body starts. */
+/* Open a nested message of `field`: returns where its body starts. Its
+ * length goes into 4 bytes reserved before it, as a varint padded with
+ * continuation bits (0x80 | ..., a form every protobuf decoder reads):
+ * no moving of the body once its length is known. 4 bytes hold 2^28 - 1,
+ * far above a batch's size (at most 65536 spans of a few hundred bytes). */
+#define LEN_BYTES 4
 static size_t pb_begin(buf *b, uint32_t field)
 {
-    uint8_t o[10];
-    put(b, o, varint(o, (uint64_t)field << 3 | 2));
+    uint8_t o[10 + LEN_BYTES];
+    size_t n = varint(o, (uint64_t)field << 3 | 2);
+    memset(o + n, 0, LEN_BYTES);
+    put(b, o, n + LEN_BYTES);
     return b->len;
 }
 
@@ -95,14 +102,10 @@ static void pb_end(buf *b, size_t start)
 {
     if (b->oom)
         return;
-    uint8_t o[10];
-    size_t n = varint(o, b->len - start);
-    reserve(b, n);
-    if (b->oom)
-        return;
-    memmove(b->p + start + n, b->p + start, b->len - start);
-    memcpy(b->p + start, o, n);
-    b->len += n;
+    uint64_t len = b->len - start;
+    uint8_t *o = (uint8_t *)b->p + start - LEN_BYTES;
+    for (int i = 0; i < LEN_BYTES; i++)
+        o[i] = (uint8_t)(((len >> (7 * i)) & 0x7F) | (i < LEN_BYTES - 1 ? 0x80 : 0));
 }
 
 /* KeyValue{key, AnyValue{string_value | int_value}} as `field`. */
@@ -151,7 +154,20 @@ static const char *span_name(const span_rec *s, char *out, size_t cap)
             base = "ask";
         else
             base = s->actor_type[0] ? s->actor_type : "actor";
-        snprintf(out, cap, "%s %u", base, s->msg_type);
+        /* "<base> <type>" without snprintf: the exporter does this per span */
+        char num[12];
+        int k = 0;
+        uint32_t v = s->msg_type;
+        do
+            num[k++] = (char)('0' + v % 10);
+        while ((v /= 10) && k < 11);
+        size_t n = 0;
+        for (; base[n] && n + 2 + (size_t)k < cap; n++)
+            out[n] = base[n];
+        out[n++] = ' ';
+        while (k)
+            out[n++] = num[--k];
+        out[n] = 0;
         return out;
     }
     return base;
@@ -178,8 +194,10 @@ static void pb_span(buf *b, const tracer *t, const span_rec *s)
     if (s->actor_type[0])
         pb_attr_str(b, 9, "troupe.actor.type", s->actor_type);
     if (s->actor) {
-        char ref[24];
-        snprintf(ref, sizeof ref, "%016llx", (unsigned long long)s->actor);
+        char ref[17];
+        for (int i = 0; i < 16; i++)
+            ref[i] = "0123456789abcdef"[(s->actor >> (60 - 4 * i)) & 0xF];
+        ref[16] = 0;
         pb_attr_str(b, 9, "troupe.actor.ref", ref);
     }
     if (s->outcome == OUT_FAILED) {

@@ -132,6 +132,30 @@ Test(features, journal_open_postgres_is_enotsup_without_postgres)
 }
 #endif
 
+#if !TROUPE_HAVE_TRACE
+Test(features, tracing_is_enotsup_without_trace)
+{
+    troupe_system *sys = NULL;
+    cr_assert_eq(troupe_system_create(&sys, NULL), 0);
+    troupe_trace_config cfg;
+    troupe_trace_config_defaults(&cfg);
+    cr_expect_eq(cfg.queue, 8192);
+    cfg.endpoint = "http://127.0.0.1:1/v1/traces";
+    cr_expect_eq(troupe_trace_enable(sys, &cfg), TROUPE_ENOTSUP);
+    cr_expect_eq(troupe_trace_enable(NULL, &cfg), TROUPE_EINVAL);
+    cr_expect_eq(troupe_trace_start(sys, "r"), TROUPE_ENOTSUP);
+    cr_expect_eq(troupe_trace_end(sys), TROUPE_ENOTSUP);
+    char tp[TROUPE_TRACEPARENT_SIZE];
+    cr_expect_eq(troupe_trace_traceparent(tp, sizeof tp), TROUPE_ENOTSUP);
+    cr_expect_eq(troupe_trace_traceparent(tp, 4), TROUPE_EINVAL);
+    cr_expect_eq(troupe_trace_set_ratio(sys, 2.0), TROUPE_EINVAL);
+    troupe_trace_stats st;
+    cr_expect_eq(troupe_trace_stats_get(sys, &st), TROUPE_ENOTSUP);
+    cr_expect_eq(troupe_trace_flush(sys, 1), TROUPE_ENOTSUP);
+    troupe_system_destroy(sys);
+}
+#endif
+
 #if !TROUPE_HAVE_CLUSTER
 Test(features, cluster_is_enotsup_without_cluster)
 {
