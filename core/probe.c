@@ -216,6 +216,9 @@ void probe_run(worker *w, actor *a)
         trace_over(w, a);
         return;
     }
+    /* again each run: the ring may have come after probe_serve (senders
+     * install it with the first message) */
+    mb_stamp_all(&a->mb, true);
 #if TROUPE_METRICS
     w->lat_tick = 0; /* every message of this run goes through dispatch_timed's timed branch */
 #endif
