@@ -257,11 +257,15 @@ static void trace_append(worker *w, actor *a, bool ok, troupe_failure_kind kind,
     }
     left = atomic_load_explicit(&p->left, memory_order_relaxed);
     pthread_mutex_unlock(&p->lock);
-    if (!left)
+    if (!left) {
         trace_over(w, a);
+        return;
+    }
+    /* and again here: the ring may have come during the run that served
+     * the arming signal (no probe_run since) */
+    mb_stamp_all(&a->mb, true);
 #if TROUPE_METRICS
-    else
-        w->lat_tick = 0; /* and the next message too */
+    w->lat_tick = 0; /* and the next message too */
 #endif
 }
 

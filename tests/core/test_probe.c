@@ -95,7 +95,7 @@ Test(probe, trace_records_failures)
         cr_expect_eq(rec[before].ok, 0);
         cr_expect_eq(rec[before].type, (uint32_t)kinds[k]);
         cr_expect_eq(rec[before].kind, k == 0 ? TROUPE_EXIT_ERROR : TROUPE_EXIT_PANIC);
-        cr_expect_geq(rec[before].wait_ns, 0, "sent after the trace was on: stamped");
+        cr_expect_geq(rec[before].wait_ns, 0, "k=%d before=%zu: sent after the trace was on: stamped", k, before);
         troupe_latency_info li;
         wait_until(troupe_actor_latency_get(sys, r, &li) == TROUPE_ENOACTOR); /* it ended */
         cr_expect_eq(troupe_trace_arm(sys, r, 1), TROUPE_ENOACTOR);
