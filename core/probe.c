@@ -216,6 +216,9 @@ void probe_run(worker *w, actor *a)
         trace_over(w, a);
         return;
     }
+    /* again each run: the ring may have come after probe_serve (senders
+     * install it with the first message) */
+    mb_stamp_all(&a->mb, true);
 #if TROUPE_METRICS
     w->lat_tick = 0; /* every message of this run goes through dispatch_timed's timed branch */
 #endif
@@ -254,11 +257,15 @@ static void trace_append(worker *w, actor *a, bool ok, troupe_failure_kind kind,
     }
     left = atomic_load_explicit(&p->left, memory_order_relaxed);
     pthread_mutex_unlock(&p->lock);
-    if (!left)
+    if (!left) {
         trace_over(w, a);
+        return;
+    }
+    /* and again here: the ring may have come during the run that served
+     * the arming signal (no probe_run since) */
+    mb_stamp_all(&a->mb, true);
 #if TROUPE_METRICS
-    else
-        w->lat_tick = 0; /* and the next message too */
+    w->lat_tick = 0; /* and the next message too */
 #endif
 }
 

@@ -45,6 +45,7 @@ typedef struct probe_actor {
     /* --- under lock; `left` also read without it (relaxed) by the owner --- */
     _Atomic uint32_t left; /* messages the trace still waits for */
     uint32_t n, cap;
+    uint32_t gen; /* the traced incarnation (its ref reads the records) */
     troupe_trace_record *recs;
 } probe_actor;
 

@@ -10,6 +10,15 @@
 
 #include "troupe_config.h" /* TROUPE_METRICS */
 
+/* The running incarnation of ref's actor, or NULL (stopped or stale). */
+static actor *live_actor(troupe_system *sys, troupe_ref ref)
+{
+    actor *a = actor_lookup(sys, ref);
+    /* acquire: the tail word publishes the incarnation (mb_open) */
+    uint64_t t = a ? atomic_load_explicit(&a->mb.tail, memory_order_acquire) : 0;
+    return a && tw_gen(t) == ref_gen(ref) && !(t & TW_CLOSED) ? a : NULL;
+}
+
 static uint64_t hist_avg(const probe_hist *h, uint64_t n)
 {
     /* relaxed: a counter */
@@ -21,7 +30,7 @@ TROUPE_API int troupe_actor_latency_get(troupe_system *sys, troupe_ref ref, trou
     if (!sys || !out)
         return TROUPE_EINVAL;
     memset(out, 0, sizeof *out);
-    actor *a = actor_lookup(sys, ref);
+    actor *a = live_actor(sys, ref);
     if (!a)
         return TROUPE_ENOACTOR;
     probe_actor *p = probe_actor_peek(a);
@@ -67,7 +76,7 @@ TROUPE_API int troupe_trace_arm(troupe_system *sys, troupe_ref ref, uint32_t cou
         return TROUPE_EINVAL;
     if (!TROUPE_METRICS)
         return TROUPE_ENOTSUP;
-    actor *a = actor_lookup(sys, ref);
+    actor *a = live_actor(sys, ref);
     if (!a)
         return TROUPE_ENOACTOR;
     probe_actor *p = probe_actor_get(sys, a);
@@ -82,6 +91,7 @@ TROUPE_API int troupe_trace_arm(troupe_system *sys, troupe_ref ref, uint32_t cou
         p->recs = recs;
         p->cap = count;
         p->n = 0;
+        p->gen = ref_gen(ref);
         atomic_store_explicit(&p->left, count, memory_order_relaxed); /* under lock */
     }
     pthread_mutex_unlock(&p->lock);
@@ -115,7 +125,7 @@ TROUPE_API int troupe_trace_read(troupe_system *sys, troupe_ref ref, troupe_trac
     if (!p)
         return TROUPE_ENOTFOUND;
     pthread_mutex_lock(&p->lock);
-    int rc = p->recs ? 0 : TROUPE_ENOTFOUND;
+    int rc = p->recs && p->gen == ref_gen(ref) ? 0 : TROUPE_ENOTFOUND;
     size_t k = p->n < cap ? p->n : cap;
     if (rc == 0 && k)
         memcpy(out, p->recs, k * sizeof *out);
@@ -137,7 +147,11 @@ TROUPE_API int troupe_trace_disarm(troupe_system *sys, troupe_ref ref)
     if (!p)
         return TROUPE_ENOTFOUND;
     pthread_mutex_lock(&p->lock);
-    int rc = p->recs ? 0 : TROUPE_ENOTFOUND;
+    int rc = p->recs && p->gen == ref_gen(ref) ? 0 : TROUPE_ENOTFOUND;
+    if (rc < 0) { /* another incarnation's trace is not this ref's to stop */
+        pthread_mutex_unlock(&p->lock);
+        return rc;
+    }
     disarm_locked(sys, p); /* the owner's next run clears AF_PROBE (probe_run) */
     free(p->recs);
     p->recs = NULL;

@@ -56,7 +56,7 @@ _Static_assert(sizeof(mb_slot) == 64 && offsetof(mb_slot, pad) == 56,
 typedef struct mb_ring {
     uint32_t mask;
     /* A sender stamps the message it writes at a position p with
-     * (p & stamp) == 0 (mb_write; core/probe.h): MB_STAMP_EVERY - 1, or 0
+     * ((p + 1) & stamp) == 0 (mb_write; core/probe.h): MB_STAMP_EVERY - 1, or 0
      * while the receiver is traced. Its owner's stores, senders' relaxed
      * loads: a stale stride stamps a message more or less. */
     _Atomic uint32_t stamp;

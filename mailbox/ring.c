@@ -184,7 +184,9 @@ void mb_write(mailbox *mb, uint64_t pos, const tmsg *m)
     mb_slot *s = &r->slots[pos & r->mask];
     s->m = *m;
     /* relaxed: a stride, see mb_ring */
-    if (unlikely((pos & atomic_load_explicit(&r->stamp, memory_order_relaxed)) == 0)) {
+    /* pos + 1: the 256th message of a fresh slot, not its first (an actor
+     * that gets a few messages gets no stamp, and allocates nothing for it) */
+    if (unlikely(((pos + 1) & atomic_load_explicit(&r->stamp, memory_order_relaxed)) == 0)) {
         stamp_publish(s, pos);
         return;
     }

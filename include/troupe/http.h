@@ -19,6 +19,12 @@
  *   POST /api/actors/{name}/restart   troupe_actor_restart
  *   POST /api/actors/{name}/stop      for good: troupe_sup_terminate_child
  *                                     when supervised, else troupe_stop
+ *   POST /api/actors/{name}/trace     {"count": N}: trace the next N (1..1000)
+ *                                     messages (troupe_trace_arm; 409 when 16
+ *                                     actors are traced already)
+ *   GET  /api/actors/{name}/trace     its records (troupe_trace_read; 404 if
+ *                                     never armed)
+ *   DELETE /api/actors/{name}/trace   disarm, forget the records
  *   GET  /api/actor?name=N            the same three with the name in the
  *   POST /api/actor/restart?name=N    query: a browser resolves "." and ".."
  *   POST /api/actor/stop?name=N       path segments (%2E%2E too) before
@@ -40,8 +46,9 @@
  *                                     (troupe_cluster_nodes; 404 when the
  *                                     system has not joined one, 503 when
  *                                     the membership database does not answer)
- * The POSTs need "Authorization: Bearer <token>": 403 when no token is
- * configured (they are off), 401 when the header is missing or wrong.
+ * The POSTs and the DELETE need "Authorization: Bearer <token>": 403
+ * when no token is configured (they are off), 401 when the header is
+ * missing or wrong.
  * Path segments and query values are percent-decoded; a name is any bytes
  * but NUL, 1..TROUPE_NAME_MAX of them. Statuses: 400 bad parameter, 404
  * unknown path or actor, 405 wrong method (with Allow), 409 restart of an

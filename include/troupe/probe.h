@@ -67,15 +67,18 @@ TROUPE_API int troupe_trace_arm(troupe_system *sys, troupe_ref ref, uint32_t cou
 
 /* Copy up to cap of ref's trace records, oldest first, to out (may be NULL
  * when cap is 0); *n gets how many are recorded, *left (may be NULL) how
- * many the trace still waits for (0: done or disarmed). Errors:
+ * many the trace still waits for (0: done or disarmed). The records of an
+ * actor that ended (a traced actor that failed: its last record says how)
+ * stay readable through its ref until its slot is reused. Errors:
  * TROUPE_EINVAL (NULL sys or n, NULL out with cap > 0), TROUPE_ENOACTOR
- * (stopped or stale ref), TROUPE_ENOTFOUND (never traced). */
+ * (not a ref of this system), TROUPE_ENOTFOUND (never traced, or the slot
+ * was reused). */
 TROUPE_API int troupe_trace_read(troupe_system *sys, troupe_ref ref, troupe_trace_record *out,
                                  size_t cap, size_t *n, uint32_t *left);
 
-/* Stop ref's trace and forget its records. Errors: TROUPE_EINVAL (NULL
- * sys), TROUPE_ENOACTOR (stopped or stale ref), TROUPE_ENOTFOUND (never
- * traced). */
+/* Stop ref's trace and forget its records (an ended actor's too, as
+ * troupe_trace_read). Errors: TROUPE_EINVAL (NULL sys), TROUPE_ENOACTOR
+ * (not a ref of this system), TROUPE_ENOTFOUND (never traced). */
 TROUPE_API int troupe_trace_disarm(troupe_system *sys, troupe_ref ref);
 
 #ifdef __cplusplus

@@ -158,28 +158,51 @@ is_json trace_json
 run 0 stop --token "$TOKEN" stop reporter
 has stop "reporter: stop requested"
 
-# ---- a server whose reply is not JSON: exit 6
+# ---- a stand-in server: a reply that is not JSON (exit 6), and an event
+# log (GET /api/events, which the demo's server may not have) for `actor`
 python3 - "$tmp/fake.port" <<'PY' &
-import socket, sys
+import json, socket, sys
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
-s.listen(4)
+s.listen(8)
 open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 s.settimeout(60)
-for _ in range(4):
+actor = {"ref": "0x1", "name": "x", "type": "t", "state": "idle", "restarts": 1,
+         "mailbox": {"depth": 0, "capacity": 8, "handled": 5, "dropped": 0, "failed": 1},
+         "health": {"status": "unchecked"}, "latency": None}
+events = {"now_ns": 5000000000, "next": 4, "dropped": 0, "events": [
+    {"seq": 1, "at_ns": 1000000000, "kind": "failure", "actor": "x", "detail": "panic: boom"},
+    {"seq": 2, "at_ns": 2000000000, "kind": "restart", "actor": "x", "detail": "after panic"},
+    {"seq": 3, "at_ns": 3000000000, "kind": "failure", "actor": "y", "detail": "other"}]}
+for _ in range(8):
     try:
         c, _ = s.accept()
     except OSError:
         break
-    c.recv(65536)
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html>no</html>")
+    req = c.recv(65536).decode(errors="replace")
+    path = req.split(" ")[1] if " " in req else ""
+    if path.startswith("/api/actors/x"):
+        body, ctype = json.dumps(actor), "application/json"
+    elif path.startswith("/api/events"):
+        body, ctype = json.dumps(events), "application/json"
+    else:
+        body, ctype = "<html>no</html>", "text/html"
+    c.sendall(("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nConnection: close\r\n\r\n%s"
+               % (ctype, body)).encode())
     c.close()
 PY
 fake_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/fake.port" ] && break; sleep 0.1; done
 [ -s "$tmp/fake.port" ] || fail "the stand-in server did not start"
-run 6 badreply --url "http://127.0.0.1:$(cat "$tmp/fake.port")" tree
+fake="http://127.0.0.1:$(cat "$tmp/fake.port")"
+run 6 badreply --url "$fake" tree
 has badreply "not JSON"
+run 0 events --url "$fake" actor x
+has events "^events: *2 (1 failures)"
+has events "failure .*panic: boom"
+has events "restart .*3.00s ago *after panic"
+hasnt events "other"
+has events "^latency: *no sample yet"
 
 # ---- top: once, then live in tmux
 run 0 top_once top --once

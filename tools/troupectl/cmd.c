@@ -145,22 +145,36 @@ int cmd_actors(ctl *c, int argc, char **argv)
 
 /* ---- actor NAME -------------------------------------------------------------------- */
 
-static void print_events(ctl *c, const char *esc)
+/* NAME's entries of the server's event log (GET /api/events: failures,
+ * restarts, stops), the last EVENTS_SHOWN of them. A server without the
+ * log (404) or an unreadable reply: the section is left out. */
+#define EVENTS_SHOWN 10
+
+static void print_events(ctl *c, const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "/api/events?actor=%s", esc);
     reply r;
-    /* the event log may be missing (an older server): say so, fail nothing */
-    if (ctl_request(c, "GET", path, NULL, &r) != EX_OK || r.status != 200 || !r.doc) {
+    if (ctl_request(c, "GET", "/api/events?limit=512", NULL, &r) != EX_OK || r.status != 200 ||
+        !r.doc) {
         reply_free(&r);
         return;
     }
     const jv *ev = jv_get(r.doc, "events");
-    printf("events:       %zu\n", jv_len(ev));
-    for (size_t i = 0; i < jv_len(ev) && i < 10; i++) {
+    size_t mine[EVENTS_SHOWN], n = 0, total = 0, failures = 0;
+    for (size_t i = 0; i < jv_len(ev); i++) {
         const jv *e = jv_at(ev, i);
-        printf("  %s %s %s\n", jv_str(e, "kind", "?"), jv_str(e, "reason", ""),
-               jv_str(e, "at", ""));
+        if (strcmp(jv_str(e, "actor", ""), name) != 0)
+            continue;
+        total++;
+        failures += strcmp(jv_str(e, "kind", ""), "failure") == 0;
+        mine[n++ % EVENTS_SHOWN] = i;
+    }
+    printf("events:       %zu (%zu failures) in the server's log\n", total, failures);
+    size_t first = n > EVENTS_SHOWN ? n - EVENTS_SHOWN : 0;
+    for (size_t k = first; k < n; k++) {
+        const jv *e = jv_at(ev, mine[k % EVENTS_SHOWN]);
+        char at[32];
+        fmt_ns(at, sizeof at, jv_num(r.doc, "now_ns", 0) - jv_num(e, "at_ns", 0));
+        printf("  %-10s %s ago  %s\n", jv_str(e, "kind", "?"), at, jv_str(e, "detail", ""));
     }
     reply_free(&r);
 }
@@ -207,7 +221,7 @@ int cmd_actor(ctl *c, int argc, char **argv)
     if (ch)
         printf("last failure: %s %s\n", jv_str(ch, "last_exit", "none"),
                jv_str(ch, "last_reason", ""));
-    print_events(c, esc);
+    print_events(c, name);
     reply_free(&r);
     return EX_OK;
 }
