@@ -415,6 +415,7 @@
 #define sched_stop troupei_sched_stop
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
+#define send_gate_trace troupei_send_gate_trace
 #define call_send troupei_call_send
 #define call_send_remote troupei_call_send_remote
 #define ask_plain troupei_ask_plain

@@ -323,6 +323,18 @@ int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m)
     return overflow(sys, a, ref_gen(to), m, 0);
 }
 
+/* Past the gate: the actor here, or the cluster's port. */
+static inline int send_plain(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    actor *a = actor_lookup(sys, to);
+    if (unlikely(!a)) {
+        m->sender = sender_ref(sys);
+        return send_other(sys, to, m);
+    }
+    m->sender = sender_ref(sys);
+    return deliver(sys, a, ref_gen(to), m, 0);
+}
+
 /* A send with a current trace context (troupei_tls.trace): m gets its
  * span's context (core/message.h), or is sent untraced if the box cannot
  * be had; a failed send unboxes it again, for its caller keeps it. */
@@ -332,27 +344,40 @@ static __attribute__((noinline, cold)) int send_traced(troupe_system *sys, troup
     if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && actor_lookup(sys, to))
         sys->hooks.trace_send(sys, m);
     void *cur = troupei_tls.trace;
-    troupei_tls.trace = NULL; /* send_msg below: the plain path */
-    int rc = send_msg(sys, to, m);
+    troupei_tls.trace = NULL; /* for what send_plain calls */
+    int rc = send_plain(sys, to, m);
     troupei_tls.trace = cur;
     if (rc && (m->flags_size & MF_TRACED))
         tmsg_unbox(sys, m, NULL);
     return rc;
 }
 
+void send_gate_trace(troupe_system *sys)
+{
+    /* relaxed: load first so that the line is not written on every span;
+     * the pusher's own sends see its store (same thread), other threads'
+     * contexts are theirs to set the gate for */
+    if (!(atomic_load_explicit(&sys->send_gate, memory_order_relaxed) & SEND_GATE_TRACE))
+        atomic_fetch_or_explicit(&sys->send_gate, SEND_GATE_TRACE, memory_order_relaxed);
+}
+
+/* Shutting down, or a trace context may be current: off the plain path. */
+static __attribute__((noinline, cold)) int send_gated(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    /* relaxed: as send_msg's */
+    if (atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING)
+        return TROUPE_ESHUTDOWN;
+    if (troupei_tls.trace)
+        return send_traced(sys, to, m);
+    return send_plain(sys, to, m);
+}
+
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
 {
-    if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
-        return TROUPE_ESHUTDOWN;
-    if (unlikely(troupei_tls.trace))
-        return send_traced(sys, to, m);
-    actor *a = actor_lookup(sys, to);
-    if (unlikely(!a)) {
-        m->sender = sender_ref(sys);
-        return send_other(sys, to, m);
-    }
-    m->sender = sender_ref(sys);
-    return deliver(sys, a, ref_gen(to), m, 0);
+    /* relaxed: a hint (send_gate); the claim's generation check decides */
+    if (unlikely(atomic_load_explicit(&sys->send_gate, memory_order_relaxed)))
+        return send_gated(sys, to, m);
+    return send_plain(sys, to, m);
 }
 
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)
