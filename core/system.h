@@ -169,6 +169,7 @@ struct troupe_system {
      * created, read-only once an actor runs */
     core_hooks hooks;
     struct registry *reg;   /* registry/ */
+    struct groups *grp;     /* group/ */
     struct sv *sv;          /* supervisor/ */
     struct obs *obs;        /* observe/ */
     struct breakers *brk;   /* breaker/ */
