@@ -428,6 +428,8 @@
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
 #define send_gate_trace troupei_send_gate_trace
+#define send_fanout troupei_send_fanout
+#define sched_inject_list troupei_sched_inject_list
 #define call_send troupei_call_send
 #define call_send_remote troupei_call_send_remote
 #define ask_plain troupei_ask_plain

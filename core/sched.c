@@ -86,6 +86,23 @@ void sched_inject(troupe_system *sys, actor *a)
     sched_notify(sys);
 }
 
+void sched_inject_list(troupe_system *sys, actor *head, actor *tail, uint32_t n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&sys->inj_lock);
+    if (sys->inj_tail)
+        sys->inj_tail->next = head;
+    else
+        sys->inj_head = head;
+    sys->inj_tail = tail;
+    /* relaxed: as sched_inject's */
+    atomic_fetch_add_explicit(&sys->inj_len, n, memory_order_relaxed);
+    pthread_mutex_unlock(&sys->inj_lock);
+    for (uint32_t i = 0; i < n && i < sys->nworkers; i++)
+        sched_notify(sys); /* one parked worker each, while there are some */
+}
+
 static actor *inj_pop(troupe_system *sys)
 {
     if (atomic_load_explicit(&sys->inj_len, memory_order_relaxed) == 0)

@@ -230,6 +230,15 @@ static inline actor *actor_lookup(troupe_system *sys, troupe_ref r)
 /* core/sched.c */
 void sched_actor(troupe_system *sys, actor *a);
 void sched_inject(troupe_system *sys, actor *a);
+/* n actors linked by next, head to tail, in one go: one lock, then up to
+ * n parked workers woken (send_fanout). */
+void sched_inject_list(troupe_system *sys, actor *head, actor *tail, uint32_t n);
+/* core/fanout.c: one copy of (type, data, len) to each of n refs, as n
+ * troupe_tell would; from a plain thread the actors it makes runnable go to
+ * the injector together. *ok: how many mailboxes took it. 0, or
+ * TROUPE_ENOMEM / TROUPE_ESHUTDOWN (the rest is not sent). */
+int send_fanout(troupe_system *sys, const troupe_ref *to, uint32_t n, uint32_t type,
+                const void *data, size_t len, size_t *ok);
 void sched_notify(troupe_system *sys);
 void sched_requeue(worker *w, actor *a);
 void sched_actor_spread(troupe_system *sys, actor *a);

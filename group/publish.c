@@ -47,14 +47,12 @@ TROUPE_API int troupe_group_publish(troupe_system *sys, const char *name, uint32
     int rc = 0;
     gp_read_lock();
     const gsnap *s = gp_snap(grp);
-    for (uint32_t i = 0; s && i < s->n && rc != TROUPE_ESHUTDOWN; i++) {
-        rc = troupe_tell(sys, s->refs[i], type, data, len);
-        ok += rc == 0;
-    }
+    if (s) /* the members' tells, their wake-ups batched (core/fanout.c) */
+        rc = send_fanout(sys, s->refs, s->n, type, data, len, &ok);
     gp_read_unlock();
     if (delivered)
         *delivered = ok;
-    return rc == TROUPE_ESHUTDOWN ? rc : 0;
+    return rc;
 }
 
 /* One event to one watcher, on its system lane (never dropped, never

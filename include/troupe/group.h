@@ -76,7 +76,8 @@ TROUPE_API int troupe_group_members(troupe_system *sys, const char *name, troupe
  * member with a full mailbox or that ended is skipped, not an error. An
  * unknown or empty group delivers to nobody (0). Errors: TROUPE_EINVAL (NULL
  * sys or name, a bad name, NULL data with len > 0, len too big, a reserved
- * type), TROUPE_ESHUTDOWN. */
+ * type), TROUPE_ESHUTDOWN, TROUPE_ENOMEM (a copy could not be had: the members
+ * after it got nothing). */
 TROUPE_API int troupe_group_publish(troupe_system *sys, const char *name, uint32_t type,
                                     const void *data, size_t len, size_t *delivered);
 

@@ -6,7 +6,10 @@
 #define T_HIT 0x100u
 #define N_ACT 64
 
+#define T_HOLD 0x101u
+
 typedef struct shared {
+    tt_gate *gate;            /* T_HOLD waits there */
     atomic_long hits[N_ACT];  /* by the member's arg index */
     atomic_long events;       /* group events the watcher saw */
     troupe_group_event ev[64];
@@ -32,6 +35,8 @@ static int m_handle(troupe_ctx *ctx, void *state, const troupe_msg *m)
         return 0;
     if (m->type == T_HIT)
         atomic_fetch_add(&s->sh->hits[s->idx], 1);
+    if (m->type == T_HOLD)
+        tt_gate_wait(s->sh->gate);
     if (m->type == TROUPE_MSG_GROUP && m->size == sizeof(troupe_group_event)) {
         long n = atomic_load(&s->sh->events);
         if (n < 64)
@@ -108,6 +113,44 @@ Test(group, publish_reaches_every_member_once)
     for (long i = 0; i < N_ACT; i++)
         cr_expect_eq(atomic_load(&sh.hits[i]), i % 2 == 0 ? 2 : 1, "member %ld", i);
     troupe_system_destroy(sys);
+}
+
+/* A member whose mailbox is full follows its policy (REJECT: skipped, not
+ * counted) while the others get the message; one that BLOCKs is waited
+ * for, and the members before it were already handed to the workers. */
+Test(group, publish_past_a_full_member)
+{
+    troupe_system *sys = tt_system(2);
+    static shared sh;
+    static tt_gate gate;
+    memset(&sh, 0, sizeof sh);
+    tt_gate_init(&gate);
+    sh.gate = &gate;
+    st a0 = {&sh, 0};
+    troupe_spawn_opts o = tt_opts(2, TROUPE_OVERFLOW_REJECT);
+    troupe_ref full = tt_spawn(sys, &member_beh, &a0, &o);
+    troupe_ref r[4];
+    for (long i = 1; i < 4; i++)
+        r[i] = spawn_member(sys, &sh, i);
+    cr_assert_eq(troupe_group_join(sys, "p", r[1]), 0);
+    cr_assert_eq(troupe_group_join(sys, "p", full), 0);
+    cr_assert_eq(troupe_group_join(sys, "p", r[2]), 0);
+    cr_assert_eq(troupe_group_join(sys, "p", r[3]), 0);
+    tt_hold(sys, full, T_HOLD, &gate);
+    size_t got = 0, room = 0;
+    for (int i = 0; i < 8 && troupe_tell(sys, full, T_HIT, NULL, 0) == 0; i++)
+        room++; /* fill it */
+    cr_assert_eq(troupe_group_publish(sys, "p", T_HIT, NULL, 0, &got), 0);
+    cr_expect_eq(got, 3, "the full member is skipped");
+    tt_gate_open(&gate);
+    for (long i = 1; i < 4; i++) {
+        tt_probe(sys, r[i]);
+        cr_expect_eq(atomic_load(&sh.hits[i]), 1, "member %ld", i);
+    }
+    tt_probe(sys, full);
+    cr_expect_eq(atomic_load(&sh.hits[0]), (long)room, "only what its mailbox took");
+    troupe_system_destroy(sys);
+    tt_gate_destroy(&gate);
 }
 
 Test(group, a_stopped_member_leaves_and_its_watcher_is_told)

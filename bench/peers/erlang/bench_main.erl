@@ -34,7 +34,8 @@ cases() ->
      {one_for_all_1000, {bench_otp, one_for_all_1000, []}},
      {registry_lookup, {bench_procs, registry_lookup, []}},
      {ask_latency, {bench_otp, ask_latency, []}},
-     {idle_cpu, {bench_procs, idle_cpu, []}}].
+     {idle_cpu, {bench_procs, idle_cpu, []}},
+     {group_publish_1000, {bench_group, publish, []}}].
 
 main(Case) when is_atom(Case) ->
     try

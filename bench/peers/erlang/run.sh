@@ -34,7 +34,7 @@ command -v erl >/dev/null && command -v erlc >/dev/null || {
 
 all=(ping_pong counting fork_join_throughput fork_join_create thread_ring chameneos big
      fan_in_2 fan_in_16 fan_in_256 spawn restart_cycle one_for_all_1000 registry_lookup
-     ask_latency idle_cpu)
+     ask_latency idle_cpu group_publish_1000)
 savina=(ping_pong counting fork_join_throughput fork_join_create thread_ring chameneos big)
 
 selected=()
