@@ -268,6 +268,7 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
         if (ask_claim(r, id)) { /* else the timeout fired first and freed it */
             if (r->timer.id)
                 troupe_timer_cancel(sys, r->timer);
+            ask_trace_end(sys, r, id, rc); /* a traced send that failed */
             ask_free(sys, r, id);
         }
         return rc;
