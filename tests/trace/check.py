@@ -114,10 +114,15 @@ elif mode == 'restart':
 elif mode == 'call':
     tid = prog['root'][3:35]
     mine = [s for s in spans if s['traceId'] == tid]
-    expect(len(mine) == 3, f'root, CLIENT, SERVER: got {[s["name"] for s in mine]}')
-    cl = [s for s in mine if s['kind'] == 3]
-    sv = [s for s in mine if s['kind'] == 2]
-    expect(len(cl) == 1 and len(sv) == 1, 'one CLIENT, one SERVER')
+    expect(len(mine) == 5, f'root, 2 CLIENT, 2 SERVER: got {[s["name"] for s in mine]}')
+    expect(prog['unanswered'] == '-5', f"the unanswered ask timed out: {prog['unanswered']}")
+    late = [s for s in mine if s['kind'] == 3 and s['attributes'].get('troupe.outcome') == 'failed']
+    expect(len(late) == 1 and late[0]['attributes'].get('troupe.failure.kind') == 'timeout'
+           and late[0]['attributes'].get('troupe.failure.code') == '-5',
+           'the unanswered ask: its CLIENT span ends failed, by the timeout')
+    cl = [s for s in mine if s['kind'] == 3 and s not in late]
+    sv = [s for s in mine if s['kind'] == 2 and s['attributes'].get('troupe.message.type') == '2']
+    expect(len(cl) == 1 and len(sv) == 1, 'one CLIENT, one SERVER of the call')
     if cl and sv:
         c, s = cl[0], sv[0]
         expect(s['parentSpanId'] == c['spanId'], "the SERVER's parent is the CLIENT")

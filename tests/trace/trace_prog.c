@@ -10,7 +10,9 @@
  *            exporter sends only on flush here)
  *   restart  a supervised actor fails on a traced message and restarts
  *   call     root, then a troupe_call this thread runs itself: the CLIENT
- *            span ends after the SERVER span (it covers the wait)
+ *            span ends after the SERVER span (it covers the wait); then an
+ *            ask its handler never answers: its CLIENT span ends with the
+ *            timeout, failed
  *   failover the cluster's failover hook (core/hooks.h) called as
  *            cluster/failover.c calls it, outside and inside a root */
 #include <stdatomic.h>
@@ -132,6 +134,9 @@ static void call(troupe_system *sys)
     size_t rl;
     must(troupe_call(sys, next[3], M_ASK, NULL, 0, 30000000000ull, &rt, buf, sizeof buf, &rl),
          "call");
+    /* M_HOP at the last hop: handled, never answered */
+    int rc = troupe_ask(sys, next[3], M_HOP, NULL, 0, 50000000ull, &rt, buf, sizeof buf, &rl);
+    printf("unanswered=%d\n", rc);
     must(troupe_trace_end(sys), "end");
 }
 
@@ -203,7 +208,7 @@ int main(int argc, char **argv)
      * until the spans expected are in (bounded) */
     uint64_t want = !strcmp(mode, "down")       ? 100
                     : !strcmp(mode, "restart")  ? 4
-                    : !strcmp(mode, "call")     ? 3
+                    : !strcmp(mode, "call")     ? 5
                     : !strcmp(mode, "failover") ? 3
                                                 : 9;
     troupe_trace_stats st;
