@@ -393,6 +393,18 @@
 #define pw_put troupei_pw_put
 #define pw_sample troupei_pw_sample
 #define pw_sample1 troupei_pw_sample1
+#define group_name_check troupei_group_name_check
+#define group_hash troupei_group_hash
+#define group_find troupei_group_find
+#define group_find_or_make_locked troupei_group_find_or_make_locked
+#define group_snap_locked troupei_group_snap_locked
+#define group_notify_locked troupei_group_notify_locked
+#define group_remove_locked troupei_group_remove_locked
+#define groups_create troupei_groups_create
+#define group_keeper_locked troupei_group_keeper_locked
+#define groups_destroy troupei_groups_destroy
+#define gp_defer_free troupei_gp_defer_free
+#define gp_clear_snap troupei_gp_clear_snap
 #define reg_group_add troupei_reg_group_add
 #define reg_group_get troupei_reg_group_get
 #define reg_group_remove troupei_reg_group_remove
@@ -415,6 +427,7 @@
 #define sched_stop troupei_sched_stop
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
+#define send_gate_trace troupei_send_gate_trace
 #define call_send troupei_call_send
 #define call_send_remote troupei_call_send_remote
 #define ask_plain troupei_ask_plain

@@ -140,11 +140,13 @@ static __attribute__((noinline, cold)) int call_send_traced(troupe_system *sys, 
  * send's error. */
 int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
 {
-    if (unlikely(troupei_tls.trace))
-        return call_send_traced(sys, to, m);
     /* relaxed: as send_msg, a hint; the claim's generation check decides */
-    if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
-        return TROUPE_ESHUTDOWN;
+    if (unlikely(atomic_load_explicit(&sys->send_gate, memory_order_relaxed))) {
+        if (atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING)
+            return TROUPE_ESHUTDOWN;
+        if (troupei_tls.trace)
+            return call_send_traced(sys, to, m);
+    }
     actor *a = actor_lookup(sys, to);
     if (unlikely(!a)) /* not here: send_msg asks the cluster's port, if any */
         return send_msg(sys, to, m);

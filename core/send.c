@@ -324,9 +324,8 @@ int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m)
 }
 
 /* A local actor, or another node's through the cluster's port (its frame
- * carries the box's context as bytes: cluster/remote_trace.c). Out of
- * line and cold: inlined into send_traced it changed GCC's inlining of
- * send_msg into troupe_tell (the gate's send case: 6 instructions). */
+ * carries the box's context as bytes: cluster/remote_trace.c). Cold: on
+ * the traced path only. */
 __attribute__((noinline, cold)) bool send_traceable(troupe_system *sys, troupe_ref to)
 {
     if (actor_lookup(sys, to))
@@ -334,6 +333,18 @@ __attribute__((noinline, cold)) bool send_traceable(troupe_system *sys, troupe_r
     /* relaxed: a hint; send_other decides under its busy count */
     return (to.id & REF_TAG_MASK) != sys->ref_tag &&
            atomic_load_explicit(&sys->remote, memory_order_relaxed) != NULL;
+}
+
+/* Past the gate: the actor here, or the cluster's port. */
+static inline int send_plain(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    actor *a = actor_lookup(sys, to);
+    if (unlikely(!a)) {
+        m->sender = sender_ref(sys);
+        return send_other(sys, to, m);
+    }
+    m->sender = sender_ref(sys);
+    return deliver(sys, a, ref_gen(to), m, 0);
 }
 
 /* A send with a current trace context (troupei_tls.trace): m gets its
@@ -344,27 +355,40 @@ static __attribute__((noinline, cold)) int send_traced(troupe_system *sys, troup
     if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && send_traceable(sys, to))
         sys->hooks.trace_send(sys, m);
     void *cur = troupei_tls.trace;
-    troupei_tls.trace = NULL; /* send_msg below: the plain path */
-    int rc = send_msg(sys, to, m);
+    troupei_tls.trace = NULL; /* for what send_plain calls */
+    int rc = send_plain(sys, to, m);
     troupei_tls.trace = cur;
     if (rc && (m->flags_size & MF_TRACED))
         tmsg_unbox(sys, m, NULL);
     return rc;
 }
 
+void send_gate_trace(troupe_system *sys)
+{
+    /* relaxed: load first so that the line is not written on every span;
+     * the pusher's own sends see its store (same thread), other threads'
+     * contexts are theirs to set the gate for */
+    if (!(atomic_load_explicit(&sys->send_gate, memory_order_relaxed) & SEND_GATE_TRACE))
+        atomic_fetch_or_explicit(&sys->send_gate, SEND_GATE_TRACE, memory_order_relaxed);
+}
+
+/* Shutting down, or a trace context may be current: off the plain path. */
+static __attribute__((noinline, cold)) int send_gated(troupe_system *sys, troupe_ref to, tmsg *m)
+{
+    /* relaxed: as send_msg's */
+    if (atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING)
+        return TROUPE_ESHUTDOWN;
+    if (troupei_tls.trace)
+        return send_traced(sys, to, m);
+    return send_plain(sys, to, m);
+}
+
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m)
 {
-    if (unlikely(atomic_load_explicit(&sys->state, memory_order_relaxed) != SYS_RUNNING))
-        return TROUPE_ESHUTDOWN;
-    if (unlikely(troupei_tls.trace))
-        return send_traced(sys, to, m);
-    actor *a = actor_lookup(sys, to);
-    if (unlikely(!a)) {
-        m->sender = sender_ref(sys);
-        return send_other(sys, to, m);
-    }
-    m->sender = sender_ref(sys);
-    return deliver(sys, a, ref_gen(to), m, 0);
+    /* relaxed: a hint (send_gate); the claim's generation check decides */
+    if (unlikely(atomic_load_explicit(&sys->send_gate, memory_order_relaxed)))
+        return send_gated(sys, to, m);
+    return send_plain(sys, to, m);
 }
 
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m)

@@ -156,6 +156,8 @@ void system_begin_shutdown(troupe_system *sys)
 {
     int expect = SYS_RUNNING;
     atomic_compare_exchange_strong(&sys->state, &expect, SYS_SHUTTING);
+    /* relaxed: a hint for sends, as their load of it (send_msg) */
+    atomic_fetch_or_explicit(&sys->send_gate, SEND_GATE_DOWN, memory_order_relaxed);
     /* every call (re)sends the stop signals; extra ones are dropped at
      * close */
     stop_all(sys, TROUPE_EXIT_SHUTDOWN);

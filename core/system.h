@@ -132,6 +132,7 @@ typedef struct timers timers;
 typedef struct asks asks;
 
 enum { SYS_RUNNING = 0, SYS_SHUTTING = 1, SYS_DOWN = 2 };
+enum { SEND_GATE_DOWN = 1u, SEND_GATE_TRACE = 2u };
 
 struct troupe_system {
     troupe_config cfg;
@@ -149,6 +150,12 @@ struct troupe_system {
     _Atomic uint32_t n_parked;
     _Atomic uint32_t n_spinning;
     _Atomic int state;
+    /* What a send must look at before its plain path (send_msg, call_send),
+     * one load instead of two: SEND_GATE_DOWN once state leaves SYS_RUNNING
+     * (system_begin_shutdown), SEND_GATE_TRACE once a trace context was
+     * ever current on a thread (send_gate_trace; sticky). 0 keeps the
+     * thread-local trace check off a send's path while tracing is off. */
+    _Atomic uint32_t send_gate;
     _Atomic bool stopping;
     alignas(CACHELINE) _Atomic uint64_t live, spawned, failed, destroyed, late_replies,
         dead_letters;
@@ -162,6 +169,7 @@ struct troupe_system {
      * created, read-only once an actor runs */
     core_hooks hooks;
     struct registry *reg;   /* registry/ */
+    struct groups *grp;     /* group/ */
     struct sv *sv;          /* supervisor/ */
     struct obs *obs;        /* observe/ */
     struct breakers *brk;   /* breaker/ */
@@ -293,6 +301,9 @@ int core_init(troupe_system *sys, const troupe_config *cfg);
 int core_start(troupe_system *sys);
 /* Refuse new work and send every actor its stop (no wait). */
 void system_begin_shutdown(troupe_system *sys);
+/* Before a trace context first becomes current on any thread: sends look
+ * for it from then on (send_gate). */
+void send_gate_trace(troupe_system *sys);
 /* system_begin_shutdown, then wait up to timeout_ns for no live actor. */
 int core_shutdown(troupe_system *sys, uint64_t timeout_ns);
 /* The system is down: the workers stop and are joined. */

@@ -25,6 +25,7 @@
 
 #include "breaker/breaker.h"
 #include "core/system.h"
+#include "group/group.h"
 #include "migrate/mig.h"
 #include "observe/obs.h"
 #include "persistence/pers.h"
@@ -49,6 +50,7 @@ static const subsystem subsystems[] = {
     /* name          create           start         drain             stop            destroy */
     {"supervisor",   sv_create,       NULL,         sv_shutdown_root, sv_stop_thread, sv_destroy},
     {"registry",     registry_create, NULL,         NULL,             NULL,           registry_destroy},
+    {"groups",       groups_create,   NULL,         NULL,             NULL,           groups_destroy},
     {"observe",      obs_create,      health_start, NULL,             NULL,           obs_destroy},
     {"breakers",     breakers_create, NULL,         NULL,             NULL,           breakers_destroy},
     {"migrate",      migrate_create,  NULL,         NULL,             NULL,           migrate_destroy},

@@ -31,6 +31,7 @@ LAYERS = [
     ['mailbox'],
     ['core'],
     ['registry'],
+    ['group'],                  # process groups: core's monitors and sends
     ['supervisor'],
     ['observe'],
     ['breaker'],                # registers its metrics with observe

@@ -111,6 +111,7 @@ static frame *push_frame(tracer *t, const tctx *parent, bool has_parent, bool sa
     f->ctx.flags = sampled ? 1 : 0;
     f->rec.start_ns = trace_now_ns();
     f->prev = troupei_tls.trace;
+    send_gate_trace(t->sys); /* before the context is current: sends look */
     troupei_tls.trace = f;
     return f;
 }
@@ -440,6 +441,7 @@ int trace_create(troupe_system *sys)
     pthread_mutex_init(&t->flag_lock, NULL);
     pthread_cond_init(&t->cond, NULL);
     pthread_cond_init(&t->done, NULL);
+    t->sys = sys;
     t->sv_reinit = sys->hooks.reinit;
     sys->hooks.reinit = hook_reinit;
     sys->hooks.trace_send = hook_send;

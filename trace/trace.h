@@ -44,6 +44,7 @@ typedef struct span_cell {
 } span_cell;
 
 typedef struct tracer {
+    troupe_system *sys; /* its system (send_gate_trace) */
     troupe_trace_config cfg; /* strings below are our copies */
     char *endpoint, *service, *node;
     /* sampling threshold of new roots: ratio * 2^64 (relaxed: a hint read

@@ -28,6 +28,7 @@
 #include "troupe/observe.h"
 #include "troupe/persist.h"
 #include "troupe/probe.h"
+#include "troupe/group.h"
 #include "troupe/registry.h"
 #include "troupe/supervisor.h"
 #include "troupe/system.h"
