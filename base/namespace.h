@@ -542,4 +542,17 @@
 #define span_pop troupei_span_pop
 #define span_push troupei_span_push
 #define span_queued troupei_span_queued
+/* issue 15, tracing across nodes (i15-cluster) */
+#define send_traceable troupei_send_traceable
+#define remote_rx_box troupei_remote_rx_box
+#define remote_sent troupei_remote_sent
+#define remote_wire_view troupei_remote_wire_view
+#define asks_hook_reply troupei_asks_hook_reply
+#define asks_pend_destroy troupei_asks_pend_destroy
+#define asks_pend_init troupei_asks_pend_init
+#define asks_pend_open troupei_asks_pend_open
+#define trace_current troupei_trace_current
+#define trace_hook_failover troupei_trace_hook_failover
+#define trace_sample_root troupei_trace_sample_root
+
 #endif

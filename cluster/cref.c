@@ -105,8 +105,9 @@ static int to_local(crefs *t, const char *pid, tmsg *m)
 static int to_node(crefs *t, const char *pid, uint32_t slot, troupe_ref to, tmsg *m)
 {
     remote *r = t->r;
-    troupe_msg v;
-    tmsg_view(m, &v);
+    wire_view w; /* the message may be boxed with a trace context */
+    remote_wire_view(m, transport_max_payload(r->t), &w);
+    const troupe_msg v = w.v;
     size_t pl = strlen(pid), n = 1 + pl + v.size;
     uint8_t small[512], *b = n <= sizeof small ? small : sys_malloc(n);
     if (!b)
@@ -117,13 +118,14 @@ static int to_node(crefs *t, const char *pid, uint32_t slot, troupe_ref to, tmsg
         memcpy(b + 1 + pl, v.data, v.size);
     bool ask = m->flags_size & MF_ASK;
     frame_env e = {.kind = FRAME_CSEND, .type = m->type, .from = remote_ref_flip(r, m->sender),
-                   .to = to.id, .ask_id = ask ? m->corr : 0, .len = (uint32_t)n, .payload = b};
+                   .to = to.id, .ask_id = ask ? m->corr : 0, .len = (uint32_t)n, .payload = b,
+                   .trace = w.trace};
     bool now = ask && !troupei_tls.w && !troupei_tls.ctx; /* as port_send */
     int rc = now ? transport_send_now(r->t, slot, &e) : transport_send(r->t, slot, &e);
     if (b != small)
         free(b);
     if (rc == 0)
-        tmsg_destroy(r->sys, m);
+        remote_sent(r->sys, m);
     return rc == TROUPE_ENOACTOR ? CREF_AGAIN : rc;
 }
 

@@ -28,6 +28,7 @@
 #include "cluster/own.h"
 #include "core/alloc.h"
 #include "core/common.h"
+#include "core/system.h" /* sys->hooks: the tracer's failover event */
 
 #define NODES_MAX 64
 #define ORPHANS_MAX 256
@@ -84,6 +85,15 @@ static bool in(char (*nodes)[TROUPE_CLUSTER_NAME_MAX + 1], int n, const char *no
     return false;
 }
 
+/* A takeover after the owner died: the tracer's event (core/hooks.h; a
+ * system without trace/ has no hook). */
+static void trace_failover(own *o, const own_row *r)
+{
+    const own_actor *a = own_find(o, r->pid);
+    if (o->sys->hooks.trace_failover && a && !troupe_ref_is_none(a->ref))
+        o->sys->hooks.trace_failover(o->sys, a->ref, r->kind, r->node);
+}
+
 /* Step 3 for one row. */
 static void adopt(own *o, const own_row *r, char (*nodes)[TROUPE_CLUSTER_NAME_MAX + 1], int nn)
 {
@@ -99,8 +109,10 @@ static void adopt(own *o, const own_row *r, char (*nodes)[TROUPE_CLUSTER_NAME_MA
         return;
     uint64_t claims = o->st.claims;
     (void)own_take(o, k, r->pid, r->id, r->epoch);
-    if (o->st.claims > claims && r->state == TROUPE_OWNER_ACTIVE)
+    if (o->st.claims > claims && r->state == TROUPE_OWNER_ACTIVE) {
         o->st.failovers++;
+        trace_failover(o, r);
+    }
 }
 
 static void claim_orphans(own *o)

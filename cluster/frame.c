@@ -76,20 +76,31 @@ static void put_env(uint8_t *p, const frame_env *env)
         memcpy(p + FRAME_ENV_HDR, env->payload, env->len);
 }
 
+static bool can_carry_trace(uint8_t kind)
+{
+    return kind == FRAME_TELL || kind == FRAME_ASK || kind == FRAME_CSEND;
+}
+
 int frame_add(frame_buf *fb, const frame_env *env, uint32_t max_payload)
 {
     if (!env || env->kind < FRAME_TELL || env->kind > FRAME_KIND_MAX || env->len > max_payload ||
-        (env->len && !env->payload))
+        (env->len && !env->payload) || (env->trace && !can_carry_trace(env->kind)))
         return TROUPE_EINVAL;
-    if (fb->count >= FRAME_COUNT_MAX)
+    uint32_t n = env->trace ? 2 : 1;
+    if (fb->count + n > FRAME_COUNT_MAX)
         return TROUPE_EFULL;
     size_t start = fb->count ? fb->len : FRAME_HDR;
-    size_t need = start + FRAME_ENV_HDR + (size_t)env->len;
+    size_t at = start + (env->trace ? FRAME_TRACE_SIZE : 0);
+    size_t need = at + FRAME_ENV_HDR + (size_t)env->len;
     if (tr_grow((void **)&fb->data, &fb->cap, need, 1, 256) != 0)
         return TROUPE_ENOMEM;
-    put_env(fb->data + start, env);
+    if (env->trace) {
+        frame_env t = {.kind = FRAME_TRACE, .len = FRAME_TRACE_LEN, .payload = env->trace};
+        put_env(fb->data + start, &t);
+    }
+    put_env(fb->data + at, env);
     fb->len = need;
-    fb->count++;
+    fb->count += n;
     put_header(fb);
     return 0;
 }
@@ -114,11 +125,35 @@ static void read_env(const uint8_t *p, frame_env *env)
     env->ask_id = get64(p + 24);
     env->len = get32(p + 32);
     env->payload = p + FRAME_ENV_HDR;
+    env->trace = NULL;
 }
 
 static bool env_padding_zero(const uint8_t *p)
 {
     return p[1] == 0 && p[2] == 0 && p[3] == 0 && get32(p + 36) == 0;
+}
+
+/* A TRACE envelope: its context, or NULL when malformed (counted). */
+static const uint8_t *trace_of(const frame_env *env, frame_stats *st)
+{
+    if (env->len != FRAME_TRACE_LEN || env->type || env->from || env->to || env->ask_id) {
+        st->bad_envelope++;
+        return NULL;
+    }
+    return env->payload;
+}
+
+/* The envelope after a context: it carries it, or the context is dropped
+ * (counted). */
+static void attach_trace(frame_env *env, const uint8_t *trace, frame_stats *st)
+{
+    env->trace = NULL;
+    if (!trace)
+        return;
+    if (can_carry_trace(env->kind))
+        env->trace = trace;
+    else
+        st->bad_envelope++;
 }
 
 size_t frame_decode(const uint8_t *buf, size_t n, uint32_t max_payload, frame_sink sink,
@@ -134,6 +169,7 @@ size_t frame_decode(const uint8_t *buf, size_t n, uint32_t max_payload, frame_si
     *incarnation = get64(buf + 8);
     st->frames++;
     size_t off = FRAME_HDR, delivered = 0;
+    const uint8_t *trace = NULL; /* a TRACE's context, for the next envelope alone */
     for (uint32_t i = 0; i < count; i++) {
         if (n - off < FRAME_ENV_HDR) {
             st->truncated++; /* this one and the rest are gone */
@@ -151,14 +187,27 @@ size_t frame_decode(const uint8_t *buf, size_t n, uint32_t max_payload, frame_si
             return delivered;
         }
         off += FRAME_ENV_HDR + (size_t)env.len;
-        if (env.kind < FRAME_TELL || env.kind > FRAME_KIND_MAX || !env_padding_zero(p)) {
-            st->bad_envelope++; /* its length held: skip just this one */
+        const uint8_t *mine = trace;
+        trace = NULL;
+        bool known = (env.kind >= FRAME_TELL && env.kind <= FRAME_KIND_MAX) ||
+                     env.kind == FRAME_TRACE;
+        if (!known || !env_padding_zero(p)) {
+            st->bad_envelope += 1 + (mine != NULL); /* its length held: skip just this one */
             continue;
         }
+        if (mine && env.kind == FRAME_TRACE)
+            st->bad_envelope++; /* a context followed by another: the first is dropped */
+        if (env.kind == FRAME_TRACE) {
+            trace = trace_of(&env, st);
+            continue;
+        }
+        attach_trace(&env, mine, st);
         st->envelopes++;
         delivered++;
         sink(arg, &env);
     }
+    if (trace)
+        st->bad_envelope++; /* a context with nothing after it */
     if (off != n)
         st->trailing++;
     return delivered;

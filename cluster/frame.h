@@ -7,6 +7,11 @@
  *   envelope header, 40 bytes: kind u8 | 3 zero bytes | type u32 | from u64 |
  *                           to u64 | ask id u64 | payload length u32 | u32 0
  *   then the payload's bytes; the next envelope follows at once.
+ *   An envelope of kind TRACE (25-byte payload: trace id 16 | span id 8 |
+ *   flags u8; type, from, to, ask id all 0) gives the W3C trace context of
+ *   the envelope right after it (a TELL, ASK or CSEND): an older node
+ *   skips it as an unknown kind (bad_envelope) and delivers the message
+ *   untraced, so the frame's version stays 1.
  *
  * The decoder trusts nothing: every length is checked against what is
  * left before it is used, and whatever it drops it counts. */
@@ -38,7 +43,14 @@ typedef enum frame_kind {
      * and payload sent back unchanged, for its sender to route again. */
     FRAME_MOVED = 6,
     FRAME_KIND_MAX = FRAME_MOVED,
+    /* The trace context of the next envelope (above). Never handed to a
+     * sink: the decoder puts it into that envelope's `trace`. */
+    FRAME_TRACE = 7,
 } frame_kind;
+
+#define FRAME_TRACE_LEN 25 /* trace id 16 | span id 8 | flags */
+/* What a context adds to a frame: its envelope and payload. */
+#define FRAME_TRACE_SIZE (FRAME_ENV_HDR + FRAME_TRACE_LEN)
 
 typedef struct frame_env {
     uint8_t kind;
@@ -46,6 +58,10 @@ typedef struct frame_env {
     uint64_t from, to, ask_id;
     uint32_t len;
     const uint8_t *payload; /* decode: points into the frame */
+    /* NULL, or FRAME_TRACE_LEN bytes: the W3C context the message carries
+     * (encode: written as a TRACE envelope before it; decode: points into
+     * the frame). Only a TELL, ASK or CSEND carries one. */
+    const uint8_t *trace;
 } frame_env;
 
 /* What a decode dropped; summed over calls by the caller's choice. */
@@ -55,7 +71,9 @@ typedef struct frame_stats {
     uint64_t bad_version;          /* a version this node does not speak */
     uint64_t truncated;            /* an envelope cut short, or fewer than count */
     uint64_t oversized;            /* a payload over the decoder's limit */
-    uint64_t bad_envelope;         /* unknown kind or nonzero padding */
+    uint64_t bad_envelope;         /* unknown kind or nonzero padding; a TRACE
+                                      that is malformed or not followed by a
+                                      TELL, ASK or CSEND */
     uint64_t trailing;             /* bytes after the count's last envelope */
 } frame_stats;
 
@@ -68,9 +86,11 @@ typedef struct frame_buf {
 } frame_buf;
 
 void frame_init(frame_buf *fb, uint64_t incarnation);
-/* Append one envelope (payload copied). TROUPE_EINVAL for an unknown kind
- * or len > max_payload, TROUPE_EFULL at FRAME_COUNT_MAX, TROUPE_ENOMEM;
- * the frame is unchanged on failure. */
+/* Append one envelope (payload copied), and before it a TRACE envelope
+ * when env->trace is set. TROUPE_EINVAL for an unknown kind (TRACE
+ * included: it is only written for a message), a trace on a kind that
+ * cannot carry one, or len > max_payload; TROUPE_EFULL at
+ * FRAME_COUNT_MAX; TROUPE_ENOMEM; the frame is unchanged on failure. */
 int frame_add(frame_buf *fb, const frame_env *env, uint32_t max_payload);
 /* Empty the frame for the next batch, keeping its memory. */
 void frame_reset(frame_buf *fb);

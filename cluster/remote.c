@@ -38,21 +38,22 @@ static int port_send(remote_port *p, troupe_system *sys, troupe_ref to, tmsg *m)
     if (m->type >= TROUPE_MSG_SYSTEM)
         return TROUPE_ENOACTOR; /* nothing else of the system lane crosses */
     bool ask = m->flags_size & MF_ASK;
-    troupe_msg v;
-    tmsg_view(m, &v);
+    wire_view w; /* a traced message's context goes in the frame */
+    remote_wire_view(m, transport_max_payload(r->t), &w);
     frame_env e = {.kind = ask ? FRAME_ASK : FRAME_TELL,
                    .type = m->type,
                    .from = remote_ref_flip(r, m->sender),
                    .to = remote_ref_flip(r, to.id),
                    .ask_id = ask ? m->corr : 0,
-                   .len = (uint32_t)v.size,
-                   .payload = v.data};
+                   .len = (uint32_t)w.v.size,
+                   .payload = w.v.data,
+                   .trace = w.trace};
     uint32_t slot = remote_slot_of(r, to.id);
     /* a plain thread's ask waits anyway: no hand-off to the flusher */
     bool now = ask && !troupei_tls.w && !troupei_tls.ctx;
     int rc = now ? transport_send_now(r->t, slot, &e) : transport_send(r->t, slot, &e);
     if (rc == 0)
-        tmsg_destroy(sys, m);
+        remote_sent(sys, m);
     return rc;
 }
 

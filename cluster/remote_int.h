@@ -118,6 +118,22 @@ void remote_count(_Atomic uint64_t *c);
  * registered with observe at the first join of a system. */
 void remote_stats(remote *r, troupe_cluster_stats *out);
 int remote_metrics_register(troupe_system *sys);
+/* remote_trace.c: a message as the wire sees it — its payload (v, which
+ * may point into plain: use w where it lies) and, if it is boxed with a
+ * sampled context that fits under max_payload, the context's 25 bytes
+ * (trace, else NULL). m is unchanged: a send that fails keeps it. */
+typedef struct wire_view {
+    tmsg plain;
+    troupe_msg v;
+    uint8_t ctx[FRAME_TRACE_LEN];
+    const uint8_t *trace;
+} wire_view;
+void remote_wire_view(const tmsg *m, uint32_t max_payload, wire_view *w);
+/* m was sent: destroyed (a boxed one is not a drop). */
+void remote_sent(troupe_system *sys, tmsg *m);
+/* A message from the wire takes the context its envelope carried (NULL:
+ * none), when it is sampled and this system traces handlers. */
+void remote_rx_box(troupe_system *sys, tmsg *m, const uint8_t *trace);
 /* remote_mon.c */
 int remote_port_monitor(remote_port *p, troupe_system *sys, troupe_ref watcher, troupe_ref target,
                         uint64_t id);

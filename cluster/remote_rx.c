@@ -137,6 +137,7 @@ static void deliver(rx *x, const frame_env *e, troupe_ref to)
         m.flags_size |= MF_ASK;
         m.corr = id;
     }
+    remote_rx_box(r->sys, &m, e->trace); /* the handler's span: a child of the sender's */
     /* an ask runs its receiver here if idle: its reply leaves at once */
     int rc = id ? call_send_remote(r->sys, to, &m) : send_from_remote(r->sys, to, &m);
     if (rc == 0)

@@ -185,12 +185,15 @@ int transport_send(transport *t, uint32_t slot, const frame_env *env)
         return TROUPE_EINVAL;
     pthread_mutex_lock(&d->mu);
     tframe *f;
-    int rc = d->live ? open_frame(t, d, FRAME_ENV_HDR + env->len, &f) : TROUPE_ENOACTOR;
+    size_t need = FRAME_ENV_HDR + env->len + (env->trace ? FRAME_TRACE_SIZE : 0);
+    int rc = d->live ? open_frame(t, d, need, &f) : TROUPE_ENOACTOR;
     if (!rc && awaits_answer(env))
         rc = pend_add(d, env->ask_id);
+    /* the queue was empty: a traced envelope adds two (its context first) */
+    bool first = !rc && d->head == f && f->fb.count == 0;
     if (!rc)
         rc = frame_add(&f->fb, env, t->max_payload);
-    bool first = !rc && d->head == f && f->fb.count == 1;
+    first = first && !rc;
     pthread_mutex_unlock(&d->mu);
     if (rc == TROUPE_EFULL)
         count(&t->dropped_full, 1);

@@ -97,6 +97,7 @@ void ask_init(ask_rec *r, uint32_t idx, uint8_t mode, uint64_t *id)
     atomic_store_explicit(&r->holder, 0, memory_order_relaxed);
     atomic_store_explicit(&r->qf, 0, memory_order_relaxed);
     atomic_store_explicit(&r->fut, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->traced, 0, memory_order_relaxed);
     /* release: the fields above before anyone can match this generation. */
     atomic_store_explicit(&r->st, st_make(gen, A_WAIT), memory_order_release);
     *id = ((uint64_t)gen << 32) | idx;
@@ -216,6 +217,8 @@ void ask_finish(troupe_system *sys, ask_rec *r, uint64_t id, int rc, tmsg *reply
 {
     if (!from_timer && r->timer.id)
         troupe_timer_cancel(sys, r->timer);
+    if (r->mode != AM_SYNC) /* a plain thread's ends when it has the outcome */
+        ask_trace_end(sys, r, id, rc);
     if (r->mode == AM_ACTOR) {
         finish_actor(sys, r, id, rc, reply);
         return;
@@ -265,6 +268,7 @@ TROUPE_API int troupe_ask_async(troupe_ctx *ctx, troupe_ref to, uint32_t type, c
         if (ask_claim(r, id)) { /* else the timeout fired first and freed it */
             if (r->timer.id)
                 troupe_timer_cancel(sys, r->timer);
+            ask_trace_end(sys, r, id, rc); /* a traced send that failed */
             ask_free(sys, r, id);
         }
         return rc;

@@ -41,6 +41,12 @@ typedef struct ask_rec {
      * records that are not its own; validated by st) */
     struct troupe_callq *_Atomic q;
     uint8_t mode;
+    /* trace/ holds this ask's CLIENT span open until its outcome
+     * (hooks.trace_reply). Relaxed: set by the asker's thread before the
+     * request leaves; the completer that claimed the ask after the request
+     * reached it sees it (a timeout that beats the send may not: the
+     * span then ends when trace/'s table evicts it). */
+    _Atomic uint8_t traced;
     int rc;              /* the outcome, written by the claim's winner */
     troupe_ref asker;    /* AM_ACTOR */
     troupe_timer timer;  /* its timeout (not AM_SYNC); id 0 = none */
@@ -94,6 +100,15 @@ void ask_finish(troupe_system *sys, ask_rec *r, uint64_t id, int rc, tmsg *reply
 int ask_copy_reply(const tmsg *m, uint32_t *type, void *buf, size_t cap, size_t *len);
 /* Payload check shared by every ask. */
 int ask_valid_payload(uint32_t type, const void *data, size_t len);
+
+/* A traced ask's outcome is in (rc): its CLIENT span ends. A plain
+ * thread's (AM_SYNC) when the thread has it, after the wait; the others'
+ * in ask_finish. One relaxed load on the untraced path. */
+static inline void ask_trace_end(troupe_system *sys, ask_rec *r, uint64_t id, int rc)
+{
+    if (unlikely(atomic_load_explicit(&r->traced, memory_order_relaxed)))
+        sys->hooks.trace_reply(sys, id, rc);
+}
 
 /* core/callq.c: an AM_CALLQ record completed (DONE, fut set): list it. */
 void callq_done(ask_rec *r, uint64_t id);

@@ -164,9 +164,11 @@ int ask_plain(troupe_system *sys, troupe_ref to, uint32_t type, const void *data
     if (rc == TROUPE_EFAILED && !ask_claim(r, id))
         rc = 0; /* completed already (its reply, or the failure: in r->rc) */
     if (rc || (rc = wait_reply(r, id, timeout_ns, caller_runs)) || (rc = r->rc)) {
+        ask_trace_end(sys, r, id, rc);
         ask_free_sync(sys, r, id);
         return rc;
     }
+    ask_trace_end(sys, r, id, 0); /* the CLIENT span: the reply is in */
     rc = ask_copy_reply(&r->reply, reply_type, reply_buf, reply_cap, reply_len);
     tmsg_destroy(sys, &r->reply);
     ask_free_sync(sys, r, id);

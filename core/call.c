@@ -124,7 +124,7 @@ static const tmsg *slot_of(actor *a, uint64_t pos)
 static __attribute__((noinline, cold)) int call_send_traced(troupe_system *sys, troupe_ref to,
                                                              tmsg *m)
 {
-    if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && actor_lookup(sys, to))
+    if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && send_traceable(sys, to))
         sys->hooks.trace_send(sys, m);
     void *cur = troupei_tls.trace;
     troupei_tls.trace = NULL;

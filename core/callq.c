@@ -318,6 +318,7 @@ static int start(troupe_system *sys, ask_rec *r, uint64_t id, troupe_ref to, uin
         return 0;
     if (r->timer.id)
         troupe_timer_cancel(sys, r->timer);
+    ask_trace_end(sys, r, id, rc); /* a traced send that failed: its span ends */
     ask_free(sys, r, id);
     return rc;
 }

@@ -96,6 +96,16 @@ typedef struct core_hooks {
     void (*trace_fail)(troupe_system *sys, struct actor *a, troupe_failure_kind kind);
     /* A boxed message is destroyed unhandled (overflow, the actor ended). */
     void (*trace_drop)(troupe_system *sys, const tmsg *m);
+    /* The outcome rc of ask `ask_id`, whose record trace_send marked
+     * (ask_rec.traced, core/ask.h): its CLIENT span ends. */
+    void (*trace_reply)(troupe_system *sys, uint64_t ask_id, int rc);
+    /* A cluster actor (cluster/failover.c) taken over by this node after
+     * its owner `from_node` died, now running as `actor`: an event on the
+     * trace (the thread's current one, else a root of its own). Called by
+     * the cluster's ownership thread, not core; the cluster sits below
+     * trace/ and reaches it only through here. */
+    void (*trace_failover)(troupe_system *sys, troupe_ref actor, const char *kind,
+                           const char *from_node);
 
     /* --- system-lane message types, by type - SYSMSG_FIRST; NULL: the
      * message goes to the handler like any other --- */

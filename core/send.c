@@ -323,6 +323,18 @@ int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m)
     return overflow(sys, a, ref_gen(to), m, 0);
 }
 
+/* A local actor, or another node's through the cluster's port (its frame
+ * carries the box's context as bytes: cluster/remote_trace.c). Cold: on
+ * the traced path only. */
+__attribute__((noinline, cold)) bool send_traceable(troupe_system *sys, troupe_ref to)
+{
+    if (actor_lookup(sys, to))
+        return true;
+    /* relaxed: a hint; send_other decides under its busy count */
+    return (to.id & REF_TAG_MASK) != sys->ref_tag &&
+           atomic_load_explicit(&sys->remote, memory_order_relaxed) != NULL;
+}
+
 /* Past the gate: the actor here, or the cluster's port. */
 static inline int send_plain(troupe_system *sys, troupe_ref to, tmsg *m)
 {
@@ -340,8 +352,7 @@ static inline int send_plain(troupe_system *sys, troupe_ref to, tmsg *m)
  * be had; a failed send unboxes it again, for its caller keeps it. */
 static __attribute__((noinline, cold)) int send_traced(troupe_system *sys, troupe_ref to, tmsg *m)
 {
-    /* another node's actor: the frame does not carry it yet (untraced) */
-    if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && actor_lookup(sys, to))
+    if (!(m->flags_size & MF_TRACED) && sys->hooks.trace_send && send_traceable(sys, to))
         sys->hooks.trace_send(sys, m);
     void *cur = troupei_tls.trace;
     troupei_tls.trace = NULL; /* for what send_plain calls */

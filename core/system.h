@@ -255,6 +255,9 @@ void actor_end(troupe_system *sys, actor *a, troupe_failure_kind why, bool stop_
 
 /* core/send.c */
 int send_msg(troupe_system *sys, troupe_ref to, tmsg *m);
+/* A traced send may box its context for `to`: a local actor, or another
+ * node's while the cluster's port is attached. */
+bool send_traceable(troupe_system *sys, troupe_ref to);
 int send_sys(troupe_system *sys, troupe_ref to, const tmsg *m);
 /* send_sys with an envelope allocated beforehand (talloc(sys->alloc_mode)),
  * for a message that must not be lost to a failed allocation (the

@@ -171,6 +171,15 @@ static const char *kind_name(troupe_failure_kind k)
     }
 }
 
+bool trace_current(tctx *out)
+{
+    const frame *f = troupei_tls.trace;
+    if (!f || !f->sampled)
+        return false;
+    *out = f->ctx;
+    return true;
+}
+
 /* --- the hooks (core/hooks.h) --- */
 
 static void hook_send(troupe_system *sys, tmsg *m)
@@ -198,13 +207,18 @@ static void hook_send(troupe_system *sys, tmsg *m)
     tctx box = {.flags = 1};
     memcpy(box.trace_id, r.trace_id, 16);
     memcpy(box.span_id, r.span_id, 8);
-    if (tmsg_box(sys, m, &box) == 0) /* else it goes untraced */
+    if (tmsg_box(sys, m, &box) != 0) /* it goes untraced */
+        return;
+    if (ask) /* the CLIENT span ends with the reply (trace/asks.c) */
+        asks_pend_open(sys, t, m->corr, &r);
+    else
         span_push(t, &r);
 }
 
 static void hook_begin(troupe_system *sys, actor *a, const tmsg *m, const tctx *c)
 {
-    tracer *t = sys->tr;
+    /* a message from another node may come before this one's enable */
+    tracer *t = tracer_of(sys);
     frame *f = t ? push_frame(t, c, true, true) : NULL;
     if (!f)
         return;
@@ -308,10 +322,7 @@ static int open_root(troupe_system *sys, const char *name, const tctx *parent)
         /* TraceIdRatio: the trace id's last 8 bytes against ratio * 2^64 */
         uint8_t id[16];
         trace_random_id(t, id, 16);
-        uint64_t lo;
-        memcpy(&lo, id + 8, 8);
-        sampled = atomic_load_explicit(&t->sample_all, memory_order_relaxed) ||
-                  lo < atomic_load_explicit(&t->threshold, memory_order_relaxed);
+        sampled = trace_sample_root(sys, t, id);
         tctx c = {.flags = 0};
         memcpy(c.trace_id, id, 16);
         f = push_frame(t, &c, false, sampled);
@@ -420,12 +431,14 @@ int trace_create(troupe_system *sys)
     if (!t)
         return TROUPE_ENOMEM;
     t->fails = calloc(FAILS_MAX, sizeof *t->fails);
-    if (!t->fails) {
+    if (!t->fails || asks_pend_init(t)) {
+        free(t->fails);
         free(t);
         return TROUPE_ENOMEM;
     }
     pthread_mutex_init(&t->lock, NULL);
     pthread_mutex_init(&t->fail_lock, NULL);
+    pthread_mutex_init(&t->flag_lock, NULL);
     pthread_cond_init(&t->cond, NULL);
     pthread_cond_init(&t->done, NULL);
     t->sys = sys;
@@ -436,6 +449,8 @@ int trace_create(troupe_system *sys)
     sys->hooks.trace_end = hook_end;
     sys->hooks.trace_fail = hook_fail;
     sys->hooks.trace_drop = hook_drop;
+    sys->hooks.trace_reply = asks_hook_reply;
+    sys->hooks.trace_failover = trace_hook_failover;
     sys->tr = t;
     return trace_metrics_register(sys);
 }
@@ -455,10 +470,12 @@ void trace_destroy(troupe_system *sys)
     sys->tr = NULL;
     pthread_mutex_destroy(&t->lock);
     pthread_mutex_destroy(&t->fail_lock);
+    pthread_mutex_destroy(&t->flag_lock);
     pthread_cond_destroy(&t->cond);
     pthread_cond_destroy(&t->done);
     free(t->cells);
     free(t->fails);
+    asks_pend_destroy(t);
     free(t->endpoint);
     free(t->service);
     free(t->node);

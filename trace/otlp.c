@@ -204,6 +204,8 @@ static void pb_span(buf *b, const tracer *t, const span_rec *s)
         pb_attr_str(b, 9, "troupe.failure.kind", s->fail_kind);
         pb_attr_int(b, 9, "troupe.failure.code", s->code);
     }
+    if (s->from_node[0])
+        pb_attr_str(b, 9, "troupe.failover.from", s->from_node);
     if (s->has_event) {
         size_t ev = pb_begin(b, 11);
         pb_fixed64(b, 1, s->event_ns);
@@ -311,6 +313,8 @@ static void js_span(buf *b, const tracer *t, const span_rec *s)
         js_attr(b, false, "troupe.failure.kind", s->fail_kind, 0, false);
         js_attr(b, false, "troupe.failure.code", NULL, s->code, true);
     }
+    if (s->from_node[0])
+        js_attr(b, false, "troupe.failover.from", s->from_node, 0, false);
     js_raw(b, "]");
     if (s->has_event) {
         snprintf(n, sizeof n, ",\"events\":[{\"timeUnixNano\":\"%llu\",\"name\":",

@@ -34,6 +34,7 @@ typedef struct span_rec {
     char actor_type[SPAN_STR];
     char fail_kind[16];
     char event[32];
+    char from_node[SPAN_STR]; /* a failover's previous owner, or empty */
 } span_rec;
 
 /* A queue cell (Vyukov's bounded queue): seq says whose turn it is. */
@@ -50,6 +51,12 @@ typedef struct tracer {
      * per root, written by troupe_trace_set_ratio) */
     _Atomic uint64_t threshold;
     _Atomic bool sample_all;
+    /* the flag trace.sampling, when it has a value (trace/sampling.c):
+     * relaxed hints as threshold; flag_gen the flags' generation last
+     * applied, flag_lock serialises re-reading it */
+    _Atomic uint64_t flag_threshold, flag_gen;
+    _Atomic bool flag_all, flag_set;
+    pthread_mutex_t flag_lock;
     _Atomic bool enabled; /* release by enable, acquire by the API */
     /* the queue: producers (any thread) claim with a CAS on tail, the
      * exporter alone moves head */
@@ -72,11 +79,28 @@ typedef struct tracer {
     struct fail_note { uint32_t index; tctx ctx; } *fails;
     uint32_t nfails;
     void (*sv_reinit)(troupe_system *sys, struct actor *a);
+    /* asks' CLIENT spans waiting for their outcome (trace/asks.c) */
+    pthread_mutex_t pend_lock;
+    struct pend_span { uint64_t id; span_rec r; } *pend;
+    uint32_t npend;
 } tracer;
 
 /* trace/context.c */
 uint64_t trace_now_ns(void);
 void trace_random_id(tracer *t, uint8_t *out, size_t n);
+
+/* trace/context.c: the thread's current context, if sampled */
+bool trace_current(tctx *out);
+/* trace/sampling.c: a new root's decision (its trace id); the failover hook */
+bool trace_sample_root(troupe_system *sys, tracer *t, const uint8_t id[16]);
+void trace_hook_failover(troupe_system *sys, troupe_ref actor, const char *kind,
+                         const char *from_node);
+
+/* trace/asks.c: asks' CLIENT spans, open until their outcome */
+int asks_pend_init(tracer *t);
+void asks_pend_destroy(tracer *t);
+void asks_pend_open(troupe_system *sys, tracer *t, uint64_t id, const span_rec *r);
+void asks_hook_reply(troupe_system *sys, uint64_t id, int rc);
 
 /* trace/queue.c: false when full (counted as dropped) */
 bool span_push(tracer *t, const span_rec *r);

@@ -41,6 +41,9 @@ function spansOf(req, json) {
                     kind: s.kind,
                     attributes: attrs,
                     events: (s.events || []).map((e) => e.name),
+                    // unix ns as decimal strings (a protobuf fixed64 is a Long)
+                    start: String(s.startTimeUnixNano || 0),
+                    end: String(s.endTimeUnixNano || 0),
                     json,
                 });
             }

@@ -42,7 +42,7 @@ start_receiver() {
 }
 
 fail=0
-for c in chain json retry sample restart; do
+for c in chain json retry sample restart call failover; do
     start_receiver "$c" "$([ "$c" = retry ] && echo 1 || echo 0)"
     if ! "$prog" "$c" "http://127.0.0.1:$port/v1/traces" > "$work/$c.out"; then
         echo "trace $c: trace_prog failed"; cat "$work/$c.out"; fail=1; continue

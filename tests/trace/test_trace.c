@@ -253,3 +253,52 @@ Test(trace_metrics, written_once_enabled)
     cr_expect_not_null(strstr(t.buf, "# TYPE troupe_trace_export_failures_total counter\n"));
     troupe_system_destroy(sys);
 }
+
+/* ---- the sampling ratio as the feature flag trace.sampling ---- */
+
+/* How many of n new roots are sampled (their traceparent's flags). */
+static int sampled_roots(troupe_system *sys, int n)
+{
+    int k = 0;
+    char tp[TROUPE_TRACEPARENT_SIZE];
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(troupe_trace_start(sys, "root"), 0);
+        cr_assert_eq(troupe_trace_traceparent(tp, sizeof tp), 0);
+        k += strcmp(tp + 52, "-01") == 0;
+        cr_assert_eq(troupe_trace_end(sys), 0);
+    }
+    return k;
+}
+
+Test(trace_sampling, the_flag_sets_the_ratio_at_run_time)
+{
+    troupe_system *sys = tt_system(1);
+    troupe_trace_config c = closed_port();
+    c.sample_ratio = 1.0;
+    c.queue = 1u << 14; /* the spans of every root fit: none is lost to the test */
+    cr_assert_eq(troupe_trace_enable(sys, &c), 0);
+    int rc = troupe_flags_set(sys, "trace.sampling", "0%");
+    if (rc == TROUPE_ENOTSUP) { /* built without migrate/: no flags */
+        troupe_system_destroy(sys);
+        cr_skip_test("flags not built");
+    }
+    cr_assert_eq(rc, 0);
+    cr_expect_eq(sampled_roots(sys, 1000), 0, "0%%: nothing sampled");
+    cr_assert_eq(troupe_flags_set(sys, "trace.sampling", "25%"), 0);
+    /* seed 42, 1000 roots at 0.25: mean 250, sd 14; the bound is 7 sd */
+    int k = sampled_roots(sys, 1000);
+    cr_expect(k >= 150 && k <= 350, "25%%: %d of 1000", k);
+    cr_assert_eq(troupe_flags_set(sys, "trace.sampling", "on"), 0);
+    cr_expect_eq(sampled_roots(sys, 1000), 1000, "on: every root");
+    cr_assert_eq(troupe_flags_set(sys, "trace.sampling", "off"), 0);
+    cr_expect_eq(sampled_roots(sys, 1000), 0, "off: none");
+    /* the flag wins over troupe_trace_set_ratio while it has a value */
+    cr_assert_eq(troupe_trace_set_ratio(sys, 1.0), 0);
+    cr_expect_eq(sampled_roots(sys, 100), 0);
+    /* cleared: the configured ratio again */
+    cr_assert_eq(troupe_flags_clear(sys, "trace.sampling"), 0);
+    cr_expect_eq(sampled_roots(sys, 1000), 1000, "cleared: the ratio set (1.0)");
+    cr_assert_eq(troupe_trace_set_ratio(sys, 0.0), 0);
+    cr_expect_eq(sampled_roots(sys, 1000), 0, "cleared: the ratio set (0.0)");
+    troupe_system_destroy(sys);
+}

@@ -8,7 +8,13 @@
  *   down     100 roots into a queue of 16 at a closed port: 84 dropped
  *            by the full queue, 16 by the failed export (no timing: the
  *            exporter sends only on flush here)
- *   restart  a supervised actor fails on a traced message and restarts */
+ *   restart  a supervised actor fails on a traced message and restarts
+ *   call     root, then a troupe_call this thread runs itself: the CLIENT
+ *            span ends after the SERVER span (it covers the wait); then an
+ *            ask its handler never answers: its CLIENT span ends with the
+ *            timeout, failed
+ *   failover the cluster's failover hook (core/hooks.h) called as
+ *            cluster/failover.c calls it, outside and inside a root */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +22,8 @@
 #include <time.h>
 
 #include <troupe/troupe.h>
+
+#include "core/system.h" /* sys->hooks.trace_failover: the failover mode */
 
 enum { M_HOP = 1, M_ASK, M_ASK_R, M_FAIL };
 
@@ -113,6 +121,38 @@ static void restart(troupe_system *sys)
     printf("restarts=%u\n", (unsigned)ci.restarts);
 }
 
+static void call(troupe_system *sys)
+{
+    int idx = 3;
+    must(troupe_spawn(sys, &hop_beh, &idx, NULL, &next[3]), "spawn");
+    char tp[TROUPE_TRACEPARENT_SIZE];
+    must(troupe_trace_start(sys, "root"), "start");
+    must(troupe_trace_traceparent(tp, sizeof tp), "traceparent");
+    printf("root=%s\n", tp);
+    uint32_t rt;
+    char buf[8];
+    size_t rl;
+    must(troupe_call(sys, next[3], M_ASK, NULL, 0, 30000000000ull, &rt, buf, sizeof buf, &rl),
+         "call");
+    /* M_HOP at the last hop: handled, never answered */
+    int rc = troupe_ask(sys, next[3], M_HOP, NULL, 0, 50000000ull, &rt, buf, sizeof buf, &rl);
+    printf("unanswered=%d\n", rc);
+    must(troupe_trace_end(sys), "end");
+}
+
+static void failover(troupe_system *sys)
+{
+    int idx = 3;
+    must(troupe_spawn(sys, &hop_beh, &idx, NULL, &next[3]), "spawn");
+    sys->hooks.trace_failover(sys, next[3], "account", "node-x"); /* a root of its own */
+    char tp[TROUPE_TRACEPARENT_SIZE];
+    must(troupe_trace_start(sys, "root"), "start");
+    must(troupe_trace_traceparent(tp, sizeof tp), "traceparent");
+    printf("root=%s\n", tp);
+    sys->hooks.trace_failover(sys, next[3], "account", "node-x"); /* under the root */
+    must(troupe_trace_end(sys), "end");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -156,13 +196,21 @@ int main(int argc, char **argv)
         }
     } else if (!strcmp(mode, "restart")) {
         restart(sys);
+    } else if (!strcmp(mode, "call")) {
+        call(sys);
+    } else if (!strcmp(mode, "failover")) {
+        failover(sys);
     } else {
         fprintf(stderr, "trace_prog: unknown mode %s\n", mode);
         return 2;
     }
     /* the chain's last handler span ends just after it set `done`: flush
      * until the spans expected are in (bounded) */
-    uint64_t want = !strcmp(mode, "down") ? 100 : !strcmp(mode, "restart") ? 4 : 9;
+    uint64_t want = !strcmp(mode, "down")       ? 100
+                    : !strcmp(mode, "restart")  ? 4
+                    : !strcmp(mode, "call")     ? 5
+                    : !strcmp(mode, "failover") ? 3
+                                                : 9;
     troupe_trace_stats st;
     for (int i = 0; i < 300; i++) {
         troupe_trace_flush(sys, 60000);
