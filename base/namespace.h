@@ -527,4 +527,14 @@
 #define span_pop troupei_span_pop
 #define span_push troupei_span_push
 #define span_queued troupei_span_queued
+/* the test kit (runtime/testkit.c, runtime/testkit_run.c) and what it borrows */
+#define kit_find troupei_kit_find
+#define kit_record troupei_kit_record
+#define kit_run troupei_kit_run
+#define kit_splitmix troupei_kit_splitmix
+#define kit_step troupei_kit_step
+#define sv_pump troupei_sv_pump
+#define system_create_mode troupei_system_create_mode
+#define system_teardown troupei_system_teardown
+
 #endif
