@@ -523,3 +523,75 @@ Test(testkit, destroy_ends_a_busy_system)
     cr_assert_eq(troupe_tell(sys, child, M_INC, NULL, 0), 0);
     troupe_testkit_destroy(kit);
 }
+
+Test(testkit, trace_keeps_the_latest_steps)
+{
+    troupe_testkit_config cfg;
+    troupe_testkit_config_defaults(&cfg);
+    cfg.seed = 4;
+    cfg.trace_capacity = 8;
+    troupe_testkit *kit;
+    cr_assert_eq(troupe_testkit_create(&kit, &cfg), 0);
+    troupe_system *sys = troupe_testkit_system(kit);
+    troupe_ref store, nodes[NODES];
+    spawn_ring(sys, &store, nodes);
+    int64_t v = 9;
+    cr_assert_eq(troupe_tell(sys, nodes[0], M_TOKEN, &v, sizeof v), 0);
+    uint64_t ran = 0, steps = 0, hash = 0;
+    cr_assert_eq(troupe_testkit_run_until_idle(kit, 0, &ran), 0);
+    cr_assert_eq(troupe_testkit_trace_hash(kit, &hash, &steps), 0);
+    cr_assert_gt(steps, 8);
+    troupe_testkit_step_info tr[8];
+    size_t n = 0;
+    cr_assert_eq(troupe_testkit_trace(kit, NULL, 0, &n), 0, "how many, without a buffer");
+    cr_assert_eq(n, 8);
+    cr_assert_eq(troupe_testkit_trace(kit, tr, 8, &n), 0);
+    for (size_t i = 0; i < 8; i++)
+        cr_assert_eq(tr[i].index, steps - 8 + i, "oldest first, the last ones");
+    troupe_testkit_destroy(kit);
+
+    cfg.trace_capacity = 0; /* nothing kept, the hash still made */
+    cr_assert_eq(troupe_testkit_create(&kit, &cfg), 0);
+    sys = troupe_testkit_system(kit);
+    spawn_ring(sys, &store, nodes);
+    cr_assert_eq(troupe_tell(sys, nodes[0], M_TOKEN, &v, sizeof v), 0);
+    cr_assert_eq(troupe_testkit_run_until_idle(kit, 0, NULL), 0);
+    uint64_t hash0 = 0, steps0 = 0;
+    cr_assert_eq(troupe_testkit_trace_hash(kit, &hash0, &steps0), 0);
+    cr_assert_eq(troupe_testkit_trace(kit, tr, 8, &n), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(steps0, steps);
+    cr_assert_eq(hash0, hash, "the same seed: the same steps whatever is kept");
+    troupe_testkit_destroy(kit);
+}
+
+/* ---- an escalation: the root gives up, the system shuts down ---- */
+
+Test(testkit, escalation_shuts_the_system_down_on_the_kit_thread)
+{
+    troupe_testkit_config cfg;
+    troupe_testkit_config_defaults(&cfg);
+    cfg.seed = 8;
+    cfg.system.root_intensity = 1; /* the second restart in the period escalates */
+    troupe_testkit *kit;
+    cr_assert_eq(troupe_testkit_create(&kit, &cfg), 0);
+    troupe_system *sys = troupe_testkit_system(kit);
+    troupe_sup root;
+    cr_assert_eq(troupe_sup_root(sys, &root), 0);
+    troupe_child_spec spec;
+    troupe_child_spec_defaults(&spec);
+    spec.beh = &frag_beh;
+    spec.policy.kind = TROUPE_RESTART_ALWAYS;
+    troupe_ref child;
+    cr_assert_eq(troupe_sup_start_child(sys, root, &spec, &child), 0);
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        rc = troupe_tell(sys, child, M_BOOM, NULL, 0);
+        cr_assert_eq(troupe_testkit_run_until_idle(kit, 0, NULL), 0);
+    }
+    cr_assert_eq(rc, TROUPE_ESHUTDOWN, "the system went down after the root gave up");
+    troupe_system_stats st;
+    cr_assert_eq(troupe_system_stats_get(sys, &st), 0);
+    cr_assert_eq(st.actors_live, 0);
+    troupe_testkit_destroy(kit);
+}
