@@ -168,6 +168,7 @@ int kit_run(troupe_testkit *k, uint64_t max, uint64_t *ran)
         }
         n++;
     }
+    /* relaxed: this thread is the only one that moves the injector */
     if (rc && !atomic_load_explicit(&k->sys->inj_len, memory_order_relaxed))
         rc = 0; /* the bound's last step left nothing ready */
     if (ran)
