@@ -554,5 +554,14 @@
 #define trace_current troupei_trace_current
 #define trace_hook_failover troupei_trace_hook_failover
 #define trace_sample_root troupei_trace_sample_root
+/* the test kit (runtime/testkit.c, runtime/testkit_run.c) and what it borrows */
+#define kit_find troupei_kit_find
+#define kit_record troupei_kit_record
+#define kit_run troupei_kit_run
+#define kit_splitmix troupei_kit_splitmix
+#define kit_step troupei_kit_step
+#define sv_pump troupei_sv_pump
+#define system_create_mode troupei_system_create_mode
+#define system_teardown troupei_system_teardown
 
 #endif

@@ -155,6 +155,8 @@ int ask_plain(troupe_system *sys, troupe_ref to, uint32_t type, const void *data
         return TROUPE_EINVAL;
     if (troupei_tls.ctx || troupei_tls.w)
         return TROUPE_ESTATE; /* a worker never blocks */
+    if (unlikely(sys->manual))
+        return TROUPE_ESTATE; /* no thread would answer: troupe_testkit_ask */
     ask_rec *r;
     uint64_t id;
     int rc = ask_new_sync(sys, &r, &id);

@@ -328,6 +328,8 @@ static void *worker_main(void *arg)
 
 int sched_start(troupe_system *sys)
 {
+    if (sys->manual) /* test mode: the kit's thread runs the injector (runtime/testkit.c) */
+        return 0;
     for (uint32_t i = 0; i < sys->nworkers; i++) {
         worker *w = &sys->workers[i];
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0)

@@ -182,6 +182,10 @@ struct troupe_system {
      * out (seq_cst, both: a Dekker pair with the port's store) */
     alignas(CACHELINE) _Atomic(remote_port *) remote;
     _Atomic uint32_t remote_busy;
+    /* test mode (runtime/testkit.c, include/troupe/testkit.h): no worker
+     * and no supervisor thread; the kit's thread runs everything. Set
+     * before any subsystem's create, constant after. */
+    bool manual;
 };
 
 /* Per-thread: what this thread is running. */

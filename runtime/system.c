@@ -30,6 +30,7 @@
 #include "observe/obs.h"
 #include "persistence/pers.h"
 #include "registry/registry.h"
+#include "runtime/runtime.h"
 #include "supervisor/sv.h"
 #include "trace/trace_sub.h"
 
@@ -138,6 +139,11 @@ static int start_all(troupe_system *sys)
 
 TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg)
 {
+    return system_create_mode(out, cfg, false);
+}
+
+int system_create_mode(troupe_system **out, const troupe_config *cfg, bool manual)
+{
     troupe_config def;
     if (!out)
         return TROUPE_EINVAL;
@@ -152,12 +158,13 @@ TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cf
     troupe_system *sys = core_new();
     if (!sys)
         return TROUPE_ENOMEM;
+    sys->manual = manual; /* before any create: the supervisor reads it */
     if ((rc = create_all(sys, cfg))) {
         teardown(sys, false);
         return rc;
     }
     if ((rc = start_all(sys))) {
-        teardown(sys, true);
+        teardown(sys, !manual); /* a kit's system has no thread to wait on */
         return rc;
     }
     *out = sys;
@@ -168,7 +175,7 @@ TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns)
 {
     if (!sys)
         return TROUPE_EINVAL;
-    if (troupei_tls.ctx || troupei_tls.w)
+    if (troupei_tls.ctx || troupei_tls.w || sys->manual) /* a kit's: troupe_testkit_destroy */
         return TROUPE_ESTATE;
     uint64_t t0 = mono_ns();
     int rc = 0;
@@ -186,7 +193,12 @@ TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns)
 
 TROUPE_API void troupe_system_destroy(troupe_system *sys)
 {
-    if (!sys || troupei_tls.ctx || troupei_tls.w)
+    if (!sys || troupei_tls.ctx || troupei_tls.w || sys->manual) /* a kit's: its destroy */
         return;
     teardown(sys, true);
+}
+
+void system_teardown(troupe_system *sys)
+{
+    teardown(sys, false);
 }

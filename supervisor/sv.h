@@ -204,6 +204,9 @@ void sv_stop_next(sv *s, sv_node *n);
 void sv_report(sv *s, sv_node *n, bool done);
 void sv_terminate(sv *s, sv_child *c);
 void sv_shutdown_node(sv *s, sv_node *n, troupe_shutdown_cb cb, void *ud);
+/* Test mode (sys->manual: no supervisor thread): apply the queued exits
+ * and the due deadlines on the calling thread (runtime/testkit.c). */
+void sv_pump(troupe_system *sys);
 
 /* supervisor/api.c */
 int sv_check_policy(const troupe_restart_policy *p);

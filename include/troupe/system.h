@@ -113,12 +113,14 @@ TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cf
  * its stop, and wait up to timeout_ns for them to stop. Remaining queued
  * messages are destroyed and counted. Idempotent. TROUPE_ETIMEDOUT if some
  * actor was still running at the timeout (it is stopped at destroy). Must
- * not be called from a handler (TROUPE_ESTATE). UINT64_MAX (any timeout
+ * not be called from a handler (TROUPE_ESTATE), nor on a test kit's
+ * system (TROUPE_ESTATE: troupe_testkit_destroy). UINT64_MAX (any timeout
  * whose deadline does not fit) waits for ever. */
 TROUPE_API int troupe_system_shutdown(troupe_system *sys, uint64_t timeout_ns);
 
 /* Shut down (if not yet), join the threads and free every actor, message
- * and timer. NULL is accepted. Must not be called from a handler. */
+ * and timer. NULL is accepted. Must not be called from a handler. A test
+ * kit's system (troupe/testkit.h) is ignored: troupe_testkit_destroy. */
 TROUPE_API void troupe_system_destroy(troupe_system *sys);
 
 /* Number of worker threads. */

@@ -32,6 +32,7 @@
 #include "troupe/registry.h"
 #include "troupe/supervisor.h"
 #include "troupe/system.h"
+#include "troupe/testkit.h"
 #include "troupe/timer.h"
 #include "troupe/trace.h"
 #include "troupe/types.h"
