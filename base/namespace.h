@@ -109,6 +109,14 @@
 #define ext_get troupei_ext_get
 #define ext_live_locked troupei_ext_live_locked
 #define ext_on_finish troupei_ext_on_finish
+#define fault_actor_free troupei_fault_actor_free
+#define fault_hold troupei_fault_hold
+#define fault_run troupei_fault_run
+#define fault_serve troupei_fault_serve
+#define fault_sys_free troupei_fault_sys_free
+#define jfault_sync troupei_jfault_sync
+#define jfault_write troupei_jfault_write
+#define mb_take_if troupei_mb_take_if
 #define remote_attach troupei_remote_attach
 #define remote_detach troupei_remote_detach
 #define send_from_remote troupei_send_from_remote
