@@ -442,6 +442,7 @@
 #define sv_child_by_ref troupei_sv_child_by_ref
 #define sv_child_name troupei_sv_child_name
 #define sv_child_query troupei_sv_child_query
+#define sv_heartbeat troupei_sv_heartbeat
 #define sv_child_end troupei_sv_child_end
 #define sv_child_exited troupei_sv_child_exited
 #define sv_child_free troupei_sv_child_free
