@@ -122,7 +122,7 @@ Test(fault, a_delayed_ask_is_answered_after_its_delay)
 enum { TELLS = 2000, DROP_PPM = 300000 };
 
 /* TELLS tells with 30 % dropped: the count dropped and the values handled. */
-static long drop_run(uint64_t seed, long *handled_sum)
+static long drop_run(uint64_t seed, uint64_t *handled_sum)
 {
     troupe_system *sys = tt_system(2);
     sink s = {0};
@@ -135,9 +135,9 @@ static long drop_run(uint64_t seed, long *handled_sum)
     wait_until(fstats(sys, r).drawn == TELLS);
     troupe_fault_stats st = fstats(sys, r);
     wait_until(atomic_load(&s.handled) == TELLS - (long)st.dropped);
-    long sum = 0;
+    uint64_t sum = 0; /* unsigned: wraps */
     for (size_t i = 0; i < tt_log_len(&s.log); i++)
-        sum = sum * 31 + tt_log_at(&s.log, i);
+        sum = sum * 31 + (uint64_t)tt_log_at(&s.log, i);
     *handled_sum = sum;
     cr_expect_eq(st.delayed, 0);
     troupe_system_destroy(sys);
@@ -147,7 +147,7 @@ static long drop_run(uint64_t seed, long *handled_sum)
 
 Test(fault, a_share_of_tells_is_dropped_the_same_way_for_the_same_seed)
 {
-    long h1, h2, h3;
+    uint64_t h1, h2, h3;
     long d1 = drop_run(42, &h1), d2 = drop_run(42, &h2), d3 = drop_run(43, &h3);
     /* 30 % of 2000: 600, sd ~20; the bounds are 5 sd away (and fixed by the seed) */
     cr_expect(d1 >= 500 && d1 <= 700, "dropped %ld of %d", d1, TELLS);
