@@ -207,6 +207,7 @@ int fault_serve(worker *w, actor *a, troupe_failure_kind *kind, const char **rea
         return 0;
     pthread_mutex_lock(&f->lock);
     bool on = f->on && f->gen == a->gen;
+    f->st.active = on;
     if (on) {
         a->flags |= AF_FAULT;
         batch_one(f, a);
@@ -331,6 +332,7 @@ TROUPE_API int troupe_fault_messages(troupe_system *sys, troupe_ref ref, const t
         memset(&fa->st, 0, sizeof fa->st); /* a new incarnation's counters */
     fa->gen = ref_gen(ref);
     fa->on = on;
+    fa->st.active = 0; /* until the owner serves the request */
     if (on) {
         fa->spec = *f;
         fa->rng = f->seed;

@@ -63,8 +63,11 @@ typedef struct troupe_fault_msgs {
 /* Zero rates, delay 1 ms, seed 1. */
 TROUPE_API void troupe_fault_msgs_defaults(troupe_fault_msgs *f);
 
-/* Apply f to the running incarnation of `actor` from its next message on
- * (NULL, or both rates 0: stop injecting; the counters stay). Applying
+/* Apply f to the running incarnation of `actor` (NULL, or both rates 0:
+ * stop injecting; the counters stay). The actor applies it when it serves
+ * the request, ahead of its queued messages; a test that needs every
+ * message after this call drawn waits for troupe_fault_stats.active
+ * first. Applying
  * again restarts the draws from f->seed. Errors: TROUPE_EINVAL (NULL sys,
  * rates adding up past TROUPE_FAULT_PPM, a delay of 0 with delay_ppm > 0),
  * TROUPE_ENOACTOR (not a live actor of sys), TROUPE_ENOMEM. */
@@ -76,7 +79,11 @@ typedef struct troupe_fault_stats {
     uint64_t drawn;   /* messages that went through a draw */
     uint64_t dropped;
     uint64_t delayed; /* sent on after their delay, or still waiting */
-    unsigned char reserved[32];
+    int active;       /* 1 once the actor applied the spec (it serves the
+                       * request on its system lane: usually before its
+                       * next message, but one it is already handling, or
+                       * takes in the same run, goes undrawn) */
+    unsigned char reserved[28];
 } troupe_fault_stats;
 
 /* Copy the counters of `actor` (its current incarnation) into *out.

@@ -60,6 +60,9 @@ static void set_faults(troupe_system *sys, troupe_ref r, uint32_t drop, uint32_t
     f.delay_ns = delay_ns;
     f.seed = seed;
     cr_assert_eq(troupe_fault_messages(sys, r, &f), 0);
+    /* applied by the actor itself, on its system lane: every message
+     * sent from now on is drawn */
+    wait_until(fstats(sys, r).active == 1);
 }
 
 Test(fault, a_dropped_ask_fails_at_its_timeout)
