@@ -109,6 +109,11 @@
 #define ext_get troupei_ext_get
 #define ext_live_locked troupei_ext_live_locked
 #define ext_on_finish troupei_ext_on_finish
+#define fault_actor_free troupei_fault_actor_free
+#define fault_hold troupei_fault_hold
+#define fault_run troupei_fault_run
+#define fault_serve troupei_fault_serve
+#define fault_sys_free troupei_fault_sys_free
 #define remote_attach troupei_remote_attach
 #define remote_detach troupei_remote_detach
 #define send_from_remote troupei_send_from_remote
@@ -223,6 +228,8 @@
 #define jguards_same_table troupei_jguards_same_table
 #define jguards_set troupei_jguards_set
 #define jguards_table troupei_jguards_table
+#define jfault_sync troupei_jfault_sync
+#define jfault_write troupei_jfault_write
 #define journal_batch_new troupei_journal_batch_new
 #define journal_flush_wait troupei_journal_flush_wait
 #define journal_free troupei_journal_free
@@ -274,6 +281,7 @@
 #define mb_unreserve troupei_mb_unreserve
 #define mb_write troupei_mb_write
 #define mb_stamp_all troupei_mb_stamp_all
+#define mb_take_if troupei_mb_take_if
 #define mig_metrics_register troupei_mig_metrics_register
 #define mig_now troupei_mig_now
 #define migrate_create troupei_migrate_create
@@ -449,6 +457,7 @@
 #define sv_child_by_ref troupei_sv_child_by_ref
 #define sv_child_name troupei_sv_child_name
 #define sv_child_query troupei_sv_child_query
+#define sv_heartbeat troupei_sv_heartbeat
 #define sv_child_end troupei_sv_child_end
 #define sv_child_exited troupei_sv_child_exited
 #define sv_child_free troupei_sv_child_free

@@ -3,6 +3,7 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
+#include "core/fault.h"
 #include "core/system.h"
 
 TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
@@ -100,6 +101,8 @@ uint64_t actor_hold(troupe_system *sys, actor *a)
      * record's push, or the supervisor's scheduling). */
     uint64_t at = atomic_load_explicit(&a->mb.tail, memory_order_relaxed) & TW_POS_MASK;
     actor_free_state(sys, a);
+    if (a->flags & AF_FAULT)
+        fault_hold(a); /* its own batch back */
     a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP)) | AF_HELD);
     a->stop_kind = 0;
     return at;

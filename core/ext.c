@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
+#include "core/fault.h"
 #include "core/probe.h"
 #include "troupe/monitor.h"
 
@@ -37,6 +38,7 @@ void ext_free(troupe_system *sys, actor *a)
         return;
     pthread_mutex_destroy(&x->lock);
     probe_actor_free(atomic_load_explicit(&x->probe, memory_order_relaxed));
+    fault_actor_free(atomic_load_explicit(&x->fault, memory_order_relaxed));
     free(x->mons);
     free(x);
     atomic_store_explicit(&a->ext, NULL, memory_order_relaxed);

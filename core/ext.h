@@ -44,6 +44,8 @@ typedef struct actor_ext {
     uint32_t nretired;
     /* --- core/probe.c: latency and trace, allocated on first use (CAS) --- */
     struct probe_actor *_Atomic probe;
+    /* --- core/fault.c: message faults, allocated on first use (CAS) --- */
+    struct fault_actor *_Atomic fault;
 } actor_ext;
 
 /* The actor's ext, allocated on first use; NULL on ENOMEM. */

@@ -2,6 +2,7 @@
  * (core/hooks.h): what a system without the feature does. A feature's
  * create (runtime/system.c calls it) replaces them with its own. */
 #include "core/hooks.h"
+#include "core/fault.h"
 #include "core/probe.h"
 #include "core/system.h"
 
@@ -95,6 +96,7 @@ void hooks_defaults(core_hooks *h)
                       .name = no_name,
                       .forget = no_forget};
     hooks_sysmsg(h, SYSMSG_PROBE, probe_serve); /* core's own: a trace was armed */
+    hooks_sysmsg(h, SYSMSG_FAULT, fault_serve); /* core's own: message faults (core/fault.c) */
 }
 
 void hooks_sysmsg(core_hooks *h, uint32_t type, sysmsg_fn f)

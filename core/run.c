@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
+#include "core/fault.h"
 #include "core/probe.h"
 #include "core/system.h"
 
@@ -393,28 +394,33 @@ static __attribute__((noinline)) int run_batch(worker *w, actor *a)
         if (unlikely(lane_pushed(&a->mb.sys, sys_empty))) {
             if (!serve_sys_between(w, a))
                 return RUN_ENDED;
-            if (a->flags & (AF_STOP_REQ | AF_PWAIT))
+            /* AF_FAULT: faults were just set; the next message is drawn
+             * first (a new run) */
+            if (a->flags & (AF_STOP_REQ | AF_PWAIT | AF_FAULT))
                 break;
         }
     }
     return last;
 }
 
-/* A supervised restart (true: that was the run), or a traced actor (one
- * test for both in run_actor). */
+/* A supervised restart (true: that was the run), a traced actor, or one
+ * with message faults (one test for the three in run_actor). */
 static __attribute__((noinline, cold)) bool run_special(worker *w, actor *a)
 {
     if (a->flags & AF_REINIT) {
         w->sys->hooks.reinit(w->sys, a);
         return true;
     }
-    probe_run(w, a); /* traced: time every message of this run */
+    if (a->flags & AF_FAULT)
+        fault_run(w, a); /* drop or delay what heads the ring (core/fault.h) */
+    if (a->flags & AF_PROBE)
+        probe_run(w, a); /* traced: time every message of this run */
     return false;
 }
 
 void run_actor(worker *w, actor *a)
 {
-    if (unlikely(a->flags & (AF_REINIT | AF_PROBE)) && run_special(w, a))
+    if (unlikely(a->flags & (AF_REINIT | AF_PROBE | AF_FAULT)) && run_special(w, a))
         return;
 #if TROUPE_METRICS
     w->lat_tick -= w->lat_tick != 0; /* runs to the next sample (dispatch_timed) */

@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/ext.h"
+#include "core/fault.h"
 #include "core/probe.h"
 #include "core/system.h"
 #include "core/timer.h"
@@ -228,6 +229,7 @@ void core_free(troupe_system *sys)
             free(sys->workers[i].victims);
     tfree_aligned(0, sys->workers, sizeof(worker) * sys->nworkers);
     probe_tab_free(sys->probe);
+    fault_sys_free(sys); /* after the timers stopped (core_finish) */
     pthread_mutex_destroy(&sys->inj_lock);
     pthread_mutex_destroy(&sys->live_lock);
     pthread_cond_destroy(&sys->live_cond);

@@ -42,6 +42,7 @@ extern const uint64_t obs_lat_bounds[LAT_BUCKETS - 1];
 #define AF_PWAIT 512u  /* persisted events not yet applied: no user messages */
 #define AF_PBUF 1024u  /* the running handler called troupe_persist */
 #define AF_PROBE 2048u /* traced: every message timed and recorded (core/probe.h) */
+#define AF_FAULT 4096u /* message faults injected: each run starts in fault_run (core/fault.h) */
 
 typedef struct actor {
     mailbox mb; /* two cache lines */
@@ -176,6 +177,7 @@ struct troupe_system {
     struct migrate *mig;    /* migrate/ */
     struct probe_tab *probe; /* core/probe.c: per-type latency, traces armed */
     struct tracer *tr;      /* trace/ */
+    struct fault_sys *_Atomic fault; /* core/fault.c: delayed messages, on first use */
     /* the cluster's port while one is attached (core/hooks.h): release
      * store in remote_attach, acquire load in send_other; remote_busy
      * counts sends inside the port, so that remote_detach can wait them
@@ -377,6 +379,7 @@ void actor_reinit_schedule(troupe_system *sys, actor *a);
 #define SYSMSG_PONG (TROUPE_MSG_SYSTEM + 0x103u)
 #define SYSMSG_HTICK (TROUPE_MSG_SYSTEM + 0x106u) /* the health monitor's tick */
 #define SYSMSG_PROBE (TROUPE_MSG_SYSTEM + 0x10Cu) /* a trace was armed (core/probe.c) */
+#define SYSMSG_FAULT (TROUPE_MSG_SYSTEM + 0x10Eu) /* message faults set or cleared (core/fault.c) */
 /* persistence: the journal writer's answer, ptr = the request (jreq) */
 #define SYSMSG_PERSISTED (TROUPE_MSG_SYSTEM + 0x104u)
 #define SYSMSG_PERSIST_FAILED (TROUPE_MSG_SYSTEM + 0x105u)

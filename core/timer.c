@@ -103,6 +103,22 @@ static int fire_one(troupe_system *sys, const timer_rec *r)
     return rc;
 }
 
+/* An interval timer's next deadline after one at `at` fired at `now`: the
+ * next period, or — when the clock jumped past several (a manual clock's
+ * advance, a suspended machine) — the first period after now, in phase:
+ * the periods missed are skipped, not fired in a burst. Saturates
+ * (DEADLINE_NEVER). */
+static uint64_t next_deadline(uint64_t at, uint64_t interval, uint64_t now)
+{
+    uint64_t next = deadline_add(at, interval);
+    if (next > now || next == DEADLINE_NEVER)
+        return next;
+    uint64_t missed = (now - next) / interval + 1;
+    if (missed > (DEADLINE_NEVER - next) / interval)
+        return DEADLINE_NEVER;
+    return next + missed * interval;
+}
+
 /* Called with tm->lock held; drops it around each send. */
 static void fire_due_locked(timers *tm, uint64_t now)
 {
@@ -120,7 +136,7 @@ static void fire_due_locked(timers *tm, uint64_t now)
         pthread_mutex_lock(&tm->lock);
         bool again = r->interval && rc != TROUPE_ENOACTOR && rc != TROUPE_ESHUTDOWN && !tm->stop;
         if (again) {
-            r->deadline = deadline_add(r->deadline, r->interval);
+            r->deadline = next_deadline(r->deadline, r->interval, now);
             if (r->deadline != DEADLINE_NEVER) /* else pending for ever */
                 again = heap_push(tm, (hent){r->deadline, e.index, e.gen}) == 0;
         }

@@ -167,6 +167,22 @@ static void write_workers(jw *w, troupe_system *sys)
     jw_arr_end(w);
 }
 
+/* The supervisor thread's heartbeat (troupe/observe.h): "stalled" true
+ * means nothing restarts until it moves (docs/OPERATIONS.md). */
+static void write_supervisor(jw *w, troupe_system *sys)
+{
+    troupe_supervisor_health h;
+    if (troupe_supervisor_health_get(sys, &h) < 0)
+        return;
+    jw_key(w, "supervisor");
+    jw_obj(w);
+    jw_key(w, "stalled"), jw_bool(w, h.stalled);
+    jw_key(w, "busy"), jw_bool(w, h.busy);
+    jw_key(w, "stalls"), jw_u64(w, h.stalls);
+    jw_key(w, "heartbeats"), jw_u64(w, h.heartbeats);
+    jw_obj_end(w);
+}
+
 static void write_breaker(jw *w, const troupe_breaker_info *b)
 {
     jw_obj(w);
@@ -218,6 +234,7 @@ void api_system(hreq *r)
     jw_key(w, "metrics_enabled"), jw_bool(w, troupe_metrics_enabled());
     jw_key(w, "mutations_enabled"), jw_bool(w, r->srv->token != NULL);
     write_workers(w, r->srv->sys);
+    write_supervisor(w, r->srv->sys);
     write_breakers(w, r->srv->sys);
     jw_obj_end(w);
 }

@@ -92,6 +92,7 @@ _Static_assert(sizeof(mailbox) == 2 * CACHELINE, "mailbox is two cache lines");
 #define MSG_HOLE (TROUPE_MSG_SYSTEM + 0x200u)
 
 enum { MB_OK = 0, MB_FULL = 1, MB_GONE = 2, MB_NOMEM = 3, MB_EMPTY = 4, MB_BUSY = 5 };
+#define MB_KEPT 6 /* mb_take_if: the message at head stays */
 
 struct troupe_system;
 
@@ -160,6 +161,12 @@ int mb_pop(mailbox *mb, tmsg *out);
  * MB_OK, MB_EMPTY, MB_BUSY. Not for DROP_OLDEST mailboxes, whose stealers
  * move head. */
 int mb_front(mailbox *mb, tmsg **out);
+/* Consumer, for fault injection (core/fault.c): the message at head
+ * (holes skipped) and its position go to keep(); true leaves it in place
+ * (MB_KEPT), false copies it into *out and takes it (MB_OK). MB_EMPTY,
+ * MB_BUSY otherwise. Any policy: DROP_OLDEST's pop lock is taken. */
+int mb_take_if(mailbox *mb, bool (*keep)(void *ud, uint64_t pos, const tmsg *m), void *ud,
+               tmsg *out);
 /* Consumer: publish IDLE if nothing is queued; true when now idle. */
 bool mb_try_idle(mailbox *mb, uint32_t gen);
 /* Consumer, after mb_try_idle: take the actor back (a lane got work).

@@ -330,6 +330,42 @@ int mb_pop(mailbox *mb, tmsg *out)
     return rc;
 }
 
+/* mb_front's step without the take: the caller decides on the message
+ * first. Holes are skipped (taken) as mb_front does. */
+static int take_if(mailbox *mb, bool (*keep)(void *ud, uint64_t pos, const tmsg *m), void *ud,
+                   tmsg *out)
+{
+    for (;;) {
+        uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
+        mb_slot *s;
+        int rc = published(mb, h, &s);
+        if (rc != MB_OK)
+            return rc;
+        if (s->m.type != MSG_HOLE && keep(ud, h, &s->m))
+            return MB_KEPT;
+        bool hole = s->m.type == MSG_HOLE;
+        if (!hole)
+            *out = s->m; /* copied before the slot is given back */
+        /* release: counts the slot as taken, as in mb_front */
+        atomic_store_explicit(&mb->head, (h + 1) & TW_POS_MASK, memory_order_release);
+        if (!hole)
+            return MB_OK;
+        atomic_store_explicit(&mb->holes, atomic_load_explicit(&mb->holes, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+}
+
+int mb_take_if(mailbox *mb, bool (*keep)(void *ud, uint64_t pos, const tmsg *m), void *ud,
+               tmsg *out)
+{
+    if (mb_policy(mb) != TROUPE_OVERFLOW_DROP_OLDEST)
+        return take_if(mb, keep, ud, out);
+    pop_lock(mb);
+    int rc = take_if(mb, keep, ud, out);
+    pop_unlock(mb);
+    return rc;
+}
+
 /* Under the pop lock: claim one slot even when the ring holds `cap`
  * messages. Only the lock holder goes over, by one, and evicts before it
  * unlocks; the ring has at least cap + 1 slots (ring_new), and the consumer

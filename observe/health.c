@@ -332,12 +332,53 @@ static void watch_worker(troupe_system *sys, uint32_t i, uint64_t now)
     atomic_store_explicit(&o->stranded[i], 0, memory_order_relaxed);
 }
 
+/* The supervisor thread is a single point of failure: a bug, or a hook of
+ * the user's that blocks (on_escalation runs on it), and nothing restarts.
+ * Stalled: it owes work (a pass under way, or a wake it has not taken) and
+ * has finished no pass for stall_ns. Only reported: it cannot be preempted
+ * nor replaced (docs/OPERATIONS.md says what to do). An idle thread owes
+ * nothing and is never stalled. */
+static void watch_sv(troupe_system *sys, uint64_t now)
+{
+    obs *o = sys->obs;
+    uint64_t beats;
+    bool busy;
+    sv_heartbeat(sys, &beats, &busy);
+    if (busy && beats == o->sv_beats) {
+        /* relaxed: a flag and a counter for readers, as the workers' */
+        if (now - o->sv_since >= (uint64_t)sys->cfg.stall_ns &&
+            !atomic_load_explicit(&o->sv_stalled, memory_order_relaxed)) {
+            atomic_store_explicit(&o->sv_stalled, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&o->sv_stalls, 1, memory_order_relaxed);
+        }
+        return;
+    }
+    o->sv_beats = beats;
+    o->sv_since = now;
+    atomic_store_explicit(&o->sv_stalled, 0, memory_order_relaxed); /* see above */
+}
+
+TROUPE_API int troupe_supervisor_health_get(troupe_system *sys, troupe_supervisor_health *out)
+{
+    if (!sys || !out)
+        return TROUPE_EINVAL;
+    obs *o = sys->obs;
+    bool busy;
+    memset(out, 0, sizeof *out);
+    sv_heartbeat(sys, &out->heartbeats, &busy);
+    out->busy = busy;
+    out->stalled = (int)atomic_load_explicit(&o->sv_stalled, memory_order_relaxed); /* see watch_sv */
+    out->stalls = atomic_load_explicit(&o->sv_stalls, memory_order_relaxed);
+    return 0;
+}
+
 static void watchdog(troupe_system *sys, uint64_t arg)
 {
     (void)arg;
     uint64_t now = now_ns(sys);
     for (uint32_t i = 0; i < sys->nworkers; i++)
         watch_worker(sys, i, now);
+    watch_sv(sys, now);
     uint64_t period = (uint64_t)sys->cfg.stall_ns / 4;
     (void)timer_add_fn(sys, period ? period : 1, watchdog, 0, NULL); /* ENOMEM: it stops */
 }
@@ -357,6 +398,7 @@ static int watchdog_start(troupe_system *sys)
         return TROUPE_ENOMEM;
     if (!sys->cfg.stall_ns)
         return 0;
+    o->sv_since = now_ns(sys); /* the supervisor thread is watched from now */
     uint64_t period = (uint64_t)sys->cfg.stall_ns / 4;
     return timer_add_fn(sys, period ? period : 1, watchdog, 0, NULL);
 }

@@ -93,6 +93,11 @@ typedef struct obs {
     _Atomic uint32_t *stranded;
     troupe_timer wd_timer;
     bool wd_on;
+    /* the supervisor thread (same watchdog): its heartbeat seen last and
+     * since when, whether it is stalled now, how many times it was */
+    uint64_t sv_beats, sv_since;
+    _Atomic uint32_t sv_stalled;
+    _Atomic uint64_t sv_stalls;
 } obs;
 
 /* observe/fold.c: create registers fold and the ping's server (core/hooks.h) */

@@ -187,6 +187,17 @@ static void write_supervision(pw *p, troupe_system *sys)
     pw_sample(p, "troupe_actors_unhealthy", (double)unhealthy);
     pw_head(p, "troupe_health_failures_total", "counter", "Times an actor was reported unhealthy.");
     pw_sample(p, "troupe_health_failures_total", (double)failures);
+    troupe_supervisor_health sh;
+    troupe_supervisor_health_get(sys, &sh);
+    pw_head(p, "troupe_supervisor_stalled", "gauge",
+            "1 while the supervisor thread owes work and has finished no pass for stall_ns.");
+    pw_sample(p, "troupe_supervisor_stalled", sh.stalled);
+    pw_head(p, "troupe_supervisor_stalls_total", "counter",
+            "Times the supervisor thread was reported stalled.");
+    pw_sample(p, "troupe_supervisor_stalls_total", (double)sh.stalls);
+    pw_head(p, "troupe_supervisor_heartbeats_total", "counter",
+            "Passes the supervisor thread finished (its heartbeat).");
+    pw_sample(p, "troupe_supervisor_heartbeats_total", (double)sh.heartbeats);
 }
 
 int obs_metrics_register(troupe_system *sys, const char *name, obs_metrics_fn fn, void *ud)

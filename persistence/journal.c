@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "persistence/guard.h"
+#include "persistence/jfault.h"
 #include "persistence/jguard.h"
 #include "persistence/journal_int.h"
 
@@ -206,7 +207,7 @@ static void answer(batch *b, size_t i, int rc, const char *err)
 }
 
 /* One append: guarded (backend_ops.append_guarded) if any event is. */
-static int append(troupe_journal *j, batch *b, char *err)
+static int append_now(troupe_journal *j, batch *b, char *err)
 {
     /* acquire: pairs with the release in journal_guard_table */
     jguards *g = atomic_load_explicit(&j->guards, memory_order_acquire);
@@ -217,6 +218,16 @@ static int append(troupe_journal *j, batch *b, char *err)
         return j->w->ops->append(j->w, b->pe, b->n, err);
     memset(b->fenced, 0, b->n);
     return j->w->ops->append_guarded(j->w, b->pe, b->n, jguards_table(g), b->fenced, err);
+}
+
+/* append_now between the fault points of troupe_fault_journal (one
+ * relaxed load each when off). */
+static int append(troupe_journal *j, batch *b, char *err)
+{
+    int rc = jfault_write(j->w, err);
+    if (rc == 0 && (rc = append_now(j, b, err)) == 0)
+        rc = jfault_sync(j->w, err);
+    return rc;
 }
 
 /* Fail the fenced events, keep the others for the next try: how many

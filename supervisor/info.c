@@ -172,3 +172,13 @@ const char *sv_child_name(const actor *a)
     sv_child *c = x ? atomic_load_explicit(&x->child, memory_order_relaxed) : NULL;
     return c ? c->spec.name : NULL;
 }
+
+void sv_heartbeat(troupe_system *sys, uint64_t *beats, bool *busy)
+{
+    sv *s = sys->sv;
+    /* relaxed: samples (see sv_main); a pass that moved shows in beats */
+    *beats = atomic_load_explicit(&s->beats, memory_order_relaxed);
+    *busy = atomic_load_explicit(&s->in_pass, memory_order_relaxed) ||
+            atomic_load_explicit(&s->wake, memory_order_relaxed) !=
+                atomic_load_explicit(&s->taken, memory_order_relaxed);
+}

@@ -179,7 +179,13 @@ static void *sv_main(void *arg)
     for (;;) {
         /* acquire: pairs with sv_kick's release */
         uint32_t seen = atomic_load_explicit(&s->wake, memory_order_acquire);
+        /* relaxed, the three: samples for the watchdog, nothing is
+         * published through them */
+        atomic_store_explicit(&s->taken, seen, memory_order_relaxed);
+        atomic_store_explicit(&s->in_pass, true, memory_order_relaxed);
         apply_records(s);
+        atomic_store_explicit(&s->in_pass, false, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->beats, 1, memory_order_relaxed);
         if (atomic_load_explicit(&s->quit, memory_order_acquire))
             break;
         if (spin_for_work(s, seen))

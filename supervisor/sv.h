@@ -119,6 +119,12 @@ typedef struct sv {
     uint64_t restarts_operator;              /* asked by an operator, apart */
     uint64_t escalations_total;
     struct evlog *log;          /* the event log (evlog.c) */
+    /* the heartbeat the stall watchdog reads (sv_heartbeat): passes the
+     * thread finished, whether one is under way, and the wake count the
+     * last one started from (work is owed while `wake` moved past it) */
+    _Atomic uint64_t beats;
+    _Atomic bool in_pass;
+    _Atomic uint32_t taken;
     /* system shutdown waits on this */
     pthread_cond_t cond;
 } sv;
@@ -146,6 +152,10 @@ bool sv_child_query(troupe_system *sys, troupe_ref ref, sv_child_view *out);
  * TROUPE_ENOTFOUND for an unknown sup. */
 typedef void (*sv_child_fn)(const sv_child_view *c, void *ud);
 int sv_visit_children(troupe_system *sys, troupe_sup sup, sv_child_fn fn, void *ud);
+/* The supervisor thread's heartbeat: the passes it finished, and busy —
+ * inside a pass, or woken for work it has not started. A thread that is
+ * busy and whose count does not move is stuck (observe/health.c). */
+void sv_heartbeat(troupe_system *sys, uint64_t *beats, bool *busy);
 /* A supervised actor's child name (its spec's, stable while the actor
  * lives), or NULL: from a thread that owns the actor (its spawn: the
  * persistence id, before init runs). */

@@ -143,6 +143,25 @@ TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opt
  * runtime counts anyway. 0 otherwise; never fails. */
 TROUPE_API int troupe_metrics_enabled(void);
 
+/* The supervisor thread: every restart, backoff and escalation runs on
+ * it, so a thread that stops making progress (a bug, or an on_escalation
+ * hook that blocks) stops them all. It bumps a heartbeat at each pass; the
+ * stall watchdog reports it stalled when it owes work (a pass under way,
+ * or woken for one) and has finished no pass for stall_ns. An idle thread
+ * owes nothing and is never stalled. Nothing can preempt it: see
+ * docs/OPERATIONS.md for what to do. */
+typedef struct troupe_supervisor_health {
+    int stalled;         /* 1: reported stalled (past stall_ns); 0 again once it moves */
+    int busy;            /* 1: it owes work now (a pass under way, or woken) */
+    uint64_t stalls;     /* times it was reported stalled */
+    uint64_t heartbeats; /* passes it finished */
+    unsigned char reserved[32];
+} troupe_supervisor_health;
+
+/* Copy the supervisor thread's health into *out (stalled stays 0 with
+ * stall_ns 0: no watchdog). Errors: TROUPE_EINVAL (NULL sys or out). */
+TROUPE_API int troupe_supervisor_health_get(troupe_system *sys, troupe_supervisor_health *out);
+
 #ifdef __cplusplus
 }
 #endif

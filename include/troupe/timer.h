@@ -42,6 +42,10 @@ TROUPE_API int troupe_send_after(troupe_system *sys, troupe_ref to, uint32_t typ
 /* As send_after, then again every interval_ns (> 0) until canceled, the
  * target stops, or the system shuts down. Deadlines do not drift; a next
  * deadline that does not fit in 64 bits is never (pending, not fired).
+ * When the clock jumps past several periods at once (a manual clock's
+ * advance, a machine resumed), the timer fires once and its next deadline
+ * is the first period after now, in phase: missed periods are skipped,
+ * never fired in a burst.
  * Errors: as troupe_send_after; TROUPE_EINVAL also for interval_ns 0. */
 TROUPE_API int troupe_send_interval(troupe_system *sys, troupe_ref to, uint32_t type,
                                     const void *data, size_t len, uint64_t delay_ns,

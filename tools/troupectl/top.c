@@ -113,6 +113,8 @@ static int frame(ctl *c, double dt_s)
            jv_num(s.doc, "actors_live", 0), jv_num(s.doc, "actors_spawned", 0),
            jv_num(s.doc, "actors_failed", 0), restarts, jv_num(s.doc, "dead_letters", 0));
     print_workers(s.doc);
+    if (jv_num(jv_get(s.doc, "supervisor"), "stalled", 0)) /* docs/OPERATIONS.md */
+        printf("SUPERVISOR STALLED: nothing restarts until it moves (docs/OPERATIONS.md)\n");
     int room = screen_rows() - 8 - (int)jv_len(jv_get(s.doc, "worker_info"));
     printf("\n%-24s %-16s %10s %10s %8s %8s\n", "BUSIEST ACTORS", "TYPE", "MSGS/S", "MSGS",
            "MAILBOX", "GROWTH");
