@@ -53,7 +53,10 @@ static void reinit_one(troupe_system *sys, actor *a, sv_child *c)
     if (rc) {
         /* a panic, or a recovery (persistence/recover.c), left its reason */
         bool why = rc == TROUPE_EFAILED || rc == TROUPE_EIO || rc == TROUPE_ECORRUPT;
-        sv_child_exited(sys, a, TROUPE_EXIT_INIT, rc,
+        /* a persistent actor's EIO or ECORRUPT is its recovery's: the
+         * journal failed it (a corrupt row, a journal gone backwards) */
+        bool pers = a->beh->persist && (rc == TROUPE_EIO || rc == TROUPE_ECORRUPT);
+        sv_child_exited(sys, a, pers ? TROUPE_EXIT_PERSISTENCE : TROUPE_EXIT_INIT, rc,
                         why ? troupei_tls.panic_reason : troupe_strerror(rc));
     }
 }

@@ -173,7 +173,10 @@ typedef struct troupe_journal_metrics {
     uint64_t recovery_failures;  /* of them, the ones that failed */
     uint64_t recovery_ns_sum;
     uint64_t recovery_ns_buckets[TROUPE_JOURNAL_RECOVERY_BUCKETS];
-    unsigned char reserved[64];
+    /* of the failed recoveries, the ones that found the journal gone
+     * backwards: fewer events than were committed, or a seq <= 0 row */
+    uint64_t regressions;
+    unsigned char reserved[56];
 } troupe_journal_metrics;
 
 /* Copy the journal's metrics into *out. Errors: TROUPE_EINVAL (NULL j or
