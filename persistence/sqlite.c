@@ -254,14 +254,16 @@ static int sq_setup(sqb *s, const sqlite_opts *o, char *err)
         rc = sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
     if (rc != SQLITE_OK)
         return sq_fail(s, rc, "open", err);
+    /* first, before the pragmas write a header into an empty file */
+    int had = 0, code = 0;
+    if (o->idfile && !o->readonly)
+        code = sq_identity_check(s, o, &had, err);
     /* a read-only file keeps the journal mode it has */
-    int code = sq_pragma(s, "PRAGMA journal_mode=WAL", o->readonly ? NULL : "wal", err);
+    if (code == 0)
+        code = sq_pragma(s, "PRAGMA journal_mode=WAL", o->readonly ? NULL : "wal", err);
     if (code == 0)
         code = sq_pragma(s, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                          NULL, err);
-    int had = 0;
-    if (code == 0 && o->idfile && !o->readonly)
-        code = sq_identity_check(s, o, &had, err);
     /* a read-only file with the tables passes: CREATE IF NOT EXISTS writes nothing */
     if (code == 0 &&
         (rc = sqlite3_exec(s->db, sq_schema, NULL, NULL, NULL)) != SQLITE_OK)

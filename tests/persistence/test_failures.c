@@ -111,7 +111,7 @@ static void corrupt(const char *dir, const char *pid, int seq)
 
 /* A corrupt row stops recovery with an error naming the id and the seq,
  * instead of applying garbage: on a first start (the spawn fails), and on
- * a restart (the re-init fails as INIT with that reason). */
+ * a restart (the re-init fails as PERSISTENCE with that reason). */
 Test(failures, corrupt_row_stops_recovery_naming_id_and_seq, .timeout = 120)
 {
     char *dir = pers_tmpdir();
