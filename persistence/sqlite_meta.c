@@ -113,7 +113,7 @@ int sq_identity_check(sqb *s, const sqlite_opts *o, int *had, char *err)
 {
     char want[ID_HEX + 1], got[ID_HEX + 1] = "";
     int rc = sq_tables(s, had, err);
-    if (rc == 0 && (rc = sidecar_read(o->idfile, want, err)) <= 0)
+    if (rc < 0 || (rc = sidecar_read(o->idfile, want, err)) <= 0)
         return rc; /* no witness: nothing to hold the file to (settle writes one) */
     if ((*had & SQT_META) && (rc = sq_stored_id(s, got, err)) < 0)
         return rc;
