@@ -337,7 +337,9 @@ static void warm_up(void)
     troupe_sup root;
     troupe_sup_root(sys, &root);
     for (int i = 0; i < 64; i++) {
-        troupe_ref r = start_child(root, &counter_beh, "warm");
+        char name[16];
+        snprintf(name, sizeof name, "warm%d", i);
+        troupe_ref r = start_child(root, &counter_beh, name);
         (void)troupe_sup_terminate_child(sys, r);
     }
     troupe_system_destroy(sys);
