@@ -279,3 +279,21 @@ Test(regress, a_row_with_seq_0_or_below_is_refused, .timeout = 120)
     expect_regression(dir, "neg", "has seq 0");
     pers_rmdir(dir);
 }
+
+/* A journal written before marks and identity existed (no meta tables, no
+ * journal.id) is adopted: an id is given, the marks are rebuilt from its
+ * rows, and losses after that are caught. */
+Test(regress, an_older_journal_is_adopted, .timeout = 120)
+{
+    char *dir = pers_tmpdir();
+    write_events(dir, "old", 5);
+    sql_on(dir, "DROP TABLE troupe_meta; DROP TABLE troupe_hwm");
+    char idp[512];
+    snprintf(idp, sizeof idp, "%s/journal.id", dir);
+    cr_assert_eq(unlink(idp), 0);
+    write_events(dir, "old", 1); /* recovers 5, adds the 6th */
+    cr_assert_eq(access(idp, R_OK), 0);
+    sql_on(dir, "DELETE FROM events WHERE pid = 'old' AND seq >= 5");
+    expect_regression(dir, "old", "seq 6 was committed, the journal ends at seq 4");
+    pers_rmdir(dir);
+}
