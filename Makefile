@@ -98,7 +98,7 @@ test test-release test-asan test-tsan test-minimal: DEPS_GROUP = test
 bench-quick: DEPS_GROUP = gate
 bench: DEPS_GROUP = bench
 
-PHONY_SOAK = soak-cluster
+PHONY_SOAK = soak-cluster soak
 .PHONY: deps build build-asan build-tsan build-minimal demo demo-cluster $(PHONY_SOAK) test test-release test-asan test-tsan \
 	test-minimal bench bench-quick clean
 
@@ -147,6 +147,18 @@ soak-cluster: build
 	tests/cluster/kill_test.sh $(B)/release/tests/cluster-kill-node $(KILLS) 3000 500 kill
 	tests/cluster/kill_test.sh $(B)/release/tests/cluster-kill-node $$(( $(KILLS) / 2 )) 3000 500 stop
 	tests/cluster/kill_test.sh $(B)/release/tests/cluster-kill-node $$(( $(KILLS) / 2 )) 3000 500 pgrestart
+
+# The soak (not CI; tests/soak/soak.c): SOAK_SECONDS (default 600) of a
+# churning supervision tree, persistent actors, threads, flag flips and
+# /metrics scrapes under ASan+UBSan, then its checks and a summary (exit 1
+# if one fails; LeakSanitizer at exit). A 16 MiB quarantine: RSS then
+# shows the program's memory, not the freed blocks ASan holds back.
+SOAK_SECONDS ?= 600
+SOAK_SAMPLE_SECONDS ?= 60
+soak: DEPS_GROUP = test
+soak: build-asan
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SAMPLE_SECONDS=$(SOAK_SAMPLE_SECONDS) \
+		ASAN_OPTIONS=$(ASAN_OPTIONS):quarantine_size_mb=16 $(B)/asan/tests/soak
 
 # All three runs happen even when one fails (a CI log then shows every
 # failure at once); the exit code is non-zero if any failed.

@@ -53,6 +53,7 @@ void api_journal(hreq *r)
     jw_key(w, "snapshots"), jw_u64(w, m.snapshots);
     jw_key(w, "recoveries"), jw_u64(w, m.recoveries);
     jw_key(w, "recovery_failures"), jw_u64(w, m.recovery_failures);
+    jw_key(w, "regressions"), jw_u64(w, m.regressions);
     jw_key(w, "last_error"), jw_str(w, err[0] ? err : NULL);
     histogram(w, "commit_seconds", lat, m.commit_ns_buckets, TROUPE_JOURNAL_LATENCY_BUCKETS, 1e9,
               (double)m.commit_ns_sum / 1e9);

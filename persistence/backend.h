@@ -96,6 +96,13 @@ typedef struct backend_ops {
                          uint32_t *schema, void **data, size_t *len, char *err);
     /* Delete pid's events with seq <= upto (retention); snapshots stay. */
     int (*delete_upto)(backend *b, const char *pid, uint64_t upto, char *err);
+    /* Optional (NULL: this backend keeps no high-water mark). The highest
+     * seq of pid ever committed (0 if none), kept apart from the events and
+     * updated in the same transaction as their append, so that events lost
+     * later (deleted rows, a dropped and recreated table) show as a mark
+     * above what recovery finds. Also TROUPE_ECORRUPT when a stored event
+     * or snapshot of pid has seq <= 0 (reads never reach such a row). */
+    int (*high_water)(backend *b, const char *pid, uint64_t *seq, char *err);
     void (*close)(backend *b);
 } backend_ops;
 
@@ -109,6 +116,12 @@ typedef struct sqlite_opts {
     int sync_full;     /* 1: synchronous=FULL (default), 0: NORMAL */
     int readonly;      /* 1: open for reading only (SQLITE_OPEN_READONLY):
                           what a file the process may not write gives */
+    /* NULL, or the sidecar file that keeps the journal's identity (its
+     * random id, also in the meta table) outside the database: when it
+     * exists, a database without that id (emptied, recreated, replaced) or
+     * with a table missing fails the open with TROUPE_ECORRUPT; when not,
+     * it is written. Set for the journal writer's connection only. */
+    const char *idfile;
 } sqlite_opts;
 
 /* The memory store: shared by every backend opened on it (a mutex

@@ -47,6 +47,13 @@ void journal_count_recovery(troupe_journal *j, int rc, uint64_t ns)
     pthread_mutex_unlock(&j->lock);
 }
 
+void journal_count_regression(troupe_journal *j)
+{
+    pthread_mutex_lock(&j->lock); /* metrics: read by troupe_journal_metrics_get */
+    j->m.regressions++;
+    pthread_mutex_unlock(&j->lock);
+}
+
 TROUPE_API int troupe_journal_metrics_get(troupe_journal *j, troupe_journal_metrics *out)
 {
     if (!j || !out)
@@ -105,6 +112,8 @@ static void write_metrics(pw *p, troupe_system *sys, void *ud)
     counter(p, "troupe_journal_snapshots_total", "Snapshots written.", m.snapshots);
     counter(p, "troupe_journal_recovery_failures_total", "Recoveries that failed.",
             m.recovery_failures);
+    counter(p, "troupe_journal_regressions_total",
+            "Recoveries that found the journal gone backwards (lost or bad rows).", m.regressions);
     histogram(p, "troupe_journal_commit_duration_seconds",
               "One journal transaction, as its writer thread timed it (failed ones too).",
               lat_bounds, m.commit_ns_buckets, TROUPE_JOURNAL_LATENCY_BUCKETS, 1e9,

@@ -326,6 +326,7 @@ void journal_free(troupe_journal *j)
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->done_cond);
     free(j->path);
+    free(j->idpath);
     free(j->conninfo);
     free(j->b);
     free(j);

@@ -16,6 +16,7 @@ struct troupe_journal {
     int kind;
     sqlite_opts sq;
     char *path, *conninfo;
+    char *idpath; /* SQLite: the identity sidecar (sqlite_meta.c), checked by the writer's open */
     void *store; /* memory */
     backend *w;  /* the writer's connection */
     backend *readers[READERS_MAX];

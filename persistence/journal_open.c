@@ -32,6 +32,7 @@ static int open_failed(int rc, const char *fmt, ...)
 static int journal_start(troupe_journal *j, troupe_journal **out)
 {
     int rc = journal_open_backend(j, &j->w, j->err);
+    j->sq.idfile = NULL; /* the readers' connections: the writer checked it */
     if (rc == 0 && !(j->b = journal_batch_new())) /* n = 0 */
         rc = open_failed(TROUPE_ENOMEM, "journal: out of memory");
     else if (rc == 0 && pthread_create(&j->thread, NULL, journal_writer_main, j) != 0)
@@ -104,7 +105,13 @@ TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sy
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     }
     snprintf(j->path, n, "%s/journal.db", dir);
-    j->sq = (sqlite_opts){.path = j->path, .sync_full = sync == TROUPE_SQLITE_FULL};
+    if (!(j->idpath = sys_malloc(n))) {
+        journal_free(j);
+        return open_failed(TROUPE_ENOMEM, "journal: out of memory");
+    }
+    snprintf(j->idpath, n, "%s/journal.id", dir); /* as long as journal.db */
+    j->sq = (sqlite_opts){.path = j->path, .sync_full = sync == TROUPE_SQLITE_FULL,
+                          .idfile = j->idpath};
     return journal_start(j, out);
 }
 

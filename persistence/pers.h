@@ -80,6 +80,9 @@ void journal_flush_wait(troupe_journal *j);
 #define journal_count_recovery troupei_journal_count_recovery
 #define journal_metrics_register troupei_journal_metrics_register
 void journal_count_recovery(troupe_journal *j, int rc, uint64_t ns);
+#define journal_count_regression troupei_journal_count_regression
+/* a recovery that found the journal gone backwards (recover.c) */
+void journal_count_regression(troupe_journal *j);
 int journal_metrics_register(troupe_system *sys);
 /* The journal's last error (troupe_journal_last_error). */
 void journal_note_error(troupe_journal *j, const char *err);

@@ -8,6 +8,7 @@
  * reason naming the persistence id and the sequence number.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,30 @@ static int restore(rec_ctx *r, backend *b, char *err)
     return rc < 0 ? rc : 0;
 }
 
+/* The journal went backwards when it ends below the mark of what it
+ * committed for this id, or holds a row numbered <= 0 (which no read
+ * reaches): the actor fails rather than run from an older state. */
+static int check_mark(rec_ctx *r, backend *b, uint64_t *mark, bool after, char *err)
+{
+    if (!b->ops->high_water)
+        return 0; /* memory, PostgreSQL: no marks kept (README.md) */
+    int rc = after ? 0 : b->ops->high_water(b, r->p->pid, mark, err);
+    if (rc < 0 && rc != TROUPE_ECORRUPT) {
+        set_reason(r->p, "reading the high-water mark: %s", err);
+        return rc;
+    }
+    if (rc < 0)
+        set_reason(r->p, "journal went backwards: %s", err);
+    else if (after && *mark > r->seq)
+        set_reason(r->p, "journal went backwards: seq %llu was committed, the journal ends at seq"
+                         " %llu", (unsigned long long)*mark, (unsigned long long)r->seq);
+    if (rc < 0 || (after && *mark > r->seq)) {
+        journal_count_regression(r->p->j);
+        return TROUPE_ECORRUPT;
+    }
+    return 0;
+}
+
 int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx)
 {
     (void)sys;
@@ -152,9 +177,14 @@ int persist_recover(troupe_system *sys, actor *a, troupe_ctx *ctx)
         return rc;
     }
     rec_ctx r = {.ctx = ctx, .a = a, .p = p};
-    rc = restore(&r, b, err);
+    uint64_t mark = 0;
+    rc = check_mark(&r, b, &mark, false, err);
+    if (rc == 0)
+        rc = restore(&r, b, err);
     if (rc == 0 && (rc = b->ops->read(b, p->pid, r.seq, on_event, &r, err)) < 0 && !r.failed_rc)
         set_reason(p, "reading the events from seq %llu: %s", (unsigned long long)(r.seq + 1), err);
+    if (rc == 0)
+        rc = check_mark(&r, b, &mark, true, err);
     journal_reader_put(p->j, b);
     p->seq = p->next_seq = r.seq;
     journal_count_recovery(p->j, rc, mono_ns() - t0);

@@ -50,6 +50,8 @@ static const char *const sq_sql[SQ_COUNT] = {
     [SQ_SNAP_LOAD] = "SELECT seq, schema, data, crc FROM snapshots WHERE pid = ?1"
                      " ORDER BY seq DESC LIMIT 1",
     [SQ_DELETE] = "DELETE FROM events WHERE pid = ?1 AND seq <= ?2",
+    [SQ_HWM_SET] = sq_hwm_set_sql,
+    [SQ_HWM_GET] = sq_hwm_get_sql,
 };
 
 /* The text for an SQLite failure, and its troupe code: a full disk, a
@@ -137,6 +139,11 @@ static int sq_insert_all(sqb *s, const pevent *ev, size_t n, char *err)
                              e->pid, (unsigned long long)e->seq, s->path);
             return code;
         }
+        /* once per run of one id (a batch is mostly runs): the mark
+         * commits with the events or not at all */
+        if ((i + 1 == n || strcmp(ev[i + 1].pid, e->pid) != 0) &&
+            (rc = sq_hwm_raise(s, e->pid, e->seq)) != SQLITE_DONE)
+            return sq_fail(s, rc, "append (high-water mark)", err);
     }
     return 0;
 }
@@ -213,6 +220,7 @@ static const backend_ops sqlite_ops = {
     .save_snapshot = sq_save_snapshot,
     .load_snapshot = sq_load_snapshot,
     .delete_upto = sq_delete_upto,
+    .high_water = sq_high_water,
     .close = sq_close,
 };
 
@@ -246,8 +254,13 @@ static int sq_setup(sqb *s, const sqlite_opts *o, char *err)
         rc = sqlite3_busy_timeout(s->db, SQ_BUSY_MS);
     if (rc != SQLITE_OK)
         return sq_fail(s, rc, "open", err);
+    /* first, before the pragmas write a header into an empty file */
+    int had = 0, code = 0;
+    if (o->idfile && !o->readonly)
+        code = sq_identity_check(s, o, &had, err);
     /* a read-only file keeps the journal mode it has */
-    int code = sq_pragma(s, "PRAGMA journal_mode=WAL", o->readonly ? NULL : "wal", err);
+    if (code == 0)
+        code = sq_pragma(s, "PRAGMA journal_mode=WAL", o->readonly ? NULL : "wal", err);
     if (code == 0)
         code = sq_pragma(s, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                          NULL, err);
@@ -255,11 +268,18 @@ static int sq_setup(sqb *s, const sqlite_opts *o, char *err)
     if (code == 0 &&
         (rc = sqlite3_exec(s->db, sq_schema, NULL, NULL, NULL)) != SQLITE_OK)
         code = sq_fail(s, rc, "open (creating the tables)", err);
+    /* a read-only file of an older version has no meta tables: it then
+     * keeps no marks (its connection never appends) */
+    if (code == 0 && (rc = sqlite3_exec(s->db, sq_meta_schema, NULL, NULL, NULL)) != SQLITE_OK &&
+        !o->readonly)
+        code = sq_fail(s, rc, "open (creating the meta tables)", err);
     for (int i = 0; code == 0 && i < SQ_COUNT; i++) {
         rc = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
-        if (rc != SQLITE_OK)
+        if (rc != SQLITE_OK && !(o->readonly && i >= SQ_HWM_SET))
             code = sq_fail(s, rc, "open (preparing statements)", err);
     }
+    if (code == 0 && o->idfile && !o->readonly)
+        code = sq_identity_settle(s, o, had, err);
     return code;
 }
 

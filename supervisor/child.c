@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "supervisor/evlog.h"
 #include "supervisor/sv.h"
 
 static sv_child *child_of(const actor *a)
@@ -40,6 +41,17 @@ void sv_child_exited(troupe_system *sys, actor *a, troupe_failure_kind kind, int
     sv_push(sys->sv, r); /* the actor is the supervisor's from here */
 }
 
+/* A restart's recovery that failed is a failure of its own in the event
+ * log (the restart event says only "after <kind>"): the operator reads
+ * there that the journal refused the actor, and why. */
+static void log_persistence_failure(troupe_system *sys, actor *a, sv_child *c, const char *why)
+{
+    char detail[TROUPE_REASON_MAX + 32];
+    snprintf(detail, sizeof detail, "%s: %s", troupe_failure_kind_name(TROUPE_EXIT_PERSISTENCE),
+             why);
+    evlog_add(sys, TROUPE_EVENT_FAILURE, c->ref, c->spec.name, a->beh->name, detail);
+}
+
 static void reinit_one(troupe_system *sys, actor *a, sv_child *c)
 {
     /* c->restarts was set before this re-init was scheduled and changes
@@ -53,7 +65,12 @@ static void reinit_one(troupe_system *sys, actor *a, sv_child *c)
     if (rc) {
         /* a panic, or a recovery (persistence/recover.c), left its reason */
         bool why = rc == TROUPE_EFAILED || rc == TROUPE_EIO || rc == TROUPE_ECORRUPT;
-        sv_child_exited(sys, a, TROUPE_EXIT_INIT, rc,
+        /* a persistent actor's EIO or ECORRUPT is its recovery's: the
+         * journal failed it (a corrupt row, a journal gone backwards) */
+        bool pers = a->beh->persist && (rc == TROUPE_EIO || rc == TROUPE_ECORRUPT);
+        if (pers)
+            log_persistence_failure(sys, a, c, troupei_tls.panic_reason);
+        sv_child_exited(sys, a, pers ? TROUPE_EXIT_PERSISTENCE : TROUPE_EXIT_INIT, rc,
                         why ? troupei_tls.panic_reason : troupe_strerror(rc));
     }
 }

@@ -113,9 +113,14 @@ typedef enum troupe_sqlite_sync {
  * the same thread. */
 
 /* SQLite: the database file `journal.db` under the directory `dir`
- * (created if missing), WAL mode. Errors (see above): TROUPE_EINVAL (NULL
- * dir or out, an empty dir, a bad sync mode), TROUPE_EIO, TROUPE_ECORRUPT,
- * TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ENOTSUP. */
+ * (created if missing), WAL mode, and `journal.id`, the journal's random
+ * identity, written when missing and checked at every open: a database
+ * that is not the journal it names (emptied, truncated to zero bytes,
+ * recreated, replaced) or that lost one of its tables is refused with
+ * TROUPE_ECORRUPT ("journal went backwards"; persistence/README.md says
+ * what to do). Errors (see above): TROUPE_EINVAL (NULL dir or out, an
+ * empty dir, a bad sync mode), TROUPE_EIO, TROUPE_ECORRUPT, TROUPE_ENOMEM,
+ * TROUPE_ESYS, TROUPE_ENOTSUP. */
 TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sync,
                                           troupe_journal **out);
 /* PostgreSQL: a libpq connection string; the tables are created on first
@@ -173,7 +178,10 @@ typedef struct troupe_journal_metrics {
     uint64_t recovery_failures;  /* of them, the ones that failed */
     uint64_t recovery_ns_sum;
     uint64_t recovery_ns_buckets[TROUPE_JOURNAL_RECOVERY_BUCKETS];
-    unsigned char reserved[64];
+    /* of the failed recoveries, the ones that found the journal gone
+     * backwards: fewer events than were committed, or a seq <= 0 row */
+    uint64_t regressions;
+    unsigned char reserved[56];
 } troupe_journal_metrics;
 
 /* Copy the journal's metrics into *out. Errors: TROUPE_EINVAL (NULL j or

@@ -111,7 +111,7 @@ static void corrupt(const char *dir, const char *pid, int seq)
 
 /* A corrupt row stops recovery with an error naming the id and the seq,
  * instead of applying garbage: on a first start (the spawn fails), and on
- * a restart (the re-init fails as INIT with that reason). */
+ * a restart (the re-init fails as PERSISTENCE with that reason). */
 Test(failures, corrupt_row_stops_recovery_naming_id_and_seq, .timeout = 120)
 {
     char *dir = pers_tmpdir();
@@ -127,7 +127,7 @@ Test(failures, corrupt_row_stops_recovery_naming_id_and_seq, .timeout = 120)
     corrupt(dir, "ledger-bad", 5);
     troupe_child_info ci;
     cr_assert_eq(troupe_tell(sys, r, P_PANIC, NULL, 0), 0);
-    wait_until(troupe_child_info_get(sys, r, &ci) == 0 && ci.exits_by_kind[TROUPE_EXIT_INIT] >= 1);
+    wait_until(troupe_child_info_get(sys, r, &ci) == 0 && ci.exits_by_kind[TROUPE_EXIT_PERSISTENCE] >= 1);
     cr_assert(strstr(ci.last_reason, "seq 5"), "reason: %s", ci.last_reason);
     cr_assert(strstr(ci.last_reason, "ledger-bad"), "reason: %s", ci.last_reason);
     cr_assert_eq(troupe_sup_terminate_child(sys, r), 0);
@@ -162,7 +162,7 @@ Test(failures, a_missing_event_is_named_by_its_seq)
     tamper(dir, "DELETE FROM events WHERE pid = ?1 AND seq = ?2", "ledger-gap", 5);
     troupe_child_info ci;
     cr_assert_eq(troupe_tell(sys, r, P_PANIC, NULL, 0), 0);
-    wait_until(troupe_child_info_get(sys, r, &ci) == 0 && ci.exits_by_kind[TROUPE_EXIT_INIT] >= 1);
+    wait_until(troupe_child_info_get(sys, r, &ci) == 0 && ci.exits_by_kind[TROUPE_EXIT_PERSISTENCE] >= 1);
     cr_expect(strstr(ci.last_reason, "event seq 5 missing (the next stored is seq 6)"), "reason: %s",
               ci.last_reason);
     char err[256];
