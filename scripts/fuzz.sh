@@ -40,6 +40,7 @@ run_one() {
     echo "$rc" >"$logs/$n.rc"
 }
 
+touch "$logs/start.stamp" # crashes counted: the ones this run wrote
 pids=()
 for n in "${names[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
@@ -60,7 +61,7 @@ for n in "${names[@]}"; do
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
-    crashes=$(find "$dir/fuzz-crashes/$n" -type f | wc -l)
+    crashes=$(find "$dir/fuzz-crashes/$n" -type f -newer "$logs/start.stamp" | wc -l)
     result=ok
     if [ "$rc" != 0 ] || [ -z "$execs" ]; then
         result="FAILED (exit $rc; $log)"
