@@ -7,12 +7,16 @@
  * roundtrip: the envelopes accepted, encoded again (frame_add) and
  * decoded, come back equal, field by field and byte by byte; and when the
  * input was a clean frame (nothing dropped, nothing trailing) the
- * encoding is the input itself. */
+ * encoding is the input itself. A CSEND's or MOVED's payload also goes
+ * through its prefix parser (cluster/cref_rx.c, cref_prefix_parse): a pid
+ * of 1..OWN_PID_MAX bytes without NUL, the body the rest of the payload. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/cref.h"
 #include "cluster/frame.h"
+#include "cluster/own.h"
 #include "troupe/error.h"
 
 #define MAX_PAYLOAD (64u << 10)
@@ -26,6 +30,19 @@ typedef struct envs {
 
 static envs got, again;
 
+static void check_prefix(const frame_env *env)
+{
+    char pid[OWN_PID_MAX + 1];
+    const uint8_t *body = NULL;
+    uint32_t len = 0;
+    if (cref_prefix_parse(env, pid, &body, &len) != 0)
+        return;
+    size_t n = strnlen(pid, sizeof pid);
+    if (n == 0 || n == sizeof pid || n != env->payload[0] || body != env->payload + 1 + n ||
+        len != env->len - 1 - n)
+        abort();
+}
+
 static void sink(void *arg, const frame_env *env)
 {
     envs *v = arg;
@@ -34,6 +51,8 @@ static void sink(void *arg, const frame_env *env)
         abort();
     for (uint32_t i = 0; i < env->len; i++)
         v->sum ^= env->payload[i]; /* every byte is read: ASan checks the bounds */
+    if (env->kind == FRAME_CSEND || env->kind == FRAME_MOVED)
+        check_prefix(env);
     v->e[v->n++] = *env;
 }
 
