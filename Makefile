@@ -9,6 +9,9 @@
 #   make test                        release + asan/ubsan suites, tsan concurrency suites,
 #                                    and the build with every optional feature off
 #   make test-minimal                that build alone (build/minimal)
+#   make test-fuzz                   every libFuzzer harness 30 s on its corpus (build/fuzz, clang)
+#   make fuzz [FUZZ_SECONDS=3600]    every harness that long (FUZZ_JOBS=2 two at once;
+#                                    FUZZ="json frame" some only): docs/FUZZING.md
 #   make bench [ARGS=0.1] [REPS=3]   troupe vs Erlang/OTP vs CAF, tables + charts in bench/results/
 #   make bench-quick                 instruction-count gate + short core cases (< 2 min)
 #   make build                       configure and build build/release only
@@ -44,6 +47,15 @@ TSAN_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=thread \
 MINIMAL_OPTS := --buildtype=release -Dhttp=disabled -Dpersistence-sqlite=disabled \
 	-Dpersistence-postgres=disabled -Dmigrate=disabled -Dcluster=disabled -Dtrace=disabled -Djemalloc=disabled -Dhwloc=disabled \
 	-Dbench=false $(WERROR)
+
+# The libFuzzer harnesses (tests/fuzz/, docs/FUZZING.md): clang, ASan+UBSan,
+# the library with coverage counters (-Dfuzz=true); only the harnesses are
+# built (FUZZ_TARGETS), not the tools or the manual.
+FUZZ_OPTS_MESON := --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+	-Djemalloc=disabled -Dbench=false -Dtests=false -Dexamples=false -Dfuzz=true $(WERROR)
+FUZZ_SECONDS ?= 3600
+FUZZ_JOBS ?= 1
+FUZZ_TEST_SECONDS ?= 30
 
 # Sanitizer runtime options: stop at the first report, with a stack.
 # max_malloc_fill_size: ASan fills new blocks with 0xbe, by default only
@@ -94,13 +106,13 @@ endef
 DEPS_GROUP = build
 demo: DEPS_GROUP = demo
 demo-cluster soak-cluster: DEPS_GROUP = cluster
-test test-release test-asan test-tsan test-minimal: DEPS_GROUP = test
+test test-release test-asan test-tsan test-minimal test-fuzz fuzz: DEPS_GROUP = test
 bench-quick: DEPS_GROUP = gate
 bench: DEPS_GROUP = bench
 
 PHONY_SOAK = soak-cluster soak
 .PHONY: deps build build-asan build-tsan build-minimal demo demo-cluster $(PHONY_SOAK) test test-release test-asan test-tsan \
-	test-minimal bench bench-quick clean
+	test-minimal bench bench-quick clean build-fuzz test-fuzz fuzz
 
 deps:
 	@scripts/deps.sh $(DEPS_GROUP)
@@ -120,6 +132,12 @@ build-tsan: deps
 build-minimal: deps
 	$(call configure,$(B)/minimal,$(MINIMAL_OPTS))
 	ninja -C $(B)/minimal
+
+# CC=clang for this build dir only (the others stay gcc's).
+build-fuzz: export CC = clang
+build-fuzz: deps
+	$(call configure,$(B)/fuzz,$(FUZZ_OPTS_MESON))
+	ninja -C $(B)/fuzz $$(ninja -C $(B)/fuzz -t targets all | sed -n 's/^\(tests\/fuzz\/fuzz-[a-z]*\):.*/\1/p')
 
 # The chain showcase keeps its SQLite journal in ./demo-data (or
 # $TROUPE_DEMO_DATA): a rerun resumes the chain. examples/demo is still built
@@ -164,11 +182,11 @@ soak: build-asan
 # failure at once); the exit code is non-zero if any failed.
 test:
 	@failed=""; \
-	for t in test-release test-asan test-tsan test-minimal; do \
+	for t in test-release test-asan test-tsan test-minimal test-fuzz; do \
 		$(MAKE) --no-print-directory $$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; fi; \
-	scripts/tally.sh $(B)/release $(B)/asan $(B)/tsan $(B)/minimal; \
+	scripts/tally.sh $(B)/release $(B)/asan $(B)/tsan $(B)/minimal $(B)/fuzz; \
 	[ -z "$$failed" ]
 
 test-release: build
@@ -190,6 +208,18 @@ test-minimal: build-minimal
 test-tsan: build-tsan
 	$(TSAN_WRAP) $(MESON) test -C $(B)/tsan --suite concurrency --print-errorlogs \
 		--timeout-multiplier $(TSAN_TIMEOUT_MULT)
+
+# The fuzz stage: each harness FUZZ_TEST_SECONDS on its committed corpus,
+# two at once (2 cores): ~1.5 min plus the build; fails on any crash, leak
+# or hang (scripts/fuzz.sh).
+test-fuzz: build-fuzz
+	rm -f $(B)/fuzz/fuzz-logs/results.txt
+	scripts/fuzz.sh $(B)/fuzz $(FUZZ_TEST_SECONDS) 2
+
+# As long as asked: FUZZ_SECONDS per harness (default one hour each),
+# FUZZ_JOBS at once; what the harnesses find stays in build/fuzz/fuzz-corpus.
+fuzz: build-fuzz
+	scripts/fuzz.sh $(B)/fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 # --verbose streams each benchmark's stdout, so every SUMMARY line shows.
 # ARGS is handed to every benchmark as its scale (e.g. ARGS=0.1).

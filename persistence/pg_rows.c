@@ -70,6 +70,13 @@ static int pg_decode(const PGresult *r, int i, const char *pid, const char *what
                      pid, (unsigned long long)seq);
         return TROUPE_ECORRUPT;
     }
+    /* bigint is signed: a stored seq <= 0 (as SQLite's reader refuses it) must
+     * not pass as a huge unsigned one, whatever its checksum (no MAC) says */
+    if (seq == 0 || seq > (uint64_t)INT64_MAX) {
+        backend_errf(err, "postgres: %s %s seq %lld: out of range (1..2^63-1)", what, pid,
+                     (long long)seq);
+        return TROUPE_ECORRUPT;
+    }
     out->seq = seq;
     out->schema = (uint32_t)pg_get((const unsigned char *)PQgetvalue(r, i, 1), 4);
     out->data = PQgetvalue(r, i, 2);

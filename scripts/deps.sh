@@ -35,7 +35,8 @@
 #          not bring it: NodeSource's does, Debian's does not); groff-base for
 #          the 'docs' suite, which lints the manual pages (tests/docs/);
 #          iproute2 (`ip netns`) for the cluster's partition test
-#          (tests/cluster/partition_test.sh).
+#          (tests/cluster/partition_test.sh); clang and libclang-rt-dev
+#          (libFuzzer) for the fuzz stage and `make fuzz` (tests/fuzz/).
 #   bench  `make bench`: build + the peers troupe is measured against,
 #          erlang-nox (Erlang/OTP) and libcaf-dev (CAF 0.17, built with g++),
 #          and gnuplot-nox for the charts (scripts/bench_all.py).
@@ -51,7 +52,7 @@ build=(build-essential meson ninja-build pkg-config
 demo=()
 gate=(valgrind)
 test_tools=(postgresql nats-server libnats-dev iproute2 prometheus python3-yaml chromium fonts-dejavu-core nodejs npm
-            groff-base tmux)
+            groff-base tmux clang libclang-rt-dev)
 bench=(erlang-nox libcaf-dev gnuplot-nox)
 cluster=(postgresql nats-server libnats-dev)
 groups="build, demo, cluster, gate, test, bench, all"

@@ -13,6 +13,13 @@ import json, os, re, sys
 syn = re.compile(r"Synthesis: Tested: \d+ \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
 passed = failed = 0
 for d in sys.argv[1:]:
+    # the fuzz stage (scripts/fuzz.sh): one line per harness, "NAME ok|failed"
+    fz = os.path.join(d, "fuzz-logs", "results.txt")
+    if os.path.exists(fz):
+        for line in open(fz):
+            ok = line.split()[1:2] == ["ok"]
+            passed += ok
+            failed += not ok
     log = os.path.join(d, "meson-logs", "testlog.json")
     if not os.path.exists(log):
         continue

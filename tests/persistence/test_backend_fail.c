@@ -4,6 +4,7 @@
  * path it cannot open; PostgreSQL losing its connection, and a server that
  * is not there. A test of one store skips on the others. */
 #include "backend_support.h"
+#include "persistence/checksum.h"
 
 #include <libpq-fe.h>
 #include <signal.h>
@@ -76,6 +77,34 @@ Test(backend, sqlite_a_wrong_typed_column_is_corrupt)
     cr_assert_eq(bk_read(bk, a, 0, &g), TROUPE_ECORRUPT, "%s", bk_err);
     expect_names(a, "seq 2");
     bk_expect_range(&g, a, 1, 1);
+}
+
+/* A snapshot stored with seq <= 0 was never written by troupe, whatever its
+ * checksum says (CRC-32C is no MAC: anyone can compute one). PostgreSQL's
+ * bigint is signed: -1 read back must not pass as seq 2^64-1 (found by
+ * tests/fuzz/fuzz_pgrows.c); SQLite's reader refused it already. */
+Test(backend, a_stored_seq_below_one_is_corrupt)
+{
+    if (!bk_is("sqlite"))
+        only("postgres");
+    const char *a = bk_id("seqneg");
+    cr_assert_eq(bk->ops->save_snapshot(bk, a, 5, 1, "the state", 9, bk_err), 0, "%s", bk_err);
+    char sql[200];
+    unsigned crc = backend_crc(a, (uint64_t)-1, 1, "the state", 9);
+    snprintf(sql, sizeof sql, bk_is("sqlite")
+             ? "UPDATE snapshots SET seq = -1, crc = %u WHERE pid = ?1"
+             : "UPDATE troupe_snapshots SET seq = -1, crc = %u WHERE pid = $1", crc);
+    bk_sql(sql, a, 0);
+    int found = -1;
+    uint64_t s = 0;
+    uint32_t v;
+    void *d = NULL;
+    size_t len;
+    cr_assert_eq(bk->ops->load_snapshot(bk, a, &found, &s, &v, &d, &len, bk_err),
+                 TROUPE_ECORRUPT, "seq %llu: %s", (unsigned long long)s, bk_err);
+    expect_names(a, "seq -1");
+    cr_assert_eq(found, 0);
+    cr_assert_null(d);
 }
 
 /* ---- bad input ----------------------------------------------------------------------- */
