@@ -192,7 +192,7 @@ static void batch_one(fault_actor *f, actor *a)
 
 static void faults_over(fault_actor *f, actor *a)
 {
-    a->flags &= (uint16_t)~AF_FAULT;
+    a->flags &= (uint16_t)~(AF_FAULT | AF_FHOLD);
     if (f && f->saved_batch) {
         a->batch = f->saved_batch;
         f->saved_batch = 0;
@@ -276,10 +276,11 @@ void fault_run(worker *w, actor *a)
         return;
     }
     troupe_ref self = ref_make(sys, a->index, a->gen);
-    for (int i = 0; i < FAULT_TAKE_MAX; i++) {
+    int rc = MB_OK;
+    for (int i = 0; i < FAULT_TAKE_MAX && rc == MB_OK; i++) {
         draw_ctx c = {.f = f};
         tmsg m;
-        if (mb_take_if(&a->mb, keep_msg, &c, &m) != MB_OK)
+        if ((rc = mb_take_if(&a->mb, keep_msg, &c, &m)) != MB_OK)
             break;
         if (c.what == F_DELAY && delay_msg(sys, self, &m, f->spec.delay_ns) == 0) {
             f->st.delayed++;
@@ -288,6 +289,12 @@ void fault_run(worker *w, actor *a)
         f->st.dropped++; /* lost as on a network: its asker is not told */
         tmsg_destroy(sys, &m);
     }
+    /* only a message drawn and kept may be handled in this run (run.c):
+     * one pushed from now on waits for the next run's draw */
+    if (rc == MB_KEPT)
+        a->flags &= (uint16_t)~AF_FHOLD;
+    else
+        a->flags |= AF_FHOLD;
     pthread_mutex_unlock(&f->lock);
 }
 

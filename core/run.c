@@ -448,7 +448,7 @@ void run_actor(worker *w, actor *a)
     if (!serve_sys(w, a))
         goto out;
     int last = MB_EMPTY;
-    if (!(a->flags & (AF_STOP_REQ | AF_PWAIT))) {
+    if (!(a->flags & (AF_STOP_REQ | AF_PWAIT | AF_FHOLD))) {
         park_move_in(w->sys, a);
         if ((last = run_batch(w, a)) == RUN_ENDED)
             goto out;

@@ -43,6 +43,10 @@ extern const uint64_t obs_lat_bounds[LAT_BUCKETS - 1];
 #define AF_PBUF 1024u  /* the running handler called troupe_persist */
 #define AF_PROBE 2048u /* traced: every message timed and recorded (core/probe.h) */
 #define AF_FAULT 4096u /* message faults injected: each run starts in fault_run (core/fault.h) */
+/* AF_FAULT and no drawn message heads the ring: this run takes no user
+ * message (one pushed after fault_run looked would be handled undrawn);
+ * the next run draws it */
+#define AF_FHOLD 8192u
 
 typedef struct actor {
     mailbox mb; /* two cache lines */
