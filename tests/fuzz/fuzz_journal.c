@@ -53,10 +53,21 @@ typedef struct model {
 static backend *be;
 static sqlite3 *db;
 
+static char path[] = "/tmp/troupe-fuzz-journal-XXXXXX";
+
+/* At exit (libFuzzer's time is up): the database and its WAL files go. */
+static void cleanup(void)
+{
+    be->ops->close(be);
+    char p[sizeof path + 8];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path), unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path), unlink(p);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    char path[] = "/tmp/troupe-fuzz-journal-XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0)
         abort();
@@ -67,7 +78,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz-journal: %s\n", err);
         abort();
     }
-    unlink(path); /* the open handle keeps it; nothing is left behind */
+    atexit(cleanup);
     db = ((sqb *)be)->db;
     sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
     return 0;
