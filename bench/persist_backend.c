@@ -167,6 +167,8 @@ static void sqlite_cleanup(void)
         snprintf(p, sizeof p, "%s%s", db_path, suffix[i]);
         unlink(p);
     }
+    snprintf(p, sizeof p, "%s/journal.id", db_dir); /* the journal's identity (sqlite_meta.c) */
+    unlink(p);
     rmdir(db_dir);
 }
 

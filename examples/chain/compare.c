@@ -63,7 +63,7 @@ static path_def path_of(int p)
 
 static void scratch_remove(const char *dir)
 {
-    static const char *const files[] = {"journal.db", "journal.db-wal", "journal.db-shm"};
+    static const char *const files[] = {"journal.db", "journal.db-wal", "journal.db-shm", "journal.id"};
     char path[1100];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
