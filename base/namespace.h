@@ -412,7 +412,6 @@
 #define group_keeper_locked troupei_group_keeper_locked
 #define groups_destroy troupei_groups_destroy
 #define gp_defer_free troupei_gp_defer_free
-#define gp_clear_snap troupei_gp_clear_snap
 #define reg_group_add troupei_reg_group_add
 #define reg_group_get troupei_reg_group_get
 #define reg_group_remove troupei_reg_group_remove

@@ -33,7 +33,5 @@ static inline const gsnap *gp_snap(group *grp)
 
 /* Free a snapshot once no reader can hold it. */
 void gp_defer_free(struct rcu_head *h);
-/* Under the lock: drop grp's snapshot (readers see no member). */
-void gp_clear_snap(group *grp);
 
 #endif /* TROUPE_GROUP_GP_H */

@@ -78,8 +78,10 @@ group *group_find_or_make_locked(groups *g, const char *name, uint32_t h, int *r
 int group_snap_locked(group *grp);
 /* Under g->lock: tell grp's watchers that member changed. */
 void group_notify_locked(troupe_system *sys, group *grp, troupe_ref member, uint32_t change);
-/* Under g->lock: remove member i of grp (snapshot, watchers told). */
-void group_remove_locked(troupe_system *sys, group *grp, uint32_t i);
+/* Under g->lock: remove member i of grp (snapshot, watchers told). Without
+ * memory for the snapshot: TROUPE_ENOMEM and nothing changed, unless must
+ * (an ended member: removed, the old snapshot kept until the next change). */
+int group_remove_locked(troupe_system *sys, group *grp, uint32_t i, bool must);
 
 /* The keeper (group/keeper.c): a member's DOWN removes it everywhere. */
 int groups_create(troupe_system *sys);

@@ -18,7 +18,7 @@ static void member_down_locked(troupe_system *sys, groups *g, troupe_ref who, ui
              p = atomic_load_explicit(&p->next, memory_order_relaxed)) /* relaxed: under lock */
             for (uint32_t i = 0; i < p->n; i++)
                 if (p->mem[i].mon == mon && p->mem[i].ref.id == who.id) {
-                    group_remove_locked(sys, p, i);
+                    (void)group_remove_locked(sys, p, i, true);
                     return; /* one monitor per membership */
                 }
 }

@@ -23,14 +23,6 @@ void gp_defer_free(struct rcu_head *h)
     urcu_bp_call_rcu(h, snap_free_rcu);
 }
 
-void gp_clear_snap(group *grp)
-{
-    /* acq_rel: as group_snap_locked's exchange */
-    gsnap *old = atomic_exchange_explicit(&grp->snap, NULL, memory_order_acq_rel);
-    if (old)
-        gp_defer_free(&old->rcu);
-}
-
 TROUPE_API int troupe_group_publish(troupe_system *sys, const char *name, uint32_t type,
                                     const void *data, size_t len, size_t *delivered)
 {

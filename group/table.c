@@ -81,14 +81,21 @@ static int index_of(const group *grp, troupe_ref ref)
     return -1;
 }
 
-void group_remove_locked(troupe_system *sys, group *grp, uint32_t i)
+int group_remove_locked(troupe_system *sys, group *grp, uint32_t i, bool must)
 {
-    troupe_ref who = grp->mem[i].ref;
+    gmember gone = grp->mem[i];
     memmove(&grp->mem[i], &grp->mem[i + 1], (grp->n - i - 1) * sizeof grp->mem[0]);
     grp->n--;
-    if (group_snap_locked(grp) < 0) /* keep readers off the leaver: empty the view */
-        gp_clear_snap(grp);
-    group_notify_locked(sys, grp, who, TROUPE_GROUP_LEFT);
+    if (group_snap_locked(grp) < 0 && !must) { /* a leave: undone, ENOMEM */
+        memmove(&grp->mem[i + 1], &grp->mem[i], (grp->n - i) * sizeof grp->mem[0]);
+        grp->mem[i] = gone;
+        grp->n++;
+        return TROUPE_ENOMEM;
+    }
+    /* (must, no memory: readers keep the old snapshot, whose tells to the
+     * ended member fail quietly, until the next change rebuilds it) */
+    group_notify_locked(sys, grp, gone.ref, TROUPE_GROUP_LEFT);
+    return 0;
 }
 
 static int grow(group *grp)
@@ -152,9 +159,8 @@ TROUPE_API int troupe_group_leave(troupe_system *sys, const char *name, troupe_r
     int i = grp ? index_of(grp, member) : -1;
     if (i >= 0) {
         uint64_t mon = grp->mem[i].mon;
-        group_remove_locked(sys, grp, (uint32_t)i);
-        troupe_demonitor(sys, member, mon); /* already fired: no matter */
-        rc = 0;
+        if (!(rc = group_remove_locked(sys, grp, (uint32_t)i, false)))
+            troupe_demonitor(sys, member, mon); /* already fired: no matter */
     }
     pthread_mutex_unlock(&g->lock);
     return rc;

@@ -60,7 +60,8 @@ typedef struct troupe_group_event {
 TROUPE_API int troupe_group_join(troupe_system *sys, const char *name, troupe_ref member);
 
 /* Remove member from the group. Errors: TROUPE_EINVAL (as join),
- * TROUPE_ENOTFOUND (no such group, or member is not in it). */
+ * TROUPE_ENOTFOUND (no such group, or member is not in it), TROUPE_ENOMEM
+ * (it stays a member). */
 TROUPE_API int troupe_group_leave(troupe_system *sys, const char *name, troupe_ref member);
 
 /* The members of the group, in the order they joined: up to cap refs into
@@ -85,6 +86,7 @@ TROUPE_API int troupe_group_publish(troupe_system *sys, const char *name, uint32
  * receives a TROUPE_MSG_GROUP message for every member that joins or
  * leaves from now on, in the order they happen. *id (never 0) names the
  * monitor for troupe_group_demonitor; the monitor ends with the watcher.
+ * An event whose message cannot be allocated (out of memory) is lost.
  * Errors: TROUPE_EINVAL (NULL sys, name or id, a bad name, a NONE ref),
  * TROUPE_ENOACTOR (the watcher is not live), TROUPE_EFULL (too many
  * groups), TROUPE_ENOMEM, TROUPE_ESHUTDOWN. */

@@ -369,6 +369,45 @@ static int brk_run(long n, long *left)
     return rc;
 }
 
+/* -- process groups: the keeper, joins, a monitor, publish, a leave, a
+ *    member's stop -- */
+
+static int grp_ops(troupe_system *sys, troupe_ref a, troupe_ref b)
+{
+    uint64_t id;
+    size_t got;
+    int rc = troupe_group_monitor(sys, "oom.g", a, &id);
+    if (!rc)
+        rc = troupe_group_join(sys, "oom.g", a);
+    if (!rc)
+        rc = troupe_group_join(sys, "oom.g", b);
+    if (!rc)
+        rc = troupe_group_join(sys, "oom.h", b);
+    if (!rc)
+        rc = troupe_group_publish(sys, "oom.g", M_ADD, NULL, 0, &got);
+    if (!rc)
+        rc = troupe_group_leave(sys, "oom.g", a);
+    if (!rc)
+        rc = troupe_stop(sys, b);
+    return rc;
+}
+
+static int grp_run(long n, long *left)
+{
+    troupe_system *sys = quiet_system(NULL);
+    troupe_ref a = tt_spawn(sys, &echo_beh, NULL, NULL), b = tt_spawn(sys, &echo_beh, NULL, NULL);
+    arm(n);
+    int rc = grp_ops(sys, a, b);
+    *left = disarm();
+    troupe_system_destroy(sys);
+    return rc;
+}
+
+Test(oom, group_failures_are_enomem_and_leak_nothing, .timeout = 120)
+{
+    cr_expect_geq(walk("group", grp_run), 4);
+}
+
 Test(oom, breaker_failures_are_enomem_and_leak_nothing, .timeout = 120)
 {
     cr_expect_geq(walk("breaker", brk_run), 2);
