@@ -121,6 +121,23 @@ static inline troupe_ref ledger_spawn(troupe_system *sys, const char *pid)
     return tt_spawn(sys, &ledger_beh, NULL, &o);
 }
 
+/* A ledger as a child of the root supervisor, restarted always; its name is
+ * its persistence id. */
+static inline troupe_ref ledger_start_child(troupe_system *sys, const char *name)
+{
+    troupe_child_spec s;
+    troupe_child_spec_defaults(&s);
+    s.beh = &ledger_beh;
+    s.name = name;
+    s.policy.kind = TROUPE_RESTART_ALWAYS;
+    troupe_sup root;
+    cr_assert_eq(troupe_sup_root(sys, &root), 0);
+    troupe_ref r;
+    int rc = troupe_sup_start_child(sys, root, &s, &r);
+    cr_assert_eq(rc, 0, "start: %s", troupe_errname(rc));
+    return r;
+}
+
 static inline troupe_system *pers_system(troupe_journal *j, uint32_t workers)
 {
     troupe_config cfg = tt_config(workers, NULL);

@@ -19,21 +19,6 @@ static off_t fsize(const char *dir, const char *suffix)
     return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
-static troupe_ref start_ledger(troupe_system *sys, const char *name)
-{
-    troupe_child_spec s;
-    troupe_child_spec_defaults(&s);
-    s.beh = &ledger_beh;
-    s.name = name; /* the persistence id too */
-    s.policy.kind = TROUPE_RESTART_ALWAYS;
-    troupe_sup root;
-    cr_assert_eq(troupe_sup_root(sys, &root), 0);
-    troupe_ref r;
-    int rc = troupe_sup_start_child(sys, root, &s, &r);
-    cr_assert_eq(rc, 0, "start: %s", troupe_errname(rc));
-    return r;
-}
-
 /* A full disk, for real: RLIMIT_FSIZE makes the kernel refuse the WAL's
  * growth (EFBIG, as ENOSPC on a full file system; SIGXFSZ ignored). The
  * write fails the actor with kind PERSISTENCE; the unsaved event is not
@@ -44,7 +29,7 @@ Test(failures, full_disk_fails_the_actor_with_persistence, .timeout = 120)
     troupe_journal *j;
     cr_assert_eq(troupe_journal_open_sqlite(dir, TROUPE_SQLITE_FULL, &j), 0);
     troupe_system *sys = pers_system(j, 2);
-    troupe_ref r = start_ledger(sys, "ledger-full");
+    troupe_ref r = ledger_start_child(sys, "ledger-full");
     ledger model = {0};
     for (uint64_t v = 1; v <= 3; v++) {
         ledger_apply_value(&model, v);
@@ -121,7 +106,7 @@ Test(failures, corrupt_row_stops_recovery_naming_id_and_seq, .timeout = 120)
     cfg.journal = j;
     cfg.root_intensity = 1000;
     troupe_system *sys = tt_system_cfg(&cfg);
-    troupe_ref r = start_ledger(sys, "ledger-bad");
+    troupe_ref r = ledger_start_child(sys, "ledger-bad");
     for (uint64_t v = 1; v <= 10; v++)
         ledger_ask(sys, r, P_ADD, v);
     corrupt(dir, "ledger-bad", 5);
@@ -156,7 +141,7 @@ Test(failures, a_missing_event_is_named_by_its_seq)
     cfg.journal = j;
     cfg.root_intensity = 1000;
     troupe_system *sys = tt_system_cfg(&cfg);
-    troupe_ref r = start_ledger(sys, "ledger-gap");
+    troupe_ref r = ledger_start_child(sys, "ledger-gap");
     for (uint64_t v = 1; v <= 8; v++)
         ledger_ask(sys, r, P_ADD, v);
     tamper(dir, "DELETE FROM events WHERE pid = ?1 AND seq = ?2", "ledger-gap", 5);

@@ -32,21 +32,6 @@ static troupe_journal *open_journal(void)
     return j;
 }
 
-static troupe_ref start_ledger(troupe_system *sys, const char *name)
-{
-    troupe_child_spec s;
-    troupe_child_spec_defaults(&s);
-    s.beh = &ledger_beh;
-    s.name = name; /* the persistence id too */
-    s.policy.kind = TROUPE_RESTART_ALWAYS;
-    troupe_sup root;
-    cr_assert_eq(troupe_sup_root(sys, &root), 0);
-    troupe_ref r;
-    int rc = troupe_sup_start_child(sys, root, &s, &r);
-    cr_assert_eq(rc, 0, "start: %s", troupe_errname(rc));
-    return r;
-}
-
 static bool same(const ledger *a, const ledger *b) { return memcmp(a, b, sizeof *a) == 0; }
 
 /* Five events acknowledged, then the journal fails `what` once for the
@@ -55,7 +40,7 @@ static void one_failure(troupe_fault_io what)
 {
     troupe_journal *j = open_journal();
     troupe_system *sys = pers_system(j, 2);
-    troupe_ref r = start_ledger(sys, "jfault");
+    troupe_ref r = ledger_start_child(sys, "jfault");
     ledger acked = {0};
     for (uint64_t v = 1; v <= 5; v++) {
         ledger_apply_value(&acked, v);
@@ -88,7 +73,7 @@ static void one_failure(troupe_fault_io what)
         j = open_journal();
     }
     sys = pers_system(j, 2);
-    r = start_ledger(sys, "jfault");
+    r = ledger_start_child(sys, "jfault");
     got = ledger_ask(sys, r, P_GET, 0);
     cr_expect(same(&got, &before), "reopened: n %llu, was %llu", (unsigned long long)got.n,
               (unsigned long long)before.n);
@@ -115,7 +100,7 @@ Test(jfault, the_failure_comes_after_the_count, .timeout = 120)
 {
     troupe_journal *j = open_journal();
     troupe_system *sys = pers_system(j, 2);
-    troupe_ref r = start_ledger(sys, "jfault-count");
+    troupe_ref r = ledger_start_child(sys, "jfault-count");
     cr_assert_eq(troupe_fault_journal(TROUPE_FAULT_JOURNAL_WRITE, 2), 0);
     ledger_ask(sys, r, P_ADD, 1);
     ledger_ask(sys, r, P_ADD, 2);

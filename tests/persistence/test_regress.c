@@ -24,21 +24,6 @@ static void sql_on(const char *dir, const char *sql)
     sqlite3_close(db);
 }
 
-static troupe_ref start_ledger(troupe_system *sys, const char *name)
-{
-    troupe_child_spec s;
-    troupe_child_spec_defaults(&s);
-    s.beh = &ledger_beh;
-    s.name = name; /* the persistence id too */
-    s.policy.kind = TROUPE_RESTART_ALWAYS;
-    troupe_sup root;
-    cr_assert_eq(troupe_sup_root(sys, &root), 0);
-    troupe_ref r;
-    int rc = troupe_sup_start_child(sys, root, &s, &r);
-    cr_assert_eq(rc, 0, "start: %s", troupe_errname(rc));
-    return r;
-}
-
 static troupe_system *sys_on(troupe_journal *j)
 {
     troupe_config cfg = tt_config(2, NULL);
@@ -164,7 +149,7 @@ Test(regress, a_restart_fails_with_kind_persistence, .timeout = 120)
     troupe_journal *j;
     cr_assert_eq(troupe_journal_open_sqlite(dir, TROUPE_SQLITE_FULL, &j), 0);
     troupe_system *sys = sys_on(j);
-    troupe_ref r = start_ledger(sys, "live");
+    troupe_ref r = ledger_start_child(sys, "live");
     for (uint64_t v = 1; v <= 4; v++)
         ledger_ask(sys, r, P_ADD, v);
     sql_on(dir, "DELETE FROM events WHERE pid = 'live' AND seq = 4");
