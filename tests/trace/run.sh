@@ -10,17 +10,7 @@ prog=$(realpath "$1")
 work=$(realpath -m "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$work"
-for tool in node npm python3; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "trace test: $tool is missing (scripts/deps.sh test installs it)" >&2
-        exit 1
-    fi
-done
-if ! cmp -s "$here/package-lock.json" "$work/package-lock.json" ||
-   [ ! -d "$work/node_modules/@opentelemetry/otlp-transformer" ]; then
-    cp "$here/package.json" "$here/package-lock.json" "$work/"
-    (cd "$work" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
-fi
+. "$here/npm_setup.sh"
 
 pids=()
 cleanup() {
