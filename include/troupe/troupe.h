@@ -30,6 +30,7 @@
 #include "troupe/fault.h"
 #include "troupe/probe.h"
 #include "troupe/group.h"
+#include "troupe/router.h"
 #include "troupe/registry.h"
 #include "troupe/supervisor.h"
 #include "troupe/system.h"
