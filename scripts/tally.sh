@@ -11,7 +11,7 @@ set -euo pipefail
 python3 - "$@" <<'PY'
 import json, os, re, sys
 syn = re.compile(r"Synthesis: Tested: \d+ \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
-passed = failed = 0
+passed = failed = skipped = 0
 for d in sys.argv[1:]:
     # the fuzz stage (scripts/fuzz.sh): one line per harness, "NAME ok|failed"
     fz = os.path.join(d, "fuzz-logs", "results.txt")
@@ -35,7 +35,9 @@ for d in sys.argv[1:]:
                 failed += 1  # the program failed beyond its cases (e.g. a leak report)
         elif ok:
             passed += 1
+        elif t.get("result") == "SKIP":
+            skipped += 1  # exit 77: what it needs is absent here (e.g. CAF), not a failure
         else:
             failed += 1
-print(f"tests: {passed} passed, {failed} failed")
+print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
 PY
