@@ -36,7 +36,9 @@
 #          the 'docs' suite, which lints the manual pages (tests/docs/);
 #          iproute2 (`ip netns`) for the cluster's partition test
 #          (tests/cluster/partition_test.sh); clang and libclang-rt-dev
-#          (libFuzzer) for the fuzz stage and `make fuzz` (tests/fuzz/).
+#          (libFuzzer) for the fuzz stage and `make fuzz` (tests/fuzz/); gdb,
+#          with which a hung test prints its threads' stacks
+#          (tests/hang_report.c).
 #   bench  `make bench`: build + the peers troupe is measured against,
 #          erlang-nox (Erlang/OTP) and libcaf-dev (CAF 0.17, built with g++),
 #          and gnuplot-nox for the charts (scripts/bench_all.py).
@@ -52,7 +54,7 @@ build=(build-essential meson ninja-build pkg-config
 demo=()
 gate=(valgrind)
 test_tools=(postgresql nats-server libnats-dev iproute2 prometheus python3-yaml chromium fonts-dejavu-core nodejs npm
-            groff-base tmux clang libclang-rt-dev)
+            groff-base tmux clang libclang-rt-dev gdb)
 bench=(erlang-nox libcaf-dev gnuplot-nox)
 cluster=(postgresql nats-server libnats-dev)
 groups="build, demo, cluster, gate, test, bench, all"
