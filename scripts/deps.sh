@@ -114,15 +114,19 @@ if [ -z "$missing" ]; then
     exit 0
 fi
 
-sudo=()
+# sudo resets the environment: the frontend setting goes through env.
+sudo=(env DEBIAN_FRONTEND=noninteractive)
 if [ "$(id -u)" -ne 0 ]; then
-    sudo=(sudo)
+    sudo=(sudo env DEBIAN_FRONTEND=noninteractive)
 fi
+# A fresh machine's first minutes: unattended-upgrades (or another apt) may
+# hold the dpkg and list locks; wait for them (up to 10 min) instead of
+# failing the build.
+lock=(-o DPkg::Lock::Timeout=600)
 
 echo "deps.sh: installing" $missing
-export DEBIAN_FRONTEND=noninteractive
 # The package lists are refreshed only when something is missing: an update
 # costs tens of seconds and needs the network.
-"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get "${lock[@]}" update -qq
 # shellcheck disable=SC2086
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends $missing
+"${sudo[@]}" apt-get "${lock[@]}" install -y -qq --no-install-recommends $missing
