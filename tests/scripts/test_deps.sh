@@ -91,7 +91,10 @@ for g in build demo test bench; do
     [ ! -e "$fake/apt.log" ] || fail "--dry-run $g ran apt-get"
     rm -f "$fake/apt.log"
     fakerun none "$deps" "$g" >/dev/null
-    installed=$(grep '^install' "$fake/apt.log" | sed 's/^install -y -qq --no-install-recommends //')
+    lockopt='-o DPkg::Lock::Timeout=600'
+    grep -q "^$lockopt update" "$fake/apt.log" || fail "deps.sh $g: apt-get update does not wait for the lock"
+    installed=$(grep "^$lockopt install" "$fake/apt.log" |
+        sed "s/^$lockopt install -y -qq --no-install-recommends //")
     [ "$installed" = "${want% }" ] || fail "deps.sh $g installed '$installed', wanted '${want% }'"
     rm -f "$fake/apt.log"
     fakerun all "$deps" "$g"
