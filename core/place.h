@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "troupe/deploy.h"
+#include "troupe/error.h"
 
 /* The link names (kept here rather than in base/namespace.h while pools
  * and deployments are built on two branches; see that file's rule). */
