@@ -84,22 +84,23 @@ static int parse_bool(const char *s, size_t n, int *v)
     return -1;
 }
 
-/* Adds lo..hi to p's CPUs, refusing one listed twice or too many. */
-static int add_range(dctx *c, dpool *p, uint64_t lo, uint64_t hi)
+/* Adds lo..hi to p's CPUs, refusing one listed twice (seen: a bit per CPU
+ * index, so a long list costs no quadratic scan) or too many. */
+static int add_range(dctx *c, dpool *p, uint64_t *seen, uint64_t lo, uint64_t hi)
 {
     if (hi - lo + 1 > CPUS_MAX - p->ncpus)
         return deploy_fail(c, TROUPE_EINVAL, "cpus: more than %d CPUs", CPUS_MAX);
     for (uint64_t x = lo; x <= hi; x++) {
-        for (size_t i = 0; i < p->ncpus; i++)
-            if (p->cpus[i] == (int)x)
-                return deploy_fail(c, TROUPE_EINVAL, "cpus: cpu %d listed twice", (int)x);
+        if (seen[x / 64] & (1ull << (x % 64)))
+            return deploy_fail(c, TROUPE_EINVAL, "cpus: cpu %d listed twice", (int)x);
+        seen[x / 64] |= 1ull << (x % 64);
         p->cpus[p->ncpus++] = (int)x;
     }
     return 0;
 }
 
 /* One item of a CPU list: "N" or "N-M" (N <= M). */
-static int parse_item(dctx *c, dpool *p, const char *s, size_t n)
+static int parse_item(dctx *c, dpool *p, uint64_t *seen, const char *s, size_t n)
 {
     char q[48];
     const char *dash = memchr(s, '-', n);
@@ -114,20 +115,21 @@ static int parse_item(dctx *c, dpool *p, const char *s, size_t n)
     if (hi < lo)
         return deploy_fail(c, TROUPE_EINVAL, "cpus: empty CPU set '%s' (range from high to low)",
                            shown(s, n, q));
-    return add_range(c, p, lo, hi);
+    return add_range(c, p, seen, lo, hi);
 }
 
 static int parse_cpus(dctx *c, dpool *p, const char *s, size_t n)
 {
     if (n == 0)
         return deploy_fail(c, TROUPE_EINVAL, "cpus: empty CPU set");
+    uint64_t seen[(CPU_INDEX_MAX + 1) / 64] = {0};
     p->cpus = sys_malloc(CPUS_MAX * sizeof *p->cpus);
     if (!p->cpus)
         return deploy_fail(c, TROUPE_ENOMEM, "out of memory");
     for (size_t at = 0; at <= n;) {
         const char *comma = memchr(s + at, ',', n - at);
         size_t end = comma ? (size_t)(comma - s) : n;
-        int rc = parse_item(c, p, s + at, end - at);
+        int rc = parse_item(c, p, seen, s + at, end - at);
         if (rc != 0)
             return rc;
         at = end + 1;
