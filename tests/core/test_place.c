@@ -10,6 +10,11 @@
 #include "core/place.h"
 #include "troupe_config.h"
 
+#include <unistd.h>
+#if TROUPE_HAVE_HWLOC
+#include <hwloc.h>
+#endif
+
 #define SYNTH "package:2 numa:2 core:16 pu:1"
 
 #if TROUPE_HAVE_HWLOC
@@ -115,6 +120,34 @@ Test(place, describe_names_packages_nodes_and_cpus)
     char small[10];
     cr_expect_eq(place_describe(t, small, sizeof small), need, "snprintf-like");
     cr_expect_eq(strlen(small), 9u);
+    troupe_topology_destroy(t);
+}
+
+/* The XML form: the synthetic machine exported by hwloc (as lstopo --of
+ * xml would on the machine deployed to), read back as a simulated one. */
+Test(place, an_xml_topology_is_simulated_too)
+{
+    hwloc_topology_t h;
+    cr_assert_eq(hwloc_topology_init(&h), 0);
+    cr_assert_eq(hwloc_topology_set_synthetic(h, SYNTH), 0);
+    cr_assert_eq(hwloc_topology_load(h), 0);
+    char path[] = "/tmp/troupe-place-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(hwloc_topology_export_xml(h, path, 0), 0);
+    hwloc_topology_destroy(h);
+    troupe_topology *t;
+    cr_assert_eq(troupe_topology_open(NULL, path, &t), 0);
+    unlink(path);
+    cr_expect_eq(troupe_topology_simulated(t), 1, "an XML machine is never bound to");
+    int *cpus;
+    size_t n;
+    cr_assert_eq(place_numa_cpus(t, 1, &cpus, &n), 0);
+    cr_expect_eq(n, 16u);
+    cr_expect_eq(cpus[0], 16);
+    cr_expect_eq(cpus[15], 31);
+    free(cpus);
     troupe_topology_destroy(t);
 }
 
