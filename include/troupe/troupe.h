@@ -17,6 +17,7 @@
 #include "troupe/breaker.h"
 #include "troupe/clock.h"
 #include "troupe/cluster.h"
+#include "troupe/deploy.h"
 #include "troupe/error.h"
 #include "troupe/export.h"
 #include "troupe/failure.h"
