@@ -140,6 +140,13 @@ int backend_sqlite_open(const sqlite_opts *o, backend **out, char *err);
 /* conninfo: a libpq connection string. The tables troupe_events and
  * troupe_snapshots are created on first use. */
 int backend_pg_open(const char *conninfo, backend **out, char *err);
+/* backend_pg_open, holding the database to the journal id in the file
+ * idfile (NULL: none): written when missing; when it names another id (a
+ * database recreated, restored or replaced) the open fails with
+ * TROUPE_ECORRUPT. Every open fails so when a table of a journal that has
+ * an id is gone (pg_meta.c). Set for the journal writer's connection. */
+#define backend_pg_open_id troupei_backend_pg_open_id /* (not in base/namespace.h: local) */
+int backend_pg_open_id(const char *conninfo, const char *idfile, backend **out, char *err);
 
 /* persistence/backend.c: what every implementation checks and writes. */
 /* printf into err (when not NULL), truncated to BACKEND_ERR_MAX. */

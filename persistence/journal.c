@@ -42,7 +42,7 @@ int journal_open_backend(troupe_journal *j, backend **out, char *err)
     switch (j->kind) {
     case JK_MEMORY: return backend_memory_open(j->store, out, err);
     case JK_SQLITE: return backend_sqlite_open(&j->sq, out, err);
-    default: return backend_pg_open(j->conninfo, out, err);
+    default: return backend_pg_open_id(j->conninfo, j->pgid, out, err);
     }
 }
 

@@ -17,6 +17,7 @@ struct troupe_journal {
     sqlite_opts sq;
     char *path, *conninfo;
     char *idpath; /* SQLite: the identity sidecar (sqlite_meta.c), checked by the writer's open */
+    const char *pgid; /* PostgreSQL: idpath when given (pg_meta.c), the writer's open only */
     void *store; /* memory */
     backend *w;  /* the writer's connection */
     backend *readers[READERS_MAX];

@@ -33,6 +33,7 @@ static int journal_start(troupe_journal *j, troupe_journal **out)
 {
     int rc = journal_open_backend(j, &j->w, j->err);
     j->sq.idfile = NULL; /* the readers' connections: the writer checked it */
+    j->pgid = NULL;
     if (rc == 0 && !(j->b = journal_batch_new())) /* n = 0 */
         rc = open_failed(TROUPE_ENOMEM, "journal: out of memory");
     else if (rc == 0 && pthread_create(&j->thread, NULL, journal_writer_main, j) != 0)
@@ -120,6 +121,15 @@ TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal
     if (!out || !conninfo)
         return open_failed(TROUPE_EINVAL, "troupe_journal_open_postgres: %s is NULL",
                            !out ? "out" : "conninfo");
+    return troupe_journal_open_postgres_id(conninfo, NULL, out);
+}
+
+TROUPE_API int troupe_journal_open_postgres_id(const char *conninfo, const char *idfile,
+                                               troupe_journal **out)
+{
+    if (!out || !conninfo || (idfile && !*idfile))
+        return open_failed(TROUPE_EINVAL, "troupe_journal_open_postgres_id: %s",
+                           !out ? "out is NULL" : !conninfo ? "conninfo is NULL" : "idfile is empty");
     *out = NULL;
     if (!TROUPE_HAVE_POSTGRES)
         return open_failed(TROUPE_ENOTSUP, "journal: PostgreSQL is not built into this library"
@@ -127,9 +137,10 @@ TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal
     troupe_journal *j = journal_new(JK_PG);
     if (!j)
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
-    if (!(j->conninfo = sys_strdup(conninfo))) {
+    if (!(j->conninfo = sys_strdup(conninfo)) || (idfile && !(j->idpath = sys_strdup(idfile)))) {
         journal_free(j);
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     }
+    j->pgid = j->idpath;
     return journal_start(j, out);
 }

@@ -17,8 +17,10 @@
  * PG_TIMEOUT_MS, never blocks the journal's writer for TCP's minutes.
  *
  * Tables are troupe_events and troupe_snapshots (prefixed: the database
- * is the application's), created on first use under an advisory lock so
- * that two connections opening at once do not race on the catalog.
+ * is the application's), with troupe_hwm and troupe_meta (pg_meta.c: the
+ * marks and identity that show a journal gone backwards), created on
+ * first use under an advisory lock so that two connections opening at
+ * once do not race on the catalog.
  */
 #include "core/alloc.h"
 #include "persistence/backend.h"
@@ -28,18 +30,6 @@
 
 #include "persistence/checksum.h"
 #include "persistence/pg_int.h"
-
-/* The advisory lock's key is any constant, the same in every troupe. */
-static const char pg_schema[] =
-    "BEGIN;"
-    "SELECT pg_advisory_xact_lock(127978031542373);"
-    "CREATE TABLE IF NOT EXISTS troupe_events (pid text COLLATE \"C\" NOT NULL,"
-    " seq bigint NOT NULL, schema integer NOT NULL, data bytea NOT NULL,"
-    " crc bigint NOT NULL, PRIMARY KEY (pid, seq));"
-    "CREATE TABLE IF NOT EXISTS troupe_snapshots (pid text COLLATE \"C\" NOT NULL,"
-    " seq bigint NOT NULL, schema integer NOT NULL, data bytea NOT NULL,"
-    " crc bigint NOT NULL, PRIMARY KEY (pid, seq));"
-    "COMMIT";
 
 static const char pg_copy_sql[] =
     "COPY troupe_events (pid, seq, schema, data, crc) FROM STDIN (FORMAT binary)";
@@ -228,6 +218,7 @@ static const backend_ops pg_ops = {
     .save_snapshot = pg_save_snapshot,
     .load_snapshot = pg_load_snapshot,
     .delete_upto = pg_delete_upto,
+    .high_water = pg_high_water,
     .close = pg_close,
 };
 
@@ -239,7 +230,7 @@ static void pg_quiet(void *arg, const char *message)
     (void)message;
 }
 
-static int pg_connect(pgb *p, const char *conninfo, char *err)
+static int pg_connect(pgb *p, const char *conninfo, const char *idfile, char *err)
 {
     p->timeout_ms = PG_TIMEOUT_MS;
     pg_arm(p); /* connecting, the schema and the statements: one bound */
@@ -255,11 +246,16 @@ static int pg_connect(pgb *p, const char *conninfo, char *err)
         return TROUPE_EIO;
     }
     PQsetNoticeProcessor(p->conn, pg_quiet, NULL);
-    rc = pg_exec(p, pg_schema, "open (creating the tables)", err);
+    rc = pg_open_schema(p, idfile, err);
     return rc < 0 ? rc : pg_prepare_all(p, err);
 }
 
 int backend_pg_open(const char *conninfo, backend **out, char *err)
+{
+    return backend_pg_open_id(conninfo, NULL, out, err);
+}
+
+int backend_pg_open_id(const char *conninfo, const char *idfile, backend **out, char *err)
 {
     if (!conninfo || !out) {
         backend_errf(err, "postgres open: %s is NULL", conninfo ? "out" : "conninfo");
@@ -271,7 +267,7 @@ int backend_pg_open(const char *conninfo, backend **out, char *err)
         return TROUPE_ENOMEM;
     }
     p->base.ops = &pg_ops;
-    int rc = pg_connect(p, conninfo, err);
+    int rc = pg_connect(p, conninfo, idfile, err);
     if (rc < 0) {
         pg_close(&p->base);
         return rc;

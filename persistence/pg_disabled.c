@@ -15,3 +15,9 @@ int backend_pg_open(const char *conninfo, backend **out, char *err)
     backend_errf(err, "postgres: not built into this library (-Dpersistence-postgres=disabled)");
     return TROUPE_ENOTSUP;
 }
+
+int backend_pg_open_id(const char *conninfo, const char *idfile, backend **out, char *err)
+{
+    (void)idfile;
+    return backend_pg_open(conninfo, out, err);
+}

@@ -27,6 +27,7 @@ typedef struct pgb {
 #define PG_ST_SNAP_SAVE "troupe_snap_save"
 #define PG_ST_SNAP_LOAD "troupe_snap_load"
 #define PG_ST_DELETE "troupe_delete"
+#define PG_ST_HWM "troupe_hwm"
 
 /* Binary parameters and results are big-endian (network order). */
 static inline void pg_put32(unsigned char *p, uint32_t v)
@@ -98,5 +99,17 @@ int pg_save_snapshot(backend *b, const char *pid, uint64_t seq, uint32_t schema,
 int pg_load_snapshot(backend *b, const char *pid, int *found, uint64_t *seq, uint32_t *schema,
                      void **data, size_t *len, char *err);
 int pg_delete_upto(backend *b, const char *pid, uint64_t upto, char *err);
+/* (link names here rather than in base/namespace.h: only this backend) */
+#define pg_high_water troupei_pg_high_water
+#define pg_open_schema troupei_pg_open_schema
+/* backend_ops.high_water: the mark pg_meta.c's trigger keeps */
+int pg_high_water(backend *b, const char *pid, uint64_t *seq, char *err);
+
+/* pg_meta.c: under the advisory lock, in one transaction: refuse a journal
+ * that lost a table (its id names it) or that is not the one idfile (NULL:
+ * no file) names (TROUPE_ECORRUPT, why in err); create the tables and the
+ * trigger that keeps the marks; give a new journal its id and marks; write
+ * idfile when it is missing. */
+int pg_open_schema(pgb *p, const char *idfile, char *err);
 
 #endif

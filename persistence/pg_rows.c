@@ -42,6 +42,12 @@ static const pg_stmt pg_stmts[] = {
                       " ORDER BY seq DESC LIMIT 1", 1, {OID_TEXT}},
     {PG_ST_DELETE, "DELETE FROM troupe_events WHERE pid = $1 AND seq <= $2", 2,
      {OID_TEXT, OID_INT8}},
+    /* the mark (pg_meta.c), and the lowest seq <= 0 among pid's events and
+     * snapshots (NULL if none): such a row sorts before every read's range */
+    {PG_ST_HWM, "SELECT COALESCE((SELECT seq FROM troupe_hwm WHERE pid = $1), 0),"
+                " (SELECT min(seq) FROM troupe_events WHERE pid = $1 AND seq <= 0),"
+                " (SELECT min(seq) FROM troupe_snapshots WHERE pid = $1 AND seq <= 0)",
+     1, {OID_TEXT}},
 };
 
 int pg_prepare_all(pgb *p, char *err)
@@ -234,5 +240,43 @@ int pg_delete_upto(backend *b, const char *pid, uint64_t upto, char *err)
     rc = pg_call(p, PG_ST_DELETE, 2, vals, lens, PGRES_COMMAND_OK, &r, "delete_upto", err);
     if (rc == 0)
         PQclear(r);
+    return rc;
+}
+
+/* Column c of the mark's answer: 1 and *v when a bigint, 0 when NULL. */
+static int pg_int8_at(const PGresult *r, int c, int64_t *v)
+{
+    if (PQgetisnull(r, 0, c) || PQgetlength(r, 0, c) != 8)
+        return 0;
+    *v = (int64_t)pg_get((const unsigned char *)PQgetvalue(r, 0, c), 8);
+    return 1;
+}
+
+int pg_high_water(backend *b, const char *pid, uint64_t *seq, char *err)
+{
+    int rc = backend_check_pid(b, pid, err);
+    pgb *p = (pgb *)b;
+    if (rc == 0 && !seq)
+        rc = TROUPE_EINVAL;
+    if (rc < 0 || (*seq = 0, rc = pg_ready(p, "high_water", err)) < 0)
+        return rc;
+    const char *vals[1] = {pid};
+    const int lens[1] = {(int)strlen(pid)};
+    PGresult *r;
+    if ((rc = pg_call(p, PG_ST_HWM, 1, vals, lens, PGRES_TUPLES_OK, &r, "high_water", err)) < 0)
+        return rc;
+    int64_t mark = 0, ev = 0, snap = 0;
+    int bad_ev = PQntuples(r) == 1 && pg_int8_at(r, 1, &ev);
+    int bad_snap = PQntuples(r) == 1 && pg_int8_at(r, 2, &snap);
+    if (PQntuples(r) != 1 || !pg_int8_at(r, 0, &mark)) {
+        backend_errf(err, "postgres high_water: %s: an answer that is not one bigint", pid);
+        rc = TROUPE_ECORRUPT;
+    } else if (bad_ev || bad_snap) {
+        backend_errf(err, "postgres: %s %s has seq %lld: not a positive integer",
+                     bad_ev ? "event of" : "snapshot of", pid, (long long)(bad_ev ? ev : snap));
+        rc = TROUPE_ECORRUPT;
+    } else
+        *seq = mark > 0 ? (uint64_t)mark : 0;
+    PQclear(r);
     return rc;
 }

@@ -131,7 +131,7 @@ static int restore(rec_ctx *r, backend *b, char *err)
 static int check_mark(rec_ctx *r, backend *b, uint64_t *mark, bool after, char *err)
 {
     if (!b->ops->high_water)
-        return 0; /* memory, PostgreSQL: no marks kept (README.md) */
+        return 0; /* memory: no marks kept (README.md) */
     int rc = after ? 0 : b->ops->high_water(b, r->p->pid, mark, err);
     if (rc < 0 && rc != TROUPE_ECORRUPT) {
         set_reason(r->p, "reading the high-water mark: %s", err);

@@ -14,18 +14,15 @@
  * database and the sidecar together, a mark lowered along with the rows,
  * and a row forged with a valid checksum (CRC-32C is not a MAC).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
+#include "persistence/jid.h"
 #include "persistence/sqlite_int.h"
 
-#define ID_HEX 32 /* 128 random bits */
+#define ID_HEX JID_HEX
+#define WHO "sqlite open"
 
 const char sq_meta_schema[] =
     "CREATE TABLE IF NOT EXISTS troupe_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -89,31 +86,11 @@ static int sq_stored_id(sqb *s, char id[ID_HEX + 1], char *err)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "open", err);
 }
 
-/* The sidecar's id: 1 read, 0 no file, TROUPE_ECORRUPT unreadable. */
-static int sidecar_read(const char *path, char id[ID_HEX + 1], char *err)
-{
-    FILE *f = fopen(path, "r");
-    if (!f && errno == ENOENT)
-        return 0;
-    char line[ID_HEX + 8] = "";
-    bool ok = f && fgets(line, sizeof line, f) && strspn(line, "0123456789abcdef") == ID_HEX;
-    if (f)
-        fclose(f);
-    if (!ok) {
-        backend_errf(err, "sqlite open: the journal's identity file %s is unreadable or not an id",
-                     path);
-        return TROUPE_ECORRUPT;
-    }
-    memcpy(id, line, ID_HEX);
-    id[ID_HEX] = '\0';
-    return 1;
-}
-
 int sq_identity_check(sqb *s, const sqlite_opts *o, int *had, char *err)
 {
     char want[ID_HEX + 1], got[ID_HEX + 1] = "";
     int rc = sq_tables(s, had, err);
-    if (rc < 0 || (rc = sidecar_read(o->idfile, want, err)) <= 0)
+    if (rc < 0 || (rc = jid_read(WHO, o->idfile, want, err)) <= 0)
         return rc; /* no witness: nothing to hold the file to (settle writes one) */
     if ((*had & SQT_META) && (rc = sq_stored_id(s, got, err)) < 0)
         return rc;
@@ -129,48 +106,6 @@ int sq_identity_check(sqb *s, const sqlite_opts *o, int *had, char *err)
                          table_names[i], want, s->path);
             return TROUPE_ECORRUPT;
         }
-    return 0;
-}
-
-/* A new id: 128 bits from the kernel, in hex. */
-static int new_id(char id[ID_HEX + 1], char *err)
-{
-    unsigned char r[ID_HEX / 2];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-        backend_errf(err, "sqlite open: no random bytes for the journal id: %s", strerror(errno));
-        return TROUPE_EIO;
-    }
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(id + 2 * i, 3, "%02x", r[i]);
-    return 0;
-}
-
-/* The sidecar written whole or not at all: a temporary file, fsynced,
- * renamed over, and the directory fsynced so that the name is durable. */
-static int sidecar_write(const char *path, const char *id, char *err)
-{
-    char tmp[4096], dir[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        slash[slash == dir] = '\0'; /* "/x" keeps "/" */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0 && dprintf(fd, "%s\n", id) == ID_HEX + 1 && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    ok = ok && rename(tmp, path) == 0;
-    int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    ok = ok && dfd >= 0 && fsync(dfd) == 0;
-    if (dfd >= 0)
-        close(dfd);
-    if (!ok) {
-        backend_errf(err, "sqlite open: cannot write the journal's identity file %s: %s", path,
-                     strerror(errno));
-        return TROUPE_EIO;
-    }
     return 0;
 }
 
@@ -200,11 +135,11 @@ int sq_identity_settle(sqb *s, const sqlite_opts *o, int had, char *err)
     int rc = sq_stored_id(s, id, err);
     bool fresh = rc == 0 && !id[0];
     if (fresh)
-        rc = new_id(id, err);
+        rc = jid_new(WHO, id, err);
     if (rc == 0 && (fresh || !(had & SQT_HWM)))
         rc = sq_settle_rows(s, id, fresh, had, err);
-    if (rc == 0 && (rc = sidecar_read(o->idfile, side, err)) == 0)
-        rc = sidecar_write(o->idfile, id, err);
+    if (rc == 0 && (rc = jid_read(WHO, o->idfile, side, err)) == 0)
+        rc = jid_write(WHO, o->idfile, id, err);
     return rc < 0 ? rc : 0;
 }
 

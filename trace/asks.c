@@ -11,13 +11,14 @@
 #include <string.h>
 
 #include "core/ask.h"
+#include "core/alloc.h"
 #include "trace/trace.h"
 
 #define PEND_MAX 256
 
 int asks_pend_init(tracer *t)
 {
-    t->pend = calloc(PEND_MAX, sizeof *t->pend);
+    t->pend = sys_calloc(PEND_MAX, sizeof *t->pend);
     if (!t->pend)
         return TROUPE_ENOMEM;
     pthread_mutex_init(&t->pend_lock, NULL);

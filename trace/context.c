@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/system.h"
+#include "core/alloc.h"
 #include "trace/trace.h"
 
 #define FRAMES 8
@@ -427,10 +428,10 @@ TROUPE_API int troupe_trace_parse(const char *tp, uint8_t trace_id[16], uint8_t 
 
 int trace_create(troupe_system *sys)
 {
-    tracer *t = calloc(1, sizeof *t);
+    tracer *t = sys_calloc(1, sizeof *t);
     if (!t)
         return TROUPE_ENOMEM;
-    t->fails = calloc(FAILS_MAX, sizeof *t->fails);
+    t->fails = sys_calloc(FAILS_MAX, sizeof *t->fails);
     if (!t->fails || asks_pend_init(t)) {
         free(t->fails);
         free(t);

@@ -14,6 +14,7 @@
 
 #include "core/system.h"
 #include "observe/prom.h"
+#include "core/alloc.h"
 #include "trace/trace.h"
 
 #define POLL_MS 10 /* how often the exporter looks at the queue */
@@ -98,7 +99,7 @@ static void *exporter_main(void *arg)
 {
     tracer *t = arg;
     CURL *c = curl_easy_init();
-    span_rec *batch = malloc(sizeof *batch * t->cfg.batch_size);
+    span_rec *batch = sys_malloc(sizeof *batch * t->cfg.batch_size);
     uint64_t last = mono_ns();
     pthread_mutex_lock(&t->lock);
     for (;;) {
@@ -254,7 +255,7 @@ static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static char *dup_or(const char *s, const char *dflt)
 {
-    return strdup(s ? s : dflt);
+    return sys_strdup(s ? s : dflt);
 }
 
 TROUPE_API int troupe_trace_enable(troupe_system *sys, const troupe_trace_config *cfg)
@@ -274,10 +275,10 @@ TROUPE_API int troupe_trace_enable(troupe_system *sys, const troupe_trace_config
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     t->cfg = *cfg;
-    t->endpoint = strdup(cfg->endpoint);
+    t->endpoint = sys_strdup(cfg->endpoint);
     t->service = dup_or(cfg->service_name, "troupe");
     t->node = dup_or(cfg->node, host);
-    t->cells = calloc(cfg->queue, sizeof *t->cells);
+    t->cells = sys_calloc(cfg->queue, sizeof *t->cells);
     if (!t->endpoint || !t->service || !t->node || !t->cells) {
         rc = TROUPE_ENOMEM;
         goto out;
@@ -289,9 +290,13 @@ TROUPE_API int troupe_trace_enable(troupe_system *sys, const troupe_trace_config
     if ((rc = exporter_start(t)) == 0) /* release: pairs with tracer_of's acquire */
         atomic_store_explicit(&t->enabled, true, memory_order_release);
 out:
-    if (rc && rc != TROUPE_EEXIST) {
+    if (rc && rc != TROUPE_EEXIST) { /* all of it: a later enable allocates them again */
         free(t->cells);
+        free(t->endpoint);
+        free(t->service);
+        free(t->node);
         t->cells = NULL;
+        t->endpoint = t->service = t->node = NULL;
     }
     pthread_mutex_unlock(&t->lock);
     return rc;

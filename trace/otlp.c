@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "trace/trace.h"
 
 typedef struct buf {
@@ -26,7 +27,7 @@ static void reserve(buf *b, size_t n)
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + n)
         cap *= 2;
-    char *p = realloc(b->p, cap);
+    char *p = sys_realloc(b->p, cap);
     if (!p) {
         b->oom = true;
         return;

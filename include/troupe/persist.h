@@ -124,9 +124,26 @@ typedef enum troupe_sqlite_sync {
 TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sync,
                                           troupe_journal **out);
 /* PostgreSQL: a libpq connection string; the tables are created on first
- * use. Errors (see above): TROUPE_EINVAL (NULL conninfo or out),
- * TROUPE_EIO, TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ENOTSUP. */
+ * use. A journal that lost rows (deleted, the table truncated, dropped and
+ * recreated) fails the actors it concerns at recovery, with kind
+ * PERSISTENCE; one that lost a table is refused (TROUPE_ECORRUPT). Errors
+ * (see above): TROUPE_EINVAL (NULL conninfo or out), TROUPE_EIO,
+ * TROUPE_ECORRUPT, TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ENOTSUP. */
 TROUPE_API int troupe_journal_open_postgres(const char *conninfo, troupe_journal **out);
+/* PostgreSQL, held to its identity: the journal's random id is kept in the
+ * database (troupe_meta) and in the file `idfile` on this machine, written
+ * when missing and compared at every open: a database that is not the
+ * journal the file names (dropped and recreated, restored from an older
+ * dump, another database in the conninfo) is refused with TROUPE_ECORRUPT
+ * ("journal went backwards"; persistence/README.md says what to do).
+ * Without the file (troupe_journal_open_postgres) the per-id high-water
+ * marks still catch rows deleted, a table truncated or recreated, and a
+ * table of the journal missing, but not a recreated database. Errors
+ * (see above): TROUPE_EINVAL (NULL conninfo or out, an empty idfile;
+ * NULL idfile is troupe_journal_open_postgres), TROUPE_EIO,
+ * TROUPE_ECORRUPT, TROUPE_ENOMEM, TROUPE_ESYS, TROUPE_ENOTSUP. */
+TROUPE_API int troupe_journal_open_postgres_id(const char *conninfo, const char *idfile,
+                                               troupe_journal **out);
 /* In memory, for tests of the layers above (lost with the process).
  * Errors: TROUPE_EINVAL (NULL out), TROUPE_ENOMEM, TROUPE_ESYS. */
 TROUPE_API int troupe_journal_open_memory(troupe_journal **out);

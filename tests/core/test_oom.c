@@ -621,3 +621,165 @@ Test(oom, async_calls_and_views_are_enomem_and_leak_nothing, .timeout = 120)
 {
     cr_expect_geq(walk("async", async_run), 6);
 }
+
+#if TROUPE_HAVE_TRACE
+#include "troupe/probe.h"
+#include "troupe/trace.h"
+/* -- tracing: the tracer enabled (its queue, names, exporter), a probe
+ *    armed on an actor, traced tells and asks under a root span, a flush
+ *    (the exporter's batch and OTLP body; nothing listens, so the spans are
+ *    counted as dropped). Every call answers 0 or TROUPE_ENOMEM; after the
+ *    walk's failure the tracer can still be enabled; no message is lost:
+ *    the echo counted exactly the tells that were accepted, and an
+ *    untraced tell after it all is delivered. -- */
+
+static troupe_trace_config trace_cfg(void)
+{
+    troupe_trace_config c;
+    troupe_trace_config_defaults(&c);
+    c.endpoint = "http://127.0.0.1:9/v1/traces"; /* discard: nothing listens */
+    c.max_retries = 0;
+    c.timeout_ms = 1000;
+    c.batch_ms = 5;
+    c.queue = 16;
+    c.seed = 7;
+    return c;
+}
+
+static int64_t echo_seen(troupe_system *sys, troupe_ref r)
+{
+    int64_t v = -1;
+    uint32_t rt = 0;
+    size_t n = 0;
+    cr_assert_eq(troupe_ask(sys, r, M_GET, NULL, 0, ASK_FOREVER_NS, &rt, &v, sizeof v, &n), 0);
+    return v;
+}
+
+/* The traced part; *sent counts the tells accepted. */
+static int trace_ops(troupe_system *sys, troupe_ref r, int64_t *sent)
+{
+    troupe_trace_config c = trace_cfg();
+    int rc = troupe_trace_enable(sys, &c);
+    if (rc == 0)
+        rc = troupe_trace_arm(sys, r, 8);
+    if (rc == 0)
+        rc = troupe_trace_start(sys, "oom.root");
+    for (int i = 0; rc == 0 && i < 20; i++) { /* more spans than the queue holds */
+        int64_t v = i;
+        rc = troupe_tell(sys, r, M_ADD, &v, sizeof v);
+        *sent += rc == 0;
+    }
+    int64_t got = -1;
+    uint32_t rt = 0;
+    size_t n = 0;
+    if (rc == 0)
+        rc = troupe_ask(sys, r, M_GET, NULL, 0, ASK_FOREVER_NS, &rt, &got, sizeof got, &n);
+    if (troupe_trace_end(sys) == 0 && rc == 0)
+        rc = troupe_trace_flush(sys, 5000);
+    return rc == TROUPE_ETIMEDOUT ? 0 : rc; /* a flush that could not finish in time */
+}
+
+static int trace_run(long n, long *left)
+{
+    troupe_system *sys = quiet_system(NULL);
+    troupe_ref r;
+    cr_assert_eq(troupe_spawn(sys, &echo_beh, NULL, NULL, &r), 0);
+    int64_t sent = 0;
+    arm(n);
+    int rc = trace_ops(sys, r, &sent);
+    *left = disarm();
+    ok_or_enomem(rc, n, "trace");
+    troupe_trace_config c = trace_cfg();
+    int again = troupe_trace_enable(sys, &c); /* what the failure left is usable */
+    cr_assert(again == 0 || again == TROUPE_EEXIST, "n=%ld: enable after: %s", n,
+              troupe_errname(again));
+    int64_t v = 1000;
+    cr_assert_eq(troupe_tell(sys, r, M_ADD, &v, sizeof v), 0);
+    cr_assert_eq(echo_seen(sys, r), sent + 1, "n=%ld: a tell was lost", n);
+    troupe_trace_stats st;
+    cr_assert_eq(troupe_trace_stats_get(sys, &st), 0);
+    troupe_system_destroy(sys);
+    return rc;
+}
+
+Test(oom, trace_failures_are_enomem_and_leak_nothing, .timeout = 240)
+{
+    cr_expect_geq(walk("trace", trace_run), 4);
+}
+#endif
+
+#if TROUPE_HAVE_CLUSTER
+#include "cluster/frame.h"
+/* -- the cluster's wire frames (no NATS needed): an encoder fed envelopes
+ *    of every kind, some traced, payloads growing past each doubling of
+ *    its buffer, then the frame decoded. An add that fails leaves the frame
+ *    as it was (frame.h): the decoder hands back exactly the envelopes
+ *    whose add answered 0, in order, byte for byte. -- */
+
+enum { FR_N = 24, FR_MAX = 1 << 16 };
+
+typedef struct fr_seen {
+    uint32_t n;
+    uint32_t types[FR_N];
+    bool traced[FR_N], bytes_ok[FR_N];
+} fr_seen;
+
+static uint8_t fr_payload[FR_MAX];
+
+static void fr_sink(void *arg, const frame_env *env)
+{
+    fr_seen *s = arg;
+    cr_assert_lt(s->n, FR_N);
+    s->types[s->n] = env->type;
+    s->traced[s->n] = env->trace != NULL;
+    s->bytes_ok[s->n] = env->len == (env->type * 97u) % 5000u &&
+                        (env->len == 0 || memcmp(env->payload, fr_payload, env->len) == 0);
+    s->n++;
+}
+
+static int frame_run(long n, long *left)
+{
+    for (size_t i = 0; i < sizeof fr_payload; i++)
+        fr_payload[i] = (uint8_t)(i * 31 + 7);
+    static const uint8_t trace[FRAME_TRACE_LEN] = {1, 2, 3};
+    frame_buf fb;
+    frame_init(&fb, 42);
+    uint32_t added[FR_N], na = 0;
+    bool traced[FR_N];
+    int first = 0;
+    arm(n);
+    for (uint32_t i = 1; i <= FR_N; i++) {
+        uint8_t kind = (uint8_t)(FRAME_TELL + i % FRAME_KIND_MAX);
+        bool tr = kind == FRAME_TELL || kind == FRAME_ASK || kind == FRAME_CSEND;
+        frame_env e = {.kind = kind, .type = i, .from = i, .to = i + 1, .ask_id = i,
+                       .len = (i * 97u) % 5000u, .payload = fr_payload,
+                       .trace = tr && i % 2 ? trace : NULL};
+        int rc = frame_add(&fb, &e, FR_MAX);
+        ok_or_enomem(rc, n, "frame_add");
+        if (rc == 0) {
+            traced[na] = e.trace != NULL;
+            added[na++] = i;
+        } else if (!first)
+            first = rc;
+    }
+    *left = disarm();
+    fr_seen s = {0};
+    frame_stats st = {0};
+    uint64_t inc = 0;
+    size_t got = na ? frame_decode(fb.data, fb.len, FR_MAX, fr_sink, &s, &inc, &st) : 0;
+    cr_assert_eq(got, na, "n=%ld: %zu decoded, %u added", n, got, na);
+    cr_assert_eq(st.bad_header + st.truncated + st.bad_envelope + st.trailing, 0, "n=%ld", n);
+    for (uint32_t k = 0; k < na; k++) {
+        cr_assert_eq(s.types[k], added[k], "n=%ld: envelope %u", n, k);
+        cr_assert_eq(s.traced[k], traced[k], "n=%ld: envelope %u's trace", n, k);
+        cr_assert(s.bytes_ok[k], "n=%ld: envelope %u's payload", n, k);
+    }
+    frame_free(&fb);
+    return first;
+}
+
+Test(oom, cluster_frame_failures_are_enomem_and_lose_nothing)
+{
+    cr_expect_geq(walk("frame", frame_run), 3);
+}
+#endif
