@@ -58,11 +58,27 @@ typedef struct reg_table {
 
 #define REG_MIN_BUCKETS 64
 
+/* Name removals, counted per stripe of the hash space (cache.c): a
+ * thread's cached lookup of a name stays valid while its stripe's count
+ * has not moved. Registrations move nothing (names are unique: a name can
+ * only get a new actor after its old entry was removed). 4096 stripes of
+ * 4 bytes: one removal invalidates 1/4096 of every cache. */
+#define REG_STRIPES 4096
+
 struct registry {
     reg_table names;  /* name -> entry (unique); count = the registry's size */
     reg_table groups; /* behaviour pointer -> reg_group (unique) */
     int alloc_mode;   /* for the entries: core/alloc.h */
+    /* this registry among all ever created, mixed: the caches' tag (a
+     * cached name of a destroyed registry never matches a new one) */
+    uint64_t serial;
+    alignas(CACHELINE) _Atomic uint32_t stripe[REG_STRIPES];
 };
+
+static inline _Atomic uint32_t *reg_stripe(struct registry *r, uint64_t hash)
+{
+    return &r->stripe[(hash >> 32) & (REG_STRIPES - 1)];
+}
 
 /* A link of a group's list: `next` is read by lock-free readers (acquire),
  * written under the group's lock (release); `prev` is the writers' only. */
@@ -281,25 +297,63 @@ static inline void reg_read_unlock(void)
 
 /* ---- liveness ---------------------------------------------------------------- */
 
-/* e's actor if it is still e's incarnation and not closed, else NULL (a
- * hint, as troupe_alive: it may end right after). */
-static inline actor *reg_live_actor(const reg_entry *e)
+/* Is a (type-stable) still ref's incarnation and not closed? A hint, as
+ * troupe_alive: it may end right after. */
+static inline bool reg_actor_live(const actor *a, troupe_ref ref)
 {
-    actor *a = e->a;
     /* acquire: pairs with mb_open's release of the generation and
      * mb_close's CLOSED */
     uint64_t t = atomic_load_explicit(&a->mb.tail, memory_order_acquire);
-    return tw_gen(t) == ref_gen(e->ref) && !(t & TW_CLOSED) ? a : NULL;
+    return tw_gen(t) == ref_gen(ref) && !(t & TW_CLOSED);
+}
+
+/* e's actor if it is still e's incarnation and not closed, else NULL. */
+static inline actor *reg_live_actor(const reg_entry *e)
+{
+    return reg_actor_live(e->a, e->ref) ? e->a : NULL;
+}
+
+/* In a read-side section: the entry named `k` (whose hash is h), or NULL. */
+static inline reg_entry *reg_find_hashed(struct registry *r, const reg_key *k, uint64_t h)
+{
+    struct cds_lfht_iter it;
+    cds_lfht_lookup(r->names.ht, (unsigned long)h, reg_match_name, k, &it);
+    struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
+    /* the match function already acquired the entry */
+    return node ? caa_container_of(node, reg_entry, node) : NULL;
 }
 
 /* In a read-side section: the entry named `k`, or NULL. */
 static inline reg_entry *reg_find(struct registry *r, const reg_key *k)
 {
-    struct cds_lfht_iter it;
-    cds_lfht_lookup(r->names.ht, (unsigned long)reg_hash(k->s, k->n), reg_match_name, k, &it);
-    struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
-    /* the match function already acquired the entry */
-    return node ? caa_container_of(node, reg_entry, node) : NULL;
+    return reg_find_hashed(r, k, reg_hash(k->s, k->n));
+}
+
+
+/* ---- each thread's lookup cache (cache.c) ------------------------------------ */
+
+/* troupei_ names (tests/symbols.sh), as base/namespace.h gives the rest:
+ * kept here so that adding them did not rebuild the whole tree */
+#define reg_cache_get troupei_reg_cache_get
+#define reg_cache_put troupei_reg_cache_put
+
+/* The ref cached for k (hash h) by this thread, if the name's stripe has
+ * seen no removal since and the actor is live; else NONE. No read-side
+ * section: it touches only this thread's cache, the stripe and the
+ * (type-stable) actor. */
+troupe_ref reg_cache_get(struct registry *r, const reg_key *k, uint64_t h);
+/* Remember that k (hash h) named ref (actor a) when its stripe read gen,
+ * gen loaded before the table was searched. */
+void reg_cache_put(struct registry *r, const reg_key *k, uint64_t h, uint32_t gen, troupe_ref ref,
+                   actor *a);
+/* A name left the table: move its stripe (after the unlink). */
+static inline void reg_stripe_bump(struct registry *r, const reg_entry *e)
+{
+    /* relaxed: the length was published to us (it is constant) */
+    uint32_t n = atomic_load_explicit(&e->len, memory_order_relaxed);
+    /* release: the unlink before a cache user's acquire of the stripe
+     * (reg_cache_get, and the fill's load in troupe_whereis) */
+    atomic_fetch_add_explicit(reg_stripe(r, reg_hash(e->name, n)), 1, memory_order_release);
 }
 
 /* ---- sizing (resize.c) ------------------------------------------------------ */

@@ -1,5 +1,6 @@
 /* registry/lookup.c — the registry's readers: lock-free, never blocking.
- * Each call is one urcu-bp read-side section over cds_lfht (entry.h). */
+ * troupe_whereis tries the calling thread's cache first (cache.c); every
+ * other search is one urcu-bp read-side section over cds_lfht (entry.h). */
 #include <limits.h>
 
 #include "registry/entry.h"
@@ -11,6 +12,22 @@ static troupe_ref find_live(struct registry *r, const reg_key *k)
     return e && reg_live_actor(e) ? e->ref : TROUPE_REF_NONE;
 }
 
+/* A miss in this thread's cache (cache.c): the table, then the cache. */
+static troupe_ref find_and_cache(struct registry *r, const reg_key *k, uint64_t h)
+{
+    /* acquire: pairs with reg_stripe_bump's release; read before the
+     * search, so a removal the search may miss moves the stripe past it */
+    uint32_t gen = atomic_load_explicit(reg_stripe(r, h), memory_order_acquire);
+    reg_read_lock();
+    reg_entry *e = reg_find_hashed(r, k, h);
+    actor *a = e ? reg_live_actor(e) : NULL;
+    troupe_ref ref = a ? e->ref : TROUPE_REF_NONE;
+    reg_read_unlock();
+    if (a)
+        reg_cache_put(r, k, h, gen, ref, a);
+    return ref;
+}
+
 TROUPE_API int troupe_whereis(troupe_system *sys, const char *name, troupe_ref *out)
 {
     if (!out)
@@ -19,9 +36,11 @@ TROUPE_API int troupe_whereis(troupe_system *sys, const char *name, troupe_ref *
     reg_key k = {name, reg_name_len(name)};
     if (!sys || !sys->reg || k.n == 0)
         return TROUPE_EINVAL;
-    reg_read_lock();
-    *out = find_live(sys->reg, &k);
-    reg_read_unlock();
+    uint64_t h = reg_hash(k.s, k.n);
+    *out = reg_cache_get(sys->reg, &k, h);
+    if (likely(!troupe_ref_is_none(*out)))
+        return 0;
+    *out = find_and_cache(sys->reg, &k, h);
     return troupe_ref_is_none(*out) ? TROUPE_ENOTFOUND : 0;
 }
 

@@ -23,12 +23,19 @@ static void registry_free(struct registry *r)
     tfree_aligned(0, r, sizeof *r);
 }
 
+/* Registries ever created: each one's serial tags its names in the
+ * threads' caches (cache.c). */
+static _Atomic uint64_t registry_serials;
+
 int registry_create(troupe_system *sys)
 {
     struct registry *r = tcalloc_aligned(0, sizeof *r); /* its counters: own lines */
     if (!r)
         return TROUPE_ENOMEM;
     r->alloc_mode = sys->alloc_mode;
+    /* relaxed: a unique number is all it needs to be */
+    r->serial = (atomic_fetch_add_explicit(&registry_serials, 1, memory_order_relaxed) + 1) *
+                REG_K2;
     if (reg_table_init(&r->names) || reg_table_init(&r->groups)) {
         registry_free(r);
         return TROUPE_ENOMEM;
@@ -109,6 +116,7 @@ static bool unlink_name(struct registry *r, reg_entry *e)
 {
     if (cds_lfht_del(r->names.ht, &e->node) != 0)
         return false;
+    reg_stripe_bump(r, e); /* the caches' copies of this name go stale */
     /* seq_cst: see resize.c */
     atomic_fetch_sub_explicit(&r->names.count, 1, memory_order_seq_cst);
     return true;
