@@ -50,6 +50,12 @@ static int sq_read_rows(sqb *s, const char *pid, pevent_fn fn, void *ud, char *e
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         prow r;
         int code = sq_decode(s, q, pid, "event", &r, err);
+        /* column 4: the row is the one its index entry names */
+        if (code == 0 && sqlite3_column_int(q, 4) != 1) {
+            backend_errf(err, "sqlite: event %s seq %llu: the row no longer matches its index"
+                              " entry (%s)", pid, (unsigned long long)r.seq, s->path);
+            code = TROUPE_ECORRUPT;
+        }
         if (code == 0)
             code = fn(ud, r.seq, r.schema, r.data, r.len);
         if (code < 0)
