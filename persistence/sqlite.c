@@ -43,7 +43,11 @@ static const char *const sq_sql[SQ_COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
-    [SQ_INSERT] = "INSERT INTO events(pid, seq, schema, data, crc) VALUES(?1, ?2, ?3, ?4, ?5)",
+    /* the rowid given, never SQLite's max + 1: after the rows at the end
+     * were deleted that would reuse a rowid at or under the mark, where
+     * neither the index nor the tail would find it */
+    [SQ_INSERT] = "INSERT INTO events(rowid, pid, seq, schema, data, crc)"
+                  " VALUES(?6, ?1, ?2, ?3, ?4, ?5)",
     /* one merge of two ordered streams (EXPLAIN: MERGE (UNION ALL)) */
     [SQ_READ] = "SELECT e.seq, e.schema, e.data, e.crc, e.pid = i.pid AND e.seq = i.seq, i.seq"
                 IDX_ROWS " AND i.seq > ?2 UNION ALL SELECT seq, schema, data, crc, 1, seq"
@@ -70,6 +74,12 @@ static const char *const sq_sql[SQ_COUNT] = {
     [SQ_COMPACT_MARK] = "INSERT OR REPLACE INTO troupe_meta(key, value) VALUES('indexed_upto',"
                         " max(" MARK ", ifnull((SELECT max(rowid) FROM events), 0)))",
     [SQ_GET_MARK] = "SELECT " MARK ", ifnull((SELECT max(rowid) FROM events), 0)",
+    /* a read: one snapshot for its statements (sqlite_rows.c) */
+    [SQ_BEGIN_READ] = "BEGIN",
+    [SQ_END_READ] = "COMMIT",
+    [SQ_TAIL_MIN] = "SELECT min(seq)" TAIL_ROWS " AND seq > ?2",
+    [SQ_READ_IDX] = "SELECT e.seq, e.schema, e.data, e.crc, e.pid = i.pid AND e.seq = i.seq"
+                    IDX_ROWS " AND i.seq > ?2 AND i.seq < ?3 ORDER BY i.seq",
 };
 
 /* A read-only file of the first layout: events clustered on (pid, seq). */
@@ -81,6 +91,9 @@ static const char *const sq_sql_v1[SQ_COUNT] = {
                 " WHERE pid = ?1 ORDER BY seq DESC LIMIT 1), 0))",
     [SQ_DELETE] = "DELETE FROM events WHERE pid = ?1 AND seq <= ?2",
     [SQ_HWM_GET] = sq_hwm_get_sql_v1,
+    [SQ_TAIL_MIN] = "SELECT NULL",
+    [SQ_READ_IDX] = "SELECT seq, schema, data, crc, 1 FROM events WHERE pid = ?1 AND seq > ?2"
+                    " AND seq < ?3 ORDER BY seq",
 };
 
 /* The text for an SQLite failure, and its troupe code: a full disk, a

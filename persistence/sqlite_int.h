@@ -14,6 +14,7 @@ enum {
     /* the append-order layout (sqlite_log.c); from SQ_HWM_SET on, a
      * read-only file of an older version may lack their tables */
     SQ_MARK_OF, SQ_EXISTS, SQ_DEL_IDX, SQ_DEL_TAIL, SQ_COMPACT_IDX, SQ_COMPACT_MARK, SQ_GET_MARK,
+    SQ_BEGIN_READ, SQ_END_READ, SQ_TAIL_MIN, SQ_READ_IDX,
     SQ_COUNT
 };
 

@@ -124,7 +124,6 @@ int sq_compact(sqb *s, char *err)
  * The batch is durable already, so it is not the append's failure. */
 void sq_compact_maybe(sqb *s)
 {
-    s->last_rid = sqlite3_last_insert_rowid(s->db);
     if (s->last_rid - s->mark >= SQ_TAIL_ROWS)
         (void)sq_compact(s, NULL);
 }
@@ -168,6 +167,8 @@ static int sq_insert_one(sqb *s, const pevent *e, char *err)
     sqlite3_stmt *q = s->st[SQ_INSERT];
     int rc = sq_bind_row(s, SQ_INSERT, e->pid, e->seq, e->schema, e->data, e->len);
     if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 6, ++s->last_rid);
+    if (rc == SQLITE_OK)
         rc = sqlite3_step(q);
     sqlite3_reset(q);
     return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "append", err);
@@ -196,6 +197,13 @@ static int sq_insert_run(sqb *s, const pevent *ev, size_t n, char *err)
 
 int sq_insert_all(sqb *s, const pevent *ev, size_t n, char *err)
 {
+    /* rowids from above both the mark and every row, read in this
+     * transaction (another connection may have written or deleted rows) */
+    int code = sq_load_mark(s, err);
+    if (code < 0)
+        return code;
+    if (s->last_rid < s->mark)
+        s->last_rid = s->mark;
     for (size_t i = 0, end; i < n; i = end) {
         for (end = i + 1; end < n && strcmp(ev[end].pid, ev[i].pid) == 0; end++)
             ;
