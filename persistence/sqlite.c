@@ -89,6 +89,7 @@ static const char *const sq_sql_v1[SQ_COUNT] = {
     [SQ_LAST] = "SELECT max(ifnull((SELECT seq FROM events WHERE pid = ?1"
                 " ORDER BY seq DESC LIMIT 1), 0), ifnull((SELECT seq FROM snapshots"
                 " WHERE pid = ?1 ORDER BY seq DESC LIMIT 1), 0))",
+    [SQ_INSERT] = "INSERT INTO events(pid, seq, schema, data, crc) VALUES(?1, ?2, ?3, ?4, ?5)",
     [SQ_DELETE] = "DELETE FROM events WHERE pid = ?1 AND seq <= ?2",
     [SQ_HWM_GET] = sq_hwm_get_sql_v1,
     [SQ_TAIL_MIN] = "SELECT NULL",

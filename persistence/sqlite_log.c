@@ -52,6 +52,10 @@ static const char sq_migrate_sql[] =
     "INSERT OR IGNORE INTO events_idx(pid, seq, rid) SELECT pid, seq, rowid FROM events;"
     "INSERT OR REPLACE INTO troupe_meta(key, value)"
     " VALUES('indexed_upto', (SELECT ifnull(max(rowid), 0) FROM events));"
+    /* duplicates are now refused against the marks: a journal older than
+     * them gets them here (raised, never lowered) */
+    "INSERT INTO troupe_hwm(pid, seq) SELECT pid, max(seq) FROM events GROUP BY pid"
+    " ON CONFLICT(pid) DO UPDATE SET seq = max(seq, excluded.seq);"
     "DROP TABLE events_v1;"
     "COMMIT";
 
