@@ -7,10 +7,11 @@
  *
  * Every statement is prepared once at open and reset after use; a batch
  * is BEGIN IMMEDIATE, the one insert statement stepped n times, COMMIT —
- * one fsync per batch, which is what makes group commit pay. Events are a
- * WITHOUT ROWID table clustered on (pid, seq): a replay is one ordered
- * range scan. Snapshots, which can be large, live in an ordinary table
- * (SQLite advises rowid tables for big rows).
+ * one fsync per batch, which is what makes group commit pay. Events are
+ * a rowid table in commit order with a (pid, seq) index built in bulk off
+ * the commit path (sqlite_log.c says why): a replay is one ordered merge
+ * of the indexed rows and the short tail. Snapshots, which can be large,
+ * live in an ordinary table (SQLite advises rowid tables for big rows).
  */
 #include "core/alloc.h"
 #include "persistence/backend.h"
@@ -26,32 +27,74 @@
  * retries for this long before the batch fails with EIO. */
 #define SQ_BUSY_MS 5000
 
-static const char sq_schema[] =
-    "CREATE TABLE IF NOT EXISTS events(pid TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " schema INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL,"
-    " PRIMARY KEY(pid, seq)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS snapshots(pid TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " schema INTEGER NOT NULL, data BLOB NOT NULL, crc INTEGER NOT NULL,"
-    " PRIMARY KEY(pid, seq));";
+/* Where the tail starts: the rows up to the mark are in events_idx. Without
+ * the mark's row (a journal not yet compacted, or one someone edited), the
+ * highest rowid the index names. */
+#define MARK                                                                                   \
+    "coalesce((SELECT CAST(value AS INTEGER) FROM troupe_meta WHERE key = 'indexed_upto'),"    \
+    " (SELECT max(rid) FROM events_idx), 0)"
+/* An indexed row is the one its index entry names (ok = 1) unless someone
+ * edited it; the tail's rows carry their own keys. */
+#define IDX_ROWS                                                                               \
+    " FROM events_idx i JOIN events e ON e.rowid = i.rid WHERE i.pid = ?1"
+#define TAIL_ROWS " FROM events WHERE rowid > " MARK " AND pid = ?1"
 
 static const char *const sq_sql[SQ_COUNT] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
     [SQ_ROLLBACK] = "ROLLBACK",
-    [SQ_INSERT] = "INSERT INTO events(pid, seq, schema, data, crc) VALUES(?1, ?2, ?3, ?4, ?5)",
-    [SQ_READ] = "SELECT seq, schema, data, crc FROM events WHERE pid = ?1 AND seq > ?2"
-                " ORDER BY seq",
-    [SQ_LAST] = "SELECT max(ifnull((SELECT seq FROM events WHERE pid = ?1"
-                " ORDER BY seq DESC LIMIT 1), 0), ifnull((SELECT seq FROM snapshots"
+    /* the rowid given, never SQLite's max + 1: after the rows at the end
+     * were deleted that would reuse a rowid at or under the mark, where
+     * neither the index nor the tail would find it */
+    [SQ_INSERT] = "INSERT INTO events(rowid, pid, seq, schema, data, crc)"
+                  " VALUES(?6, ?1, ?2, ?3, ?4, ?5)",
+    /* one merge of two ordered streams (EXPLAIN: MERGE (UNION ALL)) */
+    [SQ_READ] = "SELECT e.seq, e.schema, e.data, e.crc, e.pid = i.pid AND e.seq = i.seq, i.seq"
+                IDX_ROWS " AND i.seq > ?2 UNION ALL SELECT seq, schema, data, crc, 1, seq"
+                TAIL_ROWS " AND seq > ?2 ORDER BY 6",
+    [SQ_LAST] = "SELECT max(ifnull((SELECT i.seq" IDX_ROWS " ORDER BY i.seq DESC LIMIT 1), 0),"
+                " ifnull((SELECT max(seq)" TAIL_ROWS "), 0), ifnull((SELECT seq FROM snapshots"
                 " WHERE pid = ?1 ORDER BY seq DESC LIMIT 1), 0))",
     [SQ_SNAP_SAVE] = "INSERT OR REPLACE INTO snapshots(pid, seq, schema, data, crc)"
                      " VALUES(?1, ?2, ?3, ?4, ?5)",
     [SQ_SNAP_PRUNE] = "DELETE FROM snapshots WHERE pid = ?1 AND seq < ?2",
     [SQ_SNAP_LOAD] = "SELECT seq, schema, data, crc FROM snapshots WHERE pid = ?1"
                      " ORDER BY seq DESC LIMIT 1",
-    [SQ_DELETE] = "DELETE FROM events WHERE pid = ?1 AND seq <= ?2",
+    [SQ_DELETE] = "DELETE FROM events WHERE rowid IN (SELECT rid FROM events_idx"
+                  " WHERE pid = ?1 AND seq <= ?2)",
     [SQ_HWM_SET] = sq_hwm_set_sql,
     [SQ_HWM_GET] = sq_hwm_get_sql,
+    [SQ_MARK_OF] = "SELECT seq FROM troupe_hwm WHERE pid = ?1",
+    [SQ_EXISTS] = "SELECT 1 FROM events_idx WHERE pid = ?1 AND seq = ?2 UNION ALL SELECT 1"
+                  TAIL_ROWS " AND seq = ?2 LIMIT 1",
+    [SQ_DEL_IDX] = "DELETE FROM events_idx WHERE pid = ?1 AND seq <= ?2",
+    [SQ_DEL_TAIL] = "DELETE" TAIL_ROWS " AND seq <= ?2",
+    [SQ_COMPACT_IDX] = "INSERT OR IGNORE INTO events_idx(pid, seq, rid) SELECT pid, seq, rowid"
+                       " FROM events WHERE rowid > " MARK " ORDER BY pid, seq",
+    [SQ_COMPACT_MARK] = "INSERT OR REPLACE INTO troupe_meta(key, value) VALUES('indexed_upto',"
+                        " max(" MARK ", ifnull((SELECT max(rowid) FROM events), 0)))",
+    [SQ_GET_MARK] = "SELECT " MARK ", ifnull((SELECT max(rowid) FROM events), 0)",
+    /* a read: one snapshot for its statements (sqlite_rows.c) */
+    [SQ_BEGIN_READ] = "BEGIN",
+    [SQ_END_READ] = "COMMIT",
+    [SQ_TAIL_MIN] = "SELECT min(seq)" TAIL_ROWS " AND seq > ?2",
+    [SQ_READ_IDX] = "SELECT e.seq, e.schema, e.data, e.crc, e.pid = i.pid AND e.seq = i.seq"
+                    IDX_ROWS " AND i.seq > ?2 AND i.seq < ?3 ORDER BY i.seq",
+};
+
+/* A read-only file of the first layout: events clustered on (pid, seq). */
+static const char *const sq_sql_v1[SQ_COUNT] = {
+    [SQ_READ] = "SELECT seq, schema, data, crc, 1 FROM events WHERE pid = ?1 AND seq > ?2"
+                " ORDER BY seq",
+    [SQ_LAST] = "SELECT max(ifnull((SELECT seq FROM events WHERE pid = ?1"
+                " ORDER BY seq DESC LIMIT 1), 0), ifnull((SELECT seq FROM snapshots"
+                " WHERE pid = ?1 ORDER BY seq DESC LIMIT 1), 0))",
+    [SQ_INSERT] = "INSERT INTO events(pid, seq, schema, data, crc) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [SQ_DELETE] = "DELETE FROM events WHERE pid = ?1 AND seq <= ?2",
+    [SQ_HWM_GET] = sq_hwm_get_sql_v1,
+    [SQ_TAIL_MIN] = "SELECT NULL",
+    [SQ_READ_IDX] = "SELECT seq, schema, data, crc, 1 FROM events WHERE pid = ?1 AND seq > ?2"
+                    " AND seq < ?3 ORDER BY seq",
 };
 
 /* The text for an SQLite failure, and its troupe code: a full disk, a
@@ -123,31 +166,6 @@ int sq_bind_row(sqb *s, int st, const char *pid, uint64_t seq, uint32_t schema,
     return rc;
 }
 
-static int sq_insert_all(sqb *s, const pevent *ev, size_t n, char *err)
-{
-    sqlite3_stmt *q = s->st[SQ_INSERT];
-    for (size_t i = 0; i < n; i++) {
-        const pevent *e = &ev[i];
-        int rc = sq_bind_row(s, SQ_INSERT, e->pid, e->seq, e->schema, e->data, e->len);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_step(q);
-        sqlite3_reset(q);
-        if (rc != SQLITE_DONE) {
-            int code = sq_fail(s, rc, "append", err);
-            if (code == TROUPE_EEXIST)
-                backend_errf(err, "sqlite append: %s seq %llu is stored already (%s)",
-                             e->pid, (unsigned long long)e->seq, s->path);
-            return code;
-        }
-        /* once per run of one id (a batch is mostly runs): the mark
-         * commits with the events or not at all */
-        if ((i + 1 == n || strcmp(ev[i + 1].pid, e->pid) != 0) &&
-            (rc = sq_hwm_raise(s, e->pid, e->seq)) != SQLITE_DONE)
-            return sq_fail(s, rc, "append (high-water mark)", err);
-    }
-    return 0;
-}
-
 static int sq_append(backend *b, const pevent *ev, size_t n, char *err)
 {
     int rc = backend_check_events(b, ev, n, err);
@@ -161,6 +179,8 @@ static int sq_append(backend *b, const pevent *ev, size_t n, char *err)
         rc = sq_exec(s, SQ_COMMIT, "append", err);
     if (rc < 0)
         sq_abort(s);
+    else
+        sq_compact_maybe(s);
     return rc;
 }
 
@@ -195,9 +215,18 @@ static int sq_delete_upto(backend *b, const char *pid, uint64_t upto, char *err)
     sqb *s = (sqb *)b;
     if (upto > (uint64_t)INT64_MAX)
         upto = INT64_MAX;
-    sqlite3_bind_text(s->st[SQ_DELETE], 1, pid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s->st[SQ_DELETE], 2, (sqlite3_int64)upto);
-    return sq_exec(s, SQ_DELETE, "delete_upto", err);
+    /* the rows the index names, their entries, the tail's rows: together */
+    if ((rc = sq_exec(s, SQ_BEGIN, "delete_upto", err)) < 0)
+        return rc;
+    static const int steps[] = {SQ_DELETE, SQ_DEL_IDX, SQ_DEL_TAIL, SQ_COMMIT};
+    for (size_t i = 0; rc == 0 && i < sizeof steps / sizeof steps[0]; i++) {
+        sqlite3_bind_text(s->st[steps[i]], 1, pid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s->st[steps[i]], 2, (sqlite3_int64)upto);
+        rc = sq_exec(s, steps[i], "delete_upto", err);
+    }
+    if (rc < 0)
+        sq_abort(s);
+    return rc;
 }
 
 static void sq_close(backend *b)
@@ -205,6 +234,9 @@ static void sq_close(backend *b)
     sqb *s = (sqb *)b;
     if (!s)
         return;
+    /* a clean close leaves every row indexed: the next start reads no tail */
+    if (s->appended && s->last_rid > s->mark)
+        (void)sq_compact(s, NULL);
     for (int i = 0; i < SQ_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close_v2(s->db);
@@ -247,6 +279,16 @@ static int sq_pragma(sqb *s, const char *sql, const char *want, char *err)
     return code;
 }
 
+/* Statement i, of the first layout's text on such a file when it has one. */
+static int sq_prepare(sqb *s, int i, int readonly, char *err)
+{
+    const char *sql = s->v1 && sq_sql_v1[i] ? sq_sql_v1[i] : sq_sql[i];
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+    if (rc != SQLITE_OK && !(readonly && i >= SQ_HWM_SET))
+        return sq_fail(s, rc, "open (preparing statements)", err);
+    return 0;
+}
+
 static int sq_setup(sqb *s, const sqlite_opts *o, char *err)
 {
     int rc = sqlite3_extended_result_codes(s->db, 1);
@@ -264,20 +306,22 @@ static int sq_setup(sqb *s, const sqlite_opts *o, char *err)
     if (code == 0)
         code = sq_pragma(s, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
                          NULL, err);
-    /* a read-only file with the tables passes: CREATE IF NOT EXISTS writes nothing */
-    if (code == 0 &&
-        (rc = sqlite3_exec(s->db, sq_schema, NULL, NULL, NULL)) != SQLITE_OK)
-        code = sq_fail(s, rc, "open (creating the tables)", err);
     /* a read-only file of an older version has no meta tables: it then
-     * keeps no marks (its connection never appends) */
+     * keeps no marks (its connection never appends). First: moving the
+     * events of the first layout keeps its index mark there. */
     if (code == 0 && (rc = sqlite3_exec(s->db, sq_meta_schema, NULL, NULL, NULL)) != SQLITE_OK &&
         !o->readonly)
         code = sq_fail(s, rc, "open (creating the meta tables)", err);
-    for (int i = 0; code == 0 && i < SQ_COUNT; i++) {
-        rc = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
-        if (rc != SQLITE_OK && !(o->readonly && i >= SQ_HWM_SET))
-            code = sq_fail(s, rc, "open (preparing statements)", err);
-    }
+    if (code == 0)
+        code = sq_layout(s, o->readonly, err);
+    /* a read-only file with the tables passes: CREATE IF NOT EXISTS writes nothing */
+    if (code == 0 && (rc = sqlite3_exec(s->db, s->v1 ? sq_schema_v1 : sq_schema, NULL, NULL,
+                                        NULL)) != SQLITE_OK)
+        code = sq_fail(s, rc, "open (creating the tables)", err);
+    for (int i = 0; code == 0 && i < SQ_COUNT; i++)
+        code = sq_prepare(s, i, o->readonly, err);
+    if (code == 0 && !o->readonly)
+        code = sq_load_mark(s, err);
     if (code == 0 && o->idfile && !o->readonly)
         code = sq_identity_settle(s, o, had, err);
     return code;

@@ -10,7 +10,12 @@
 /* The prepared statements, kept for the connection's life. */
 enum {
     SQ_BEGIN, SQ_COMMIT, SQ_ROLLBACK, SQ_INSERT, SQ_READ, SQ_LAST,
-    SQ_SNAP_SAVE, SQ_SNAP_PRUNE, SQ_SNAP_LOAD, SQ_DELETE, SQ_HWM_SET, SQ_HWM_GET, SQ_COUNT
+    SQ_SNAP_SAVE, SQ_SNAP_PRUNE, SQ_SNAP_LOAD, SQ_DELETE, SQ_HWM_SET, SQ_HWM_GET,
+    /* the append-order layout (sqlite_log.c); from SQ_HWM_SET on, a
+     * read-only file of an older version may lack their tables */
+    SQ_MARK_OF, SQ_EXISTS, SQ_DEL_IDX, SQ_DEL_TAIL, SQ_COMPACT_IDX, SQ_COMPACT_MARK, SQ_GET_MARK,
+    SQ_BEGIN_READ, SQ_END_READ, SQ_TAIL_MIN, SQ_READ_IDX,
+    SQ_COUNT
 };
 
 typedef struct sqb {
@@ -18,6 +23,10 @@ typedef struct sqb {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *st[SQ_COUNT];
+    int v1;                /* a read-only file of the first layout */
+    int appended;          /* this connection appended: index the tail at close */
+    sqlite3_int64 mark;    /* rows up to this rowid are in events_idx */
+    sqlite3_int64 last_rid;
 } sqb;
 
 /* The troupe code of an SQLite result code, with the text into err. */
@@ -29,6 +38,31 @@ void sq_abort(sqb *s);
 /* Bind a row's five columns (pid, seq, schema, data, its checksum). */
 int sq_bind_row(sqb *s, int st, const char *pid, uint64_t seq, uint32_t schema,
                 const void *data, size_t len);
+
+/* sqlite_log.c: the append-order layout of the events. */
+#define sq_schema troupei_sq_schema
+#define sq_schema_v1 troupei_sq_schema_v1
+#define sq_layout troupei_sq_layout
+#define sq_load_mark troupei_sq_load_mark
+#define sq_compact troupei_sq_compact
+#define sq_compact_maybe troupei_sq_compact_maybe
+#define sq_insert_all troupei_sq_insert_all
+/* The tables of a journal, and of a read-only file of the first layout. */
+extern const char sq_schema[], sq_schema_v1[];
+/* Before the tables are created: a writable open moves a journal of the
+ * first layout to the append-order one (one transaction); a read-only one
+ * sets s->v1 and reads it as it is. */
+int sq_layout(sqb *s, int readonly, char *err);
+/* s->mark and s->last_rid from the database. */
+int sq_load_mark(sqb *s, char *err);
+/* Index every row of the tail (one transaction of its own). */
+int sq_compact(sqb *s, char *err);
+/* After a commit: sq_compact once the tail is long (a failure leaves the
+ * rows in the tail, where reads find them). */
+void sq_compact_maybe(sqb *s);
+/* Insert a batch inside the open transaction: each event checked against
+ * its id's mark (TROUPE_EEXIST when stored already), the marks raised. */
+int sq_insert_all(sqb *s, const pevent *ev, size_t n, char *err);
 
 /* sqlite_rows.c: the ops that read rows back, and snapshots. */
 int sq_read(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud, char *err);
@@ -43,13 +77,14 @@ int sq_load_snapshot(backend *b, const char *pid, int *found, uint64_t *seq, uin
 #define sq_meta_schema troupei_sq_meta_schema
 #define sq_hwm_set_sql troupei_sq_hwm_set_sql
 #define sq_hwm_get_sql troupei_sq_hwm_get_sql
+#define sq_hwm_get_sql_v1 troupei_sq_hwm_get_sql_v1
 #define sq_identity_check troupei_sq_identity_check
 #define sq_identity_settle troupei_sq_identity_settle
 #define sq_high_water troupei_sq_high_water
 #define sq_hwm_raise troupei_sq_hwm_raise
 /* Tables and statements of the meta and high-water tables. */
 extern const char sq_meta_schema[];
-extern const char sq_hwm_set_sql[], sq_hwm_get_sql[];
+extern const char sq_hwm_set_sql[], sq_hwm_get_sql[], sq_hwm_get_sql_v1[];
 /* Before the tables are created (opts->idfile set, not read-only): the
  * open fails (TROUPE_ECORRUPT, why in err) if the sidecar names a journal
  * this file is not, or one of its tables is gone. *had: the tables that

@@ -35,6 +35,14 @@ const char sq_hwm_set_sql[] = "INSERT INTO troupe_hwm(pid, seq) VALUES(?1, ?2)"
  * if none): such a row sorts before every read's range and is never seen */
 const char sq_hwm_get_sql[] =
     "SELECT ifnull((SELECT seq FROM troupe_hwm WHERE pid = ?1), 0),"
+    " (SELECT min(seq) FROM (SELECT seq FROM events_idx WHERE pid = ?1 AND seq <= 0"
+    " UNION ALL SELECT seq FROM events WHERE rowid > coalesce((SELECT CAST(value AS INTEGER)"
+    " FROM troupe_meta WHERE key = 'indexed_upto'), (SELECT max(rid) FROM events_idx), 0)"
+    " AND pid = ?1 AND seq <= 0)),"
+    " (SELECT min(seq) FROM snapshots WHERE pid = ?1 AND seq <= 0)";
+/* the same on a read-only file of the first layout (events keyed by pid) */
+const char sq_hwm_get_sql_v1[] =
+    "SELECT ifnull((SELECT seq FROM troupe_hwm WHERE pid = ?1), 0),"
     " (SELECT min(seq) FROM events WHERE pid = ?1 AND seq <= 0),"
     " (SELECT min(seq) FROM snapshots WHERE pid = ?1 AND seq <= 0)";
 

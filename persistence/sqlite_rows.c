@@ -43,19 +43,71 @@ static int sq_decode(sqb *s, sqlite3_stmt *q, const char *pid, const char *what,
     return 0;
 }
 
-static int sq_read_rows(sqb *s, const char *pid, pevent_fn fn, void *ud, char *err)
+/* Step statement st (bound already) to its end, each row to fn. */
+static int sq_read_rows(sqb *s, int st, const char *pid, pevent_fn fn, void *ud, char *err)
 {
-    sqlite3_stmt *q = s->st[SQ_READ];
+    sqlite3_stmt *q = s->st[st];
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         prow r;
         int code = sq_decode(s, q, pid, "event", &r, err);
+        /* column 4: the row is the one its index entry names */
+        if (code == 0 && sqlite3_column_int(q, 4) != 1) {
+            backend_errf(err, "sqlite: event %s seq %llu: the row no longer matches its index"
+                              " entry (%s)", pid, (unsigned long long)r.seq, s->path);
+            code = TROUPE_ECORRUPT;
+        }
         if (code == 0)
             code = fn(ud, r.seq, r.schema, r.data, r.len);
         if (code < 0)
             return code;
     }
     return rc == SQLITE_DONE ? 0 : sq_fail(s, rc, "read", err);
+}
+
+/* Bind pid, after (and below) to statement st; reset it after the run:
+ * a statement left open pins its WAL snapshot and keeps checkpoints from
+ * finishing. */
+static int sq_read_step(sqb *s, int st, const char *pid, uint64_t after, sqlite3_int64 below,
+                        pevent_fn fn, void *ud, char *err)
+{
+    sqlite3_stmt *q = s->st[st];
+    sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
+    if (st == SQ_READ_IDX)
+        sqlite3_bind_int64(q, 3, below);
+    int rc = sq_read_rows(s, st, pid, fn, ud, err);
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* The lowest seq > after of pid in the tail (INT64_MAX: none). */
+static int sq_tail_min(sqb *s, const char *pid, uint64_t after, sqlite3_int64 *min, char *err)
+{
+    sqlite3_stmt *q = s->st[SQ_TAIL_MIN];
+    sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
+    int rc = sqlite3_step(q);
+    *min = INT64_MAX;
+    if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+        *min = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return rc == SQLITE_ROW ? 0 : sq_fail(s, rc, "read", err);
+}
+
+/* The indexed rows below the tail's lowest seq stream straight from the
+ * index (the common case: all of them); from there on, one merge of the
+ * index and the tail (a merge costs twice the plain scan per row). */
+static int sq_read_all(sqb *s, const char *pid, uint64_t after, pevent_fn fn, void *ud,
+                       char *err)
+{
+    sqlite3_int64 min;
+    int rc = sq_tail_min(s, pid, after, &min, err);
+    if (rc == 0)
+        rc = sq_read_step(s, SQ_READ_IDX, pid, after, min, fn, ud, err);
+    if (rc == 0 && min != INT64_MAX)
+        rc = sq_read_step(s, SQ_READ, pid, (uint64_t)min - 1, 0, fn, ud, err);
+    return rc;
 }
 
 int sq_read(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud, char *err)
@@ -68,13 +120,14 @@ int sq_read(backend *b, const char *pid, uint64_t after, pevent_fn fn, void *ud,
     if (rc < 0 || after >= (uint64_t)INT64_MAX)
         return rc;
     sqb *s = (sqb *)b;
-    sqlite3_stmt *q = s->st[SQ_READ];
-    sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
-    rc = sq_read_rows(s, pid, fn, ud, err);
-    /* reset at once: a statement left open pins its WAL snapshot and
-     * keeps checkpoints from finishing */
-    sqlite3_reset(q);
+    /* one snapshot for the three statements: a compaction in between
+     * would otherwise move rows from the tail past the index's read */
+    int own = sqlite3_get_autocommit(s->db);
+    if (own && (rc = sq_exec(s, SQ_BEGIN_READ, "read", err)) < 0)
+        return rc;
+    rc = sq_read_all(s, pid, after, fn, ud, err);
+    if (own)
+        (void)sq_exec(s, SQ_END_READ, "read", NULL);
     return rc;
 }
 
