@@ -9,7 +9,9 @@
 # Each hog is a busy shell loop pinned with taskset to its CPU, at the
 # default priority (a compile or another service, not a niced job). The
 # hogs start before CMD and are killed after it, by their own PIDs (a trap
-# covers an interrupted run); CMD's exit status is returned.
+# covers an interrupted run, and a hog whose script is gone stops by
+# itself); CMD's exit status is returned. scripts/bench_all.py (make bench)
+# wraps every benchmark in it when BENCH_HOG is set.
 set -euo pipefail
 
 mode=${BENCH_HOG:-none}
@@ -28,7 +30,9 @@ pids=()
 cleanup() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 for c in "${cpus[@]}"; do
-    taskset -c "$c" bash -c 'while :; do :; done' &
+    # the hog ends with this script even if it is SIGKILLed (a timeout):
+    # it checks every ~100 000 iterations that its parent still lives
+    taskset -c "$c" bash -c 'while kill -0 '$$' 2>/dev/null; do for ((i = 0; i < 100000; i++)); do :; done; done' &
     pids+=($!)
 done
 echo "with_hog: ${#pids[@]} hog(s) on CPU ${cpus[*]}" >&2
