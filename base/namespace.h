@@ -20,6 +20,10 @@
 #define actor_release troupei_actor_release
 #define actor_run_init troupei_actor_run_init
 #define actor_stop_cb troupei_actor_stop_cb
+#define adapt_check troupei_adapt_check
+#define adapt_feed troupei_adapt_feed
+#define adapt_init troupei_adapt_init
+#define adapt_mark troupei_adapt_mark
 #define adapter_at troupei_adapter_at
 #define adapter_enter troupei_adapter_enter
 #define adapter_leave troupei_adapter_leave

@@ -184,6 +184,10 @@ troupe_system *bench_system(int use_arena)
     const char *w = getenv("TROUPE_BENCH_WORKERS");
     if (w)
         cfg.workers = (uint32_t)strtoul(w, NULL, 10);
+    /* TROUPE_BENCH_PIN=0: unpinned workers (a busy machine, issue 18). */
+    const char *p = getenv("TROUPE_BENCH_PIN");
+    if (p)
+        cfg.pin = (int)strtol(p, NULL, 10);
     troupe_system *sys = NULL;
     bench_check(troupe_system_create(&sys, &cfg), "troupe_system_create");
     return sys;

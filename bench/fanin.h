@@ -13,4 +13,7 @@
  * Returns messages per second; exits 1 if any check fails. */
 double fanin_run(uint64_t per_sender, uint32_t payload, int use_arena);
 
+/* fanin_run with each sender's chunk of 256 sent by one troupe_tell_many. */
+double fanin_run_many(uint64_t per_sender, uint32_t payload, int use_arena);
+
 #endif

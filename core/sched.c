@@ -262,13 +262,18 @@ static actor *spin(worker *w, bool woken)
     if (!search_begin(sys, woken))
         return NULL;
     actor *a = NULL;
-    uint64_t until = mono_ns() + sys->cfg.spin_ns;
+    bool starved = adapt_starved(&w->ad); /* core/adapt.h: yield, shorter */
+    uint64_t until = mono_ns() + (starved ? sys->cfg.spin_ns / 8 : sys->cfg.spin_ns);
     while (!atomic_load_explicit(&sys->stopping, memory_order_relaxed)) {
         if ((a = find_work(w)) || mono_ns() >= until)
             break;
-        for (int i = 0; i < 32; i++)
-            cpu_relax();
+        if (starved)
+            sched_yield();
+        else
+            for (int i = 0; i < 32; i++)
+                cpu_relax();
     }
+    adapt_check(w);
     search_end(sys, a != NULL);
     return a;
 }
@@ -306,16 +311,20 @@ static void *worker_main(void *arg)
     troupei_tls.sys = sys;
     troupei_tls.w = w;
     topo_bind_self(w);
+    adapt_mark(w);
     bool woken = false; /* back from park: search before anything */
     while (!atomic_load_explicit(&sys->stopping, memory_order_acquire)) {
         actor *a = woken ? NULL : find_work(w);
         if (!a && !(a = spin(w, woken))) {
             park(w);
+            adapt_mark(w); /* asleep is not starved */
             woken = true;
             continue;
         }
         woken = false;
-        atomic_fetch_add_explicit(&w->runs, 1, memory_order_relaxed);
+        if (unlikely((atomic_fetch_add_explicit(&w->runs, 1, memory_order_relaxed) &
+                      (ADAPT_RUNS - 1)) == ADAPT_RUNS - 1))
+            adapt_check(w);
         /* relaxed: read by the stall watchdog only, as a sample */
         atomic_store_explicit(&w->running, ref_make(sys, a->index, a->gen).id, memory_order_relaxed);
         run_actor(w, a);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 
+#include "core/adapt.h"
 #include "core/common.h"
 #include "core/hooks.h"
 #include "core/message.h"
@@ -131,6 +132,7 @@ typedef struct worker {
     uint32_t lat_tick;
     _Atomic uint64_t lat_bucket[LAT_BUCKETS];
     _Atomic uint64_t lat_sum_ns;
+    adapt ad; /* starved of its core? (core/adapt.h) the owner's alone */
 } worker;
 
 typedef struct timers timers;

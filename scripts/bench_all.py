@@ -17,7 +17,9 @@ troupe's programs and CAF's are meson benchmarks of BUILD_DIR (suites 'bench'
 and 'peers-caf'); Erlang's are run by bench/peers/erlang/run.sh. A peer that
 is missing (not installed, not built) is skipped with a note. TROUPE_BENCH_SCALE
 scales every workload, as for the programs themselves. Wall-clock figures are
-reported, never gated (the gate is scripts/bench_gate.py).
+reported, never gated (the gate is scripts/bench_gate.py). BENCH_HOG=all|one
+runs every program, troupe's and the peers', beside a CPU hog
+(scripts/with_hog.sh).
 """
 import argparse
 import json
@@ -46,6 +48,8 @@ def meson_benchmarks(build, suite):
 
 def run(cmd, env, timeout):
     t0 = time.monotonic()
+    if env.get("BENCH_HOG", "none") not in ("", "none"):  # beside a CPU hog (issue 18)
+        cmd = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "with_hog.sh")] + cmd
     try:
         r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, timeout=timeout)

@@ -45,6 +45,34 @@ TROUPE_API int troupe_tell(troupe_system *sys, troupe_ref to, uint32_t type, con
 TROUPE_API int troupe_tell_ptr(troupe_system *sys, troupe_ref to, uint32_t type, void *ptr,
                                troupe_dtor dtor);
 
+/* One message of a batch (troupe_tell_many): its type, and a payload that
+ * is copied as troupe_tell copies it (len may be 0, data then may be NULL). */
+typedef struct troupe_batch_msg {
+    uint32_t type;
+    uint32_t reserved; /* 0 */
+    const void *data;
+    size_t len;
+} troupe_batch_msg;
+
+/* Send msgs[0..n) to one actor, in order, as n troupe_tell calls would —
+ * same order, ownership and overflow policies — but with the ring's slots
+ * claimed for many messages at a time (one atomic per claim) and the
+ * receiver scheduled once. Returns how many were accepted, from the
+ * first: n when all were; fewer when it stopped at one that was not (the
+ * mailbox full under REJECT, or under BLOCK from a plain thread until the
+ * block timeout; the actor ended; out of memory): the rest was not sent,
+ * and sending it again reports why. Under DROP_NEWEST, DROP_OLDEST and
+ * REDIRECT every message counts as accepted, as troupe_tell returns 0.
+ * From a handler, a full BLOCK mailbox parks the rest (the sender is
+ * muted), as troupe_tell does. n == 0 returns 0.
+ * Errors (nothing was sent): TROUPE_EINVAL (NULL sys, NULL msgs with
+ * n > 0, n > INT_MAX, or any item invalid as troupe_tell's arguments —
+ * checked for all before any is sent; reserved not 0), TROUPE_ENOACTOR, TROUPE_EFULL
+ * (REJECT), TROUPE_ETIMEDOUT (BLOCK, plain thread), TROUPE_ESHUTDOWN,
+ * TROUPE_ENOMEM. */
+TROUPE_API int troupe_tell_many(troupe_system *sys, troupe_ref to, const troupe_batch_msg *msgs,
+                                size_t n);
+
 /* From a handler: take the pointer payload of the message being handled;
  * the runtime will then not destroy it (the caller owns it). NULL if the
  * message has none, or outside a handler. */
