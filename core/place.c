@@ -29,27 +29,39 @@ int place_pool(const troupe_topology *t, const int *cpus, size_t ncpus, uint32_t
     return rc;
 }
 
+/* A victim, its distance from the stealer, its round-robin position. */
+typedef struct victim {
+    int cost;
+    uint32_t pos, index;
+} victim;
+
+static int cmp_victim(const void *a, const void *b)
+{
+    const victim *x = a, *y = b;
+    if (x->cost != y->cost)
+        return (x->cost > y->cost) - (x->cost < y->cost);
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
 int place_steal_order(const troupe_topology *t, const int *cpu, uint32_t n, uint32_t w,
                       uint32_t *order)
 {
     if (!t || !cpu || !order || w >= n)
         return TROUPE_EINVAL;
-    uint32_t k = 0;
-    for (uint32_t i = 1; i < n; i++)
-        order[k++] = (w + i) % n;
-    /* insertion sort, nearest first: stable, so ties keep round-robin
-     * order from w + 1 (the workers of a node do not all steal from the
-     * same victim first) */
-    for (uint32_t i = 1; i < k; i++) {
-        uint32_t v = order[i];
-        int key = place_cost(t, cpu[w], cpu[v]);
-        uint32_t j = i;
-        while (j > 0 && place_cost(t, cpu[w], cpu[order[j - 1]]) > key) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = v;
+    victim *v = sys_malloc((size_t)n * sizeof *v);
+    if (!v)
+        return TROUPE_ENOMEM;
+    /* each distance asked once, then sorted nearest first; ties keep
+     * round-robin order from w + 1, so the workers of a node do not all
+     * try the same victim first */
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t x = (w + i) % n;
+        v[i - 1] = (victim){.cost = place_cost(t, cpu[w], cpu[x]), .pos = i, .index = x};
     }
+    qsort(v, n - 1, sizeof *v, cmp_victim);
+    for (uint32_t i = 0; i + 1 < n; i++)
+        order[i] = v[i].index;
+    free(v);
     return 0;
 }
 

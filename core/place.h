@@ -71,7 +71,7 @@ int place_pool(const troupe_topology *t, const int *cpus, size_t ncpus, uint32_t
 /* Worker w's steal order among the n workers on cpu[0..n-1]: the other
  * n - 1 indexes, nearest first by place_cost (the same NUMA node first,
  * then the others by distance), ties in round-robin order from w + 1.
- * TROUPE_EINVAL: w >= n, NULL arrays. */
+ * TROUPE_EINVAL: w >= n, NULL arrays; TROUPE_ENOMEM. */
 int place_steal_order(const troupe_topology *t, const int *cpu, uint32_t n, uint32_t w,
                       uint32_t *order);
 /* cpus (sorted or not) as the format writes them, "0-3,8,10-11",

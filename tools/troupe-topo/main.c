@@ -17,6 +17,7 @@
 #include "core/place.h"
 
 #define STEAL_SHOWN 16 /* victims printed per worker */
+#define STEAL_POOL_MAX 256 /* larger pools: no steal order (n^2 distances per worker) */
 
 typedef struct opts {
     const char *synthetic, *xml, *file;
@@ -86,7 +87,9 @@ static void print_worker(const troupe_topology *t, const int *cpu, uint32_t n, u
 {
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
     printf("  worker %u: cpu %d, numa %d, steals from", w, cpu[w], place_numa_of(t, cpu[w]));
-    if (order && place_steal_order(t, cpu, n, w, order) == 0) {
+    if (n > STEAL_POOL_MAX) {
+        printf(" (not shown: more than %d workers)\n", STEAL_POOL_MAX);
+    } else if (order && place_steal_order(t, cpu, n, w, order) == 0) {
         for (uint32_t k = 0; k + 1 < n && k < STEAL_SHOWN; k++)
             printf(" %u", order[k]);
         printf(n > STEAL_SHOWN + 1 ? " ...\n" : n == 1 ? " none\n" : "\n");
