@@ -15,7 +15,8 @@
  * cached value. The liveness check (generation, CLOSED) is the same as the
  * table's: an ended actor is never returned, even before its name is gone.
  *
- * Memory: 1024 sets of 2 slots of 64 bytes (128 KiB), allocated at a
+ * Memory: 1024 sets of 2 slots of 64 bytes (128 KiB) and their tags
+ * (16 KiB), allocated at a
  * thread's first lookup and freed at its exit (a pthread key). Names over
  * RC_NAME bytes are not cached. The slots hold no pointer into the
  * registry (entries are freed after a grace period that a cache knows
@@ -32,7 +33,7 @@
 #define RC_NAME 32u
 
 typedef struct rc_slot {
-    uint64_t tag;    /* the name's hash ^ the registry's serial */
+    uint64_t tag;    /* the name's hash ^ the registry's serial (and in rc_cache.tags) */
     troupe_ref ref;
     actor *a;
     uint32_t gen;    /* the name's stripe when the fill began */
@@ -42,8 +43,11 @@ typedef struct rc_slot {
 
 _Static_assert(sizeof(rc_slot) == CACHELINE, "a slot is one line");
 
+/* The tags again, apart (16 KiB): a lookup reads one line of them and
+ * then only the slot that matches, not both ways' lines. */
 typedef struct rc_cache {
     rc_slot set[RC_SETS][RC_WAYS];
+    uint64_t tags[RC_SETS][RC_WAYS];
 } rc_cache;
 
 static TROUPE_TLS rc_cache *my_cache;
@@ -92,11 +96,11 @@ troupe_ref reg_cache_get(struct registry *r, const reg_key *k, uint64_t h)
     rc_cache *c = my_cache;
     if (!c)
         return TROUPE_REF_NONE;
-    rc_slot *set = c->set[h & (RC_SETS - 1)];
+    size_t i = h & (RC_SETS - 1);
     uint64_t tag = h ^ r->serial;
     for (int w = 0; w < RC_WAYS; w++) {
-        const rc_slot *s = &set[w];
-        if (!slot_is(s, tag, k))
+        const rc_slot *s = &c->set[i][w];
+        if (c->tags[i][w] != tag || !slot_is(s, tag, k))
             continue;
         /* acquire: pairs with reg_stripe_bump's release (the removal it
          * counts happened before) */
@@ -119,8 +123,12 @@ void reg_cache_put(struct registry *r, const reg_key *k, uint64_t h, uint32_t ge
     uint64_t tag = h ^ r->serial;
     /* the name's own slot if it has one, else the older way goes: the
      * newest fill lands in way 0 */
-    if (!slot_is(&set[0], tag, k))
+    size_t i = h & (RC_SETS - 1);
+    if (!slot_is(&set[0], tag, k)) {
         set[1] = set[0];
+        c->tags[i][1] = c->tags[i][0];
+    }
+    c->tags[i][0] = tag;
     rc_slot *s = &set[0];
     s->tag = tag;
     s->ref = ref;
