@@ -48,7 +48,15 @@ _Static_assert(sizeof(rc_slot) == CACHELINE, "a slot is one line");
 typedef struct rc_cache {
     rc_slot set[RC_SETS][RC_WAYS];
     uint64_t tags[RC_SETS][RC_WAYS];
+    /* recent hits and fills, halved every RC_DECAY fills: a thread that
+     * looks up far more names than the cache holds fills only one miss in
+     * RC_SAMPLE, so that the fills (128 bytes written to a cold set) do
+     * not slow a lookup the cache cannot help */
+    uint32_t hits, fills;
 } rc_cache;
+
+#define RC_DECAY 4096u
+#define RC_SAMPLE 16u
 
 static TROUPE_TLS rc_cache *my_cache;
 static pthread_key_t cache_key;
@@ -106,9 +114,22 @@ troupe_ref reg_cache_get(struct registry *r, const reg_key *k, uint64_t h)
          * counts happened before) */
         if (atomic_load_explicit(reg_stripe(r, h), memory_order_acquire) != s->gen)
             return TROUPE_REF_NONE;
-        return reg_actor_live(s->a, s->ref) ? s->ref : TROUPE_REF_NONE;
+        if (!reg_actor_live(s->a, s->ref))
+            return TROUPE_REF_NONE;
+        c->hits++;
+        return s->ref;
     }
     return TROUPE_REF_NONE;
+}
+
+/* Most lookups missing (fills over 4x hits): fill a sample only. */
+static bool worth_filling(rc_cache *c)
+{
+    if (++c->fills >= RC_DECAY) {
+        c->fills >>= 1;
+        c->hits >>= 1;
+    }
+    return c->fills <= 4 * c->hits + 64 || c->fills % RC_SAMPLE == 0;
 }
 
 void reg_cache_put(struct registry *r, const reg_key *k, uint64_t h, uint32_t gen, troupe_ref ref,
@@ -117,7 +138,7 @@ void reg_cache_put(struct registry *r, const reg_key *k, uint64_t h, uint32_t ge
     if (k->n > RC_NAME)
         return;
     rc_cache *c = cache_mine();
-    if (!c)
+    if (!c || !worth_filling(c))
         return;
     rc_slot *set = c->set[h & (RC_SETS - 1)];
     uint64_t tag = h ^ r->serial;
