@@ -45,8 +45,9 @@ _Static_assert(sizeof(rc_slot) == CACHELINE, "a slot is one line");
 
 /* The tags again, apart (16 KiB): a lookup reads one line of them and
  * then only the slot that matches, not both ways' lines. */
+/* a whole number of lines: aligned_alloc wants a multiple of the alignment */
 typedef struct rc_cache {
-    rc_slot set[RC_SETS][RC_WAYS];
+    alignas(CACHELINE) rc_slot set[RC_SETS][RC_WAYS];
     uint64_t tags[RC_SETS][RC_WAYS];
     /* recent hits and fills, halved every RC_DECAY fills: a thread that
      * looks up far more names than the cache holds fills only one miss in
@@ -54,6 +55,8 @@ typedef struct rc_cache {
      * not slow a lookup the cache cannot help */
     uint32_t hits, fills;
 } rc_cache;
+
+_Static_assert(sizeof(rc_cache) % CACHELINE == 0, "aligned_alloc's size rule");
 
 #define RC_DECAY 4096u
 #define RC_SAMPLE 16u
