@@ -15,7 +15,8 @@
  * cached value. The liveness check (generation, CLOSED) is the same as the
  * table's: an ended actor is never returned, even before its name is gone.
  *
- * Memory: 1024 sets of 2 slots of 64 bytes (128 KiB), allocated at a
+ * Memory: 1024 sets of 2 slots of 64 bytes (128 KiB) and their tags
+ * (16 KiB), allocated at a
  * thread's first lookup and freed at its exit (a pthread key). Names over
  * RC_NAME bytes are not cached. The slots hold no pointer into the
  * registry (entries are freed after a grace period that a cache knows
@@ -32,7 +33,7 @@
 #define RC_NAME 32u
 
 typedef struct rc_slot {
-    uint64_t tag;    /* the name's hash ^ the registry's serial */
+    uint64_t tag;    /* the name's hash ^ the registry's serial (and in rc_cache.tags) */
     troupe_ref ref;
     actor *a;
     uint32_t gen;    /* the name's stripe when the fill began */
@@ -42,9 +43,23 @@ typedef struct rc_slot {
 
 _Static_assert(sizeof(rc_slot) == CACHELINE, "a slot is one line");
 
+/* The tags again, apart (16 KiB): a lookup reads one line of them and
+ * then only the slot that matches, not both ways' lines. */
+/* a whole number of lines: aligned_alloc wants a multiple of the alignment */
 typedef struct rc_cache {
-    rc_slot set[RC_SETS][RC_WAYS];
+    alignas(CACHELINE) rc_slot set[RC_SETS][RC_WAYS];
+    uint64_t tags[RC_SETS][RC_WAYS];
+    /* recent hits and fills, halved every RC_DECAY fills: a thread that
+     * looks up far more names than the cache holds fills only one miss in
+     * RC_SAMPLE, so that the fills (128 bytes written to a cold set) do
+     * not slow a lookup the cache cannot help */
+    uint32_t hits, fills;
 } rc_cache;
+
+_Static_assert(sizeof(rc_cache) % CACHELINE == 0, "aligned_alloc's size rule");
+
+#define RC_DECAY 4096u
+#define RC_SAMPLE 16u
 
 static TROUPE_TLS rc_cache *my_cache;
 static pthread_key_t cache_key;
@@ -92,19 +107,32 @@ troupe_ref reg_cache_get(struct registry *r, const reg_key *k, uint64_t h)
     rc_cache *c = my_cache;
     if (!c)
         return TROUPE_REF_NONE;
-    rc_slot *set = c->set[h & (RC_SETS - 1)];
+    size_t i = h & (RC_SETS - 1);
     uint64_t tag = h ^ r->serial;
     for (int w = 0; w < RC_WAYS; w++) {
-        const rc_slot *s = &set[w];
-        if (!slot_is(s, tag, k))
+        const rc_slot *s = &c->set[i][w];
+        if (c->tags[i][w] != tag || !slot_is(s, tag, k))
             continue;
         /* acquire: pairs with reg_stripe_bump's release (the removal it
          * counts happened before) */
         if (atomic_load_explicit(reg_stripe(r, h), memory_order_acquire) != s->gen)
             return TROUPE_REF_NONE;
-        return reg_actor_live(s->a, s->ref) ? s->ref : TROUPE_REF_NONE;
+        if (!reg_actor_live(s->a, s->ref))
+            return TROUPE_REF_NONE;
+        c->hits++;
+        return s->ref;
     }
     return TROUPE_REF_NONE;
+}
+
+/* Most lookups missing (fills over 4x hits): fill a sample only. */
+static bool worth_filling(rc_cache *c)
+{
+    if (++c->fills >= RC_DECAY) {
+        c->fills >>= 1;
+        c->hits >>= 1;
+    }
+    return c->fills <= 4 * c->hits + 64 || c->fills % RC_SAMPLE == 0;
 }
 
 void reg_cache_put(struct registry *r, const reg_key *k, uint64_t h, uint32_t gen, troupe_ref ref,
@@ -113,14 +141,18 @@ void reg_cache_put(struct registry *r, const reg_key *k, uint64_t h, uint32_t ge
     if (k->n > RC_NAME)
         return;
     rc_cache *c = cache_mine();
-    if (!c)
+    if (!c || !worth_filling(c))
         return;
     rc_slot *set = c->set[h & (RC_SETS - 1)];
     uint64_t tag = h ^ r->serial;
     /* the name's own slot if it has one, else the older way goes: the
      * newest fill lands in way 0 */
-    if (!slot_is(&set[0], tag, k))
+    size_t i = h & (RC_SETS - 1);
+    if (!slot_is(&set[0], tag, k)) {
         set[1] = set[0];
+        c->tags[i][1] = c->tags[i][0];
+    }
+    c->tags[i][0] = tag;
     rc_slot *s = &set[0];
     s->tag = tag;
     s->ref = ref;
