@@ -227,9 +227,12 @@ double fanin_run(uint64_t per_sender, uint32_t payload, int use_arena)
         troupe_system_stats ss;
         troupe_actor_stats(sys, a.counter, &ms);
         troupe_system_stats_get(sys, &ss);
-        fprintf(stderr, "fan_in: %.1f M msg/s, parked %llu, steals %llu, parks %llu\n",
+        fprintf(stderr,
+                "fan_in: %.1f M msg/s, parked %llu, steals %llu, parks %llu, starved switches %llu, "
+                "starved now %u\n",
                 (double)total / secs / 1e6, (unsigned long long)ms.parked,
-                (unsigned long long)ss.steals, (unsigned long long)ss.parks);
+                (unsigned long long)ss.steals, (unsigned long long)ss.parks,
+                (unsigned long long)ss.starved_switches, ss.workers_starved);
     }
     troupe_system_destroy(sys);
     return (double)total / secs;

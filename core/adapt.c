@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,7 +10,7 @@
 #include "core/system.h"
 #include "core/topo.h"
 
-void adapt_init(adapt *a) { *a = (adapt){0}; }
+void adapt_init(adapt *a) { memset(a, 0, sizeof *a); }
 
 /* The verdict on a full window: starved (true) or not; a ratio between
  * the two bounds says nothing (false, *clear = false). */
@@ -31,7 +32,7 @@ bool adapt_feed(adapt *a, uint64_t wall_ns, uint64_t cpu_ns, uint64_t preempted)
         return false;
     bool clear, starved = window_starved(a, &clear);
     a->wall = a->cpu = a->preempted = 0;
-    if (!clear || starved == a->starved) {
+    if (!clear || starved == adapt_starved(a)) {
         if (clear)
             a->streak = 0; /* agrees with the mode */
         return false;
@@ -39,8 +40,10 @@ bool adapt_feed(adapt *a, uint64_t wall_ns, uint64_t cpu_ns, uint64_t preempted)
     if (++a->streak < ADAPT_STREAK)
         return false;
     a->streak = 0;
-    a->starved = starved;
-    a->switches++;
+    /* relaxed: the owner's own; readers take a sample (see adapt) */
+    atomic_store_explicit(&a->starved, starved, memory_order_relaxed);
+    atomic_store_explicit(&a->switches, atomic_load_explicit(&a->switches, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     return true;
 }
 

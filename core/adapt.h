@@ -33,15 +33,20 @@ typedef struct adapt {
     uint64_t wall, cpu, preempted; /* the window so far */
     uint64_t t_wall, t_cpu, t_ivcsw; /* at the last mark or check */
     uint32_t streak;      /* windows in a row that disagree with the mode */
-    bool starved;
-    uint64_t switches;    /* mode changes, for the curious (bench, tests) */
+    /* the mode and its changes: the owner's relaxed stores, read (relaxed,
+     * a sample) by troupe_system_stats_get */
+    _Atomic bool starved;
+    _Atomic uint64_t switches;
 } adapt;
 
 void adapt_init(adapt *a);
 /* One sample: wall and thread CPU time (ns) and involuntary context
  * switches over it; true when the mode changed. */
 bool adapt_feed(adapt *a, uint64_t wall_ns, uint64_t cpu_ns, uint64_t preempted);
-static inline bool adapt_starved(const adapt *a) { return a->starved; }
+static inline bool adapt_starved(const adapt *a)
+{
+    return atomic_load_explicit(&a->starved, memory_order_relaxed); /* see adapt */
+}
 
 struct worker;
 /* The worker's loop (core/sched.c): adapt_mark when it starts and after

@@ -256,6 +256,9 @@ TROUPE_API int troupe_system_stats_get(const troupe_system *sys, troupe_system_s
     for (uint32_t i = 0; i < sys->nworkers; i++) {
         out->steals += atomic_load(&sys->workers[i].steals);
         out->parks += atomic_load(&sys->workers[i].parks);
+        const adapt *ad = &sys->workers[i].ad; /* relaxed: samples (core/adapt.h) */
+        out->starved_switches += atomic_load_explicit(&ad->switches, memory_order_relaxed);
+        out->workers_starved += adapt_starved(ad);
     }
     return 0;
 }

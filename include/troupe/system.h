@@ -139,6 +139,11 @@ typedef struct troupe_system_stats {
     uint64_t dead_letters;       /* handled by the dead-letter actor */
     uint64_t steals;
     uint64_t parks;
+    /* Workers that found themselves starved of their CPU (another process
+     * running there) or no longer so, in all; and how many are starved now
+     * (they spin less and run unpinned: docs/PERFORMANCE.md, issue 18). */
+    uint64_t starved_switches;
+    uint32_t workers_starved;
 } troupe_system_stats;
 
 /* Copy the counters above into *out. Errors: TROUPE_EINVAL (NULL sys or
