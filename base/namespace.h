@@ -576,4 +576,21 @@
 #define system_create_mode troupei_system_create_mode
 #define system_teardown troupei_system_teardown
 
+/* worker pools (core/pool.c, core/sched.c) */
+#define injq_pop troupei_injq_pop
+#define injq_push troupei_injq_push
+#define placed_here troupei_placed_here
+#define pool_maybe_grow troupei_pool_maybe_grow
+#define pool_resolve troupei_pool_resolve
+#define pools_config_check troupei_pools_config_check
+#define pools_free troupei_pools_free
+#define pools_init troupei_pools_init
+#define pools_init_workers troupei_pools_init_workers
+#define pools_start troupei_pools_start
+#define sched_pinned troupei_sched_pinned
+#define sched_place troupei_sched_place
+#define pool_notify troupei_pool_notify
+#define pool_name_of troupei_pool_name_of
+#define sched_worker_main troupei_sched_worker_main
+
 #endif

@@ -15,10 +15,11 @@ TROUPE_API void troupe_spawn_opts_defaults(troupe_spawn_opts *opts)
 }
 
 static int resolve_opts(troupe_system *sys, const troupe_spawn_opts *o, uint32_t *cap,
-                        uint8_t *policy, uint32_t *batch)
+                        uint8_t *policy, uint32_t *batch, uint8_t home)
 {
+    uint32_t pool_batch = sys->pools[home].batch;
     *cap = o && o->capacity ? o->capacity : sys->cfg.mailbox_capacity;
-    *batch = o && o->batch ? o->batch : sys->cfg.batch;
+    *batch = o && o->batch ? o->batch : pool_batch ? pool_batch : sys->cfg.batch;
     int p = o && o->overflow != -1 ? o->overflow : (int)sys->cfg.overflow;
     if (*cap > TROUPE_MAILBOX_MAX_CAPACITY || *batch > TROUPE_MAX_BATCH || p < 0 ||
         p > TROUPE_OVERFLOW_REDIRECT)
@@ -103,7 +104,7 @@ uint64_t actor_hold(troupe_system *sys, actor *a)
     actor_free_state(sys, a);
     if (a->flags & AF_FAULT)
         fault_hold(a); /* its own batch back */
-    a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP)) | AF_HELD);
+    a->flags = (uint16_t)((a->flags & (AF_LIVE | AF_TRAP_STOP | AF_PLACED)) | AF_HELD);
     a->stop_kind = 0;
     return at;
 }
@@ -192,15 +193,17 @@ int actor_reinit(troupe_system *sys, actor *a, const actor_reinit_spec *r)
 
 /* The slot's ext of an earlier incarnation is reused: clear what was its. */
 static int reset_ext(troupe_system *sys, actor *a, const troupe_spawn_opts *o,
-                     struct sv_child *child)
+                     struct sv_child *child, uint32_t pin)
 {
     uint64_t to = o ? o->redirect_to.id : 0;
-    actor_ext *x = to || child ? ext_get(sys, a) : ext_peek(a);
+    bool need = to || child || pin;
+    actor_ext *x = need ? ext_get(sys, a) : ext_peek(a);
     if (!x)
-        return to || child ? TROUPE_ENOMEM : 0;
+        return need ? TROUPE_ENOMEM : 0;
     /* relaxed: published with the actor (mb_open's release) */
     atomic_store_explicit(&x->redirect, to, memory_order_relaxed);
     atomic_store_explicit(&x->child, child, memory_order_relaxed);
+    atomic_store_explicit(&x->pin, pin, memory_order_relaxed);
     return 0;
 }
 
@@ -209,11 +212,11 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
                       const troupe_spawn_opts *opts, struct sv_child *child, const char *name,
                       uint16_t flags, actor **out_a)
 {
-    uint32_t cap, batch, idx;
-    uint8_t policy;
+    uint32_t cap, batch, idx, pin;
+    uint8_t policy, home;
     void *obj;
-    int rc = resolve_opts(sys, opts, &cap, &policy, &batch);
-    if (rc)
+    int rc = pool_resolve(sys, opts, &home, &pin);
+    if (rc || (rc = resolve_opts(sys, opts, &cap, &policy, &batch, home)))
         return rc;
     if (atomic_load_explicit(&sys->state, memory_order_acquire) != SYS_RUNNING)
         return TROUPE_ESHUTDOWN;
@@ -223,8 +226,10 @@ static int spawn_core(troupe_system *sys, const troupe_behaviour *beh, const voi
     /* relaxed atomic: observe/ reads it racily while walking the table
      * (published by mb_open's release below) */
     __atomic_store_n(&a->beh, beh, __ATOMIC_RELAXED);
-    a->flags = flags | ((beh->flags & TROUPE_BEH_TRAP_STOP) ? AF_TRAP_STOP : 0);
-    if ((rc = actor_alloc_state(sys, a)) || (rc = reset_ext(sys, a, opts, child)) ||
+    a->flags = flags | ((beh->flags & TROUPE_BEH_TRAP_STOP) ? AF_TRAP_STOP : 0) |
+               (home || pin ? AF_PLACED : 0);
+    a->home = home; /* before init: a child it spawns goes to its pool */
+    if ((rc = actor_alloc_state(sys, a)) || (rc = reset_ext(sys, a, opts, child, pin)) ||
         (beh->persist && (rc = sys->hooks.attach(sys, a, opts)))) {
         actor_free_state(sys, a);
         table_free(&sys->actors, idx);

@@ -48,6 +48,8 @@ static void caller_init(worker *pw, troupe_system *sys)
 {
     pw->sys = sys;
     pw->caller = true;
+    pw->pool = &sys->pools[0];
+    pw->run_mask = AF_RUN_SPECIAL;
     pw->index = 0; /* troupe_ctx_worker: a worker index, never out of range */
     pw->in_msg = false;
     pw->pb = NULL;
@@ -162,6 +164,10 @@ int call_send(troupe_system *sys, troupe_ref to, tmsg *m)
     }
     const tmsg *mine = slot_of(a, pos);
     mb_write(&a->mb, pos, m);
+    if (sched && (a->flags & AF_PLACED)) { /* a pool's or pinned: its workers run it */
+        sched_place(sys, a);
+        return 0;
+    }
     if (sched) /* we made it runnable: it is ours to run */
         return call_run(sys, a, mine);
     return 0;
@@ -184,6 +190,10 @@ int call_send_remote(troupe_system *sys, troupe_ref to, tmsg *m)
                              : rc == MB_GONE ? TROUPE_ENOACTOR : TROUPE_ENOMEM;
     const tmsg *mine = slot_of(a, pos);
     mb_write(&a->mb, pos, m); /* m->sender: the remote asker, kept */
+    if (sched && (a->flags & AF_PLACED)) { /* as call_send */
+        sched_place(sys, a);
+        return 0;
+    }
     return sched ? call_run(sys, a, mine) : 0;
 }
 

@@ -46,6 +46,9 @@ typedef struct actor_ext {
     struct probe_actor *_Atomic probe;
     /* --- core/fault.c: message faults, allocated on first use (CAS) --- */
     struct fault_actor *_Atomic fault;
+    /* --- core/pool.c: the worker this incarnation is pinned to, + 1 (0:
+     * none); set at spawn (relaxed: published by mb_open's release) --- */
+    _Atomic uint32_t pin;
 } actor_ext;
 
 /* The actor's ext, allocated on first use; NULL on ENOMEM. */

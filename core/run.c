@@ -403,10 +403,16 @@ static __attribute__((noinline)) int run_batch(worker *w, actor *a)
     return last;
 }
 
-/* A supervised restart (true: that was the run), a traced actor, or one
- * with message faults (one test for the three in run_actor). */
+/* Another worker's actor (core/pool.c: another pool's, or pinned
+ * elsewhere; true: handed to its place, not run here), a supervised restart
+ * (true: that was the run), a traced actor, or one with message faults
+ * (one test for them all in run_actor: worker.run_mask). */
 static __attribute__((noinline, cold)) bool run_special(worker *w, actor *a)
 {
+    if (!placed_here(w, a)) {
+        sched_place(w->sys, a);
+        return true;
+    }
     if (a->flags & AF_REINIT) {
         w->sys->hooks.reinit(w->sys, a);
         return true;
@@ -420,7 +426,7 @@ static __attribute__((noinline, cold)) bool run_special(worker *w, actor *a)
 
 void run_actor(worker *w, actor *a)
 {
-    if (unlikely(a->flags & (AF_REINIT | AF_PROBE | AF_FAULT)) && run_special(w, a))
+    if (unlikely(a->flags & w->run_mask) && run_special(w, a))
         return;
 #if TROUPE_METRICS
     w->lat_tick -= w->lat_tick != 0; /* runs to the next sample (dispatch_timed) */

@@ -47,87 +47,100 @@ static inline void lifo_set(worker *w, actor *a)
     atomic_store_explicit(&w->lifo, a, memory_order_relaxed);
 }
 
-void sched_notify(troupe_system *sys)
+void pool_notify(pool *p);
+static inline bool not_for_runq(worker *w, actor *a);
+
+static void push_local(worker *w, actor *a)
+{
+    TR_ASSERT(w == troupei_tls.w); /* runq_push_owner: the owning worker only */
+    if (not_for_runq(w, a) || !runq_push_owner(&w->q, a)) {
+        sched_place(w->sys, a);
+        return;
+    }
+    pool_notify(w->pool);
+}
+
+void pool_notify(pool *p)
 {
     /* seq_cst fence: the push before it and the load of n_parked after it
      * against the parker's seq_cst increment then re-check (park()). */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&sys->n_parked, memory_order_relaxed) == 0)
-        return;
+    if (atomic_load_explicit(&p->n_parked, memory_order_relaxed) == 0)
+        goto none;
     /* a searcher takes the work or passes the duty on (search_end, park) */
-    if (atomic_load_explicit(&sys->n_spinning, memory_order_relaxed) > 0)
+    if (atomic_load_explicit(&p->n_spinning, memory_order_relaxed) > 0)
         return;
-    for (uint32_t i = 0; i < sys->nworkers; i++) {
-        worker *w = &sys->workers[i];
+    /* acquire: a started worker's slot is set up (pool_maybe_grow) */
+    uint32_t n = atomic_load_explicit(&p->nstarted, memory_order_acquire);
+    for (uint32_t i = 0; i < n; i++) {
+        worker *w = &p->sys->workers[p->first + i];
         uint32_t one = 1;
         /* acq_rel: claims the wake-up so that exactly one waker counts it. */
         if (atomic_compare_exchange_strong_explicit(&w->parked, &one, 0, memory_order_acq_rel,
                                                     memory_order_relaxed)) {
-            atomic_fetch_sub_explicit(&sys->n_parked, 1, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&p->n_parked, 1, memory_order_relaxed);
             futex_wake_u32(&w->parked, 1);
             return;
         }
     }
+none:
+    if (unlikely(p->blocking)) /* nobody to wake: maybe one more worker */
+        pool_maybe_grow(p);
+}
+
+void sched_notify(troupe_system *sys)
+{
+    for (uint32_t k = 0; k < sys->npools; k++)
+        pool_notify(&sys->pools[k]);
+}
+
+/* An actor this worker may not keep in its run queue (another pool's, or
+ * pinned: to its inbox even when pinned here, so that no thief takes it). */
+static inline bool not_for_runq(worker *w, actor *a)
+{
+    return unlikely(a->flags & AF_PLACED) && (!placed_here(w, a) || sched_pinned(a));
 }
 
 void sched_inject(troupe_system *sys, actor *a)
 {
-    pthread_mutex_lock(&sys->inj_lock);
-    a->next = NULL;
-    if (sys->inj_tail)
-        sys->inj_tail->next = a;
-    else
-        sys->inj_head = a;
-    sys->inj_tail = a;
-    /* relaxed: a hint for the lock-free emptiness check; the mutex orders
-     * the list itself. */
-    atomic_fetch_add_explicit(&sys->inj_len, 1, memory_order_relaxed);
-    pthread_mutex_unlock(&sys->inj_lock);
-    sched_notify(sys);
+    worker *w = troupei_tls.w;
+    /* another pool's worker keeps its own pool's actors (a blocking pool's
+     * in its run queue, where an idle worker can take them while this one
+     * is held by its handler) */
+    if (w && w->sys == sys && !w->caller && placed_here(w, a)) {
+        if (!w->pool->blocking && !sched_pinned(a) && !lifo_get(w)) {
+            lifo_set(w, a);
+            return;
+        }
+        push_local(w, a);
+        return;
+    }
+    sched_place(sys, a);
 }
 
 void sched_inject_list(troupe_system *sys, actor *head, actor *tail, uint32_t n)
 {
     if (!n)
         return;
-    pthread_mutex_lock(&sys->inj_lock);
-    if (sys->inj_tail)
-        sys->inj_tail->next = head;
-    else
-        sys->inj_head = head;
-    sys->inj_tail = tail;
-    /* relaxed: as sched_inject's */
-    atomic_fetch_add_explicit(&sys->inj_len, n, memory_order_relaxed);
-    pthread_mutex_unlock(&sys->inj_lock);
-    for (uint32_t i = 0; i < n && i < sys->nworkers; i++)
-        sched_notify(sys); /* one parked worker each, while there are some */
-}
-
-static actor *inj_pop(troupe_system *sys)
-{
-    if (atomic_load_explicit(&sys->inj_len, memory_order_relaxed) == 0)
-        return NULL;
-    pthread_mutex_lock(&sys->inj_lock);
-    actor *a = sys->inj_head;
-    if (a) {
-        sys->inj_head = a->next;
-        if (!sys->inj_head)
-            sys->inj_tail = NULL;
-        atomic_fetch_sub_explicit(&sys->inj_len, 1, memory_order_relaxed);
+    bool placed = false;
+    for (actor *a = head;; a = a->next) {
+        placed |= (a->flags & AF_PLACED) != 0;
+        if (a == tail)
+            break;
     }
-    pthread_mutex_unlock(&sys->inj_lock);
-    return a;
-}
-
-static void push_local(worker *w, actor *a)
-{
-    TR_ASSERT(w == troupei_tls.w); /* runq_push_owner: the owning worker only */
-    if (!runq_push_owner(&w->q, a)) {
-        sched_inject(w->sys, a);
+    if (placed && !sys->manual) { /* one by one, each to its place */
+        for (actor *a = head, *next; a; a = next) {
+            next = a == tail ? NULL : a->next;
+            sched_place(sys, a);
+        }
         return;
     }
-    sched_notify(w->sys);
+    pool *p = &sys->pools[0];
+    injq_push(&p->inj, head, tail, n);
+    for (uint32_t i = 0; i < n && i < p->n; i++)
+        pool_notify(p); /* one parked worker each, while there are some */
 }
+
 
 void sched_actor(troupe_system *sys, actor *a)
 {
@@ -161,17 +174,18 @@ void sched_actor_spread(troupe_system *sys, actor *a)
 void sched_requeue(worker *w, actor *a)
 {
     if (unlikely(w->caller)) { /* a plain thread's run (core/call.c): no queue */
-        sched_inject(w->sys, a);
+        sched_place(w->sys, a);
         return;
     }
     if (!lifo_get(w) && runq_empty(&w->q) &&
-        !atomic_load_explicit(&w->sys->inj_len, memory_order_relaxed)) {
+        !atomic_load_explicit(&w->pool->inj.len, memory_order_relaxed)) {
         lifo_set(w, a);
         return;
     }
     push_local(w, a);
 }
 
+/* Stealing stays within the pool: the victims are its workers (topo_plan). */
 static actor *steal(worker *w)
 {
     troupe_system *sys = w->sys;
@@ -194,28 +208,32 @@ static actor *find_work(worker *w)
             return a;
         /* Fairness: after a streak, others waiting here go first. With
          * nobody waiting the chain keeps its core (no wake-ups for it). */
-        if (runq_empty(&w->q) && !atomic_load_explicit(&w->sys->inj_len, memory_order_relaxed)) {
+        if (runq_empty(&w->q) && !atomic_load_explicit(&w->pool->inj.len, memory_order_relaxed)) {
             w->lifo_streak = 0;
             return a;
         }
         push_local(w, a);
     }
     w->lifo_streak = 0;
-    if (++w->tick % INJECT_EVERY == 0 && (a = inj_pop(w->sys)))
+    injq *inj = &w->pool->inj;
+    if (++w->tick % INJECT_EVERY == 0 && (a = injq_pop(inj)))
+        return a;
+    /* relaxed: a hint, as injq.len's (the pinned: this worker's alone) */
+    if (atomic_load_explicit(&w->pin.len, memory_order_relaxed) && (a = injq_pop(&w->pin)))
         return a;
     if ((a = runq_pop_mc(&w->q)))
         return a;
-    if ((a = inj_pop(w->sys)))
+    if ((a = injq_pop(inj)))
         return a;
     return steal(w);
 }
 
-static bool work_visible(troupe_system *sys)
+static bool work_visible(pool *p)
 {
-    if (atomic_load_explicit(&sys->inj_len, memory_order_relaxed))
+    if (atomic_load_explicit(&p->inj.len, memory_order_relaxed))
         return true;
-    for (uint32_t i = 0; i < sys->nworkers; i++)
-        if (!runq_empty(&sys->workers[i].q))
+    for (uint32_t i = p->first; i < p->first + p->n; i++)
+        if (!runq_empty(&p->sys->workers[i].q))
             return true;
     return false;
 }
@@ -223,7 +241,7 @@ static bool work_visible(troupe_system *sys)
 /* Become a searcher: counted in n_spinning, which makes notifiers skip
  * their wake-up. A worker back from park must search (see park); an idle
  * one only while at most half the workers (at least one) search. */
-static bool search_begin(troupe_system *sys, bool woken)
+static bool search_begin(pool *sys, bool woken)
 {
     /* relaxed: a count; the skip it causes is made safe by search_end's
      * fence, not by this increment's order */
@@ -233,7 +251,7 @@ static bool search_begin(troupe_system *sys, bool woken)
     }
     uint32_t s = atomic_load_explicit(&sys->n_spinning, memory_order_relaxed);
     do {
-        if (s >= (sys->nworkers + 1) / 2)
+        if (s >= (atomic_load_explicit(&sys->nstarted, memory_order_relaxed) + 1) / 2)
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&sys->n_spinning, &s, s + 1,
                                                     memory_order_relaxed, memory_order_relaxed));
@@ -243,7 +261,7 @@ static bool search_begin(troupe_system *sys, bool woken)
 /* Stop searching. The last searcher that found work passes the duty on:
  * notifiers skipped their wake-up while it searched, and what they queued
  * may still wait, so a parked worker is woken for it. */
-static void search_end(troupe_system *sys, bool found)
+static void search_end(pool *sys, bool found)
 {
     /* seq_cst RMW before the loads of work_visible, against sched_notify's
      * push, fence, load of n_spinning (store buffering, as park() does with
@@ -253,18 +271,18 @@ static void search_end(troupe_system *sys, bool found)
     if (!found || was != 1)
         return; /* a quitter parks, and parking re-checks (park) */
     if (work_visible(sys))
-        sched_notify(sys);
+        pool_notify(sys);
 }
 
 static actor *spin(worker *w, bool woken)
 {
-    troupe_system *sys = w->sys;
-    if (!search_begin(sys, woken))
+    pool *p = w->pool;
+    if (!search_begin(p, woken))
         return NULL;
     actor *a = NULL;
     bool starved = adapt_starved(&w->ad); /* core/adapt.h: yield, shorter */
-    uint64_t until = mono_ns() + (starved ? sys->cfg.spin_ns / 8 : sys->cfg.spin_ns);
-    while (!atomic_load_explicit(&sys->stopping, memory_order_relaxed)) {
+    uint64_t until = mono_ns() + (starved ? p->spin_ns / 8 : p->spin_ns);
+    while (!atomic_load_explicit(&w->sys->stopping, memory_order_relaxed)) {
         if ((a = find_work(w)) || mono_ns() >= until)
             break;
         if (starved)
@@ -274,15 +292,15 @@ static actor *spin(worker *w, bool woken)
                 cpu_relax();
     }
     adapt_check(w);
-    search_end(sys, a != NULL);
+    search_end(p, a != NULL);
     return a;
 }
 
-static void unpark_self(troupe_system *sys, worker *w)
+static void unpark_self(pool *p, worker *w)
 {
     /* acq_rel: if a waker already claimed us it also decremented. */
     if (atomic_exchange_explicit(&w->parked, 0, memory_order_acq_rel) == 1)
-        atomic_fetch_sub_explicit(&sys->n_parked, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&p->n_parked, 1, memory_order_relaxed);
 }
 
 /* Park until woken. The caller then searches: a waker relies on it, and a
@@ -291,24 +309,38 @@ static void unpark_self(troupe_system *sys, worker *w)
 static void park(worker *w)
 {
     troupe_system *sys = w->sys;
-    atomic_store_explicit(&w->parked, 1, memory_order_relaxed);
-    /* seq_cst: against sched_notify's fence (push, fence, load n_parked). */
-    atomic_fetch_add_explicit(&sys->n_parked, 1, memory_order_seq_cst);
-    if (!work_visible(sys) && !atomic_load_explicit(&sys->stopping, memory_order_seq_cst)) {
+    pool *p = w->pool;
+    /* seq_cst: against pin_wake's fence (push, fence, CAS of parked) */
+    atomic_store_explicit(&w->parked, 1, memory_order_seq_cst);
+    /* seq_cst: against pool_notify's fence (push, fence, load n_parked). */
+    atomic_fetch_add_explicit(&p->n_parked, 1, memory_order_seq_cst);
+    if (!work_visible(p) && !atomic_load_explicit(&w->pin.len, memory_order_seq_cst) &&
+        !atomic_load_explicit(&sys->stopping, memory_order_seq_cst)) {
         atomic_fetch_add_explicit(&w->parks, 1, memory_order_relaxed);
         /* acquire: pairs with the waker's acq_rel CAS. */
         while (atomic_load_explicit(&w->parked, memory_order_acquire) == 1 &&
                !atomic_load_explicit(&sys->stopping, memory_order_acquire))
             futex_wait_u32(&w->parked, 1, 0);
     }
-    unpark_self(sys, w);
+    unpark_self(p, w);
 }
 
-static void *worker_main(void *arg)
+/* A blocking pool's worker about to run a handler that may block: if work
+ * still waits and nobody idle will take it, one more worker. */
+static void before_blocking_run(pool *p)
+{
+    if (work_visible(p) && !atomic_load_explicit(&p->n_parked, memory_order_relaxed) &&
+        !atomic_load_explicit(&p->n_spinning, memory_order_relaxed))
+        pool_maybe_grow(p);
+}
+
+void *sched_worker_main(void *arg)
 {
     worker *w = arg;
     troupe_system *sys = w->sys;
-    troupei_tls.sys = sys;
+    /* only the default pool's workers take any actor into their LIFO slot
+     * (tls_state.sys; core/pool.c) */
+    troupei_tls.sys = w->pool->index == 0 ? sys : NULL;
     troupei_tls.w = w;
     topo_bind_self(w);
     adapt_mark(w);
@@ -327,6 +359,8 @@ static void *worker_main(void *arg)
             adapt_check(w);
         /* relaxed: read by the stall watchdog only, as a sample */
         atomic_store_explicit(&w->running, ref_make(sys, a->index, a->gen).id, memory_order_relaxed);
+        if (unlikely(w->pool->blocking))
+            before_blocking_run(w->pool);
         run_actor(w, a);
         atomic_store_explicit(&w->running, 0, memory_order_relaxed);
     }
@@ -339,19 +373,17 @@ int sched_start(troupe_system *sys)
 {
     if (sys->manual) /* test mode: the kit's thread runs the injector (runtime/testkit.c) */
         return 0;
-    for (uint32_t i = 0; i < sys->nworkers; i++) {
-        worker *w = &sys->workers[i];
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-            return TROUPE_ESYS;
-        w->started = true;
-    }
-    return 0;
+    return pools_start(sys);
 }
 
 void sched_stop(troupe_system *sys)
 {
     /* release: workers observe it with acquire and exit their loops. */
     atomic_store_explicit(&sys->stopping, true, memory_order_seq_cst);
+    for (uint32_t k = 0; k < sys->npools; k++) { /* no worker is started from here on */
+        pthread_mutex_lock(&sys->pools[k].grow_lock);
+        pthread_mutex_unlock(&sys->pools[k].grow_lock);
+    }
     for (uint32_t i = 0; i < sys->nworkers; i++) {
         worker *w = &sys->workers[i];
         atomic_store_explicit(&w->parked, 0, memory_order_release);

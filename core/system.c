@@ -16,6 +16,11 @@
 #include "core/timer.h"
 #include "core/topo.h"
 
+/* The pools took their fields out of the reserved bytes: the size (the
+ * ABI) is what it was before them. */
+_Static_assert(sizeof(troupe_config) == 304, "troupe_config's size is ABI");
+_Static_assert(sizeof(troupe_spawn_opts) == 56, "troupe_spawn_opts's size is ABI");
+
 int core_config_check(const troupe_config *c)
 {
     if (c->workers > TROUPE_MAX_WORKERS || c->mailbox_capacity == 0 ||
@@ -28,7 +33,7 @@ int core_config_check(const troupe_config *c)
         return TROUPE_EINVAL; /* every worker needs its CPU */
     if (c->spin_ns > 1000000000ull || c->shutdown_timeout_ns <= 0)
         return TROUPE_EINVAL;
-    return 0;
+    return pools_config_check(c);
 }
 
 static int init_workers(troupe_system *sys)
@@ -43,6 +48,7 @@ static int init_workers(troupe_system *sys)
         w->sys = sys;
         w->index = i;
     }
+    pools_init_workers(sys);
     return topo_plan(sys);
 }
 
@@ -104,8 +110,6 @@ int core_init(troupe_system *sys, const troupe_config *cfg)
     sys->cfg = *cfg;
     sys->clock = cfg->clock;
     sys->alloc_mode = cfg->use_arena && alloc_arena_available();
-    sys->nworkers = cfg->workers ? cfg->workers : cfg->cpus ? (uint32_t)cfg->ncpus : topo_cores();
-    pthread_mutex_init(&sys->inj_lock, NULL);
     pthread_mutex_init(&sys->live_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -116,7 +120,7 @@ int core_init(troupe_system *sys, const troupe_config *cfg)
     if ((rc = ref_tag_take(&sys->ref_tag)) ||
         (rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
         return rc;
-    if ((rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)))
+    if ((rc = pools_init(sys)) || (rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)))
         return rc;
     return 0;
 }
@@ -227,10 +231,10 @@ void core_free(troupe_system *sys)
     if (sys->workers)
         for (uint32_t i = 0; i < sys->nworkers; i++)
             free(sys->workers[i].victims);
+    pools_free(sys);
     tfree_aligned(0, sys->workers, sizeof(worker) * sys->nworkers);
     probe_tab_free(sys->probe);
     fault_sys_free(sys); /* after the timers stopped (core_finish) */
-    pthread_mutex_destroy(&sys->inj_lock);
     pthread_mutex_destroy(&sys->live_lock);
     pthread_cond_destroy(&sys->live_cond);
     ref_tag_give(sys->ref_tag);

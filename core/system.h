@@ -48,6 +48,12 @@ extern const uint64_t obs_lat_bounds[LAT_BUCKETS - 1];
  * message (one pushed after fault_run looked would be handled undrawn);
  * the next run draws it */
 #define AF_FHOLD 8192u
+/* Not the default pool's, or pinned (core/pool.c): a worker checks that
+ * the actor is its own before running it (run_special). Set at spawn. */
+#define AF_PLACED 16384u
+/* What makes run_actor take run_special on a default pool's worker; every
+ * other pool's workers check every actor (worker.run_mask). */
+#define AF_RUN_SPECIAL (AF_REINIT | AF_PROBE | AF_FAULT | AF_PLACED)
 
 typedef struct actor {
     mailbox mb; /* two cache lines */
@@ -60,7 +66,10 @@ typedef struct actor {
     uint32_t gen; /* current generation; published through mb.tail */
     uint32_t batch;
     uint16_t flags;
-    uint16_t stop_kind;
+    uint8_t stop_kind; /* a troupe_failure_kind */
+    /* the actor's pool (an index of sys->pools), set at spawn before the
+     * mailbox opens (its release publishes it), constant after */
+    uint8_t home;
     struct actor_ext *_Atomic ext; /* rare parts (core/ext.h), type-stable */
     unsigned char inl_state[ACTOR_INLINE_STATE];
 } actor;
@@ -93,6 +102,18 @@ typedef struct sendres {
     uint32_t hint_n; /* ... and how many it got: the next burst's size */
 } sendres;
 
+/* Runnable actors under a mutex: a pool's injector (from plain threads,
+ * other pools and overflow), a worker's pinned inbox (core/pool.c). */
+typedef struct injq {
+    pthread_mutex_t lock;
+    actor *head, *tail;
+    /* relaxed: a hint for the lock-free emptiness checks; the mutex orders
+     * the list itself */
+    alignas(CACHELINE) _Atomic uint32_t len;
+} injq;
+
+struct pool;
+
 typedef struct worker {
     runq q; /* stealable FIFO */
     /* the current run (kept here, not in locals, so that it survives the
@@ -122,6 +143,12 @@ typedef struct worker {
     /* a plain thread running an actor for its own ask (core/call.c): a
      * stand-in on that thread's stack, with no run queue of its own */
     bool caller;
+    struct pool *pool; /* the pool it belongs to (constant) */
+    /* the actor flags that send a run through run_special: AF_RUN_SPECIAL
+     * on the default pool's workers, every flag on the others' (every
+     * actor has AF_LIVE or AF_SYSTEM: each is checked to be theirs) */
+    uint16_t run_mask;
+    injq pin; /* actors pinned here (core/pool.c), this worker's alone to run */
     alignas(CACHELINE) _Atomic uint32_t parked; /* futex word */
     _Atomic uint64_t steals, parks, runs;
     /* the ref id of the actor being run, 0 between runs (relaxed stores by
@@ -134,6 +161,29 @@ typedef struct worker {
     _Atomic uint64_t lat_sum_ns;
     adapt ad; /* starved of its core? (core/adapt.h) the owner's alone */
 } worker;
+
+/* A worker pool (include/troupe/pool.h): its workers are
+ * sys->workers[first .. first + n), of which nstarted run (a blocking pool
+ * starts more, up to n, as it needs them: core/pool.c). */
+typedef struct pool {
+    injq inj;
+    alignas(CACHELINE) _Atomic uint32_t n_parked;
+    _Atomic uint32_t n_spinning;
+    /* threads running: release store by the grower (under grow_lock),
+     * acquire loads by whoever walks the pool's workers */
+    _Atomic uint32_t nstarted;
+    troupe_system *sys;
+    uint32_t first, n, index;
+    uint32_t initial; /* threads started with the system (n but for a blocking pool) */
+    uint64_t spin_ns;
+    uint32_t batch;
+    int pin;
+    bool blocking;
+    pthread_mutex_t grow_lock;
+    int *cpus; /* a copy of the config's set; NULL = the default placement */
+    uint32_t ncpus;
+    char name[TROUPE_POOL_NAME_MAX + 1];
+} pool;
 
 typedef struct timers timers;
 typedef struct asks asks;
@@ -150,13 +200,11 @@ struct troupe_system {
     /* this system's tag, in place (REF_TAG_MASK bits, never 0): in every
      * ref it makes, checked by every lookup; constant after create */
     uint64_t ref_tag;
-    /* injector: runnable actors from plain threads and overflow */
-    pthread_mutex_t inj_lock;
-    actor *inj_head, *inj_tail;
-    alignas(CACHELINE) _Atomic uint32_t inj_len;
-    _Atomic uint32_t n_parked;
-    _Atomic uint32_t n_spinning;
-    _Atomic int state;
+    /* the worker pools (core/pool.c), the default first; each has its
+     * injector, parked and searching counts */
+    pool *pools;
+    uint32_t npools;
+    alignas(CACHELINE) _Atomic int state;
     /* What a send must look at before its plain path (send_msg, call_send),
      * one load instead of two: SEND_GATE_DOWN once state leaves SYS_RUNNING
      * (system_begin_shutdown), SEND_GATE_TRACE once a trace context was
@@ -198,6 +246,9 @@ struct troupe_system {
 
 /* Per-thread: what this thread is running. */
 typedef struct tls_state {
+    /* the system whose actors this thread's scheduling may put in its
+     * worker's LIFO slot whatever their pool: set on a default pool's
+     * worker only (core/sched.c); another pool's sends go by placement */
     troupe_system *sys;
     worker *w;
     troupe_ctx *ctx;   /* set while a callback runs */
@@ -254,6 +305,37 @@ int send_fanout(troupe_system *sys, const troupe_ref *to, uint32_t n, uint32_t t
 void sched_notify(troupe_system *sys);
 void sched_requeue(worker *w, actor *a);
 void sched_actor_spread(troupe_system *sys, actor *a);
+/* core/pool.c: where a runnable actor goes when the caller cannot run it:
+ * its pinned worker's inbox, or its pool's injector, with a wake-up. */
+void sched_place(troupe_system *sys, actor *a);
+void injq_push(injq *q, actor *head, actor *tail, uint32_t n);
+actor *injq_pop(injq *q);
+/* Wake one of p's parked workers for new work (a blocking pool may start
+ * one more instead). */
+void pool_notify(pool *p);
+/* The pools from cfg (validated), their workers' slots counted in
+ * sys->nworkers; then each worker's pool (init_pool_workers). */
+int pools_init(troupe_system *sys);
+void pools_init_workers(troupe_system *sys);
+void pools_free(troupe_system *sys);
+/* The pool config check: names, CPU sets, counts. 0 or TROUPE_EINVAL. */
+int pools_config_check(const troupe_config *cfg);
+/* Start the first threads of every pool; a blocking pool's others later. */
+int pools_start(troupe_system *sys);
+/* core/sched.c: a worker thread's body */
+void *sched_worker_main(void *arg);
+/* A blocking pool whose workers are all in a handler while work waits
+ * starts one more (up to its bound). */
+void pool_maybe_grow(pool *p);
+/* The system's own copy of a pool's name (lives with the system), or NULL
+ * when it has no pool of that name. */
+const char *pool_name_of(troupe_system *sys, const char *name);
+/* The worker a is pinned to, + 1; 0 when it is not pinned. */
+uint32_t sched_pinned(const actor *a);
+/* true when a may run on w (its pool; its pinned worker). */
+bool placed_here(const worker *w, const actor *a);
+/* The pool index and pin (global worker + 1, 0 = none) for a spawn. */
+int pool_resolve(troupe_system *sys, const troupe_spawn_opts *o, uint8_t *home, uint32_t *pin);
 int sched_start(troupe_system *sys);
 void sched_stop(troupe_system *sys);
 

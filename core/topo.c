@@ -4,15 +4,17 @@
 
 #include "core/alloc.h"
 
+/* Victims are the other workers of w's pool: stealing stays in a pool. */
 static int plan_victims(troupe_system *sys, worker *w)
 {
-    w->nvictims = sys->nworkers - 1;
-    w->victims = sys_calloc(sys->nworkers, sizeof *w->victims);
+    const pool *p = w->pool;
+    w->nvictims = p->n - 1;
+    w->victims = sys_calloc(p->n, sizeof *w->victims);
     if (!w->victims)
         return TROUPE_ENOMEM;
-    uint32_t n = 0;
-    for (uint32_t i = 1; i < sys->nworkers; i++)
-        w->victims[n++] = (w->index + i) % sys->nworkers;
+    uint32_t n = 0, k = w->index - p->first;
+    for (uint32_t i = 1; i < p->n; i++)
+        w->victims[n++] = p->first + (k + i) % p->n;
     /* insertion sort, nearest first; ties keep round-robin order */
     for (uint32_t i = 1; i < n; i++) {
         uint32_t v = w->victims[i];
@@ -27,13 +29,16 @@ static int plan_victims(troupe_system *sys, worker *w)
     return 0;
 }
 
+/* Worker i of a pool runs on its set's CPU i (wrapping), or where the
+ * topology puts worker i by default (no pools: cfg.cpus, as before). */
 int topo_plan(troupe_system *sys)
 {
-    const troupe_config *c = &sys->cfg;
     for (uint32_t i = 0; i < sys->nworkers; i++) {
         worker *w = &sys->workers[i];
-        w->cpu = c->cpus ? c->cpus[i] : topo_cpu_default(i);
-        if (c->cpus && !topo_cpu_known(w->cpu))
+        const pool *p = w->pool;
+        uint32_t k = i - p->first;
+        w->cpu = p->cpus ? p->cpus[k % p->ncpus] : topo_cpu_default(k);
+        if (p->cpus && !topo_cpu_known(w->cpu))
             return TROUPE_EINVAL;
     }
     for (uint32_t i = 0; i < sys->nworkers; i++)

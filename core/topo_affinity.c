@@ -61,7 +61,7 @@ int topo_nearness(int a, int b)
 
 void topo_bind_self(const worker *w)
 {
-    if (loaded() <= 0 || w->cpu < 0 || w->cpu >= CPU_SETSIZE || !w->sys->cfg.pin)
+    if (loaded() <= 0 || w->cpu < 0 || w->cpu >= CPU_SETSIZE || !w->pool->pin)
         return;
     cpu_set_t one;
     CPU_ZERO(&one);

@@ -78,7 +78,7 @@ int topo_nearness(int a, int b)
 
 void topo_bind_self(const worker *w)
 {
-    if (!loaded() || w->cpu < 0 || !w->sys->cfg.pin)
+    if (!loaded() || w->cpu < 0 || !w->pool->pin)
         return;
     hwloc_obj_t pu = pu_of(w->cpu);
     if (!pu)

@@ -314,6 +314,8 @@ static void watch_worker(troupe_system *sys, uint32_t i, uint64_t now)
 {
     obs *o = sys->obs;
     worker *w = &sys->workers[i];
+    if (w->pool->blocking) /* its handlers may block: never stalled (docs/POOLS.md) */
+        return;
     /* relaxed: a sample; a run that moved shows in either word */
     uint64_t runs = atomic_load_explicit(&w->runs, memory_order_relaxed);
     uint64_t running = atomic_load_explicit(&w->running, memory_order_relaxed);

@@ -110,6 +110,8 @@ static int kit_sys_config(const troupe_testkit_config *cfg, troupe_config *sc)
     sc->pin = 0;
     sc->cpus = NULL;
     sc->ncpus = 0;
+    sc->pools = NULL; /* one pool: the kit's thread runs every actor */
+    sc->npools = 0;
     sc->health_interval_ns = 0;
     sc->stall_ns = 0;
     return 0;

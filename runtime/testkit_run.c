@@ -47,11 +47,11 @@ static uint64_t kit_next(troupe_testkit *k)
 static actor *inj_take(troupe_testkit *k, actor *pick, uint32_t *ready)
 {
     troupe_system *sys = k->sys;
-    pthread_mutex_lock(&sys->inj_lock);
+    pthread_mutex_lock(&sys->pools[0].inj.lock);
     /* relaxed: the mutex orders the list; the count is its length */
-    uint32_t n = atomic_load_explicit(&sys->inj_len, memory_order_relaxed);
+    uint32_t n = atomic_load_explicit(&sys->pools[0].inj.len, memory_order_relaxed);
     uint64_t at = n && !pick ? kit_next(k) % n : 0;
-    actor *prev = NULL, *a = sys->inj_head;
+    actor *prev = NULL, *a = sys->pools[0].inj.head;
     for (uint64_t i = 0; a && (pick ? a != pick : i < at); i++) {
         prev = a;
         a = a->next;
@@ -60,13 +60,13 @@ static actor *inj_take(troupe_testkit *k, actor *pick, uint32_t *ready)
         if (prev)
             prev->next = a->next;
         else
-            sys->inj_head = a->next;
-        if (sys->inj_tail == a)
-            sys->inj_tail = prev;
+            sys->pools[0].inj.head = a->next;
+        if (sys->pools[0].inj.tail == a)
+            sys->pools[0].inj.tail = prev;
         a->next = NULL;
-        atomic_fetch_sub_explicit(&sys->inj_len, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&sys->pools[0].inj.len, 1, memory_order_relaxed);
     }
-    pthread_mutex_unlock(&sys->inj_lock);
+    pthread_mutex_unlock(&sys->pools[0].inj.lock);
     *ready = n;
     return a;
 }
@@ -106,6 +106,8 @@ static void standin_reset(troupe_testkit *k)
     worker *w = k->w;
     w->sys = k->sys;
     w->caller = true; /* sched_requeue: back to the injector */
+    w->pool = &k->sys->pools[0]; /* the one pool a kit's system has */
+    w->run_mask = AF_RUN_SPECIAL;
     w->index = 0;
     w->in_msg = false;
     w->pb = NULL;
@@ -122,9 +124,9 @@ static void standin_reset(troupe_testkit *k)
 static void settle(troupe_testkit *k, actor *a)
 {
     troupe_system *sys = k->sys;
-    pthread_mutex_lock(&sys->inj_lock);
-    bool last = sys->inj_tail == a;
-    pthread_mutex_unlock(&sys->inj_lock);
+    pthread_mutex_lock(&sys->pools[0].inj.lock);
+    bool last = sys->pools[0].inj.tail == a;
+    pthread_mutex_unlock(&sys->pools[0].inj.lock);
     if (!last || peek_type(a) != TROUPE_TESTKIT_NOMSG || lane_nonempty(&a->mb.park))
         return;
     uint32_t ready;
@@ -169,7 +171,7 @@ int kit_run(troupe_testkit *k, uint64_t max, uint64_t *ran)
         n++;
     }
     /* relaxed: this thread is the only one that moves the injector */
-    if (rc && !atomic_load_explicit(&k->sys->inj_len, memory_order_relaxed))
+    if (rc && !atomic_load_explicit(&k->sys->pools[0].inj.len, memory_order_relaxed))
         rc = 0; /* the bound's last step left nothing ready */
     if (ran)
         *ran = n;

@@ -177,6 +177,10 @@ TROUPE_API int troupe_sup_start_child(troupe_system *sys, troupe_sup parent,
     sv_child *c = child_new(spec);
     if (!c)
         return TROUPE_ENOMEM;
+    /* the spec's pool for every restart: the system's copy of its name
+     * (an unknown one is left to fail the start) */
+    if (spec->opts.pool && pool_name_of(sys, spec->opts.pool))
+        c->spec.opts.pool = pool_name_of(sys, spec->opts.pool);
     if ((rc = start_actor(s, parent, c, out)))
         sv_child_free(c);
     return rc;

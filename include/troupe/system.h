@@ -17,6 +17,7 @@
 #include "troupe/export.h"
 #include "troupe/failure.h"
 #include "troupe/mailbox.h"
+#include "troupe/pool.h"
 #include "troupe/supervisor.h"
 
 #ifdef __cplusplus
@@ -95,7 +96,14 @@ typedef struct troupe_config {
      * behaviour fails with TROUPE_ESTATE). Borrowed: must outlive the
      * system. */
     struct troupe_journal *journal;
-    uint8_t reserved[64];
+    /* --- worker pools (troupe/pool.h, docs/POOLS.md) --- */
+    /* npools pools; NULL/0 = one pool, "default", of workers, cpus and pin
+     * above. With pools, the one named "default" (or else the first) is
+     * the default pool, and workers/cpus above are not used. Borrowed:
+     * read during troupe_system_create only. At most TROUPE_MAX_POOLS. */
+    const struct troupe_pool_config *pools;
+    size_t npools;
+    uint8_t reserved[48];
 } troupe_config;
 
 /* Fill *cfg with the defaults above. */
@@ -104,7 +112,8 @@ TROUPE_API void troupe_config_defaults(troupe_config *cfg);
 /* Create and start a system. cfg NULL = defaults. On success *out is owned
  * by the caller and released with troupe_system_destroy(). Errors:
  * TROUPE_EINVAL (a zero or absurd worker count, capacity or batch, an
- * unknown policy, a CPU the machine lacks), TROUPE_ENOMEM, TROUPE_ESYS,
+ * unknown policy, a CPU the machine lacks; a pool with a bad or duplicate
+ * name, an empty CPU set or a CPU the machine lacks), TROUPE_ENOMEM, TROUPE_ESYS,
  * TROUPE_EBUSY when 1023 systems are alive already (each has its own ref
  * tag: types.h). */
 TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg);

@@ -28,6 +28,7 @@
 #include "troupe/monitor.h"
 #include "troupe/observe.h"
 #include "troupe/persist.h"
+#include "troupe/pool.h"
 #include "troupe/fault.h"
 #include "troupe/probe.h"
 #include "troupe/group.h"
