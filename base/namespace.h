@@ -360,8 +360,10 @@
 #define pg_call troupei_pg_call
 #define pg_delete_upto troupei_pg_delete_upto
 #define pg_fail troupei_pg_fail
+#define pg_high_water troupei_pg_high_water
 #define pg_last_seq troupei_pg_last_seq
 #define pg_load_snapshot troupei_pg_load_snapshot
+#define pg_open_schema troupei_pg_open_schema
 #define pg_prepare_all troupei_pg_prepare_all
 #define pg_read troupei_pg_read
 #define pg_ready troupei_pg_ready

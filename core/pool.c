@@ -266,16 +266,20 @@ bool placed_here(const worker *w, const actor *a)
     return !pin || (pin == w->index + 1 && !w->caller);
 }
 
-/* Wake the one worker a pinned actor waits for. The seq_cst fence after
- * the push pairs with park()'s seq_cst store of parked and its re-check of
- * the inbox: either we see parked and wake it, or it sees the actor. */
+/* Wake the one worker a pinned actor waits for. Store buffering against
+ * park() (store parked, load pin.len, both seq_cst), made with seq_cst
+ * operations rather than a fence, which TSan cannot model: the RMW of
+ * pin.len reads the push's count, and either it precedes park()'s load in
+ * the single order (which then sees the actor) or the store of parked
+ * precedes this CAS (which then sees parked and wakes it). */
 static void pin_wake(troupe_system *sys, worker *w)
 {
-    atomic_thread_fence(memory_order_seq_cst);
+    /* seq_cst: against park()'s seq_cst load of pin.len (above) */
+    atomic_fetch_add_explicit(&w->pin.len, 0, memory_order_seq_cst);
     uint32_t one = 1;
-    /* acq_rel: claims the wake-up, as pool_notify's */
-    if (atomic_compare_exchange_strong_explicit(&w->parked, &one, 0, memory_order_acq_rel,
-                                                memory_order_relaxed)) {
+    /* seq_cst: against park()'s seq_cst store of parked; claims the wake-up */
+    if (atomic_compare_exchange_strong_explicit(&w->parked, &one, 0, memory_order_seq_cst,
+                                                memory_order_seq_cst)) {
         atomic_fetch_sub_explicit(&w->pool->n_parked, 1, memory_order_relaxed);
         futex_wake_u32(&w->parked, 1);
     }

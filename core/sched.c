@@ -310,7 +310,7 @@ static void park(worker *w)
 {
     troupe_system *sys = w->sys;
     pool *p = w->pool;
-    /* seq_cst: against pin_wake's fence (push, fence, CAS of parked) */
+    /* seq_cst: against pin_wake's seq_cst RMW of pin.len and CAS of parked */
     atomic_store_explicit(&w->parked, 1, memory_order_seq_cst);
     /* seq_cst: against pool_notify's fence (push, fence, load n_parked). */
     atomic_fetch_add_explicit(&p->n_parked, 1, memory_order_seq_cst);

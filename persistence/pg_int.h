@@ -99,9 +99,6 @@ int pg_save_snapshot(backend *b, const char *pid, uint64_t seq, uint32_t schema,
 int pg_load_snapshot(backend *b, const char *pid, int *found, uint64_t *seq, uint32_t *schema,
                      void **data, size_t *len, char *err);
 int pg_delete_upto(backend *b, const char *pid, uint64_t upto, char *err);
-/* (link names here rather than in base/namespace.h: only this backend) */
-#define pg_high_water troupei_pg_high_water
-#define pg_open_schema troupei_pg_open_schema
 /* backend_ops.high_water: the mark pg_meta.c's trigger keeps */
 int pg_high_water(backend *b, const char *pid, uint64_t *seq, char *err);
 

@@ -25,12 +25,14 @@
 #undef pg_save_snapshot
 #undef pg_load_snapshot
 #undef pg_delete_upto
+#undef pg_high_water
 #define pg_prepare_all fuzz_copy_pg_prepare_all
 #define pg_read fuzz_copy_pg_read
 #define pg_last_seq fuzz_copy_pg_last_seq
 #define pg_save_snapshot fuzz_copy_pg_save_snapshot
 #define pg_load_snapshot fuzz_copy_pg_load_snapshot
 #define pg_delete_upto fuzz_copy_pg_delete_upto
+#define pg_high_water fuzz_copy_pg_high_water
 #include "../../persistence/pg_rows.c"
 
 #include <stdio.h>
