@@ -257,6 +257,20 @@ static bool keep_msg(void *ud, uint64_t pos, const tmsg *m)
     return c->what == F_PASS;
 }
 
+/* Destroy a dropped message outside f->lock: its destructor is the user's
+ * and may call troupe_fault_* on this very actor. False when faults were
+ * turned off meanwhile (then ended for this run, lock held). */
+static bool drop_unlocked(troupe_system *sys, fault_actor *f, actor *a, tmsg *m)
+{
+    pthread_mutex_unlock(&f->lock);
+    tmsg_destroy(sys, m);
+    pthread_mutex_lock(&f->lock);
+    if (f->on && f->gen == a->gen)
+        return true;
+    faults_over(f, a);
+    return false;
+}
+
 #define FAULT_TAKE_MAX 256 /* messages dropped or delayed in one run, at most */
 
 /* At the start of a run (AF_FAULT): drop or delay messages at the head of
@@ -287,7 +301,10 @@ void fault_run(worker *w, actor *a)
             continue;
         }
         f->st.dropped++; /* lost as on a network: its asker is not told */
-        tmsg_destroy(sys, &m);
+        if (!drop_unlocked(sys, f, a, &m)) {
+            pthread_mutex_unlock(&f->lock);
+            return; /* faults ended in the destructor: as at the top */
+        }
     }
     /* only a message drawn and kept may be handled in this run (run.c):
      * one pushed from now on waits for the next run's draw */

@@ -244,3 +244,44 @@ Test(fault, a_forward_jump_fires_what_is_due_once)
     troupe_clock_destroy(clk);
     tt_log_fini(&s.log);
 }
+
+/* A dropped message's destructor is the user's: it may ask about (or
+ * change) the faults of the actor it was sent to. It used to run under the
+ * fault lock, and this deadlocked the worker. */
+static struct {
+    troupe_system *sys;
+    troupe_ref to;
+    atomic_int destroyed, stats_ok;
+} dtor_probe;
+
+static void dtor_asks_stats(void *ptr)
+{
+    troupe_fault_stats st;
+    if (troupe_fault_messages_stats(dtor_probe.sys, dtor_probe.to, &st) == 0 && st.dropped >= 1)
+        atomic_fetch_add(&dtor_probe.stats_ok, 1);
+    atomic_fetch_add(&dtor_probe.destroyed, 1);
+    free(ptr);
+}
+
+Test(fault, a_dropped_messages_destructor_may_call_the_fault_api)
+{
+    troupe_system *sys = tt_system(1);
+    sink s = {0};
+    tt_log_init(&s.log);
+    troupe_ref r = tt_spawn(sys, &sink_beh, &s, NULL);
+    dtor_probe.sys = sys;
+    dtor_probe.to = r;
+    set_faults(sys, r, TROUPE_FAULT_PPM, 0, 0, 7); /* drop every message */
+    enum { N = 50 };
+    for (int i = 0; i < N; i++) {
+        int *p = malloc(sizeof *p);
+        cr_assert_not_null(p);
+        cr_assert_eq(troupe_tell_ptr(sys, r, M_COUNT, p, dtor_asks_stats), 0);
+    }
+    wait_until(atomic_load(&dtor_probe.destroyed) == N);
+    cr_expect_eq(atomic_load(&dtor_probe.stats_ok), N, "each destructor read the stats");
+    cr_expect_eq(fstats(sys, r).dropped, N);
+    cr_expect_eq(atomic_load(&s.handled), 0);
+    troupe_system_destroy(sys);
+    tt_log_fini(&s.log);
+}
