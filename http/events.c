@@ -8,7 +8,8 @@
  *
  * {"now_ns", "next", "dropped", "events": [{"seq", "at_ns", "kind", "actor",
  * "ref", "behaviour", "detail"}]}: poll again with since=next; dropped
- * counts the events after `since` the ring lost before this read. */
+ * counts the events after `since` the ring lost before this read, all of
+ * them even with actor= (a lost event's actor is not known). */
 #include "core/alloc.h"
 #include "core/system.h"
 #include "http/internal.h"

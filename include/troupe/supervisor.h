@@ -372,7 +372,10 @@ typedef struct troupe_events_page {
     /* pass as `since` next time: the last seq returned, or when fewer
      * than cap matched, the last seq written (nothing newer to scan) */
     uint64_t next;
-    /* events after `since` lost before this read (the ring went round) */
+    /* events after `since` lost before this read (the ring went round),
+     * every one of them whatever `actor` filter was given: a lost event's
+     * actor is not known, so a filtered reader learns only that it may
+     * have missed some */
     uint64_t dropped;
     unsigned char reserved[16];
 } troupe_events_page;
