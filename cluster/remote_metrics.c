@@ -93,6 +93,28 @@ static void write_batches(pw *p, const transport_stats *t)
               (unsigned long long)count);
 }
 
+/* Stable refs (troupe_cluster_ref_stats): MOVED bounces, ownership reads,
+ * messages held for an owner and those that expired waiting. */
+static void write_refs(pw *p, remote *r)
+{
+    crefs_stats s;
+    crefs_stats_get(r->crefs, &s);
+    static const char *const dir[] = {"in", "out"};
+    const uint64_t moved[] = {s.moved_in, s.moved_out};
+    const char *n = "troupe_cluster_ref_moved_total";
+    pw_head(p, n, "counter",
+            "Messages bounced by MOVED: in (sent back here, routed again), out (sent back by "
+            "this node).");
+    labelled(p, n, "direction", dir, moved, 2);
+    family(p, "troupe_cluster_ref_resolves_total", "Ownership rows read for stable refs.",
+           s.resolves);
+    family(p, "troupe_cluster_ref_held_total", "Messages to stable refs that waited for an owner.",
+           s.held);
+    family(p, "troupe_cluster_ref_expired_total",
+           "Held messages that failed after the bound (asks TROUPE_ENODEDOWN, tells lost).",
+           s.expired);
+}
+
 static void write_remote(pw *p, remote *r)
 {
     troupe_cluster_stats s = {0};
@@ -104,6 +126,7 @@ static void write_remote(pw *p, remote *r)
     transport_stats t;
     transport_stats_get(r->t, &t);
     write_batches(p, &t);
+    write_refs(p, r);
 }
 
 static void write_metrics(pw *p, troupe_system *sys, void *ud)

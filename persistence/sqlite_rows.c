@@ -43,20 +43,39 @@ static int sq_decode(sqb *s, sqlite3_stmt *q, const char *pid, const char *what,
     return 0;
 }
 
+/* Column 4: the row is the one its index entry names. The table has no
+ * key of its own (rows in commit order, sqlite_log.c): a second row of one
+ * seq, which troupe never writes, must be refused here (*last: the seq
+ * handed up before, or the read's `after`). */
+static int sq_row_placed(sqb *s, sqlite3_stmt *q, const char *pid, const prow *r,
+                         uint64_t *last, char *err)
+{
+    if (sqlite3_column_int(q, 4) != 1) {
+        backend_errf(err, "sqlite: event %s seq %llu: the row no longer matches its index"
+                          " entry (%s)", pid, (unsigned long long)r->seq, s->path);
+        return TROUPE_ECORRUPT;
+    }
+    if (r->seq <= *last) {
+        backend_errf(err, "sqlite: event %s seq %llu: a second row of that seq, or out of order"
+                          " after seq %llu (%s)", pid, (unsigned long long)r->seq,
+                     (unsigned long long)*last, s->path);
+        return TROUPE_ECORRUPT;
+    }
+    *last = r->seq;
+    return 0;
+}
+
 /* Step statement st (bound already) to its end, each row to fn. */
-static int sq_read_rows(sqb *s, int st, const char *pid, pevent_fn fn, void *ud, char *err)
+static int sq_read_rows(sqb *s, int st, const char *pid, uint64_t *last, pevent_fn fn, void *ud,
+                        char *err)
 {
     sqlite3_stmt *q = s->st[st];
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         prow r;
         int code = sq_decode(s, q, pid, "event", &r, err);
-        /* column 4: the row is the one its index entry names */
-        if (code == 0 && sqlite3_column_int(q, 4) != 1) {
-            backend_errf(err, "sqlite: event %s seq %llu: the row no longer matches its index"
-                              " entry (%s)", pid, (unsigned long long)r.seq, s->path);
-            code = TROUPE_ECORRUPT;
-        }
+        if (code == 0)
+            code = sq_row_placed(s, q, pid, &r, last, err);
         if (code == 0)
             code = fn(ud, r.seq, r.schema, r.data, r.len);
         if (code < 0)
@@ -69,14 +88,14 @@ static int sq_read_rows(sqb *s, int st, const char *pid, pevent_fn fn, void *ud,
  * a statement left open pins its WAL snapshot and keeps checkpoints from
  * finishing. */
 static int sq_read_step(sqb *s, int st, const char *pid, uint64_t after, sqlite3_int64 below,
-                        pevent_fn fn, void *ud, char *err)
+                        uint64_t *last, pevent_fn fn, void *ud, char *err)
 {
     sqlite3_stmt *q = s->st[st];
     sqlite3_bind_text(q, 1, pid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
     if (st == SQ_READ_IDX)
         sqlite3_bind_int64(q, 3, below);
-    int rc = sq_read_rows(s, st, pid, fn, ud, err);
+    int rc = sq_read_rows(s, st, pid, last, fn, ud, err);
     sqlite3_reset(q);
     return rc;
 }
@@ -102,11 +121,12 @@ static int sq_read_all(sqb *s, const char *pid, uint64_t after, pevent_fn fn, vo
                        char *err)
 {
     sqlite3_int64 min;
+    uint64_t last = after;
     int rc = sq_tail_min(s, pid, after, &min, err);
     if (rc == 0)
-        rc = sq_read_step(s, SQ_READ_IDX, pid, after, min, fn, ud, err);
+        rc = sq_read_step(s, SQ_READ_IDX, pid, after, min, &last, fn, ud, err);
     if (rc == 0 && min != INT64_MAX)
-        rc = sq_read_step(s, SQ_READ, pid, (uint64_t)min - 1, 0, fn, ud, err);
+        rc = sq_read_step(s, SQ_READ, pid, (uint64_t)min - 1, 0, &last, fn, ud, err);
     return rc;
 }
 

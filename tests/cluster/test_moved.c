@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../http/client.h"
 #include "../persistence/pers_support.h"
 #include "cluster/cref.h"
 #include "cluster/own.h"
@@ -513,4 +514,47 @@ Test(moved, the_prefix_decoder_refuses_malformed_payloads)
         cr_expect_eq(cref_prefix_parse(&f, pid, &body, &len), TROUPE_EINVAL, "%s", bad[i].what);
         free(copy);
     }
+}
+
+/* The stable-ref counters are on /metrics (they were only in
+ * troupe_cluster_ref_stats_get): the same figures, as counters. */
+static double metric(const char *page, const char *name)
+{
+    char pat[160];
+    snprintf(pat, sizeof pat, "\n%s ", name);
+    const char *p = strstr(page, pat);
+    return p ? strtod(p + strlen(pat), NULL) : -1;
+}
+
+Test(moved, ref_counters_are_on_metrics)
+{
+    tnode *a = node_new("mmet", "a", "TROUPE_NATS_URL_1", 3000, 100);
+    troupe_ref r;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "m", NULL), 0);
+    cr_assert_eq(troupe_cluster_ref(a->c, "ledger", "m", &r), 0);
+    troupe_cluster_ref_stats st;
+    cr_assert_eq(troupe_cluster_ref_stats_get(a->c, &st), 0);
+    cr_assert_gt(st.resolves, 0);
+    troupe_http *srv = NULL;
+    int rc = troupe_http_start(a->sys, NULL, &srv);
+    if (rc == TROUPE_ENOTSUP) {
+        cr_log_info("built without http: nothing to check");
+        node_free(a);
+        return;
+    }
+    cr_assert_eq(rc, 0);
+    hc_resp h = hc_get(troupe_http_port(srv), "/metrics");
+    cr_assert_eq(h.status, 200);
+    /* nothing resolves meanwhile: no ref is read between the two reads */
+    cr_expect_eq(metric(h.body, "troupe_cluster_ref_resolves_total"), (double)st.resolves, "%s",
+                 h.body);
+    cr_expect_eq(metric(h.body, "troupe_cluster_ref_moved_total{direction=\"in\"}"),
+                 (double)st.moved_in);
+    cr_expect_eq(metric(h.body, "troupe_cluster_ref_moved_total{direction=\"out\"}"),
+                 (double)st.moved_out);
+    cr_expect_eq(metric(h.body, "troupe_cluster_ref_held_total"), (double)st.held);
+    cr_expect_eq(metric(h.body, "troupe_cluster_ref_expired_total"), (double)st.expired);
+    hc_free(&h);
+    troupe_http_stop(srv);
+    node_free(a);
 }

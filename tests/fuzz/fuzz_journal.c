@@ -8,10 +8,10 @@
  *
  * Checked: every event delivered has seq > after, in increasing order,
  * and is byte for byte a row the input stored with the right checksum;
- * when every stored row of the id is well-formed, the read delivers them
- * all (the roundtrip), and the snapshot likewise. crc32c itself: split at
- * any point, the continued CRC equals the whole one, and it matches a
- * bitwise reference.
+ * when every stored row of the id is well-formed and no seq is stored
+ * twice, the read delivers them all (the roundtrip), and the snapshot
+ * likewise. crc32c itself: split at any point, the continued CRC equals
+ * the whole one, and it matches a bitwise reference.
  *
  * Input: after u8, then rows until it ends, each:
  *   flags u8 (bit 0 snapshot, bit 1 the other pid, bit 2 checksum right),
@@ -147,8 +147,9 @@ static void stored_form(row *r, uint8_t types, int64_t crc)
                    (types >> 4 & 3) == 1 && int_stored(types >> 6 & 3, crc, &r->crc_st);
 }
 
-/* Store the rows; a row the table refuses (a duplicate key) is dropped
- * from the model. */
+/* Store the rows; a row the table refuses (a duplicate snapshot key) is
+ * dropped from the model. The events table has no key: two event rows of
+ * one seq are both stored, and the reader must refuse the second. */
 static void store(model *m, const uint8_t *p, size_t n)
 {
     sqlite3_exec(db, "BEGIN; DELETE FROM events; DELETE FROM snapshots;", NULL, NULL, NULL);
@@ -208,6 +209,15 @@ static int on_event(void *ud, uint64_t seq, uint32_t schema, const void *data, s
     return 0;
 }
 
+/* Does an earlier event row of pid 0 have row i's seq? */
+static int seq_twice(const model *m, int i)
+{
+    for (int k = 0; k < i; k++)
+        if (!m->r[k].snap && m->r[k].pid == 0 && m->r[k].seq == m->r[i].seq)
+            return 1;
+    return 0;
+}
+
 /* Are all of pid 0's rows of a table well-formed? How many are there past
  * `after`, and which has the highest seq? */
 static int all_good(const model *m, int snap, uint64_t after, int *count, const row **top)
@@ -218,7 +228,7 @@ static int all_good(const model *m, int snap, uint64_t after, int *count, const 
         const row *r = &m->r[i];
         if (r->snap != snap || r->pid != 0)
             continue;
-        good &= r->good;
+        good &= r->good && !(snap == 0 && seq_twice(m, i));
         if ((uint64_t)r->seq > after)
             ++*count;
         if (!*top || r->seq > (*top)->seq)

@@ -79,6 +79,23 @@ Test(backend, sqlite_a_wrong_typed_column_is_corrupt)
     bk_expect_range(&g, a, 1, 1);
 }
 
+/* The events table keeps rows in commit order with no key of its own: a
+ * copied row (a restored backup appended twice, a forged row with a valid
+ * checksum) must not be replayed twice. Found by tests/fuzz/fuzz_journal.c
+ * after the group-commit layout dropped the table's primary key. */
+Test(backend, sqlite_a_second_row_of_one_seq_is_corrupt)
+{
+    only("sqlite");
+    const char *a = bk_id("dupseq");
+    cr_assert_eq(bk_append_range(bk, a, 1, 3), 0, "%s", bk_err);
+    bk_sql("INSERT INTO events(pid, seq, schema, data, crc)"
+           " SELECT pid, seq, schema, data, crc FROM events WHERE pid = ?1 AND seq = ?2", a, 2);
+    cr_assert_eq(bk_read(bk, a, 0, &g), TROUPE_ECORRUPT, "%s", bk_err);
+    expect_names(a, "seq 2");
+    cr_assert(strstr(bk_err, "second row"), "%s", bk_err);
+    bk_expect_range(&g, a, 1, 2); /* the first of the two, nothing after */
+}
+
 /* A snapshot stored with seq <= 0 was never written by troupe, whatever its
  * checksum says (CRC-32C is no MAC: anyone can compute one). PostgreSQL's
  * bigint is signed: -1 read back must not pass as seq 2^64-1 (found by
