@@ -68,7 +68,12 @@ TROUPE_API void troupe_fault_msgs_defaults(troupe_fault_msgs *f);
  * the request, ahead of its queued messages; a test that needs every
  * message after this call drawn waits for troupe_fault_stats.active
  * first. Applying
- * again restarts the draws from f->seed. Errors: TROUPE_EINVAL (NULL sys,
+ * again restarts the draws from f->seed. A dropped message's destructor
+ * runs outside the injector's lock and may call these functions. Known
+ * limit: in a DROP_OLDEST mailbox, a message that the overflow evicts
+ * between its draw and its handling lets the next one be handled without a
+ * draw (drawn counts one fewer; the rates are then slightly under what was
+ * asked). Errors: TROUPE_EINVAL (NULL sys,
  * rates adding up past TROUPE_FAULT_PPM, a delay of 0 with delay_ppm > 0),
  * TROUPE_ENOACTOR (not a live actor of sys), TROUPE_ENOMEM. */
 TROUPE_API int troupe_fault_messages(troupe_system *sys, troupe_ref actor,
