@@ -400,6 +400,7 @@
 #define probe_view troupei_probe_view
 #define probe_wait troupei_probe_wait
 #define prom_probe troupei_prom_probe
+#define prom_pools troupei_prom_pools
 #define pw_flush troupei_pw_flush
 #define pw_head troupei_pw_head
 #define pw_label troupei_pw_label

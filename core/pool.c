@@ -408,6 +408,11 @@ TROUPE_API int troupe_pool_info_get(troupe_system *sys, const char *name, troupe
     for (uint32_t i = 0; i < p->n && i < 64; i++)
         out->cpus[out->ncpus++] = sys->workers[p->first + i].cpu;
     out->runq_length = pool_queued(sys, p);
+    out->configured = p->initial;
+    /* relaxed: samples of the scheduler's counts (pool_notify's hints);
+     * nothing is read through them */
+    out->parked = atomic_load_explicit(&p->n_parked, memory_order_relaxed);
+    out->spinning = atomic_load_explicit(&p->n_spinning, memory_order_relaxed);
     for (uint32_t i = 0; i < started; i++)
         /* relaxed: a sample of the owner's word */
         out->blocked += atomic_load_explicit(&sys->workers[p->first + i].running,

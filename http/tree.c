@@ -1,5 +1,5 @@
 /* http/tree.c — /api/tree (the supervision tree with its actors) and
- * /api/system (counters, workers, circuit breakers).
+ * /api/system (counters, workers, worker pools, circuit breakers).
  *
  * The tree is walked from the root through troupe_sup_children, one
  * supervisor at a time; it can change under the walk (children start and
@@ -13,6 +13,7 @@
  * "children_total" telling how many there were). */
 #include "core/alloc.h"
 #include "http/internal.h"
+#include "observe/cpuset.h"
 
 #include <stdlib.h>
 
@@ -167,6 +168,42 @@ static void write_workers(jw *w, troupe_system *sys)
     jw_arr_end(w);
 }
 
+/* One worker pool (troupe/pool.h): its workers, CPU set, queue, and the
+ * workers inside a handler — in a blocking pool, the handlers that may be
+ * blocked. cpu_set is the text the Prometheus page's cpus label carries. */
+static void write_pool(jw *w, const troupe_pool_info *pi)
+{
+    char set[256];
+    cpuset_format(pi->cpus, pi->ncpus, set, sizeof set);
+    jw_obj(w);
+    jw_key(w, "name"), jw_str(w, pi->name);
+    jw_key(w, "blocking"), jw_bool(w, pi->blocking);
+    jw_key(w, "workers"), jw_u64(w, pi->workers);
+    jw_key(w, "configured"), jw_u64(w, pi->configured);
+    jw_key(w, "max_workers"), jw_u64(w, pi->max_workers);
+    jw_key(w, "first_worker"), jw_u64(w, pi->first_worker);
+    jw_key(w, "cpu_set"), jw_str(w, set);
+    jw_key(w, "parked"), jw_u64(w, pi->parked);
+    jw_key(w, "spinning"), jw_u64(w, pi->spinning);
+    jw_key(w, "runq_length"), jw_u64(w, pi->runq_length);
+    jw_key(w, "blocked"), jw_u64(w, pi->blocked);
+    jw_obj_end(w);
+}
+
+static void write_pools(jw *w, troupe_system *sys)
+{
+    const char *names[TROUPE_MAX_POOLS];
+    int n = troupe_system_pools(sys, names, TROUPE_MAX_POOLS);
+    jw_key(w, "pools");
+    jw_arr(w);
+    for (int i = 0; i < n && i < TROUPE_MAX_POOLS; i++) {
+        troupe_pool_info pi;
+        if (troupe_pool_info_get(sys, names[i], &pi) == 0)
+            write_pool(w, &pi);
+    }
+    jw_arr_end(w);
+}
+
 /* The supervisor thread's heartbeat (troupe/observe.h): "stalled" true
  * means nothing restarts until it moves (docs/OPERATIONS.md). */
 static void write_supervisor(jw *w, troupe_system *sys)
@@ -234,6 +271,7 @@ void api_system(hreq *r)
     jw_key(w, "metrics_enabled"), jw_bool(w, troupe_metrics_enabled());
     jw_key(w, "mutations_enabled"), jw_bool(w, r->srv->token != NULL);
     write_workers(w, r->srv->sys);
+    write_pools(w, r->srv->sys);
     write_supervisor(w, r->srv->sys);
     write_breakers(w, r->srv->sys);
     jw_obj_end(w);

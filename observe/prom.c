@@ -253,6 +253,7 @@ TROUPE_API int troupe_metrics_write(troupe_system *sys, const troupe_metrics_opt
     prom_probe(p, sys);
     write_supervision(p, sys);
     write_workers(p, sys);
+    prom_pools(p, sys);
     write_registered(p, sys);
     pthread_mutex_unlock(&sys->obs->out_lock);
     if (rc == 0)

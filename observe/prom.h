@@ -22,6 +22,8 @@ int pw_flush(pw *p);
 
 /* observe/prom_probe.c: the stamped messages' histograms per type */
 void prom_probe(pw *p, troupe_system *sys);
+/* observe/prom_pools.c: the worker pools' families (label pool) */
+void prom_pools(pw *p, troupe_system *sys);
 /* observe/prom_types.c */
 int prom_types(pw *p, troupe_system *sys);
 int prom_named(pw *p, troupe_system *sys, int per_name);

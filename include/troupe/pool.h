@@ -74,7 +74,10 @@ typedef struct troupe_pool_info {
     uint32_t ncpus;
     uint32_t runq_length;  /* runnable actors queued (run queues and injector) */
     uint32_t blocked;      /* workers inside a handler now (a sample) */
-    uint8_t reserved[32];
+    uint32_t configured;   /* workers started with the system (the config's workers) */
+    uint32_t parked;       /* workers asleep, waiting for work (a sample) */
+    uint32_t spinning;     /* workers searching for work before they park (a sample) */
+    uint8_t reserved[20];
 } troupe_pool_info;
 
 /* The pool named `name` (NULL = the default pool). Errors: TROUPE_EINVAL

@@ -95,6 +95,14 @@ async function checkPanels(page) {
   assert.match(await page.textContent('#rate'), /^[\d.]+( [kM])? msg\/s$/);
   assert.match(await page.textContent('#conn-text'), /^live/);
   ok('the message-rate sparkline is drawn and the page is live');
+  // the demo has no pools configured: one pool, "default", with every worker
+  await page.waitForSelector('#pools tr[data-pool="default"]', { timeout: HANG_MS });
+  const row = await page.locator('#pools tr[data-pool="default"] td').allTextContents();
+  assert.equal(row[1], await page.textContent('#s-workers'), `default pool's workers: ${row}`);
+  assert.match(row[2], /^(\d+(-\d+)?)(,\d+(-\d+)?)*$|^-$/, `a CPU set: ${row[2]}`);
+  assert.match(row[3], /^\d+$/);
+  assert.match(row[4], /^\d+$/);
+  ok(`the pools panel shows the default pool (${row.join(' | ')})`);
 }
 
 // Every live actor, not only the tree: the demo's plain troupe_spawn actors

@@ -2,8 +2,8 @@
 // panels on a stand-in DOM (meson test 'http-dashboard-panels', suite
 // 'http'; needs node, no browser): the adapters' actor share over the last
 // 60 s from counter deltas (not since creation), a mailbox's fill clamped
-// at 100 % with "+N parked" beyond, and the journal's quantiles read from
-// its histogram's buckets. The clock is the test's (performance.now).
+// at 100 % with "+N parked" beyond, the journal's quantiles read from
+// its histogram's buckets, and the worker pools' table. The clock is the test's (performance.now).
 import { readFileSync } from "node:fs";
 
 const page = readFileSync(process.argv[2], "utf8");
@@ -67,5 +67,25 @@ const h = { le: [0.001, 0.01, 0.1, null], counts: [90, 9, 1, 0] };
 check(quantile(h, 0.5) === 0.001 && quantile(h, 0.99) === 0.01 && quantile(h, 1) === 0.1, "quantiles' bounds");
 check(quantile({ le: [0.1, null], counts: [0, 0] }, 0.99) === null, "no commit: no quantile");
 check(quantile({ le: [0.1, null], counts: [0, 5] }, 0.99) === null, "beyond the last bound: +Inf (null)");
+
+// the worker pools' table, from /api/system's "pools"
+const tbody = new Node("tbody");
+tbody.replaceChildren = function () { this.children = []; };
+const renderPools = new Function("document", "$", take("el") + take("renderPools") + "\nreturn renderPools;")(
+  document, (id) => (id === "pools" ? tbody : null));
+renderPools([
+  { name: "default", blocking: false, workers: 2, max_workers: 2, cpu_set: "0-1", runq_length: 3, blocked: 1, parked: 0 },
+  { name: "io", blocking: true, workers: 2, max_workers: 8, cpu_set: "", runq_length: 0, blocked: 2, parked: 0 },
+]);
+const cells = (tr) => tr.children.map((c) => c.textContent);
+check(tbody.children.length === 2, "one row per pool: " + tbody.children.length);
+check(JSON.stringify(cells(tbody.children[0])) === JSON.stringify(["default", "2", "0-1", "3", "1", "0"]),
+      "a pool's row: name, workers, cpu set, run queue, blocking, parked: " + cells(tbody.children[0]));
+check(JSON.stringify(cells(tbody.children[1])) === JSON.stringify(["io (blocking)", "2 / 8", "-", "0", "2", "0"]),
+      "a blocking pool: its bound, no known CPU as -, blocked count: " + cells(tbody.children[1]));
+check(tbody.children[1].children[4].className === "unhealthy" && tbody.children[0].children[4].className === "",
+      "a pool whose every worker is in a handler is marked");
+renderPools([]);
+check(tbody.children.length === 0, "rows replaced, not appended");
 
 if (failed) { console.error(failed + " failed"); process.exit(1); }
