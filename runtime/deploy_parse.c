@@ -14,10 +14,10 @@
 /* The limits are the pools' (core/pool.c's checks), so that a deployment
  * that parses is one troupe_system_create takes, and what it would refuse
  * is refused here, with its line. */
-#define CPU_INDEX_MAX 65535               /* the largest CPU index a list may name */
-#define CPUS_MAX TROUPE_MAX_WORKERS       /* CPUs in one set, ranges expanded */
+#define CPU_INDEX_MAX 65535         /* the largest CPU index a list may name */
+#define CPUS_MAX TROUPE_MAX_WORKERS /* CPUs in one set, ranges expanded */
 #define WORKERS_MAX TROUPE_MAX_WORKERS
-#define SPIN_NS_MAX 1000000000ull          /* a second, the pools' bound */
+#define SPIN_NS_MAX 1000000000ull   /* a second, the pools' bound */
 _Static_assert(TROUPE_DEPLOY_POOLS_MAX == TROUPE_MAX_POOLS, "a deployment fits a system");
 
 enum { K_WORKERS, K_CPUS, K_NUMA, K_PIN, K_SPIN_US, K_SPIN_NS, K_BATCH, K_BLOCKING, K_MAX, K_N };

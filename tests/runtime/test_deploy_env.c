@@ -3,8 +3,8 @@
  * TROUPE_DEPLOY_FILE give a system created without pools its pools; a bad
  * line fails the create with the parser's code and its line-numbered text;
  * a program's own pools win; no_env_deploy opts out; nothing set: the
- * defaults. Criterion runs each test in a process of its own, so setenv
- * here reaches no other test. */
+ * defaults; a test kit never reads it. Criterion runs each test in a
+ * process of its own, so setenv here reaches no other test. */
 #include <unistd.h>
 
 #include "../support.h"
@@ -216,4 +216,18 @@ Test(deploy_env, nothing_set_gives_the_defaults)
     cr_expect_str_eq(names[0], "default");
     expect_pool(sys, "default", 2, 0);
     troupe_system_destroy(sys);
+}
+
+/* A test kit's runs must not depend on the shell: even a bad deployment
+ * in the environment leaves its system alone (one pool, "default"). */
+Test(deploy_env, a_test_kit_never_reads_the_environment)
+{
+    env_clear();
+    setenv("TROUPE_DEPLOY", "pool default wrokers=1", 1);
+    troupe_testkit *kit;
+    cr_assert_eq(troupe_testkit_create(&kit, NULL), 0);
+    const char *names[2];
+    cr_expect_eq(troupe_system_pools(troupe_testkit_system(kit), names, 2), 1);
+    cr_expect_str_eq(names[0], "default");
+    troupe_testkit_destroy(kit);
 }
