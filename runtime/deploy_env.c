@@ -23,9 +23,13 @@ static void keep_error(int rc, const char *text)
     fprintf(stderr, "troupe: %s (%s)\n", text, troupe_errname(rc));
 }
 
-int system_env_deploy(const troupe_config *cfg, troupe_config *use, struct troupe_deploy **dep)
+void system_env_forget(void)
 {
     last_err[0] = '\0';
+}
+
+int system_env_deploy(const troupe_config *cfg, troupe_config *use, struct troupe_deploy **dep)
+{
     *dep = NULL;
     *use = *cfg;
     if (cfg->pools || cfg->npools || cfg->no_env_deploy)

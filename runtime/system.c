@@ -166,7 +166,10 @@ static int config_of(const troupe_config *cfg, bool manual, troupe_config *use,
     int rc = validate(cfg);
     *dep = NULL;
     *use = *cfg;
-    if (rc || manual || (rc = system_env_deploy(cfg, use, dep)) || !*dep)
+    if (manual)
+        return rc;
+    system_env_forget(); /* a create's own error only, whatever fails it */
+    if (rc || (rc = system_env_deploy(cfg, use, dep)) || !*dep)
         return rc;
     if ((rc = validate(use))) {
         system_env_refused(rc);

@@ -146,6 +146,15 @@ Test(deploy_env, a_bad_line_fails_the_create_with_its_code)
     setenv("TROUPE_DEPLOY_FILE", "/nonexistent/deploy", 1);
     expect_create_fails(TROUPE_EIO,
                         "TROUPE_DEPLOY_FILE: /nonexistent/deploy: cannot open: No such file or directory");
+    troupe_config c = base_cfg();
+    c.batch = 0; /* the config's own error: the deployment's text is gone */
+    troupe_system *sys;
+    cr_expect_eq(troupe_system_create(&sys, &c), TROUPE_EINVAL);
+    char err[64] = "x";
+    cr_assert_eq(troupe_deploy_last_error(err, sizeof err), 0);
+    cr_expect_str_eq(err, "");
+    cr_expect_eq(troupe_deploy_last_error(NULL, 1), TROUPE_EINVAL);
+    cr_expect_eq(troupe_deploy_last_error(err, 0), TROUPE_EINVAL);
 }
 
 /* Each pool within the pools' bounds, their sum over TROUPE_MAX_WORKERS:
