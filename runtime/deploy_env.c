@@ -14,8 +14,10 @@
 #define ERR_MAX 512
 
 /* This thread's last create's deployment error; "" when it had none. A
- * thread's own: no other thread reads it. */
-static TROUPE_TLS char last_err[ERR_MAX];
+ * thread's own: no other thread reads it. Plain _Thread_local, not
+ * TROUPE_TLS's initial-exec: off every hot path, and 512 bytes of static
+ * TLS would eat the surplus a dlopen'ed libtroupe needs. */
+static _Thread_local char last_err[ERR_MAX];
 
 static void keep_error(int rc, const char *text)
 {
