@@ -578,6 +578,9 @@
 #define sv_pump troupei_sv_pump
 #define system_create_mode troupei_system_create_mode
 #define system_teardown troupei_system_teardown
+#define system_env_deploy troupei_system_env_deploy
+#define system_env_forget troupei_system_env_forget
+#define system_env_refused troupei_system_env_refused
 
 /* worker pools (core/pool.c, core/sched.c) */
 #define injq_pop troupei_injq_pop

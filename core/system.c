@@ -16,8 +16,8 @@
 #include "core/timer.h"
 #include "core/topo.h"
 
-/* The pools took their fields out of the reserved bytes: the size (the
- * ABI) is what it was before them. */
+/* The pools and no_env_deploy took their fields out of the reserved
+ * bytes: the size (the ABI) is what it was before them. */
 _Static_assert(sizeof(troupe_config) == 304, "troupe_config's size is ABI");
 _Static_assert(sizeof(troupe_spawn_opts) == 56, "troupe_spawn_opts's size is ABI");
 

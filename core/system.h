@@ -231,6 +231,9 @@ struct troupe_system {
     struct migrate *mig;    /* migrate/ */
     struct probe_tab *probe; /* core/probe.c: per-type latency, traces armed */
     struct tracer *tr;      /* trace/ */
+    /* the environment's deployment the pools came from (runtime/system.c
+     * frees it after core_free), or NULL */
+    struct troupe_deploy *deploy;
     struct fault_sys *_Atomic fault; /* core/fault.c: delayed messages, on first use */
     /* the cluster's port while one is attached (core/hooks.h): release
      * store in remote_attach, acquire load in send_other; remote_busy

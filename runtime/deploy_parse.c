@@ -8,10 +8,17 @@
 
 #include "core/alloc.h"
 #include "runtime/deploy_int.h"
+#include "troupe/pool.h"
+#include "troupe/system.h"
 
-#define CPU_INDEX_MAX 65535 /* the largest CPU index a list may name */
-#define CPUS_MAX 4096       /* CPUs in one list, ranges expanded */
-#define WORKERS_MAX 4096
+/* The limits are the pools' (core/pool.c's checks), so that a deployment
+ * that parses is one troupe_system_create takes, and what it would refuse
+ * is refused here, with its line. */
+#define CPU_INDEX_MAX 65535         /* the largest CPU index a list may name */
+#define CPUS_MAX TROUPE_MAX_WORKERS /* CPUs in one set, ranges expanded */
+#define WORKERS_MAX TROUPE_MAX_WORKERS
+#define SPIN_NS_MAX 1000000000ull   /* a second, the pools' bound */
+_Static_assert(TROUPE_DEPLOY_POOLS_MAX == TROUPE_MAX_POOLS, "a deployment fits a system");
 
 enum { K_WORKERS, K_CPUS, K_NUMA, K_PIN, K_SPIN_US, K_SPIN_NS, K_BATCH, K_BLOCKING, K_MAX, K_N };
 enum { T_NUM, T_BOOL, T_CPUS };
@@ -25,9 +32,9 @@ static const struct key {
     [K_CPUS] = {"cpus", T_CPUS, 0},
     [K_NUMA] = {"numa", T_NUM, 4095},
     [K_PIN] = {"pin", T_BOOL, 1},
-    [K_SPIN_US] = {"spin_us", T_NUM, 60000000},     /* a minute: surely a typo past it */
-    [K_SPIN_NS] = {"spin_ns", T_NUM, 60000000000ull},
-    [K_BATCH] = {"batch", T_NUM, 1000000},
+    [K_SPIN_US] = {"spin_us", T_NUM, SPIN_NS_MAX / 1000},
+    [K_SPIN_NS] = {"spin_ns", T_NUM, SPIN_NS_MAX},
+    [K_BATCH] = {"batch", T_NUM, TROUPE_MAX_BATCH},
     [K_BLOCKING] = {"blocking", T_BOOL, 1},
     [K_MAX] = {"max", T_NUM, WORKERS_MAX},
 };
@@ -202,9 +209,11 @@ static int check_name(dctx *c, const char *s, size_t n)
                            TROUPE_POOL_NAME_MAX);
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '-' || ch == '.'))
-            return deploy_fail(c, TROUPE_EINVAL, "pool name '%s': bad character (A-Z a-z 0-9 _ - . only)",
+        /* the pools' own alphabet (core/pool.c): lowercase only, so that
+         * "Default" cannot pass for a second "default" */
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
+              ch == '.'))
+            return deploy_fail(c, TROUPE_EINVAL, "pool name '%s': bad character (a-z 0-9 _ - . only)",
                                shown(s, n, q));
     }
     for (size_t i = 0; i < c->d->n; i++)
@@ -236,7 +245,12 @@ static int resolve_pool(dctx *c, dpool *p)
         if (rc == TROUPE_ENOTFOUND)
             return deploy_fail(c, rc, "numa=%ld: the machine has no such NUMA node with CPUs (it has %d)",
                                p->numa, place_numa_count(c->topo));
-        return rc == 0 ? 0 : deploy_fail(c, rc, "numa=%ld: %s", p->numa, troupe_strerror(rc));
+        if (rc != 0)
+            return deploy_fail(c, rc, "numa=%ld: %s", p->numa, troupe_strerror(rc));
+        if (p->ncpus > CPUS_MAX)
+            return deploy_fail(c, TROUPE_EINVAL, "numa=%ld: %zu cores, more than a pool's %d", p->numa,
+                               p->ncpus, CPUS_MAX);
+        return 0;
     }
     for (size_t i = 0; i < p->ncpus; i++)
         if (!place_has_cpu(c->topo, p->cpus[i]))

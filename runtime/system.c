@@ -21,6 +21,7 @@
  * A row's functions may be NULL. stop and destroy run for every row, also
  * after a failed create: each copes with a subsystem it never created.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "breaker/breaker.h"
@@ -33,6 +34,7 @@
 #include "runtime/runtime.h"
 #include "supervisor/sv.h"
 #include "trace/trace_sub.h"
+#include "troupe/deploy.h"
 
 typedef struct subsystem {
     const char *name;
@@ -61,6 +63,11 @@ static const subsystem subsystems[] = {
 };
 /* clang-format on */
 #define NSUB (sizeof subsystems / sizeof subsystems[0])
+
+/* no_env_deploy came out of the reserved bytes (core/system.c asserts
+ * the size): the reserved bytes start right after it. */
+_Static_assert(offsetof(troupe_config, reserved) == offsetof(troupe_config, no_env_deploy) + sizeof(int),
+               "troupe_config's layout");
 
 #define SHUTDOWN_DEFAULT_NS (30ull * 1000000000ull)
 
@@ -116,7 +123,9 @@ static void teardown(troupe_system *sys, bool shutdown)
     for (size_t i = NSUB; i-- > 0;)
         if (subsystems[i].destroy)
             subsystems[i].destroy(sys);
+    struct troupe_deploy *dep = sys->deploy;
     core_free(sys);
+    troupe_deploy_destroy(dep); /* sys->cfg.pools pointed into it */
 }
 
 static int create_all(troupe_system *sys, const troupe_config *cfg)
@@ -142,24 +151,52 @@ TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cf
     return system_create_mode(out, cfg, false);
 }
 
-int system_create_mode(troupe_system **out, const troupe_config *cfg, bool manual)
+/* cfg (NULL: the defaults) checked, then with the environment's
+ * deployment in *use when cfg leaves the pools to it (a test kit's never:
+ * its runs must not depend on the environment). A refusal of the
+ * deployment's pools is reported as the deployment's. */
+static int config_of(const troupe_config *cfg, bool manual, troupe_config *use,
+                     struct troupe_deploy **dep)
 {
     troupe_config def;
-    if (!out)
-        return TROUPE_EINVAL;
-    *out = NULL;
     if (!cfg) {
         troupe_config_defaults(&def);
         cfg = &def;
     }
     int rc = validate(cfg);
+    *dep = NULL;
+    *use = *cfg;
+    if (manual)
+        return rc;
+    system_env_forget(); /* a create's own error only, whatever fails it */
+    if (rc || (rc = system_env_deploy(cfg, use, dep)) || !*dep)
+        return rc;
+    if ((rc = validate(use))) {
+        system_env_refused(rc);
+        troupe_deploy_destroy(*dep);
+        *dep = NULL;
+    }
+    return rc;
+}
+
+int system_create_mode(troupe_system **out, const troupe_config *cfg, bool manual)
+{
+    troupe_config use;
+    struct troupe_deploy *dep;
+    if (!out)
+        return TROUPE_EINVAL;
+    *out = NULL;
+    int rc = config_of(cfg, manual, &use, &dep);
     if (rc)
         return rc;
     troupe_system *sys = core_new();
-    if (!sys)
+    if (!sys) {
+        troupe_deploy_destroy(dep);
         return TROUPE_ENOMEM;
+    }
     sys->manual = manual; /* before any create: the supervisor reads it */
-    if ((rc = create_all(sys, cfg))) {
+    sys->deploy = dep;    /* the system's now: its pools' names live in it */
+    if ((rc = create_all(sys, &use))) {
         teardown(sys, false);
         return rc;
     }

@@ -13,7 +13,12 @@
  * Keys: workers (0 = one per CPU of the set), cpus (a list: 0-3,8,10-11),
  * numa (a NUMA node's logical index: its cores), pin (yes/no), spin_us,
  * spin_ns, batch, blocking (yes/no), max (a blocking pool's bound on
- * workers). Errors name the line: "line 3: unknown key 'wrokers'".
+ * workers). Errors name the line: "line 3: unknown key 'wrokers'". The
+ * limits are the pools' (troupe/pool.h): names of [a-z0-9_.-], at most
+ * TROUPE_MAX_POOLS pools, TROUPE_MAX_WORKERS workers or CPUs a pool.
+ *
+ * troupe_system_create reads the environment's deployment itself when its
+ * configuration names no pools (troupe_config.no_env_deploy opts out).
  *
  * A topology (troupe_topology) is the machine as hwloc sees it, or one
  * simulated from a synthetic description ("package:2 numa:2 core:16 pu:1")
@@ -44,7 +49,7 @@ extern "C" {
 #define TROUPE_POOL_CONFIG_DEFINED
 #define TROUPE_POOL_NAME_MAX 31
 typedef struct troupe_pool_config {
-    const char *name;     /* [A-Za-z0-9_.-], 1..TROUPE_POOL_NAME_MAX bytes */
+    const char *name;     /* [a-z0-9_.-], 1..TROUPE_POOL_NAME_MAX bytes */
     uint32_t workers;     /* 0: one per CPU of cpus (or the default count) */
     const int *cpus;      /* OS indexes of the CPUs, or NULL */
     size_t ncpus;
@@ -59,7 +64,7 @@ typedef struct troupe_pool_config {
 
 /* Limits of the format. */
 #define TROUPE_DEPLOY_LINE_MAX 1024 /* bytes in one line, its end excluded */
-#define TROUPE_DEPLOY_POOLS_MAX 64
+#define TROUPE_DEPLOY_POOLS_MAX 16 /* TROUPE_MAX_POOLS: what a system takes */
 #define TROUPE_DEPLOY_TEXT_MAX (1u << 20) /* bytes in a whole deployment */
 
 typedef struct troupe_deploy troupe_deploy;
@@ -111,6 +116,13 @@ TROUPE_API int troupe_deploy_load_file(const char *path, troupe_deploy **out, ch
  * out; both variables set), and as troupe_deploy_parse and
  * troupe_deploy_load_file; err starts with the variable's name. */
 TROUPE_API int troupe_deploy_from_env(troupe_deploy **out, char *err, size_t errlen);
+
+/* Why the calling thread's last troupe_system_create failed on the
+ * environment's deployment, e.g. "TROUPE_DEPLOY: line 2: unknown key
+ * 'wrokers'", copied into buf (truncated to cap - 1 bytes); "" when that
+ * create did not fail on it (each create on the thread clears it). The
+ * same text goes to stderr. 0, or TROUPE_EINVAL (NULL buf, cap 0). */
+TROUPE_API int troupe_deploy_last_error(char *buf, size_t cap);
 
 /* The pools in the order of the text, CPU sets resolved (numa=N becomes
  * the node's CPUs, one per core). The array and its strings belong to d.

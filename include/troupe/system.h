@@ -97,25 +97,38 @@ typedef struct troupe_config {
      * system. */
     struct troupe_journal *journal;
     /* --- worker pools (troupe/pool.h, docs/POOLS.md) --- */
-    /* npools pools; NULL/0 = one pool, "default", of workers, cpus and pin
+    /* npools pools; NULL/0 = the environment's deployment when it names
+     * one (TROUPE_DEPLOY or TROUPE_DEPLOY_FILE, docs/DEPLOY.md; see
+     * no_env_deploy), else one pool, "default", of workers, cpus and pin
      * above. With pools, the one named "default" (or else the first) is
      * the default pool, and workers/cpus above are not used. Borrowed:
      * read during troupe_system_create only. At most TROUPE_MAX_POOLS. */
     const struct troupe_pool_config *pools;
     size_t npools;
-    uint8_t reserved[48];
+    /* Nonzero: troupe_system_create ignores TROUPE_DEPLOY and
+     * TROUPE_DEPLOY_FILE (a program that places its pools itself, or a
+     * test that must not depend on its environment). 0 (the default):
+     * without pools above, the environment's deployment is read. */
+    int no_env_deploy;
+    uint8_t reserved[44];
 } troupe_config;
 
 /* Fill *cfg with the defaults above. */
 TROUPE_API void troupe_config_defaults(troupe_config *cfg);
 
 /* Create and start a system. cfg NULL = defaults. On success *out is owned
- * by the caller and released with troupe_system_destroy(). Errors:
+ * by the caller and released with troupe_system_destroy(). Without pools
+ * in cfg (and no_env_deploy 0), the environment's deployment
+ * (troupe_deploy_from_env, troupe/deploy.h) gives the pools; the system
+ * keeps it until it is destroyed. Errors:
  * TROUPE_EINVAL (a zero or absurd worker count, capacity or batch, an
  * unknown policy, a CPU the machine lacks; a pool with a bad or duplicate
  * name, an empty CPU set or a CPU the machine lacks), TROUPE_ENOMEM, TROUPE_ESYS,
  * TROUPE_EBUSY when 1023 systems are alive already (each has its own ref
- * tag: types.h). */
+ * tag: types.h); a bad deployment in the environment: the code of
+ * troupe_deploy_from_env (TROUPE_EINVAL, TROUPE_EEXIST, TROUPE_ENOTFOUND,
+ * TROUPE_EIO), its line-numbered text on stderr and from
+ * troupe_deploy_last_error. */
 TROUPE_API int troupe_system_create(troupe_system **out, const troupe_config *cfg);
 
 /* Stop accepting messages (sends return TROUPE_ESHUTDOWN), send every actor

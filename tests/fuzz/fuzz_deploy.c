@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/place.h"
+#include "troupe/system.h"
 
 static const troupe_topology *topo(void)
 {
@@ -27,14 +28,16 @@ static int name_ok(const char *s)
     size_t n = strlen(s);
     if (n == 0 || n > TROUPE_POOL_NAME_MAX)
         return 0;
-    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-.") == n;
 }
 
 static void check_pool(const troupe_pool_config *pools, size_t i)
 {
     const troupe_pool_config *p = &pools[i];
-    if (!name_ok(p->name) || (p->ncpus > 0) != (p->cpus != NULL) || p->ncpus > 4096 ||
-        p->workers > 4096 || p->max_workers > 4096 || (p->max_workers && !p->blocking) ||
+    /* the pools' own bounds (troupe/pool.h): what parses, a system takes */
+    if (!name_ok(p->name) || (p->ncpus > 0) != (p->cpus != NULL) || p->ncpus > TROUPE_MAX_WORKERS ||
+        p->workers > TROUPE_MAX_WORKERS || p->max_workers > TROUPE_MAX_WORKERS ||
+        p->spin_ns > 1000000000ull || p->batch > TROUPE_MAX_BATCH || (p->max_workers && !p->blocking) ||
         (p->pin != 0 && p->pin != 1) || (p->blocking != 0 && p->blocking != 1))
         abort();
     for (size_t j = 0; j < i; j++)
