@@ -60,7 +60,16 @@ typedef struct mb_ring {
      * while the receiver is traced. Its owner's stores, senders' relaxed
      * loads: a stale stride stamps a message more or less. */
     _Atomic uint32_t stamp;
-    uint32_t pad[14];
+    /* Added to p in that test: minus the positions skipped by lap jumps
+     * (mb_try_idle), so that one message in MB_STAMP_EVERY is still
+     * stamped. The consumer's store under LOCK, senders' relaxed loads
+     * after their claim (which acquired the unlock). */
+    _Atomic uint32_t skew;
+    /* The quarter of the position space (pos >> MB_REGION_SHIFT) in which
+     * every slot was last known written or cleared: the consumer's alone
+     * (mb_try_idle), kept with the ring. */
+    uint32_t region;
+    uint32_t pad[12];
     mb_slot slots[];
 } mb_ring;
 
@@ -113,6 +122,13 @@ static inline uint64_t tw_make(uint32_t gen, uint64_t pos)
 }
 static inline uint32_t tw_gen(uint64_t t) { return (uint32_t)((t & TW_GEN_MASK) >> TW_GEN_SHIFT); }
 static inline uint64_t pos_sub(uint64_t a, uint64_t b) { return (a - b) & TW_POS_MASK; }
+/* The seq that publishes position pos: pos + 1 unmasked (1 .. 2^39), so
+ * that 0 (a fresh or cleared slot) never reads as published. */
+static inline uint64_t mb_seq(uint64_t pos) { return (pos & TW_POS_MASK) + 1; }
+/* Lap jumps (mb_try_idle) skip slots, which then keep an old seq; the
+ * ring's seqs are cleared once a quarter of the position space, so that no
+ * kept seq is 2^39 positions old (it would read as published). */
+#define MB_REGION_SHIFT (TW_GEN_SHIFT - 2)
 
 /* A new incarnation: empty, no ring; idle, or held (not idle: sends queue
  * without scheduling it) for a spawn that has yet to run init. */
