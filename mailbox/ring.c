@@ -261,7 +261,8 @@ static int published(mailbox *mb, uint64_t h, mb_slot **out)
         return MB_EMPTY;
     mb_slot *s = &r->slots[h & r->mask];
     /* acquire: pairs with mb_write's release of seq. */
-    if (atomic_load_explicit(&s->seq, memory_order_acquire) != mb_seq(h)) {
+    /* h + 1: mb_seq(h), h being a position already (masked) */
+    if (atomic_load_explicit(&s->seq, memory_order_acquire) != h + 1) {
         uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
         return (t & TW_POS_MASK) == h ? MB_EMPTY : MB_BUSY;
     }
@@ -459,7 +460,7 @@ int mb_push_evict_mpmc(mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule,
  * warm in the caches, their pages mapped — instead of walking all of them,
  * a cache line a message (a publish to a big group: docs/PERFORMANCE.md).
  * Not for DROP_OLDEST mailboxes, whose senders move head too. */
-#define MB_JUMP_AT 8u
+#define MB_JUMP_AT 32u
 static uint64_t lap_start(mailbox *mb, uint64_t h)
 {
     /* relaxed: installed before the messages this run took (published()) */
