@@ -129,6 +129,10 @@ static inline uint64_t mb_seq(uint64_t pos) { return (pos & TW_POS_MASK) + 1; }
  * ring's seqs are cleared once a quarter of the position space, so that no
  * kept seq is 2^39 positions old (it would read as published). */
 #define MB_REGION_SHIFT (TW_GEN_SHIFT - 2)
+/* An empty mailbox past this many slots of its lap jumps to the next lap
+ * when it goes idle (mb_try_idle): 2 KB of slots in use, at most, for an
+ * actor that drains what it gets; fewer would jump (a LOCK) more often. */
+#define MB_JUMP_AT 32u
 
 /* A new incarnation: empty, no ring; idle, or held (not idle: sends queue
  * without scheduling it) for a spawn that has yet to run init. */

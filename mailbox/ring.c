@@ -455,12 +455,11 @@ int mb_push_evict_mpmc(mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule,
 }
 
 /* Where an empty mailbox at h takes its next message: h, or (past the
- * first MB_JUMP_AT slots of its ring) the start of the ring's next lap, so
- * that an actor that drains what it gets keeps reusing its first slots —
+ * first MB_JUMP_AT slots of its lap, mailbox.h) the start of the ring's
+ * next lap, so that an actor that drains what it gets keeps reusing its first slots —
  * warm in the caches, their pages mapped — instead of walking all of them,
  * a cache line a message (a publish to a big group: docs/PERFORMANCE.md).
  * Not for DROP_OLDEST mailboxes, whose senders move head too. */
-#define MB_JUMP_AT 32u
 static uint64_t lap_start(mailbox *mb, uint64_t h)
 {
     /* relaxed: installed before the messages this run took (published()) */

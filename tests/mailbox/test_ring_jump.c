@@ -63,20 +63,21 @@ Test(mailbox_jump, an_idle_mailbox_past_its_first_slots_restarts_at_a_lap)
 {
     fixture f;
     fx_open(&f, 0, 1000);
-    push_n(&f, 0, 20);
-    pop_expect(&f, 0, 20);
+    uint32_t n = MB_JUMP_AT + 8;
+    push_n(&f, 0, n);
+    pop_expect(&f, 0, n);
     cr_assert(mb_try_idle(&f.mb, GEN));
     cr_expect_eq(head_of(&f) & mask_of(&f), 0, "head at a lap start");
-    cr_expect_eq(mb_accepted(&f.mb), 20, "skipped positions are not accepted");
+    cr_expect_eq(mb_accepted(&f.mb), n, "skipped positions are not accepted");
     cr_expect_eq(mb_depth(&f.mb), 0);
     bool sched = false;
-    tmsg m = {.type = 1, .corr = 20};
+    tmsg m = {.type = 1, .corr = n};
     cr_assert_eq(mb_push_mpsc(f.sys, &f.mb, GEN, &m, &sched), MB_OK);
     cr_expect(sched, "the jump left it idle: the next sender schedules it");
-    push_n(&f, 21, 4);
+    push_n(&f, n + 1, 4);
     cr_expect_eq(mb_depth(&f.mb), 5);
-    pop_expect(&f, 20, 5);
-    cr_expect_eq(mb_accepted(&f.mb), 25);
+    pop_expect(&f, n, 5);
+    cr_expect_eq(mb_accepted(&f.mb), n + 5);
     fx_close(&f);
 }
 
@@ -91,19 +92,19 @@ Test(mailbox_jump, a_mailbox_within_its_first_slots_stays_where_it_is)
     fx_close(&f);
 }
 
-/* Runs of 12 then idle: without the stamp's skew no position a stamp
- * wants would ever be reached (slots 0..11 only). */
+/* Runs of MB_JUMP_AT + 4 then idle: without the stamp's skew the
+ * positions a stamp wants (slot 255 of a lap) would never be reached. */
 Test(mailbox_jump, one_message_in_stamp_every_is_still_stamped)
 {
     fixture f;
     fx_open(&f, 0, 1000);
-    uint32_t stamps = 0, runs = MB_STAMP_EVERY; /* 12 * 256 messages */
-    for (uint32_t r = 0; r < runs; r++) {
-        push_n(&f, r * 12u, 12);
-        stamps += pop_expect(&f, r * 12u, 12);
+    uint32_t stamps = 0, k = MB_JUMP_AT + 4;
+    for (uint32_t r = 0; r < MB_STAMP_EVERY; r++) {
+        push_n(&f, r * k, k);
+        stamps += pop_expect(&f, r * k, k);
         cr_assert(mb_try_idle(&f.mb, GEN));
     }
-    cr_expect_eq(stamps, 12, "one in MB_STAMP_EVERY of 12 * 256 messages");
+    cr_expect_eq(stamps, k, "one in MB_STAMP_EVERY of k * MB_STAMP_EVERY messages");
     fx_close(&f);
 }
 
