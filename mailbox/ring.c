@@ -89,6 +89,17 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle)
     atomic_store_explicit(&mb->tail, tw_make(gen, p0) | (idle ? TW_IDLE : 0), memory_order_release);
 }
 
+/* Spin a little, then give the core away: the one we wait for (a lock
+ * holder, a sender between its claim and its store, a consumer in a lap
+ * jump) may be preempted. */
+static void backoff(unsigned *spins)
+{
+    if (++*spins < 64)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
 /* The first send installs the ring while holding LOCK, so that a failed
  * allocation can return ENOMEM before any slot is claimed. Returns MB_OK to
  * retry the claim (with *t reloaded). */
@@ -140,11 +151,12 @@ int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32
      * of a lap jump (its head and head_cache stores come before), through
      * the claims' release sequence, so that room() sees that head */
     uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
+    unsigned spins = 0;
     for (;;) {
         if (unlikely(tw_gen(t) != gen || (t & TW_CLOSED)))
             return MB_GONE;
         if (unlikely(t & TW_LOCK)) {
-            cpu_relax();
+            backoff(&spins);
             t = atomic_load_explicit(&mb->tail, memory_order_acquire);
             continue;
         }
@@ -234,11 +246,12 @@ int mb_push_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, const tms
 bool mb_kick_mpsc(mailbox *mb, uint32_t gen)
 {
     uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    unsigned spins = 0;
     for (;;) {
         if (tw_gen(t) != gen || (t & TW_CLOSED) || !(t & TW_IDLE))
             return false;
         if (t & TW_LOCK) {
-            cpu_relax();
+            backoff(&spins);
             t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
             continue;
         }
@@ -273,15 +286,6 @@ static int published(mailbox *mb, uint64_t h, mb_slot **out)
     return MB_OK;
 }
 
-/* Spin a little, then give the core away: the one we wait for (a lock
- * holder, a sender between its claim and its store) may be preempted. */
-static void backoff(unsigned *spins)
-{
-    if (++*spins < 64)
-        cpu_relax();
-    else
-        sched_yield();
-}
 
 static void pop_lock(mailbox *mb)
 {
