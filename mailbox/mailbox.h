@@ -15,7 +15,10 @@
  * capacity against a cached copy of head and reloads it only near full.
  * The ring (next_pow2(capacity + 1) slots of 64 bytes: at least one more
  * than the capacity, ring.c says why) is allocated by the first sender,
- * under LOCK, so idle actors carry no ring.
+ * under LOCK, so idle actors carry no ring. An actor that goes idle with
+ * its mailbox empty past the first MB_JUMP_AT slots of a lap moves to the
+ * next lap's start (mb_try_idle, under LOCK): it keeps using a few warm
+ * slots rather than walking the whole ring.
  *
  * Producer-written and consumer-written fields are on separate cache lines.
  *
