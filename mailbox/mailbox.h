@@ -15,7 +15,10 @@
  * capacity against a cached copy of head and reloads it only near full.
  * The ring (next_pow2(capacity + 1) slots of 64 bytes: at least one more
  * than the capacity, ring.c says why) is allocated by the first sender,
- * under LOCK, so idle actors carry no ring.
+ * under LOCK, so idle actors carry no ring. An actor that goes idle with
+ * its mailbox empty past the first MB_JUMP_AT slots of a lap moves to the
+ * next lap's start (mb_try_idle, under LOCK): it keeps using a few warm
+ * slots rather than walking the whole ring.
  *
  * Producer-written and consumer-written fields are on separate cache lines.
  *
@@ -60,7 +63,16 @@ typedef struct mb_ring {
      * while the receiver is traced. Its owner's stores, senders' relaxed
      * loads: a stale stride stamps a message more or less. */
     _Atomic uint32_t stamp;
-    uint32_t pad[14];
+    /* Added to p in that test: minus the positions skipped by lap jumps
+     * (mb_try_idle), so that one message in MB_STAMP_EVERY is still
+     * stamped. The consumer's store under LOCK, senders' relaxed loads
+     * after their claim (which acquired the unlock). */
+    _Atomic uint32_t skew;
+    /* The quarter of the position space (pos >> MB_REGION_SHIFT) in which
+     * every slot was last known written or cleared: the consumer's alone
+     * (mb_try_idle), kept with the ring. */
+    uint32_t region;
+    uint32_t pad[12];
     mb_slot slots[];
 } mb_ring;
 
@@ -113,6 +125,17 @@ static inline uint64_t tw_make(uint32_t gen, uint64_t pos)
 }
 static inline uint32_t tw_gen(uint64_t t) { return (uint32_t)((t & TW_GEN_MASK) >> TW_GEN_SHIFT); }
 static inline uint64_t pos_sub(uint64_t a, uint64_t b) { return (a - b) & TW_POS_MASK; }
+/* The seq that publishes position pos: pos + 1 unmasked (1 .. 2^39), so
+ * that 0 (a fresh or cleared slot) never reads as published. */
+static inline uint64_t mb_seq(uint64_t pos) { return (pos & TW_POS_MASK) + 1; }
+/* Lap jumps (mb_try_idle) skip slots, which then keep an old seq; the
+ * ring's seqs are cleared once a quarter of the position space, so that no
+ * kept seq is 2^39 positions old (it would read as published). */
+#define MB_REGION_SHIFT (TW_GEN_SHIFT - 2)
+/* An empty mailbox past this many slots of its lap jumps to the next lap
+ * when it goes idle (mb_try_idle): 2 KB of slots in use, at most, for an
+ * actor that drains what it gets; fewer would jump (a LOCK) more often. */
+#define MB_JUMP_AT 32u
 
 /* A new incarnation: empty, no ring; idle, or held (not idle: sends queue
  * without scheduling it) for a spawn that has yet to run init. */

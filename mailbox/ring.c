@@ -8,7 +8,7 @@ static size_t ring_bytes(uint32_t n) { return sizeof(mb_ring) + (size_t)n * size
 
 /* More slots than the capacity (next_pow2(cap + 1)): the slot of the
  * message being handled in place stays out of the senders' reach. */
-static mb_ring *ring_new(int mode, uint32_t cap)
+static mb_ring *ring_new(int mode, uint32_t cap, uint64_t pos)
 {
     uint32_t n = next_pow2_u32(cap + 1);
     TR_ASSERT(n > cap && (n & (n - 1)) == 0); /* the mask, and the in-place slot */
@@ -19,15 +19,16 @@ static mb_ring *ring_new(int mode, uint32_t cap)
     if (!r)
         return NULL;
     r->mask = n - 1;
+    r->region = (uint32_t)(pos >> MB_REGION_SHIFT); /* every seq is 0: clean */
     atomic_store_explicit(&r->stamp, MB_STAMP_EVERY - 1, memory_order_relaxed); /* not yet shared */
     return r;
 }
 
 /* Once per slot, not per send: out of line, so that the senders' claim
  * loop (which inlines install_ring) does not carry the call. */
-__attribute__((noinline, cold)) static mb_ring *ring_new_for(struct troupe_system *sys, uint32_t cap)
+__attribute__((noinline, cold)) static mb_ring *ring_new_for(struct troupe_system *sys, uint32_t cap, uint64_t pos)
 {
-    return ring_new(alloc_mode_of(sys), cap);
+    return ring_new(alloc_mode_of(sys), cap, pos);
 }
 
 void mb_free_ring(struct troupe_system *sys, mailbox *mb)
@@ -88,6 +89,17 @@ void mb_open(mailbox *mb, uint32_t gen, uint32_t cap, uint8_t policy, bool idle)
     atomic_store_explicit(&mb->tail, tw_make(gen, p0) | (idle ? TW_IDLE : 0), memory_order_release);
 }
 
+/* Spin a little, then give the core away: the one we wait for (a lock
+ * holder, a sender between its claim and its store, a consumer in a lap
+ * jump) may be preempted. */
+static void backoff(unsigned *spins)
+{
+    if (++*spins < 64)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
 /* The first send installs the ring while holding LOCK, so that a failed
  * allocation can return ENOMEM before any slot is claimed. Returns MB_OK to
  * retry the claim (with *t reloaded). */
@@ -99,7 +111,7 @@ static int install_ring(struct troupe_system *sys, mailbox *mb, uint64_t *t)
         return MB_OK;
     int rc = MB_OK;
     if (!atomic_load_explicit(&mb->ring, memory_order_relaxed)) {
-        mb_ring *r = ring_new_for(sys, mb_cap(mb));
+        mb_ring *r = ring_new_for(sys, mb_cap(mb), *t & TW_POS_MASK);
         if (r)
             /* release: slot init visible to senders/consumer (acquire). */
             atomic_store_explicit(&mb->ring, r, memory_order_release);
@@ -120,24 +132,32 @@ static uint64_t room(mailbox *mb, uint64_t pos)
     uint64_t used = pos_sub(pos, h), cap = mb_cap(mb);
     if (likely(used < cap))
         return cap - used;
+    /* head ahead of pos: our tail word is older than a lap jump
+     * (mb_try_idle); any answer but full will do, the claim's CAS fails */
+    if (used > TW_POS_MASK / 2)
+        return cap;
     /* acquire: pairs with the consumer's release of head (mb_pop): the
      * slots it has left are free to overwrite. */
     h = atomic_load_explicit(&mb->head, memory_order_acquire);
     atomic_store_explicit(&mb->head_cache, h, memory_order_release);
     used = pos_sub(pos, h);
-    return used < cap ? cap - used : 0;
+    return used < cap ? cap - used : used > TW_POS_MASK / 2 ? cap : 0;
 }
 
 int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32_t want, uint64_t *pos,
                     uint32_t *got, bool *schedule)
 {
-    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    /* acquire, every load of tail here: pairs with mb_try_idle's release
+     * of a lap jump (its head and head_cache stores come before), through
+     * the claims' release sequence, so that room() sees that head */
+    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
+    unsigned spins = 0;
     for (;;) {
         if (unlikely(tw_gen(t) != gen || (t & TW_CLOSED)))
             return MB_GONE;
         if (unlikely(t & TW_LOCK)) {
-            cpu_relax();
-            t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+            backoff(&spins);
+            t = atomic_load_explicit(&mb->tail, memory_order_acquire);
             continue;
         }
         uint64_t p = t & TW_POS_MASK, free = room(mb, p);
@@ -147,7 +167,7 @@ int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32
         if (unlikely(!atomic_load_explicit(&mb->ring, memory_order_acquire))) {
             if (install_ring(sys, mb, &t) == MB_NOMEM)
                 return MB_NOMEM;
-            t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+            t = atomic_load_explicit(&mb->tail, memory_order_acquire);
             continue;
         }
         uint32_t n = free < want ? (uint32_t)free : want;
@@ -156,7 +176,7 @@ int mb_reserve_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, uint32
          * IDLE here is the scheduling decision. */
         if (atomic_compare_exchange_weak_explicit(&mb->tail, &t,
                                                   (t & TW_GEN_MASK) | ((p + n) & TW_POS_MASK),
-                                                  memory_order_acq_rel, memory_order_relaxed)) {
+                                                  memory_order_acq_rel, memory_order_acquire)) {
             *schedule = (t & TW_IDLE) != 0;
             *pos = p;
             *got = n;
@@ -173,7 +193,7 @@ static __attribute__((noinline, cold)) void stamp_publish(mb_slot *s, uint64_t p
     s->pad = mono_ns();
     s->m.flags_size |= MF_STAMP;
     /* release: as mb_write's */
-    atomic_store_explicit(&s->seq, (pos + 1) & TW_POS_MASK, memory_order_release);
+    atomic_store_explicit(&s->seq, mb_seq(pos), memory_order_release);
 }
 
 void mb_write(mailbox *mb, uint64_t pos, const tmsg *m)
@@ -186,12 +206,13 @@ void mb_write(mailbox *mb, uint64_t pos, const tmsg *m)
     /* relaxed: a stride, see mb_ring */
     /* pos + 1: the 256th message of a fresh slot, not its first (an actor
      * that gets a few messages gets no stamp, and allocates nothing for it) */
-    if (unlikely(((pos + 1) & atomic_load_explicit(&r->stamp, memory_order_relaxed)) == 0)) {
+    uint32_t skew = atomic_load_explicit(&r->skew, memory_order_relaxed); /* see mb_ring */
+    if (unlikely(((pos + 1 + skew) & atomic_load_explicit(&r->stamp, memory_order_relaxed)) == 0)) {
         stamp_publish(s, pos);
         return;
     }
     /* release: publishes the slot; pairs with the acquire in peek. */
-    atomic_store_explicit(&s->seq, (pos + 1) & TW_POS_MASK, memory_order_release);
+    atomic_store_explicit(&s->seq, mb_seq(pos), memory_order_release);
 }
 
 bool mb_unreserve(mailbox *mb, uint32_t gen, uint64_t pos, uint64_t end)
@@ -225,11 +246,12 @@ int mb_push_mpsc(struct troupe_system *sys, mailbox *mb, uint32_t gen, const tms
 bool mb_kick_mpsc(mailbox *mb, uint32_t gen)
 {
     uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
+    unsigned spins = 0;
     for (;;) {
         if (tw_gen(t) != gen || (t & TW_CLOSED) || !(t & TW_IDLE))
             return false;
         if (t & TW_LOCK) {
-            cpu_relax();
+            backoff(&spins);
             t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
             continue;
         }
@@ -252,7 +274,8 @@ static int published(mailbox *mb, uint64_t h, mb_slot **out)
         return MB_EMPTY;
     mb_slot *s = &r->slots[h & r->mask];
     /* acquire: pairs with mb_write's release of seq. */
-    if (atomic_load_explicit(&s->seq, memory_order_acquire) != ((h + 1) & TW_POS_MASK)) {
+    /* h + 1: mb_seq(h), h being a position already (masked) */
+    if (atomic_load_explicit(&s->seq, memory_order_acquire) != h + 1) {
         uint64_t t = atomic_load_explicit(&mb->tail, memory_order_acquire);
         return (t & TW_POS_MASK) == h ? MB_EMPTY : MB_BUSY;
     }
@@ -263,15 +286,6 @@ static int published(mailbox *mb, uint64_t h, mb_slot **out)
     return MB_OK;
 }
 
-/* Spin a little, then give the core away: the one we wait for (a lock
- * holder, a sender between its claim and its store) may be preempted. */
-static void backoff(unsigned *spins)
-{
-    if (++*spins < 64)
-        cpu_relax();
-    else
-        sched_yield();
-}
 
 static void pop_lock(mailbox *mb)
 {
@@ -444,17 +458,6 @@ int mb_push_evict_mpmc(mailbox *mb, uint32_t gen, const tmsg *m, bool *schedule,
     return rc;
 }
 
-bool mb_try_idle(mailbox *mb, uint32_t gen)
-{
-    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
-    uint64_t expect = tw_make(gen, h);
-    /* seq_cst: release so the next run (on any worker) sees this one's
-     * writes (pairs with the acquire of the sender's CAS), and ordered
-     * before the lane re-check that follows (Dekker with mb_kick_mpsc). */
-    return atomic_compare_exchange_strong_explicit(&mb->tail, &expect, expect | TW_IDLE,
-                                                   memory_order_seq_cst, memory_order_relaxed);
-}
-
 bool mb_try_unidle(mailbox *mb, uint32_t gen) { return mb_kick_mpsc(mb, gen); }
 
 static uint64_t close_word(mailbox *mb)
@@ -502,19 +505,4 @@ uint64_t mb_close(struct troupe_system *sys, mailbox *mb, void (*drop)(void *ud,
      * that sends at once then costs no allocation, and no zeroing. */
     (void)sys;
     return n;
-}
-
-uint32_t mb_depth(const mailbox *mb)
-{
-    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed);
-    uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
-    uint64_t d = pos_sub(t & TW_POS_MASK, h);
-    return d > mb_cap(mb) ? mb_cap(mb) : (uint32_t)d;
-}
-
-uint64_t mb_accepted(const mailbox *mb)
-{
-    /* holes began at this incarnation's first position (mb_open) */
-    uint64_t t = atomic_load_explicit(&mb->tail, memory_order_relaxed) & TW_POS_MASK;
-    return pos_sub(t, atomic_load_explicit(&mb->holes, memory_order_relaxed) & TW_POS_MASK);
 }

@@ -79,7 +79,7 @@ static uint32_t ring_front_type(mailbox *mb)
     uint64_t h = atomic_load_explicit(&mb->head, memory_order_relaxed);
     for (uint32_t i = 0; r && i <= r->mask; i++, h = (h + 1) & TW_POS_MASK) {
         mb_slot *s = &r->slots[h & r->mask];
-        if (atomic_load_explicit(&s->seq, memory_order_acquire) != ((h + 1) & TW_POS_MASK))
+        if (atomic_load_explicit(&s->seq, memory_order_acquire) != mb_seq(h))
             break;
         if (s->m.type != MSG_HOLE)
             return s->m.type;
