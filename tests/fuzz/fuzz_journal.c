@@ -134,8 +134,12 @@ static int int_stored(int type, int64_t v, int64_t *out)
 {
     if (type == 0 || type == 2) /* an integer, or its decimal text: converted */
         return *out = v, 1;
+    /* a real with an integral value strictly inside the int64 range, as
+     * SQLite's sqlite3VdbeIntegerAffinity decides (d is integral: it came
+     * from an int64); the bound used to be 9.2e18, and a row at 9.2229e18
+     * that SQLite stored as an integer was then not "stored" for the model */
     double d = (double)v;
-    if (type == 3 && d > -9.2e18 && d < 9.2e18) /* a real with an integral value */
+    if (type == 3 && d > -9223372036854775808.0 && d < 9223372036854775808.0)
         return *out = (int64_t)d, 1;
     return 0;
 }
