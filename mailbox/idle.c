@@ -13,8 +13,12 @@
  * Not for DROP_OLDEST mailboxes, whose senders move head too. */
 static uint64_t lap_start(mailbox *mb, uint64_t h)
 {
-    /* relaxed: installed before the messages this run took (published()) */
-    mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_relaxed);
+    /* acquire: pairs with install_ring's release, for r->mask. A run that
+     * took no message from the ring (a system-lane run) has no other edge
+     * to the sender that installed it (TSan found this in
+     * supervisor-shutdown: a plain thread's ask installed the ring, a
+     * worker's monitor run went idle). */
+    mb_ring *r = atomic_load_explicit(&mb->ring, memory_order_acquire);
     if (!r || (h & r->mask) < MB_JUMP_AT || mb_policy(mb) == TROUPE_OVERFLOW_DROP_OLDEST)
         return h;
     return ((h | r->mask) + 1) & TW_POS_MASK;
