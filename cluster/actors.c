@@ -168,13 +168,16 @@ int own_adopt(own *o, const own_kind *k, const char *pid, const char *id, uint64
     return own_start(o, a);
 }
 
-int own_take(own *o, const own_kind *k, const char *pid, const char *id, uint64_t seen)
+int own_take(own *o, const own_kind *k, const char *pid, const char *id, uint64_t seen,
+             int state)
 {
     uint64_t epoch;
     int rc = owner_claim(o, pid, k->name, id, seen, &epoch);
     if (rc)
         return rc;
     o->st.claims++;
+    if (state == TROUPE_OWNER_ACTIVE) /* its owner died (seq_cst ++, as claims: own.h) */
+        o->st.failovers++;
     /* ENOMEM: the row stays ours, the next pass adopts it (failover.c) */
     return own_adopt(o, k, pid, id, epoch);
 }

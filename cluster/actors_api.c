@@ -88,7 +88,7 @@ static int place(own *o, const own_kind *k, const char *pid, const char *id)
     const char *to = handed ? r.node : nodes[owner_pick(nodes, nn, pid)];
     if (strcmp(to, o->node) != 0)
         return 0;
-    rc = own_take(o, k, pid, id, r.epoch);
+    rc = own_take(o, k, pid, id, r.epoch, r.state);
     return rc == TROUPE_EBUSY ? 0 : rc; /* another node was quicker: it owns it */
 }
 

@@ -108,11 +108,9 @@ static void adopt(own *o, const own_row *r, char (*nodes)[TROUPE_CLUSTER_NAME_MA
     if (strcmp(to, o->node) != 0)
         return;
     uint64_t claims = o->st.claims;
-    (void)own_take(o, k, r->pid, r->id, r->epoch);
-    if (o->st.claims > claims && r->state == TROUPE_OWNER_ACTIVE) {
-        o->st.failovers++;
+    (void)own_take(o, k, r->pid, r->id, r->epoch, r->state);
+    if (o->st.claims > claims && r->state == TROUPE_OWNER_ACTIVE)
         trace_failover(o, r);
-    }
 }
 
 static void claim_orphans(own *o)

@@ -142,8 +142,11 @@ int own_join(own *o, uint64_t incarnation, int (*is_fenced)(void *), uint64_t (*
 void own_leave(own *o, bool hand_off);
 own_kind *own_find_kind(own *o, const char *name);
 own_actor *own_find(own *o, const char *pid);
-/* claim at seen, then start the actor here; 0 or the claim's/start's code */
-int own_take(own *o, const own_kind *k, const char *pid, const char *id, uint64_t seen);
+/* claim at seen, then start the actor here; 0 or the claim's/start's code.
+ * state: the row's state when read; a claim of an ACTIVE row (its owner's
+ * lease expired) counts as a failover, whichever path made it */
+int own_take(own *o, const own_kind *k, const char *pid, const char *id, uint64_t seen,
+             int state);
 /* an actor whose row names us at epoch: into the table, started */
 int own_adopt(own *o, const own_kind *k, const char *pid, const char *id, uint64_t epoch);
 /* stop the local actor, forget it (the row is not touched) */

@@ -231,6 +231,41 @@ Test(owner, failover_recovers_the_fold_of_acknowledged_events)
     node_free(b);
 }
 
+/* The same takeover made by troupe_cluster_actor (a node that needs the
+ * actor claims the dead owner's row itself) rather than by the ownership
+ * pass: it is a failover too. It was counted only on the pass's path, so
+ * the cluster demo's check of troupe_cluster_failovers_total failed when a
+ * node's own call won the claim (seen in CI). b asks every millisecond and
+ * its pass runs every 100 ms, so the call's path almost always wins; the
+ * count must be 1 whichever did. */
+Test(owner, a_takeover_by_troupe_cluster_actor_counts_as_a_failover)
+{
+    tnode *a = node_new("failapi", "a", 600, 100);
+    troupe_cluster_where w;
+    cr_assert_eq(troupe_cluster_actor(a->c, "ledger", "api", &w), 0);
+    cr_assert_eq(ask(a, w.local, P_ADD, 7, NULL), 0);
+    tnode *b = node_new("failapi", "b", 600, 100);
+    cluster_test_freeze(a->c);
+    troupe_cluster_where wb = {0};
+    for (int i = 0; i < WAIT_STEPS * 100 && troupe_ref_is_none(wb.local); i++) {
+        int rc = troupe_cluster_actor(b->c, "ledger", "api", &wb);
+        cr_assert(rc == 0, "troupe_cluster_actor: %s", troupe_strerror(rc));
+        if (troupe_ref_is_none(wb.local))
+            usleep(1000);
+    }
+    cr_assert(!troupe_ref_is_none(wb.local), "b never took the ledger over");
+    cr_expect_gt(wb.epoch, w.epoch);
+    ledger l;
+    cr_assert_eq(ask(b, wb.local, P_GET, 0, &l), 0);
+    cr_expect_eq(l.sum, 7, "recovered");
+    troupe_cluster_owner_stats st;
+    troupe_cluster_owner_stats_get(b->c, &st);
+    cr_expect_eq(st.claims, 1);
+    cr_expect_eq(st.failovers, 1, "a claim of a dead owner's row is a failover");
+    node_free(a);
+    node_free(b);
+}
+
 /* A kind whose start always fails: tried max_start_failures times, then
  * parked — not handed to another node; unpark releases it. */
 static int bad_init(troupe_ctx *ctx, void *state, const void *arg)
