@@ -441,6 +441,9 @@
 #define sched_stop troupei_sched_stop
 #define send_flush troupei_send_flush
 #define send_msg troupei_send_msg
+#define send_push_one troupei_send_push_one
+#define space_wait_blocking troupei_space_wait_blocking
+#define space_wake troupei_space_wake
 #define send_gate_trace troupei_send_gate_trace
 #define send_fanout troupei_send_fanout
 #define sched_inject_list troupei_sched_inject_list

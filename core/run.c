@@ -462,6 +462,9 @@ void run_actor(worker *w, actor *a)
     end_run(w, a, last);
 out:
     send_flush(w);
+    /* relaxed: a hint (core/space.c); set only while a plain thread waits */
+    if (unlikely(atomic_load_explicit(&a->mb.space_wait, memory_order_relaxed)))
+        space_wake(w->sys, a);
     troupei_tls.ctx = NULL;
     troupei_tls.panic_jb = NULL;
 }

@@ -6,18 +6,13 @@
  * generation, and tells whether this send made the receiver runnable.
  * Everything else here runs only when the ring is full.
  */
-#include <time.h>
-
 #include "core/alloc.h"
 #include "core/ext.h"
 #include "core/system.h"
 
 #define REDIRECT_DEPTH 4
-#define PUSH_FULL 1 /* push_one: the ring is full (not an error code) */
 
-/* One slot, one message: 0 (scheduling the receiver if this made it
- * runnable), PUSH_FULL, TROUPE_ENOACTOR or TROUPE_ENOMEM. */
-static int push_one(troupe_system *sys, actor *a, uint32_t gen, const tmsg *m)
+int send_push_one(troupe_system *sys, actor *a, uint32_t gen, const tmsg *m)
 {
     bool sched;
     int rc = mb_push_mpsc(sys, &a->mb, gen, m, &sched);
@@ -62,28 +57,6 @@ static bool is_muted_on(const troupe_ctx *c, const actor *a)
     return false;
 }
 
-/* BLOCK from a plain thread: wait for room, backing off, up to the
- * system's block timeout. */
-static int block_wait(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
-{
-    uint64_t deadline = deadline_add(mono_ns(), sys->cfg.block_timeout_ns);
-    uint64_t pause_ns = 1000;
-    for (;;) {
-        int rc = push_one(sys, a, gen, m);
-        if (rc != PUSH_FULL)
-            return rc;
-        if (atomic_load_explicit(&sys->state, memory_order_acquire) != SYS_RUNNING)
-            return TROUPE_ESHUTDOWN;
-        if (mono_ns() >= deadline) {
-            atomic_fetch_add_explicit(&a->mb.rejected, 1, memory_order_relaxed);
-            return TROUPE_ETIMEDOUT;
-        }
-        struct timespec ts = {0, (long)pause_ns};
-        nanosleep(&ts, NULL);
-        pause_ns = pause_ns < 1000000 ? pause_ns * 2 : 1000000;
-    }
-}
-
 /* DROP_OLDEST: the incoming message always gets in, and the oldest
  * queued one goes (mailbox.h: mb_push_evict_mpmc claims over the capacity
  * under the pop lock, so no other sender can take the room it makes). */
@@ -106,7 +79,7 @@ static int drop_oldest(troupe_system *sys, actor *a, uint32_t gen, tmsg *m)
         if (rc == MB_GONE)
             return TROUPE_ENOACTOR;
         /* no ring yet: the plain push installs it */
-        if ((rc = push_one(sys, a, gen, m)) != PUSH_FULL)
+        if ((rc = send_push_one(sys, a, gen, m)) != PUSH_FULL)
             return rc;
     }
 }
@@ -143,7 +116,7 @@ static int overflow(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dep
     case TROUPE_OVERFLOW_BLOCK:
         if ((c && c->sys == sys && c->a) || troupei_tls.no_block)
             return park_msg(sys, a, gen, m);
-        return block_wait(sys, a, gen, m);
+        return space_wait_blocking(sys, a, gen, m);
     default: /* DROP_NEWEST: "sent", but an ask's asker hears now */
         atomic_fetch_add_explicit(&a->mb.dropped, 1, memory_order_relaxed);
         ask_abandon(sys, m, TROUPE_EFULL);
@@ -233,7 +206,7 @@ static int deliver(troupe_system *sys, actor *a, uint32_t gen, tmsg *m, int dept
         return park_msg(sys, a, gen, m);
     if (c && c->w && c == &c->w->ctx && depth == 0)
         return deliver_batched(sys, c->w, a, gen, m, depth);
-    int rc = push_one(sys, a, gen, m);
+    int rc = send_push_one(sys, a, gen, m);
     return rc == PUSH_FULL ? overflow(sys, a, gen, m, depth) : rc;
 }
 
@@ -313,7 +286,7 @@ int send_from_remote(troupe_system *sys, troupe_ref to, tmsg *m)
     actor *a = actor_lookup(sys, to);
     if (!a)
         return TROUPE_ENOACTOR;
-    int rc = push_one(sys, a, ref_gen(to), m);
+    int rc = send_push_one(sys, a, ref_gen(to), m);
     if (rc != PUSH_FULL)
         return rc;
     if (mb_policy(&a->mb) == TROUPE_OVERFLOW_BLOCK) { /* a network sender cannot wait */

@@ -212,6 +212,9 @@ struct troupe_system {
      * thread-local trace check off a send's path while tracing is off. */
     _Atomic uint32_t send_gate;
     _Atomic bool stopping;
+    /* the futex word BLOCK senders on plain threads wait on for room, and
+     * a consumer bumps to wake them (core/space.c): a line of its own */
+    alignas(CACHELINE) _Atomic uint32_t space_seq;
     alignas(CACHELINE) _Atomic uint64_t live, spawned, failed, destroyed, late_replies,
         dead_letters;
     pthread_mutex_t live_lock;
@@ -364,6 +367,18 @@ struct envelope;
 int send_sys_env(troupe_system *sys, troupe_ref to, struct envelope *e);
 struct troupe_ctx;
 void note_muted(struct troupe_ctx *c, actor *a);
+#define PUSH_FULL 1 /* send_push_one: the ring is full (not an error code) */
+/* One slot, one message: 0 (scheduling the receiver if this made it
+ * runnable), PUSH_FULL, TROUPE_ENOACTOR or TROUPE_ENOMEM. */
+int send_push_one(troupe_system *sys, actor *a, uint32_t gen, const tmsg *m);
+
+/* core/space.c: BLOCK from a plain thread. Wait for room in a's ring up
+ * to the system's block timeout, then push m (send_push_one's codes,
+ * TROUPE_ETIMEDOUT or TROUPE_ESHUTDOWN). */
+int space_wait_blocking(troupe_system *sys, actor *a, uint32_t gen, tmsg *m);
+/* The consumer, at the end of a's run, when a->mb.space_wait is set: wake
+ * a's waiting senders once its ring is half free (or a has ended). */
+void space_wake(troupe_system *sys, actor *a);
 
 /* core/park.c */
 int park_msg(troupe_system *sys, actor *a, uint32_t gen, tmsg *m);

@@ -19,6 +19,10 @@ struct troupe_router {
     /* ROUND_ROBIN's turn and RANDOM's and SMALLEST's draws (relaxed:
      * counters, their order among callers does not matter) */
     _Atomic uint64_t turn;
+    /* the group, once found: groups live as long as their system
+     * (group/keeper.c frees them at its destroy). Release store by the
+     * first pick that finds it, acquire loads by the next. */
+    _Atomic(group *) grp;
 };
 
 /* splitmix64's finaliser: spreads a counter or a key over 64 bits */
@@ -49,7 +53,8 @@ static uint32_t choose(troupe_router *r, const gsnap *s, uint64_t key)
     uint32_t n = s->n;
     switch (r->route) {
     case TROUPE_ROUTE_ROUND_ROBIN: /* relaxed: see turn */
-        return (uint32_t)(atomic_fetch_add_explicit(&r->turn, 1, memory_order_relaxed) % n);
+        /* 32 bits: a cheaper division; the turn wraps once in 2^32 */
+        return (uint32_t)atomic_fetch_add_explicit(&r->turn, 1, memory_order_relaxed) % n;
     case TROUPE_ROUTE_HASH: {
         uint32_t best = 0;
         uint64_t top = 0;
@@ -92,13 +97,22 @@ TROUPE_API void troupe_router_destroy(troupe_router *r)
     free(r);
 }
 
+/* The group by name, kept for the next picks (see grp). */
+static group *router_group(troupe_router *r)
+{
+    groups *g = groups_of(r->sys);
+    group *grp = g ? group_find(g, r->name, r->hash) : NULL;
+    if (grp) /* release: pairs with troupe_router_pick's acquire */
+        atomic_store_explicit(&r->grp, grp, memory_order_release);
+    return grp;
+}
+
 TROUPE_API int troupe_router_pick(troupe_router *r, uint64_t key, troupe_ref *out)
 {
     if (!r || !out || r->route == TROUPE_ROUTE_BROADCAST)
         return TROUPE_EINVAL;
-    groups *g = groups_of(r->sys);
-    group *grp = g ? group_find(g, r->name, r->hash) : NULL;
-    if (!grp)
+    group *grp = atomic_load_explicit(&r->grp, memory_order_acquire);
+    if (!grp && !(grp = router_group(r)))
         return TROUPE_ENOTFOUND;
     int rc = TROUPE_ENOTFOUND;
     gp_read_lock();

@@ -86,6 +86,9 @@ typedef struct mailbox {
     _Atomic uint32_t cap;        /* set by mb_open; atomic because a stale */
     _Atomic uint8_t policy;      /* sender may read it during a respawn */
     atomic_flag pop_lock;        /* DROP_OLDEST only: consumer vs stealers */
+    /* a plain thread waits for room (core/space.c): set by the sender,
+     * taken by the consumer that wakes it */
+    _Atomic uint8_t space_wait;
     _Atomic uint64_t dropped, rejected; /* only when full */
     /* --- line 1, written by the consumer (head once per message) --- */
     alignas(CACHELINE) _Atomic uint64_t head;

@@ -23,7 +23,7 @@ extern "C" {
 typedef enum troupe_overflow {
     /* Sender waits: a plain thread blocks up to the system's
      * block_timeout_ns (then TROUPE_ETIMEDOUT, the caller keeps the
-     * message); an actor sender is never blocked — the message is parked
+     * message), asleep until the receiver has drained half its ring; an actor sender is never blocked — the message is parked
      * with the receiver and the sender is muted (not run again) until the
      * receiver has taken it. Loses nothing. The default. */
     TROUPE_OVERFLOW_BLOCK = 0,
