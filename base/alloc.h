@@ -25,7 +25,7 @@ int alloc_mode_of(const struct troupe_system *sys);
 /* mode: 0 = libc, 1 = the troupe arena. NULL on failure. */
 void *talloc(int mode, size_t size);
 void *tcalloc(int mode, size_t size);
-/* 64-byte aligned (table objects, rings); _calloc_ zeroed. */
+/* 64-byte aligned (rings); _calloc_ zeroed. */
 void *talloc_aligned(int mode, size_t size);
 void *tcalloc_aligned(int mode, size_t size);
 /* size must be the size asked for. NULL is ignored. */

@@ -33,7 +33,7 @@ int asks_create(troupe_system *sys)
     pthread_mutex_init(&sys->ak->qlock, NULL);
     /* relaxed: a unique number, ordered by nothing */
     sys->ak->serial = atomic_fetch_add_explicit(&ask_serials, 1, memory_order_relaxed) + 1;
-    if (table_init(&sys->ak->recs, sizeof(ask_rec), 0))
+    if (table_init(&sys->ak->recs, sizeof(ask_rec)))
         return TROUPE_ENOMEM;
     return 0;
 }

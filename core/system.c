@@ -118,7 +118,7 @@ int core_init(troupe_system *sys, const troupe_config *cfg)
     pthread_condattr_destroy(&ca);
     int rc;
     if ((rc = ref_tag_take(&sys->ref_tag)) ||
-        (rc = table_init(&sys->actors, sizeof(actor), sys->alloc_mode)))
+        (rc = table_init(&sys->actors, sizeof(actor))))
         return rc;
     if ((rc = pools_init(sys)) || (rc = init_workers(sys)) || (rc = asks_create(sys)) || (rc = timers_create(sys)))
         return rc;

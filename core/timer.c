@@ -196,7 +196,7 @@ int timers_create(troupe_system *sys)
     if (!tm)
         return TROUPE_ENOMEM;
     tm->sys = sys;
-    if (table_init(&tm->recs, sizeof(timer_rec), 0)) {
+    if (table_init(&tm->recs, sizeof(timer_rec))) {
         free(tm);
         return TROUPE_ENOMEM;
     }
