@@ -260,7 +260,6 @@
 #define jw_strn troupei_jw_strn
 #define jw_u64 troupei_jw_u64
 #define lane_close troupei_lane_close
-#define lane_nonempty troupei_lane_nonempty
 #define lane_push_mpsc troupei_lane_push_mpsc
 #define lane_reset troupei_lane_reset
 #define lane_take troupei_lane_take

@@ -455,7 +455,10 @@ void run_actor(worker *w, actor *a)
         goto out;
     int last = MB_EMPTY;
     if (!(a->flags & (AF_STOP_REQ | AF_PWAIT | AF_FHOLD))) {
-        park_move_in(w->sys, a);
+        /* parked blocks waiting (core/park.c): a relaxed peek, so that the
+         * common run pays two loads, not a call */
+        if (unlikely(a->mb.park_local || lane_maybe_nonempty(&a->mb.park)))
+            park_move_in(w->sys, a);
         if ((last = run_batch(w, a)) == RUN_ENDED)
             goto out;
     }

@@ -1,8 +1,6 @@
 /* mailbox/lane.c — tagged Treiber stack, see lane.h. */
 #include "mailbox/lane.h"
 
-#define LANE_PTR_MASK ((1ull << 48) - 1)
-#define LANE_CLOSED 1ull
 
 static inline uint64_t lane_tag(uint32_t gen) { return lane_empty_word(gen); }
 
@@ -66,10 +64,3 @@ lane_node *lane_close(lane *l)
     return reverse((lane_node *)(uintptr_t)ptr);
 }
 
-bool lane_nonempty(const lane *l)
-{
-    /* seq_cst: the consumer's re-check after publishing IDLE (Dekker with
-     * the pusher's seq_cst CAS then kick). */
-    uint64_t ptr = atomic_load_explicit(&l->w, memory_order_seq_cst) & LANE_PTR_MASK;
-    return ptr != 0 && ptr != LANE_CLOSED;
-}

@@ -39,6 +39,9 @@ typedef struct pblock {
     tmsg m[];
 } pblock;
 
+#define LANE_PTR_MASK ((1ull << 48) - 1) /* the word's pointer bits */
+#define LANE_CLOSED 1ull                  /* the pointer of a closed lane */
+
 typedef struct lane {
     _Atomic uint64_t w;
 } lane;
@@ -50,7 +53,14 @@ int lane_push_mpsc(lane *l, uint32_t gen, lane_node *e);
 lane_node *lane_take(lane *l, uint32_t gen);
 /* Close the lane and return what it still held, oldest first. */
 lane_node *lane_close(lane *l);
-bool lane_nonempty(const lane *l);
+/* seq_cst: the consumer's re-check after publishing IDLE (Dekker with
+ * the pusher's seq_cst CAS then kick). Inline: two of them end every run
+ * that goes idle. */
+static inline bool lane_nonempty(const lane *l)
+{
+    uint64_t ptr = atomic_load_explicit(&l->w, memory_order_seq_cst) & LANE_PTR_MASK;
+    return ptr != 0 && ptr != LANE_CLOSED;
+}
 /* The word of an open, empty lane of generation gen (pointer bits 0, the
  * generation's tag on top). */
 static inline uint64_t lane_empty_word(uint32_t gen) { return ((uint64_t)(gen & 0xFFFFu)) << 48; }
