@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../http/client.h"
+#include "../http/promtool.h"
 #include "../persistence/pers_support.h"
 #include "cluster/own.h"
 #include "troupe/troupe.h"
@@ -318,27 +319,9 @@ static double sample(const char *s, const char *name)
     return p ? strtod(p + strlen(pat), NULL) : -1;
 }
 
-/* 1 when promtool accepts the page, 0 when it refuses, -1 without it. */
-static int promtool_ok(const char *text)
-{
-    if (access("/usr/bin/promtool", X_OK) != 0)
-        return -1;
-    char path[] = "/tmp/troupe-prom-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    size_t len = strlen(text);
-    cr_assert_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "/usr/bin/promtool check metrics < %s > /dev/null 2>&1", path);
-    int st = system(cmd);
-    unlink(path);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 static void expect_valid(const char *text)
 {
-    int ok = promtool_ok(text);
+    int ok = tt_promtool_ok(text, strlen(text));
     cr_expect(ok != 0, "promtool check metrics refuses the page:\n%s", text);
     if (ok < 0)
         cr_log_info("promtool not installed: not checked");

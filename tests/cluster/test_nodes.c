@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../http/client.h"
+#include "../http/promtool.h"
 #include "cluster/member.h"
 #include "cluster/remote_int.h"
 #include "troupe/troupe.h"
@@ -188,24 +189,6 @@ Test(nodes, renewals_are_counted_while_joined)
     node_down(&a);
 }
 
-/* 1 when promtool accepts the page, 0 when it refuses, -1 without it. */
-static int promtool_ok(const char *page)
-{
-    if (access("/usr/bin/promtool", X_OK) != 0)
-        return -1;
-    char path[] = "/tmp/troupe-prom-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    size_t len = strlen(page);
-    cr_assert_eq(write(fd, page, len), (ssize_t)len);
-    close(fd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "/usr/bin/promtool check metrics < %s > /dev/null 2>&1", path);
-    int st = system(cmd);
-    unlink(path);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 static int idle_handle(troupe_ctx *ctx, void *st, const troupe_msg *m)
 {
     (void)ctx, (void)st, (void)m;
@@ -284,7 +267,7 @@ Test(nodes, http_lists_the_nodes_and_metrics_stay_valid)
     cr_expect(strstr(r.body, "troupe_cluster_frames_out_total "), "%s", r.body);
     cr_expect_geq(sample(r.body, "troupe_cluster_frame_envelopes_count"), 1, "%s", r.body);
     cr_expect_geq(sample(r.body, "troupe_cluster_frame_envelopes_sum"), 1, "%s", r.body);
-    int ok = promtool_ok(r.body);
+    int ok = tt_promtool_ok(r.body, strlen(r.body));
     cr_expect(ok != 0, "promtool check metrics refuses the page:\n%s", r.body);
     if (ok < 0)
         cr_log_info("promtool not installed: not checked");

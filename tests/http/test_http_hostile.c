@@ -7,6 +7,7 @@
  * assertion depends on how long something took. */
 #include "../support.h"
 #include "client.h"
+#include "promtool.h"
 #include "http/internal.h" /* the JSON writer, for the depth-error mapping */
 
 #include <poll.h>
@@ -324,23 +325,6 @@ static int utf8_strict(const unsigned char *s, size_t n)
     return 1;
 }
 
-/* 1 when promtool accepts the page, 0 when it refuses, -1 without promtool. */
-static int promtool_ok(const char *page, size_t len)
-{
-    if (access("/usr/bin/promtool", X_OK) != 0)
-        return -1;
-    char path[] = "/tmp/troupe-prom-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    cr_assert_eq(write(fd, page, len), (ssize_t)len);
-    close(fd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "/usr/bin/promtool check metrics < %s > /dev/null 2>&1", path);
-    int st = system(cmd);
-    unlink(path);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 static const troupe_behaviour bad_beh = {.name = "beh\xc3(\xff", .handle = echo_handle};
 
 Test(http_hostile, metrics_stay_valid_with_names_that_are_not_utf8)
@@ -368,7 +352,7 @@ Test(http_hostile, metrics_stay_valid_with_names_that_are_not_utf8)
     cr_expect(strstr(r.body, "type=\"beh\xef\xbf\xbd(\xef\xbf\xbd\""), "%s", r.body);
     cr_expect(strstr(r.body, "x\\\"q\\\\\""), "quotes and backslashes still escaped: %s", r.body);
     cr_expect(strstr(r.body, "breaker=\"br\xef\xbf\xbd"), "%s", r.body);
-    int ok = promtool_ok(r.body, len);
+    int ok = tt_promtool_ok(r.body, len);
     cr_expect(ok != 0, "promtool check metrics refuses the page:\n%s", r.body);
     if (ok < 0)
         cr_log_info("promtool not installed: checked strict UTF-8 only");

@@ -7,6 +7,7 @@
  * client's read timeout); no assertion depends on how long something took. */
 #include "../support.h"
 #include "client.h"
+#include "promtool.h"
 #include "observe/cpuset.h"
 
 #include <sys/wait.h>
@@ -99,29 +100,12 @@ static troupe_ref spawn_in(env *e, held *h, const char *pool)
     return ref;
 }
 
-/* 1 when promtool accepts the page, 0 when it refuses, -1 without promtool. */
-static int promtool_ok(const char *page, size_t len)
-{
-    if (access("/usr/bin/promtool", X_OK) != 0)
-        return -1;
-    char path[] = "/tmp/troupe-prom-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    cr_assert_eq(write(fd, page, len), (ssize_t)len);
-    close(fd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "/usr/bin/promtool check metrics < %s > /dev/null 2>&1", path);
-    int st = system(cmd);
-    unlink(path);
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-
 /* GET /metrics: 200, accepted by promtool (when installed). */
 static hc_resp get_metrics(int port)
 {
     hc_resp r = hc_get(port, "/metrics");
     cr_assert_eq(r.status, 200, "%s", r.raw);
-    int ok = promtool_ok(r.body, strlen(r.body));
+    int ok = tt_promtool_ok(r.body, strlen(r.body));
     cr_expect(ok != 0, "promtool check metrics refuses the page:\n%s", r.body);
     if (ok < 0)
         cr_log_info("promtool not installed: the page's lines checked only");
