@@ -17,6 +17,26 @@
 
 #include "core/alloc.h"
 
+/* LeakSanitizer looks for pointers in the heap, globals, stacks and TLS,
+ * not in memory mapped by hand: the regions are shown to it as roots, or
+ * what only an object points at (an actor's ext, its probe) would read as
+ * leaked while the system still runs (fuzz_http found it). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TABLE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define TABLE_LSAN 1
+#endif
+#endif
+#ifdef TABLE_LSAN
+#include <sanitizer/lsan_interface.h>
+#define lsan_root(p, n) __lsan_register_root_region(p, n)
+#define lsan_unroot(p, n) __lsan_unregister_root_region(p, n)
+#else
+#define lsan_root(p, n) ((void)(p), (void)(n))
+#define lsan_unroot(p, n) ((void)(p), (void)(n))
+#endif
+
 #define REGION_MAX_CHUNKS 32u
 #define HUGE_FROM ((size_t)4 << 20)
 
@@ -48,6 +68,7 @@ static int map_region(table *t)
         return TROUPE_ENOMEM;
     if (bytes >= HUGE_FROM)
         (void)madvise(p, bytes, MADV_HUGEPAGE); /* refused: 4 KB pages, as before */
+    lsan_root(p, bytes);
     t->regions[t->nregions++] = (table_region){p, bytes};
     t->carve = p;
     t->carve_left = n;
@@ -126,8 +147,10 @@ void table_destroy(table *t, void (*fin)(void *obj, void *ud), void *ud)
         return;
     for (uint32_t i = 1; fin && i < t->next; i++)
         fin(table_get(t, i), ud);
-    for (uint32_t r = 0; r < t->nregions; r++)
+    for (uint32_t r = 0; r < t->nregions; r++) {
+        lsan_unroot(t->regions[r].base, t->regions[r].bytes);
         munmap(t->regions[r].base, t->regions[r].bytes);
+    }
     free(t->regions);
     free(t->top);
     free(t->freed);
