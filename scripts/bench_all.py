@@ -46,13 +46,13 @@ def meson_benchmarks(build, suite):
             any(s.endswith(":" + suite) for s in b.get("suite", []))]
 
 
-def run(cmd, env, timeout):
+def run(cmd, env, timeout, cwd=None):
     t0 = time.monotonic()
     if env.get("BENCH_HOG", "none") not in ("", "none"):  # beside a CPU hog (issue 18)
         cmd = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "with_hog.sh")] + cmd
     try:
         r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, cwd=cwd)
         ok = r.returncode == 0
         out = r.stdout
     except subprocess.TimeoutExpired as e:
@@ -67,7 +67,9 @@ def run_meson_suite(build, suite, env, only):
         if b["name"] == "bench_gate" or (only and not any(o in b["name"] for o in only)):
             continue
         e = dict(env, **(b.get("env") or {}))
-        ok, got = run(b["cmd"], e, 600)
+        # where `meson test --benchmark` runs them: the build directory, unless
+        # a workdir is set (the cluster benchmarks name their program relative to it)
+        ok, got = run(b["cmd"], e, 600, b.get("workdir") or build)
         lines += got
         if not ok:
             failed.append(b["name"])
