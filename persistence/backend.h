@@ -103,11 +103,20 @@ typedef struct backend_ops {
      * above what recovery finds. Also TROUPE_ECORRUPT when a stored event
      * or snapshot of pid has seq <= 0 (reads never reach such a row). */
     int (*high_water)(backend *b, const char *pid, uint64_t *seq, char *err);
+    /* Optional (NULL: each append is durable when it returns). Make every
+     * append that returned before this call durable; called by another
+     * thread than the appends' (the journal's syncer) while the next batch
+     * is appended, and never at the same time as close. */
+    int (*sync)(backend *b, char *err);
     void (*close)(backend *b);
 } backend_ops;
 
 struct backend {
     const backend_ops *ops;
+    /* 1: append returns before its events are durable and ops->sync makes
+     * them so (SQLite FULL's writer: docs/PERFORMANCE.md, "a second batch
+     * in flight"); 0: durable on return */
+    int deferred_sync;
 };
 
 /* Backend configurations (include/troupe/persist.h has the public form). */
@@ -122,6 +131,10 @@ typedef struct sqlite_opts {
      * with a table missing fails the open with TROUPE_ECORRUPT; when not,
      * it is written. Set for the journal writer's connection only. */
     const char *idfile;
+    /* 1 (with sync_full): commit without syncing and leave the WAL's sync
+     * to ops->sync, so that the next transaction is written while the last
+     * one syncs. Set for the journal writer's connection only. */
+    int defer_sync;
 } sqlite_opts;
 
 /* The memory store: shared by every backend opened on it (a mutex

@@ -23,8 +23,6 @@
 #include "persistence/jguard.h"
 #include "persistence/journal_int.h"
 
-#define MAX_BATCH 8192
-
 void jreq_free(void *p)
 {
     jreq *r = p;
@@ -144,18 +142,6 @@ static void wake(troupe_system *sys, troupe_ref ref)
     }
 }
 
-struct batch {
-    jreq *ev[MAX_BATCH];
-    pevent pe[MAX_BATCH];
-    struct {
-        troupe_system *sys;
-        troupe_ref ref;
-    } who[MAX_BATCH];
-    unsigned char fenced[MAX_BATCH];
-    size_t n, nwho;
-};
-typedef struct batch batch;
-
 struct batch *journal_batch_new(void)
 {
     return sys_calloc(1, sizeof(batch)); /* n = 0 */
@@ -225,8 +211,8 @@ static int append_now(troupe_journal *j, batch *b, char *err)
 static int append(troupe_journal *j, batch *b, char *err)
 {
     int rc = jfault_write(j->w, err);
-    if (rc == 0 && (rc = append_now(j, b, err)) == 0)
-        rc = jfault_sync(j->w, err);
+    if (rc == 0 && (rc = append_now(j, b, err)) == 0 && !j->w->deferred_sync)
+        rc = jfault_sync(j->w, err); /* else the syncer's, per batch */
     return rc;
 }
 
@@ -247,21 +233,10 @@ static size_t refuse_fenced(batch *b, const char *err)
     return n - kept;
 }
 
-/* One transaction for the events of b (again without the fenced ones,
- * if any was), then the acks, then the wakes. */
-static void commit(troupe_journal *j, batch *b)
+void journal_finish(troupe_journal *j, batch *b, int rc, size_t fenced, const char *err,
+                    uint64_t ns)
 {
-    if (!b->n)
-        return;
-    char err[BACKEND_ERR_MAX] = "";
-    size_t fenced = 0, k = 1;
-    uint64_t t0 = mono_ns();
-    int rc;
-    while ((rc = append(j, b, err)) == TROUPE_EFENCED && k > 0 && b->n > 0)
-        fenced += (k = refuse_fenced(b, err));
-    if (rc == TROUPE_EFENCED && b->n == 0)
-        rc = 0; /* every event was fenced: nothing left to write */
-    count(j, rc, b->n, fenced, mono_ns() - t0);
+    count(j, rc, b->n, fenced, ns);
     if (rc || fenced)
         journal_note_error(j, err);
     for (size_t i = 0; i < b->n; i++)
@@ -272,27 +247,61 @@ static void commit(troupe_journal *j, batch *b)
     b->n = b->nwho = 0;
 }
 
+void journal_done(troupe_journal *j, uint64_t n)
+{
+    pthread_mutex_lock(&j->lock);
+    j->done += n;
+    pthread_cond_broadcast(&j->done_cond);
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* One transaction for the events of j->b (again without the fenced ones,
+ * if any was), then the acks and the wakes — or, with a deferred sync,
+ * the batch to the syncer, which acks after its sync (jsync.c). */
+static void commit(troupe_journal *j)
+{
+    batch *b = j->b;
+    bool deferred = j->w->deferred_sync;
+    if (!b->n && !(deferred && j->pending_done))
+        return;
+    char err[BACKEND_ERR_MAX] = "";
+    size_t fenced = 0, k = 1;
+    uint64_t t0 = mono_ns();
+    int rc = 0;
+    while (b->n && (rc = append(j, b, err)) == TROUPE_EFENCED && k > 0 && b->n > 0)
+        fenced += (k = refuse_fenced(b, err));
+    if (rc == TROUPE_EFENCED && b->n == 0)
+        rc = 0; /* every event was fenced: nothing left to write */
+    if (deferred)
+        jsync_push(j, rc, fenced, err, t0);
+    else
+        journal_finish(j, b, rc, fenced, err, mono_ns() - t0);
+}
+
 /* Events in batches of at most MAX_BATCH; a snapshot after the events
- * queued before it. Returns how many requests were handled. */
-static uint64_t process(troupe_journal *j, batch *b, jreq *r)
+ * queued before it. Returns how many requests were handled (with a
+ * deferred sync, they are counted done by the syncer, after the acks). */
+static uint64_t process(troupe_journal *j, jreq *r)
 {
     uint64_t n = 0;
     while (r) {
         jreq *next = r->next;
         n++;
+        j->pending_done++;
         if (r->type == JR_SNAPSHOT) {
-            commit(j, b);
+            commit(j);
             snapshot_one(j, r);
         } else {
+            batch *b = j->b;
             b->pe[b->n] = (pevent){.pid = r->pid, .seq = r->seq, .schema = r->schema,
                                    .data = r->data, .len = r->len};
             b->ev[b->n++] = r;
             if (b->n == MAX_BATCH)
-                commit(j, b);
+                commit(j);
         }
         r = next;
     }
-    commit(j, b);
+    commit(j);
     return n;
 }
 
@@ -303,11 +312,11 @@ void *journal_writer_main(void *arg)
         jreq *r = take_all(j);
         if (!r)
             break; /* quit, and nothing queued */
-        uint64_t n = process(j, j->b, r);
-        pthread_mutex_lock(&j->lock);
-        j->done += n;
-        pthread_cond_broadcast(&j->done_cond);
-        pthread_mutex_unlock(&j->lock);
+        uint64_t n = process(j, r);
+        if (!j->w->deferred_sync) {
+            j->pending_done = 0;
+            journal_done(j, n);
+        }
     }
     return NULL;
 }
@@ -325,6 +334,13 @@ void journal_free(troupe_journal *j)
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->done_cond);
+    pthread_cond_destroy(&j->sync_work);
+    pthread_cond_destroy(&j->sync_free);
+    while (j->spare) {
+        struct batch *next = j->spare->next;
+        free(j->spare);
+        j->spare = next;
+    }
     free(j->path);
     free(j->idpath);
     free(j->conninfo);
@@ -341,6 +357,7 @@ TROUPE_API void troupe_journal_close(troupe_journal *j)
     pthread_cond_signal(&j->work);
     pthread_mutex_unlock(&j->lock);
     pthread_join(j->thread, NULL);
+    jsync_stop(j);
     journal_free(j);
 }
 

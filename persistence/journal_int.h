@@ -9,6 +9,30 @@
 #include "persistence/pers.h"
 
 #define READERS_MAX 8
+#define MAX_BATCH 8192
+
+/* One transaction's events, their acks and the actors to wake after. With
+ * a deferred sync (backend.deferred_sync) a committed batch waits for the
+ * syncer (jsync.c) with its outcome in rc/err, while the writer fills the
+ * other one. */
+struct batch {
+    jreq *ev[MAX_BATCH];
+    pevent pe[MAX_BATCH];
+    struct {
+        troupe_system *sys;
+        troupe_ref ref;
+    } who[MAX_BATCH];
+    unsigned char fenced[MAX_BATCH];
+    size_t n, nwho;
+    /* for the syncer: the append's answer, its fenced events, when it
+     * began, and the requests handled since the last batch handed over */
+    int rc;
+    size_t nfenced;
+    uint64_t t0, ndone;
+    char err[BACKEND_ERR_MAX];
+    struct batch *next;
+};
+typedef struct batch batch;
 
 enum { JK_MEMORY, JK_SQLITE, JK_PG };
 
@@ -32,6 +56,14 @@ struct troupe_journal {
     troupe_journal_metrics m; /* the histograms and recoveries (jmetrics.c), under lock */
     char err[BACKEND_ERR_MAX];
     struct batch *b; /* the writer's */
+    /* the deferred sync (jsync.c), when j->w->deferred_sync: batches
+     * committed and not yet synced (in commit order), the spare batch, the
+     * requests handled since the last hand-over (the writer's) */
+    pthread_t syncer;
+    bool syncer_on, sync_quit;
+    pthread_cond_t sync_work, sync_free;
+    struct batch *sync_head, *sync_tail, *spare;
+    uint64_t pending_done;
     /* release in journal_guard_table, acquire in journal.c's append:
      * the map is fully built before the writer can see it; set once */
     _Atomic(jguards *) guards;
@@ -48,5 +80,23 @@ void *journal_writer_main(void *arg);
 struct batch *journal_batch_new(void);
 /* close every connection, free j (its writer is not running) */
 void journal_free(troupe_journal *j);
+/* count the commit of b, answer its events with rc, wake their actors,
+ * empty b (the writer's thread, or the syncer's for a deferred sync) */
+void journal_finish(troupe_journal *j, batch *b, int rc, size_t fenced, const char *err,
+                    uint64_t ns);
+/* requests handled: done += n, and flush waiters told */
+void journal_done(troupe_journal *j, uint64_t n);
+
+/* jsync.c: the syncer of a journal whose writer defers its syncs */
+#define jsync_start troupei_jsync_start
+#define jsync_stop troupei_jsync_stop
+#define jsync_push troupei_jsync_push
+/* the spare batch and the thread (j->w is open): 0 or a TROUPE_E* code */
+int jsync_start(troupe_journal *j);
+/* the syncer drains what is queued and ends (the writer has ended) */
+void jsync_stop(troupe_journal *j);
+/* hand j->b, appended with answer rc, to the syncer; j->b becomes the
+ * spare batch once the syncer has freed one (the writer's thread) */
+void jsync_push(troupe_journal *j, int rc, size_t fenced, const char *err, uint64_t t0);
 
 #endif

@@ -33,14 +33,19 @@ static int journal_start(troupe_journal *j, troupe_journal **out)
 {
     int rc = journal_open_backend(j, &j->w, j->err);
     j->sq.idfile = NULL; /* the readers' connections: the writer checked it */
+    j->sq.defer_sync = 0; /* and they append nothing */
     j->pgid = NULL;
+    int srs = 0;
     if (rc == 0 && !(j->b = journal_batch_new())) /* n = 0 */
         rc = open_failed(TROUPE_ENOMEM, "journal: out of memory");
+    else if (rc == 0 && (srs = jsync_start(j)) != 0)
+        rc = open_failed(srs, "journal: cannot start the syncer (%s)", troupe_strerror(srs));
     else if (rc == 0 && pthread_create(&j->thread, NULL, journal_writer_main, j) != 0)
         rc = open_failed(TROUPE_ESYS, "journal: cannot start the writer thread");
     else if (rc)
         open_failed(rc, "%s", j->err[0] ? j->err : troupe_strerror(rc));
     if (rc) {
+        jsync_stop(j);
         journal_free(j);
         return rc;
     }
@@ -66,6 +71,8 @@ static troupe_journal *journal_new(int kind)
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->work, NULL);
     pthread_cond_init(&j->done_cond, NULL);
+    pthread_cond_init(&j->sync_work, NULL);
+    pthread_cond_init(&j->sync_free, NULL);
     return j;
 }
 
@@ -111,8 +118,9 @@ TROUPE_API int troupe_journal_open_sqlite(const char *dir, troupe_sqlite_sync sy
         return open_failed(TROUPE_ENOMEM, "journal: out of memory");
     }
     snprintf(j->idpath, n, "%s/journal.id", dir); /* as long as journal.db */
+    /* FULL: the writer syncs in a thread of its own (jsync.c) */
     j->sq = (sqlite_opts){.path = j->path, .sync_full = sync == TROUPE_SQLITE_FULL,
-                          .idfile = j->idpath};
+                          .idfile = j->idpath, .defer_sync = 1};
     return journal_start(j, out);
 }
 

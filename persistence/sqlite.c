@@ -16,9 +16,14 @@
 #include "core/alloc.h"
 #include "persistence/backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "persistence/checksum.h"
 #include "persistence/sqlite_int.h"
@@ -229,6 +234,71 @@ static int sq_delete_upto(backend *b, const char *pid, uint64_t upto, char *err)
     return rc;
 }
 
+/* Sync the directory of path: a new file's name survives a power loss. */
+static int sq_sync_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof dir)
+        return -1;
+    if (!slash || n == 0) /* "name" or "/name" */
+        snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)n, path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? fsync(fd) : -1;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* The -wal file, opened at the first sync (the first commit made it;
+ * ENOENT: nothing committed, nothing to sync), and its name made durable
+ * once, as SQLite does for a WAL it creates. */
+static int sq_wal_open(sqb *s, char *err)
+{
+    char wal[PATH_MAX];
+    if (snprintf(wal, sizeof wal, "%s-wal", s->path) >= (int)sizeof wal) {
+        backend_errf(err, "sqlite sync: path too long (%s)", s->path);
+        return TROUPE_EINVAL;
+    }
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0 || sq_sync_dir(wal) != 0) {
+        backend_errf(err, "sqlite sync: %s (%s)", strerror(errno), wal);
+        if (fd >= 0)
+            close(fd);
+        return TROUPE_EIO;
+    }
+    s->walfd = fd;
+    return 0;
+}
+
+/* The writer commits with synchronous=NORMAL (sqlite_opts.defer_sync):
+ * COMMIT writes its WAL frames, and this fdatasync of the WAL makes every
+ * frame written before it durable, as FULL's sync inside COMMIT would.
+ * SQLite rewrites the WAL from its start only after a checkpoint copied
+ * every frame into the database, and NORMAL syncs a checkpoint (the WAL,
+ * then the database): a frame overwritten before this sync is durable in
+ * the database already. The WAL keeps its inode while the writer's
+ * connection is open, so the descriptor stays the WAL's. */
+static int sq_sync(backend *b, char *err)
+{
+    sqb *s = (sqb *)b;
+    if (!b->deferred_sync)
+        return 0; /* each commit synced itself */
+    int rc = s->walfd < 0 ? sq_wal_open(s, err) : 0;
+    if (rc < 0 || s->walfd < 0)
+        return rc;
+    if (fdatasync(s->walfd) != 0) {
+        backend_errf(err, "sqlite sync: %s (%s-wal)", strerror(errno), s->path);
+        return TROUPE_EIO;
+    }
+    return 0;
+}
+
 static void sq_close(backend *b)
 {
     sqb *s = (sqb *)b;
@@ -240,6 +310,8 @@ static void sq_close(backend *b)
     for (int i = 0; i < SQ_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close_v2(s->db);
+    if (s->walfd >= 0)
+        close(s->walfd);
     free(s->path);
     free(s);
 }
@@ -253,6 +325,7 @@ static const backend_ops sqlite_ops = {
     .load_snapshot = sq_load_snapshot,
     .delete_upto = sq_delete_upto,
     .high_water = sq_high_water,
+    .sync = sq_sync,
     .close = sq_close,
 };
 
@@ -304,7 +377,8 @@ static int sq_setup(sqb *s, const sqlite_opts *o, char *err)
     if (code == 0)
         code = sq_pragma(s, "PRAGMA journal_mode=WAL", o->readonly ? NULL : "wal", err);
     if (code == 0)
-        code = sq_pragma(s, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+        code = sq_pragma(s, o->sync_full && !o->defer_sync ? "PRAGMA synchronous=FULL"
+                                                           : "PRAGMA synchronous=NORMAL",
                          NULL, err);
     /* a read-only file of an older version has no meta tables: it then
      * keeps no marks (its connection never appends). First: moving the
@@ -348,6 +422,8 @@ int backend_sqlite_open(const sqlite_opts *o, backend **out, char *err)
         return TROUPE_ENOMEM;
     }
     s->base.ops = &sqlite_ops;
+    s->base.deferred_sync = o->sync_full && o->defer_sync && !o->readonly;
+    s->walfd = -1;
     /* NOMUTEX: one thread at a time uses a backend (backend.h) */
     int flags = (o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                 SQLITE_OPEN_NOMUTEX;

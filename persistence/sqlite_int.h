@@ -27,6 +27,7 @@ typedef struct sqb {
     int appended;          /* this connection appended: index the tail at close */
     sqlite3_int64 mark;    /* rows up to this rowid are in events_idx */
     sqlite3_int64 last_rid;
+    int walfd;             /* the -wal file, for sq_sync (the syncer's only); -1: not open */
 } sqb;
 
 /* The troupe code of an SQLite result code, with the text into err. */
