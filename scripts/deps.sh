@@ -41,7 +41,8 @@
 #          (tests/hang_report.c).
 #   bench  `make bench`: build + the peers troupe is measured against,
 #          erlang-nox (Erlang/OTP) and libcaf-dev (CAF 0.17, built with g++),
-#          and gnuplot-nox for the charts (scripts/bench_all.py).
+#          gnuplot-nox for the charts (scripts/bench_all.py), and postgresql
+#          for PostgreSQL's persistence figures (bench/persist_pg.sh).
 #   all    every group (the default when no GROUP is given).
 # The build group holds no test or bench tool (tests/scripts/test_deps.sh
 # checks it): `make build` on a fresh machine installs no browser, database
@@ -55,7 +56,7 @@ demo=()
 gate=(valgrind)
 test_tools=(postgresql nats-server libnats-dev iproute2 prometheus python3-yaml chromium fonts-dejavu-core nodejs npm
             groff-base tmux clang libclang-rt-dev gdb)
-bench=(erlang-nox libcaf-dev gnuplot-nox)
+bench=(erlang-nox libcaf-dev gnuplot-nox postgresql)
 cluster=(postgresql nats-server libnats-dev)
 groups="build, demo, cluster, gate, test, bench, all"
 

@@ -29,7 +29,7 @@ for p in build-essential meson ninja-build pkg-config libcriterion-dev; do
     has "$build" "$p" || fail "build group lacks $p"
 done
 test_only="valgrind postgresql prometheus python3-yaml chromium fonts-dejavu-core nodejs npm"
-bench_only="erlang-nox libcaf-dev gnuplot-nox"
+bench_only="erlang-nox libcaf-dev gnuplot-nox postgresql" # postgresql: persist_pg.sh
 for p in $test_only $bench_only; do
     has "$build" "$p" && fail "build group installs $p (a test or bench tool)"
 done
@@ -47,7 +47,7 @@ done
 for p in $bench_only; do
     has "${members[bench]}" "$p" || fail "bench group lacks $p"
 done
-for p in postgresql prometheus chromium; do
+for p in prometheus chromium; do
     has "${members[bench]}" "$p" && fail "bench group installs $p (a test tool)"
 done
 for g in build demo gate test bench; do
