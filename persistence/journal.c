@@ -287,11 +287,12 @@ static uint64_t process(troupe_journal *j, jreq *r)
     while (r) {
         jreq *next = r->next;
         n++;
-        j->pending_done++;
         if (r->type == JR_SNAPSHOT) {
             commit(j);
             snapshot_one(j, r);
+            j->pending_done++; /* done once written: the next hand-over */
         } else {
+            j->pending_done++;
             batch *b = j->b;
             b->pe[b->n] = (pevent){.pid = r->pid, .seq = r->seq, .schema = r->schema,
                                    .data = r->data, .len = r->len};
