@@ -80,6 +80,8 @@ void *journal_writer_main(void *arg);
 struct batch *journal_batch_new(void);
 /* close every connection, free j (its writer is not running) */
 void journal_free(troupe_journal *j);
+#define journal_finish troupei_journal_finish
+#define journal_done troupei_journal_done
 /* count the commit of b, answer its events with rc, wake their actors,
  * empty b (the writer's thread, or the syncer's for a deferred sync) */
 void journal_finish(troupe_journal *j, batch *b, int rc, size_t fenced, const char *err,
