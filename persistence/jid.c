@@ -54,20 +54,26 @@ static void dir_of(const char *path, char *dir, size_t cap)
         slash[slash == dir] = '\0';
 }
 
+int jid_sync_dir(const char *path)
+{
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 ? fsync(fd) : -1;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 int jid_write(const char *who, const char *path, const char *id, char *err)
 {
-    char tmp[4096], dir[4096];
+    char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    dir_of(path, dir, sizeof dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     bool ok = fd >= 0 && dprintf(fd, "%s\n", id) == JID_HEX + 1 && fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
-    ok = ok && rename(tmp, path) == 0;
-    int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    ok = ok && dfd >= 0 && fsync(dfd) == 0;
-    if (dfd >= 0)
-        close(dfd);
+    ok = ok && rename(tmp, path) == 0 && jid_sync_dir(path) == 0;
     if (!ok) {
         backend_errf(err, "%s: cannot write the journal's identity file %s: %s", who, path,
                      strerror(errno));

@@ -10,6 +10,7 @@
 #define jid_new troupei_jid_new
 #define jid_read troupei_jid_read
 #define jid_write troupei_jid_write
+#define jid_sync_dir troupei_jid_sync_dir
 
 #define JID_HEX 32 /* 128 random bits */
 
@@ -20,5 +21,8 @@ int jid_read(const char *who, const char *path, char id[JID_HEX + 1], char *err)
 /* The sidecar written whole or not at all (a temporary file, fsynced,
  * renamed over, the directory fsynced): 0 or TROUPE_EIO. */
 int jid_write(const char *who, const char *path, const char *id, char *err);
+/* fsync the directory that holds path, so that a file's new name survives
+ * a power loss (also the SQLite writer's new WAL): 0, or -1 with errno. */
+int jid_sync_dir(const char *path);
 
 #endif

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "persistence/checksum.h"
+#include "persistence/jid.h"
 #include "persistence/sqlite_int.h"
 
 /* A writer that finds the database locked (another process, a checkpoint)
@@ -234,25 +235,6 @@ static int sq_delete_upto(backend *b, const char *pid, uint64_t upto, char *err)
     return rc;
 }
 
-/* Sync the directory of path: a new file's name survives a power loss. */
-static int sq_sync_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    if (n >= sizeof dir)
-        return -1;
-    if (!slash || n == 0) /* "name" or "/name" */
-        snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)n, path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd >= 0 ? fsync(fd) : -1;
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
 /* The -wal file, opened at the first sync (the first commit made it;
  * ENOENT: nothing committed, nothing to sync), and its name made durable
  * once, as SQLite does for a WAL it creates. */
@@ -266,7 +248,7 @@ static int sq_wal_open(sqb *s, char *err)
     int fd = open(wal, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
         return 0;
-    if (fd < 0 || sq_sync_dir(wal) != 0) {
+    if (fd < 0 || jid_sync_dir(wal) != 0) {
         backend_errf(err, "sqlite sync: %s (%s)", strerror(errno), wal);
         if (fd >= 0)
             close(fd);
